@@ -69,7 +69,14 @@ export interface LineBatch {
    * Offsets are only comparable within one epoch.
    */
   epoch: number;
+  /**
+   * Owned by the receiver: the tailer never writes to these bytes again, so they may be kept
+   * (until acknowledged) without copying. Lines of one batch usually share one backing buffer,
+   * so keeping any line keeps its batch's bytes.
+   */
   lines: Buffer[];
+  /** Byte position where the first line of this batch starts (ends[i-1] is where line i starts). */
+  startOffset: number;
   ends: number[];
   /** Sparse: flags[i] undefined means LineFlag.None. */
   flags: (LineFlag | undefined)[];
@@ -88,8 +95,12 @@ export type BatchSink = (batch: LineBatch) => void;
  * await `waitOpen()`. A paused reader reads nothing and buffers nothing.
  */
 export interface FlowGate {
-  isOpen(): boolean;
-  waitOpen(): Promise<void>;
+  /**
+   * With a source: may this particular file be read? (The shipper closes it alone for a file
+   * whose topic is failing, so the other files keep flowing.) Readers pass their SourceFile.
+   */
+  isOpen(source?: SourceFile): boolean;
+  waitOpen(source?: SourceFile): Promise<void>;
 }
 
 /** Counters the tailer keeps; src/metrics exposes them. Plain numbers: free on the hot path. */
@@ -106,4 +117,24 @@ export interface TailerStats {
   /** Bytes of removed files given up after close_removed_after (never silently). */
   bytesAbandoned: number;
   readErrors: number;
+}
+
+/** Where a followed file stands (see Tailer.files()). */
+export type FollowedFileState = 'live' | 'rotated' | 'removed';
+
+/** One followed file, for `logship status` and metrics. */
+export interface FollowedFile {
+  /** SourceFile.key */
+  key: string;
+  input: string;
+  /** The live path it was discovered under (SourceFile.path). */
+  path: string;
+  /** Where it is now (its rotated name, or its last path once removed). */
+  currentPath: string;
+  identity: FileIdentity;
+  /** Next byte the tailer will read. */
+  position: number;
+  /** Size at the tailer's last look. */
+  size: number;
+  state: FollowedFileState;
 }

@@ -1,0 +1,51 @@
+// Typed errors of the tailer: each carries the file (path, identity) and, where it matters,
+// the offset, so a log line or a caller can say exactly what failed where.
+
+import type { FileIdentity } from './types.js';
+
+export class TailerError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly identity?: FileIdentity,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A followed file could not be opened (EACCES, EMFILE, ...); `code` is the errno name. */
+export class FileOpenError extends TailerError {
+  constructor(
+    path: string,
+    readonly code: string | undefined,
+    cause: unknown,
+    identity?: FileIdentity,
+  ) {
+    super(`cannot open ${path}: ${code ?? String(cause)}`, path, identity, { cause });
+  }
+}
+
+/** The file we followed is no longer reachable under its last path nor in its directory. */
+export class FileGoneError extends TailerError {
+  constructor(path: string, identity: FileIdentity) {
+    super(`file ${identity.dev}:${identity.ino} last seen at ${path} is gone`, path, identity);
+  }
+}
+
+/** Reading a followed file failed at `offset`. */
+export class FileReadError extends TailerError {
+  constructor(path: string, identity: FileIdentity, readonly offset: number, cause: unknown) {
+    super(`read failed for ${path} at offset ${offset}: ${errnoCode(cause) ?? String(cause)}`, path, identity, { cause });
+  }
+}
+
+/** The errno name of a Node.js system error ("ENOENT", ...), or undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

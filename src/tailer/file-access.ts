@@ -1,0 +1,125 @@
+// A followed file's handle: opened within max_open_files (HandlePool), reopened by identity —
+// at the path the file was last seen at, else wherever it now is in the same directory — and
+// closed when the pool needs the slot. Running out of descriptors (EMFILE) is waited out.
+
+import type { FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { errnoCode, FileGoneError, FileOpenError } from './errors.js';
+import type { HandlePool, HandleSlot, PooledReader } from './handle-pool.js';
+import { identityOf, sameIdentity } from './identity.js';
+import { findByIdentity } from './rotation.js';
+import type { FileIdentity } from './types.js';
+
+export type OpenFile = (path: string) => Promise<FileHandle>;
+
+const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
+const MAX_OPEN_ATTEMPTS = 8;
+
+export class FileAccess implements PooledReader {
+  private current: FileHandle | null = null;
+  private slot: HandleSlot | null = null;
+  private closing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly identity: FileIdentity,
+    /** Where the file was last seen (updated when it is found under another name). */
+    public path: string,
+    private readonly pool: HandlePool,
+    private readonly openFile: OpenFile,
+    /** The owner is at EOF: its handle is the cheapest to close. */
+    private readonly ownerAtEof: () => boolean,
+  ) {}
+
+  get handle(): FileHandle | null {
+    return this.current;
+  }
+
+  get atEof(): boolean {
+    return this.ownerAtEof();
+  }
+
+  get openCount(): number {
+    return this.pool.openCount;
+  }
+
+  /**
+   * The open handle, marked busy (not evictable until `idle()`); opens it first if needed.
+   * Throws FileOpenError (EACCES, ...) or FileGoneError (not found by identity).
+   */
+  async acquire(): Promise<FileHandle> {
+    await this.closing;
+    if (this.current !== null && this.slot !== null) {
+      this.pool.busy(this.slot);
+      return this.current;
+    }
+    for (let attempt = 1; ; attempt++) {
+      const slot = await this.pool.reserve(this);
+      try {
+        this.current = await this.openByIdentity();
+        this.slot = slot;
+        return this.current;
+      } catch (err) {
+        this.pool.released(slot);
+        if (!(err instanceof FileOpenError && FD_EXHAUSTED.has(err.code ?? '') && attempt < MAX_OPEN_ATTEMPTS)) throw err;
+        this.pool.exhausted(this.path);
+      }
+    }
+  }
+
+  /** Done reading for now: the handle stays open but may be evicted. */
+  idle(): void {
+    if (this.slot !== null) this.pool.idle(this.slot);
+  }
+
+  close(): Promise<void> {
+    const handle = this.current;
+    const slot = this.slot;
+    this.current = null;
+    this.slot = null;
+    if (handle === null) return this.closing;
+    this.closing = handle.close().then(
+      () => {
+        if (slot !== null) this.pool.released(slot);
+      },
+      () => {
+        // A failed close still frees the descriptor.
+        if (slot !== null) this.pool.released(slot);
+      },
+    );
+    return this.closing;
+  }
+
+  /** Called by the pool, which frees the slot itself once this resolves. */
+  evict(): Promise<void> {
+    this.slot = null;
+    return this.close();
+  }
+
+  private async openByIdentity(): Promise<FileHandle> {
+    const atPath = await this.openIfOurs(this.path);
+    if (atPath !== null) return atPath;
+    const found = await findByIdentity(dirname(this.path), this.identity);
+    if (found !== undefined) {
+      const moved = await this.openIfOurs(found);
+      if (moved !== null) {
+        this.path = found;
+        return moved;
+      }
+    }
+    throw new FileGoneError(this.path, this.identity);
+  }
+
+  private async openIfOurs(path: string): Promise<FileHandle | null> {
+    let handle: FileHandle;
+    try {
+      handle = await this.openFile(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw new FileOpenError(path, errnoCode(err), err, this.identity);
+    }
+    const stats = await handle.stat();
+    if (sameIdentity(identityOf(stats), this.identity)) return handle;
+    await handle.close();
+    return null;
+  }
+}

@@ -1,0 +1,146 @@
+// Bytes in, lines out: splits the raw bytes of one file on its newline sequence, remembering
+// the file offset just after each newline. Carries an unterminated tail across reads, never
+// holding more than max_line_bytes of it: longer lines leave as flagged pieces.
+
+import type { TailerStats } from './types.js';
+import { LineFlag } from './types.js';
+
+/** How lines are delimited in the raw bytes of an encoding (see decoder.ts). */
+export interface FramingRules {
+  /** Bytes per code unit: a newline only counts at an offset that is a multiple of it. */
+  readonly unit: 1 | 2;
+  readonly newline: Buffer;
+  /** Stripped once from the end of a line. */
+  readonly carriageReturn: Buffer;
+  /** Length <= maxLen of the piece of `data` starting at `start` that ends between characters. */
+  cut(data: Buffer, start: number, maxLen: number): number;
+}
+
+/**
+ * Lines in struct-of-arrays form, so framing allocates nothing per line but the line itself.
+ * `flags` is sparse: most lines have none.
+ */
+export interface FramedLines {
+  lines: Buffer[];
+  ends: number[];
+  flags: (LineFlag | undefined)[];
+}
+
+export function emptyLines(): FramedLines {
+  return { lines: [], ends: [], flags: [] };
+}
+
+export class LineFramer {
+  /** Owned copy of the unterminated bytes from `carryStart` to `position`. */
+  private carry: Buffer | null = null;
+  private carryStart = 0;
+  private pos = 0;
+  /** The line being carried has already been cut at least once (counted once per line). */
+  private cutting = false;
+  private readonly newlineByte: number;
+  private readonly carryLimit: number;
+
+  constructor(
+    private readonly rules: FramingRules,
+    private readonly maxLineBytes: number,
+    private readonly stats: Pick<TailerStats, 'splitLines' | 'partialLines'>,
+  ) {
+    if (maxLineBytes < rules.unit) throw new RangeError(`max_line_bytes must be at least ${rules.unit}`);
+    this.newlineByte = rules.newline[0]!;
+    // One extra CR is allowed so that a line of exactly max_line_bytes followed by "\r" and a
+    // "\n" in the next read is not cut.
+    this.carryLimit = maxLineBytes + rules.carriageReturn.length;
+  }
+
+  /** File offset just after the last byte pushed. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Bytes held back because their line has not ended yet. */
+  get pendingBytes(): number {
+    return this.carry === null ? 0 : this.carry.length;
+  }
+
+  /** Forgets any carried bytes; the next push is read at `position`. */
+  reset(position: number): void {
+    this.carry = null;
+    this.carryStart = position;
+    this.pos = position;
+    this.cutting = false;
+  }
+
+  /**
+   * Frames `chunk` (the bytes at `position`). Emitted lines never alias `chunk`, so the caller
+   * may reuse it as soon as this returns.
+   */
+  push(chunk: Buffer, out: FramedLines): void {
+    if (chunk.length === 0) return;
+    const carried = this.carry === null ? 0 : this.carry.length;
+    // One copy per read: lines are views of this buffer, which nothing writes to again.
+    const data = Buffer.allocUnsafe(carried + chunk.length);
+    if (this.carry !== null) this.carry.copy(data, 0);
+    chunk.copy(data, carried);
+    const dataStart = this.carryStart;
+    this.pos += chunk.length;
+
+    const newlineLen = this.rules.newline.length;
+    let lineStart = 0;
+    for (let nl = this.findNewline(data, dataStart, 0); nl !== -1; nl = this.findNewline(data, dataStart, lineStart)) {
+      this.emitLine(data, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
+      lineStart = nl + newlineLen;
+    }
+    while (data.length - lineStart > this.carryLimit) {
+      const len = this.rules.cut(data, lineStart, this.maxLineBytes);
+      this.emitPiece(data.subarray(lineStart, lineStart + len), dataStart + lineStart + len, out);
+      lineStart += len;
+    }
+    this.carry = lineStart < data.length ? Buffer.from(data.subarray(lineStart)) : null;
+    this.carryStart = dataStart + lineStart;
+  }
+
+  /** Emits the carried bytes as a line flagged Partial (after partial_line_timeout of quiet). */
+  flushPartial(out: FramedLines): boolean {
+    if (this.carry === null) return false;
+    this.emitLine(this.carry, this.carryStart, 0, this.carry.length, this.pos, LineFlag.Partial, out);
+    this.stats.partialLines++;
+    this.carry = null;
+    this.carryStart = this.pos;
+    return true;
+  }
+
+  private findNewline(data: Buffer, dataStart: number, from: number): number {
+    if (this.rules.unit === 1) return data.indexOf(this.newlineByte, from);
+    let at = data.indexOf(this.rules.newline, from);
+    while (at !== -1 && (dataStart + at) % this.rules.unit !== 0) at = data.indexOf(this.rules.newline, at + 1);
+    return at;
+  }
+
+  private contentEnd(data: Buffer, lineStart: number, newlineAt: number): number {
+    const cr = this.rules.carriageReturn;
+    if (newlineAt - lineStart < cr.length) return newlineAt;
+    if (cr.length === 1) return data[newlineAt - 1] === cr[0] ? newlineAt - 1 : newlineAt;
+    return data.compare(cr, 0, cr.length, newlineAt - cr.length, newlineAt) === 0 ? newlineAt - cr.length : newlineAt;
+  }
+
+  /** Emits data[start, contentEnd) ending at file offset `end`, cut into pieces if too long. */
+  private emitLine(data: Buffer, dataStart: number, start: number, contentEnd: number, end: number, flag: LineFlag, out: FramedLines): void {
+    while (contentEnd - start > this.maxLineBytes) {
+      const len = this.rules.cut(data, start, this.maxLineBytes);
+      this.emitPiece(data.subarray(start, start + len), dataStart + start + len, out);
+      start += len;
+    }
+    out.lines.push(data.subarray(start, contentEnd));
+    out.ends.push(end);
+    if (flag !== LineFlag.None) out.flags[out.lines.length - 1] = flag;
+    this.cutting = false;
+  }
+
+  private emitPiece(piece: Buffer, end: number, out: FramedLines): void {
+    if (!this.cutting) this.stats.splitLines++;
+    this.cutting = true;
+    out.lines.push(piece);
+    out.ends.push(end);
+    out.flags[out.lines.length - 1] = LineFlag.Split;
+  }
+}

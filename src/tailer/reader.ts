@@ -1,0 +1,571 @@
+// One followed file: read position, epoch, fingerprint and the framing -> decoding -> joining
+// stages. When woken it reads what is available in chunks, one LineBatch per chunk, until EOF
+// or until the FlowGate closes, and detects truncation. Its handle is a FileAccess (reopened by
+// identity). Lifecycle decisions (rotated, released) belong to the tailer.
+
+import type { FileHandle } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { InputConfig } from '../config/types.js';
+import { FileGoneError, FileOpenError, FileReadError } from './errors.js';
+import { createDecoder, type LineDecoder } from './decoder.js';
+import { FileAccess, type OpenFile } from './file-access.js';
+import { emptyLines, type FramedLines, LineFramer } from './framer.js';
+import type { HandlePool } from './handle-pool.js';
+import {
+  type ContinuationPoint,
+  continuationMismatch,
+  fingerprintMatches,
+  fingerprintOf,
+  MARKER_MAX_BYTES,
+  markerAt,
+  MarkerWindow,
+  readHead,
+} from './identity.js';
+import { MultilineJoiner } from './multiline.js';
+import type { ReadBuffers } from './read-buffers.js';
+import { isCompressedHead } from './rotation.js';
+import type {
+  BatchSink,
+  FileIdentity,
+  Fingerprint,
+  FlowGate,
+  FollowedFileState,
+  LineBatch,
+  OffsetMarker,
+  SourceFile,
+  TailerStats,
+} from './types.js';
+
+export type ReaderState = FollowedFileState;
+
+/** A committed position to continue from, if the file still holds the same bytes. */
+export interface ResumePoint extends ContinuationPoint {
+  epoch?: number;
+  /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
+  path?: string;
+}
+
+export interface StartPoint {
+  resume?: ResumePoint;
+  /**
+   * Where to start without a (matching) resume point: 0, or the size seen for start_at: end;
+   * 'skip' for a file we only want if it is the one the resume point describes.
+   */
+  fallback: number | 'skip';
+  /** Rotated/middle candidates: a file starting with a compressed format's magic is skipped. */
+  skipCompressed?: boolean;
+}
+
+/** What a reader tells the tailer. Called from the reader's read loop; must not throw. */
+export interface ReaderEvents {
+  /** Read to EOF (the file may grow again). */
+  atEof(reader: FileReader): void;
+  /** The file could not be opened; the reader tries again when next woken. */
+  openFailed(reader: FileReader, error: FileOpenError): void;
+  /** Opened after earlier failures. */
+  openRecovered(reader: FileReader): void;
+  /** The file can no longer be found by its identity; the reader is done. */
+  gone(reader: FileReader, error: FileGoneError): void;
+  /** The file was not read (compressed archive, or not the file its resume point describes); the reader is done. */
+  skipped(reader: FileReader, reason: string): void;
+  /**
+   * The file was truncated in place. `before` is where emission stood in the old content: if a
+   * copy of it exists (copytruncate), the tailer follows the copy from there and resolves true,
+   * and the reader drops what it held back instead of flushing it.
+   */
+  truncated(reader: FileReader, before: ResumePoint): Promise<boolean>;
+}
+
+/** Everything a tailer's readers share. */
+export interface ReaderContext {
+  gate: FlowGate;
+  sink: BatchSink;
+  stats: TailerStats;
+  log: Logger;
+  pool: HandlePool;
+  buffers: ReadBuffers;
+  now: () => number;
+  openFile: OpenFile;
+  events: ReaderEvents;
+}
+
+export interface FileReaderOptions {
+  source: SourceFile;
+  input: InputConfig;
+  /** Where the file is now (a rotated file's current name). */
+  currentPath: string;
+  state: ReaderState;
+  start: StartPoint;
+  /** Resolves when the files this one continues (rotated predecessors) were read to EOF. */
+  after?: Promise<unknown>;
+}
+
+/** Chunks read in one go before a reader lets others waiting for a read buffer go first. */
+const FAIR_SHARE_CHUNKS = 32;
+
+export class FileReader {
+  /** Settled when the file is first opened (a resumed file keeps the path it had). */
+  source: SourceFile;
+  readonly identity: FileIdentity;
+  readonly input: InputConfig;
+  state: ReaderState;
+  /** When the reader first found its file deleted (nlink 0), ms. */
+  removedAt: number | undefined;
+  /** Last time a read returned bytes (or the reader was created), ms. */
+  lastGrowthAt: number;
+  /** Size and mtime at the reader's last fstat. */
+  lastSize = 0;
+  lastMtimeMs = 0;
+  epoch = 0;
+
+  private readonly log: Logger;
+  private readonly decoder: LineDecoder;
+  private readonly framer: LineFramer;
+  private readonly joiner: MultilineJoiner | null;
+  private readonly window = new MarkerWindow();
+  private lastMarker: OffsetMarker | null = null;
+  private start: StartPoint | null;
+  private fingerprint: Fingerprint = { len: 0, hash: '' };
+  /** End of the last emitted batch: what a checkpoint may cover. */
+  private emittedEnd = 0;
+  /** The next emitted line starts at offset 0 (a BOM there is dropped). */
+  private atFileStart = false;
+
+  private readonly access: FileAccess;
+  private openFailing = false;
+
+  private dirty = false;
+  private reachedEof = false;
+  private pumping: Promise<void> | null = null;
+  private stopping = false;
+  private finished = false;
+  private finishRequested = false;
+  private readonly stopped: Promise<void>;
+  private signalStopped!: () => void;
+  private readonly finishedPromise: Promise<void>;
+  private signalFinished!: () => void;
+  private readonly firstEofPromise: Promise<void>;
+  private signalFirstEof!: () => void;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private readonly after: Promise<unknown>;
+
+  constructor(
+    private readonly ctx: ReaderContext,
+    options: FileReaderOptions,
+  ) {
+    this.source = options.source;
+    this.identity = options.source.identity;
+    this.input = options.input;
+    this.access = new FileAccess(this.identity, options.currentPath, ctx.pool, ctx.openFile, () => this.atEof);
+    this.state = options.state;
+    this.start = options.start;
+    this.after = options.after ?? Promise.resolve();
+    this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
+    this.decoder = createDecoder(this.input.encoding);
+    this.framer = new LineFramer(this.decoder, this.input.max_line_bytes, ctx.stats);
+    this.joiner = this.input.multiline === null ? null : new MultilineJoiner(this.input.multiline, this.input.max_line_bytes);
+    this.lastGrowthAt = ctx.now();
+    this.stopped = new Promise((resolve) => (this.signalStopped = resolve));
+    this.finishedPromise = new Promise((resolve) => (this.signalFinished = resolve));
+    this.firstEofPromise = new Promise((resolve) => (this.signalFirstEof = resolve));
+  }
+
+  /** Next byte to read (bytes before it are emitted or held as an unfinished line/event). */
+  get position(): number {
+    return this.framer.position;
+  }
+
+  /** Read to EOF and nothing new signalled since. */
+  get atEof(): boolean {
+    return this.reachedEof && !this.dirty;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Where the file is now (its rotated name, once known). */
+  get currentPath(): string {
+    return this.access.path;
+  }
+
+  set currentPath(path: string) {
+    this.access.path = path;
+  }
+
+  get hasStarted(): boolean {
+    return this.start === null;
+  }
+
+  /** Unread bytes as of the last fstat. */
+  get backlog(): number {
+    return Math.max(0, this.lastSize - this.emittedEnd);
+  }
+
+  /** Where a later reader of the same file may continue (all emitted up to here). */
+  resumePoint(): ResumePoint {
+    return { offset: this.emittedEnd, fingerprint: this.fingerprint, marker: this.lastMarker, epoch: this.epoch, path: this.source.path };
+  }
+
+  /** Resolves once the reader first reached EOF (or ended): successors wait for it. */
+  get firstEof(): Promise<void> {
+    return this.firstEofPromise;
+  }
+
+  /** Something may have changed: read what is available. Cheap when already reading. */
+  wake(): void {
+    if (this.finished || this.stopping) return;
+    this.dirty = true;
+    this.reachedEof = false;
+    if (this.pumping === null) this.pumping = this.pump();
+  }
+
+  /** Resolves when the reader is not reading (woken readers first finish their pass). */
+  async settled(): Promise<void> {
+    while (this.pumping !== null) await this.pumping;
+  }
+
+  /**
+   * Ends the reader after reading to EOF: pending partial line and multiline event are emitted
+   * (they can never be completed), then the handle is closed.
+   */
+  finish(): Promise<void> {
+    if (!this.finished && !this.stopping) {
+      this.finishRequested = true;
+      this.wake();
+    }
+    return this.finishedPromise;
+  }
+
+  /** Stops reading without emitting anything more; pending bytes are read again after a restart. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.signalStopped();
+    this.clearQuietTimer();
+    await this.settled();
+    await this.closeHandle();
+    this.end();
+  }
+
+  private async closeHandle(): Promise<void> {
+    await this.access.close();
+    this.ctx.stats.filesOpen = this.ctx.pool.openCount;
+  }
+
+  /** Gives up on the file (e.g. removed while Kafka blocks): counts the bytes never emitted. */
+  async abandon(): Promise<number> {
+    await this.stop();
+    const abandoned = this.backlog;
+    this.ctx.stats.bytesAbandoned += abandoned;
+    return abandoned;
+  }
+
+  /**
+   * Notices that the file was deleted (nlink 0) without reading it: the read loop may be waiting
+   * for the gate, and close_removed_after runs from the deletion.
+   */
+  async checkRemoved(): Promise<void> {
+    const handle = this.access.handle;
+    if (this.state === 'removed' || handle === null) return;
+    try {
+      this.noteLinks((await handle.stat()).nlink);
+    } catch {
+      // Closed meanwhile (evicted): the next read reopens it by identity and looks again.
+    }
+  }
+
+  private noteLinks(nlink: number): void {
+    if (nlink === 0 && this.state !== 'removed') {
+      this.state = 'removed';
+      this.removedAt = this.ctx.now();
+    }
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      await this.after;
+      while (this.dirty && !this.stopping && !this.finished) {
+        this.dirty = false;
+        await this.readOnce();
+      }
+    } catch (err) {
+      // readOnce handles file errors; anything here is a bug, but must not kill the agent.
+      this.log.error({ err }, 'reader failed');
+    } finally {
+      this.pumping = null;
+    }
+  }
+
+  private async readOnce(): Promise<void> {
+    if (!this.ctx.gate.isOpen(this.source) && !(await this.waitGate())) return;
+    const handle = await this.open();
+    if (handle === null) return;
+    try {
+      await this.readAvailable(handle);
+      if (this.atEof) await this.afterEof(handle);
+    } catch (err) {
+      this.ctx.stats.readErrors++;
+      this.log.warn({ err: new FileReadError(this.currentPath, this.identity, this.position, err) }, 'read failed; will reopen and retry');
+      await this.closeHandle();
+    } finally {
+      this.access.idle();
+    }
+  }
+
+  /** The file's handle, or null (reported to the tailer) when it cannot be opened. */
+  private async open(): Promise<FileHandle | null> {
+    try {
+      const handle = await this.access.acquire();
+      this.ctx.stats.filesOpen = this.ctx.pool.openCount;
+      if (this.openFailing) {
+        this.openFailing = false;
+        this.ctx.events.openRecovered(this);
+      }
+      return handle;
+    } catch (err) {
+      if (err instanceof FileGoneError) {
+        this.end();
+        this.ctx.events.gone(this, err);
+      } else if (err instanceof FileOpenError) {
+        this.openFailing = true;
+        // Successors must not wait on a file that cannot be read.
+        this.signalFirstEof();
+        this.ctx.events.openFailed(this, err);
+      } else {
+        throw err;
+      }
+      return null;
+    }
+  }
+
+  /** Waits for the gate; false if the reader was stopped meanwhile. */
+  private async waitGate(): Promise<boolean> {
+    await Promise.race([this.ctx.gate.waitOpen(this.source), this.stopped]);
+    return !this.stopping;
+  }
+
+  private async readAvailable(handle: FileHandle): Promise<void> {
+    const stats = await handle.stat();
+    this.lastSize = stats.size;
+    this.lastMtimeMs = stats.mtimeMs;
+    this.noteLinks(stats.nlink);
+    if (this.start !== null) {
+      if (!(await this.resolveStart(handle, stats.size))) return;
+    } else {
+      await this.checkTruncation(handle, stats.size);
+    }
+    const buffer = await this.ctx.buffers.take();
+    const chunkBytes = buffer.length - MARKER_MAX_BYTES;
+    try {
+      for (let chunks = 0; ; chunks++) {
+        if (this.stopping) return;
+        if (chunks >= FAIR_SHARE_CHUNKS && this.ctx.buffers.contended) {
+          this.dirty = true; // a file written faster than we read must not starve the others
+          return;
+        }
+        if (!this.ctx.gate.isOpen(this.source)) {
+          this.dirty = true; // the pump waits for the gate, then continues from here
+          return;
+        }
+        const chunkStart = this.position;
+        // The same read also fetches the bytes just before the position again: if they are not
+        // the ones read there before, the file was truncated and refilled since the last look,
+        // and what follows is new content, not a continuation. One pread leaves no window.
+        const before = this.window.bytesBefore(chunkStart);
+        const { bytesRead: readTotal } = await handle.read(buffer, 0, before.length + chunkBytes, chunkStart - before.length);
+        // Stopped while reading: do not emit; these bytes are read again after a restart.
+        if (this.stopping) return;
+        if (readTotal < before.length || buffer.compare(before, 0, before.length, 0, before.length) !== 0) {
+          await this.restartAfterTruncation(handle, (await handle.stat()).size);
+          continue;
+        }
+        const bytesRead = readTotal - before.length;
+        if (bytesRead === 0) break;
+        this.lastGrowthAt = this.ctx.now();
+        if (chunkStart + bytesRead > this.lastSize) this.lastSize = chunkStart + bytesRead;
+        this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
+        const chunk = buffer.subarray(before.length, readTotal);
+        const framed = emptyLines();
+        this.framer.push(chunk, framed);
+        await this.deliver(handle, framed, chunk, chunkStart);
+        this.window.advance(chunk, chunkStart);
+      }
+    } finally {
+      this.ctx.buffers.give(buffer);
+    }
+    this.reachedEof = !this.dirty;
+  }
+
+  /** Chooses the start position on first open: resume point if it still matches, else fallback. */
+  private async resolveStart(handle: FileHandle, size: number): Promise<boolean> {
+    const start = this.start!;
+    const head = await readHead(handle, size);
+    if (start.skipCompressed === true && isCompressedHead(head)) return this.skip('compressed archive');
+    let position = start.fallback === 'skip' || start.fallback > size ? 0 : start.fallback;
+    if (start.resume !== undefined) {
+      const resume = start.resume;
+      const mismatch = await continuationMismatch(handle, size, head, resume);
+      if (mismatch === null) {
+        position = resume.offset;
+        this.epoch = resume.epoch ?? 0;
+        this.lastMarker = resume.marker;
+        if (resume.path !== undefined) this.source = { ...this.source, path: resume.path };
+      } else if (start.fallback === 'skip') {
+        return this.skip(`checkpoint does not match (${mismatch})`);
+      } else {
+        this.log.info({ offset: resume.offset, size, reason: mismatch }, 'checkpoint no longer matches the file: reading it from the start');
+      }
+    } else if (start.fallback === 'skip') {
+      return this.skip('nothing to resume');
+    }
+    this.start = null;
+    this.fingerprint = fingerprintOf(head);
+    this.restartAt(position);
+    return true;
+  }
+
+  private async skip(reason: string): Promise<false> {
+    this.start = null;
+    await this.closeHandle();
+    this.end();
+    this.ctx.events.skipped(this, reason);
+    return false;
+  }
+
+  /** Truncated since the last look: smaller than our position, or other first bytes. */
+  private async checkTruncation(handle: FileHandle, size: number): Promise<void> {
+    const head = await readHead(handle, size);
+    if (size < this.position || !fingerprintMatches(head, this.fingerprint)) await this.restartAfterTruncation(handle, size);
+    else if (head.length > this.fingerprint.len) this.fingerprint = fingerprintOf(head);
+  }
+
+  /** The file was truncated (copytruncate, or emptied and refilled): read it again from 0. */
+  private async restartAfterTruncation(handle: FileHandle, size: number): Promise<void> {
+    this.log.info({ position: this.position, size, epoch: this.epoch + 1 }, 'file truncated: reading it again from the start');
+    this.ctx.stats.truncations++;
+    const copyFollowed = await this.ctx.events.truncated(this, this.resumePoint());
+    // Without a copy, what was framed of the old content leaves now, in the old epoch.
+    if (!copyFollowed) await this.flushPending(handle, true);
+    this.epoch++;
+    this.restartAt(0);
+    this.fingerprint = fingerprintOf(await readHead(handle, (await handle.stat()).size));
+  }
+
+  private restartAt(position: number): void {
+    this.framer.reset(position);
+    this.joiner?.reset();
+    this.window.reset(position);
+    this.emittedEnd = position;
+    if (position === 0) this.lastMarker = null;
+    this.atFileStart = position === 0;
+  }
+
+  /** Decodes, joins and emits framed lines as one batch. */
+  private async deliver(handle: FileHandle, framed: FramedLines, chunk: Buffer, chunkStart: number): Promise<void> {
+    if (framed.lines.length === 0) return;
+    this.ctx.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+    this.atFileStart = false;
+    if (this.joiner === null) return this.emit(handle, framed, chunk, chunkStart);
+    const events = emptyLines();
+    this.joiner.push(framed, events);
+    return this.emit(handle, events, chunk, chunkStart);
+  }
+
+  /**
+   * Hands `out` to the sink as one batch. The marker comes from the bytes in memory (`chunk`,
+   * read at `chunkStart`, and the window before it), else from the file.
+   */
+  private async emit(handle: FileHandle, out: FramedLines, chunk: Buffer, chunkStart: number): Promise<void> {
+    const count = out.lines.length;
+    if (count === 0) return;
+    const endOffset = out.ends[count - 1]!;
+    const marker = this.window.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
+    const batch: LineBatch = {
+      source: this.source,
+      epoch: this.epoch,
+      lines: out.lines,
+      // Emission is contiguous: this batch starts where the previous one ended.
+      startOffset: this.emittedEnd,
+      ends: out.ends,
+      flags: out.flags,
+      endOffset,
+      marker,
+      fingerprint: this.fingerprint,
+    };
+    this.emittedEnd = endOffset;
+    this.lastMarker = marker;
+    const linesRead = this.ctx.stats.linesRead;
+    linesRead.set(this.input.id, (linesRead.get(this.input.id) ?? 0) + count);
+    this.ctx.sink(batch);
+  }
+
+  /**
+   * Emits what is held back: the unfinished last line (flagged Partial) when `partial`, and
+   * the pending multiline event.
+   */
+  private async flushPending(handle: FileHandle, partial: boolean): Promise<void> {
+    const framed = emptyLines();
+    if (partial && this.framer.flushPartial(framed)) await this.deliver(handle, framed, EMPTY, this.position);
+    const events = emptyLines();
+    if (this.joiner?.flush(events) === true) await this.emit(handle, events, EMPTY, this.position);
+  }
+
+  private async afterEof(handle: FileHandle): Promise<void> {
+    if (this.finishRequested) {
+      await this.flushPending(handle, true);
+      await this.closeHandle();
+      this.end();
+      return;
+    }
+    await this.flushIfQuiet(handle);
+    this.armQuietTimer();
+    this.signalFirstEof();
+    this.ctx.events.atEof(this);
+  }
+
+  /** partial_line_timeout / multiline.timeout: emit what waited that long without growth. */
+  private async flushIfQuiet(handle: FileHandle): Promise<void> {
+    const quietFor = this.ctx.now() - this.lastGrowthAt;
+    const partialTimeout = this.input.partial_line_timeout;
+    if (partialTimeout > 0 && this.framer.pendingBytes > 0 && quietFor >= partialTimeout) {
+      const framed = emptyLines();
+      this.framer.flushPartial(framed);
+      await this.deliver(handle, framed, EMPTY, this.position);
+    }
+    const multiline = this.input.multiline;
+    if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
+      const events = emptyLines();
+      this.joiner.flush(events);
+      await this.emit(handle, events, EMPTY, this.position);
+    }
+  }
+
+  /** One timer, only while something waits for a timeout: idle files cost no timers. */
+  private armQuietTimer(): void {
+    this.clearQuietTimer();
+    let delay = Infinity;
+    if (this.input.partial_line_timeout > 0 && this.framer.pendingBytes > 0) delay = this.input.partial_line_timeout;
+    if (this.input.multiline !== null && this.joiner?.hasPending === true) delay = Math.min(delay, this.input.multiline.timeout);
+    if (delay === Infinity) return;
+    const wait = Math.max(0, this.lastGrowthAt + delay - this.ctx.now());
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = null;
+      this.wake();
+    }, wait);
+    this.quietTimer.unref();
+  }
+
+  private clearQuietTimer(): void {
+    if (this.quietTimer !== null) clearTimeout(this.quietTimer);
+    this.quietTimer = null;
+  }
+
+  private end(): void {
+    this.finished = true;
+    this.clearQuietTimer();
+    this.signalFirstEof();
+    this.signalFinished();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,671 @@
+// Ties discovery, readers and rotation handling together: decides which files are followed,
+// where each starts (registry checkpoint, start_at, or 0), notices rotation (a path now holding
+// another file, or gone) and removal, keeps reading renamed and deleted files through their
+// handles, and releases them when done. All of these decisions run one at a time on a single
+// queue; readers read concurrently.
+
+import type { Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { InputConfig } from '../config/types.js';
+import { type Checkpoint, identityKey } from '../registry/types.js';
+import { type CreateWatcher, Discovery, type Observation } from './discovery.js';
+import type { FileGoneError, FileOpenError } from './errors.js';
+import type { OpenFile } from './file-access.js';
+import { HandlePool } from './handle-pool.js';
+import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
+import { ReadBuffers } from './read-buffers.js';
+import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
+import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import type { BatchSink, FileIdentity, FlowGate, FollowedFile, TailerStats } from './types.js';
+
+export interface CheckpointLookup {
+  get(identity: FileIdentity): Checkpoint | undefined;
+  all(): Iterable<Checkpoint>;
+  /** Tell the registry the file still exists (keeps its entry from being cleaned). */
+  seen(identity: FileIdentity, path: string): void;
+}
+
+export interface TailerOptions {
+  inputs: InputConfig[];
+  maxOpenFiles: number;
+  sink: BatchSink;
+  gate: FlowGate;
+  checkpoints: CheckpointLookup;
+  log: Logger;
+  stats?: TailerStats;
+  /** Safety-net scan period, ms (default 1000). */
+  scanIntervalMs?: number;
+  /** Bytes per read (default 128 KiB). */
+  readChunkBytes?: number;
+  now?: () => number;
+  /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
+  openFile?: OpenFile;
+  /** Seam for tests: how directories are watched (default chokidar). */
+  createWatcher?: CreateWatcher;
+}
+
+export const DEFAULT_SCAN_INTERVAL_MS = 1000;
+export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
+/** Released files remembered (so a reappearing one continues instead of starting over). */
+const RELEASED_MEMORY = 10_000;
+/** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
+const IGNORED_MEMORY = 100_000;
+
+export function newTailerStats(): TailerStats {
+  return {
+    linesRead: new Map(),
+    bytesRead: new Map(),
+    rotations: 0,
+    truncations: 0,
+    splitLines: 0,
+    partialLines: 0,
+    replacedChars: 0,
+    filesOpen: 0,
+    filesFollowed: 0,
+    bytesAbandoned: 0,
+    readErrors: 0,
+  };
+}
+
+export class Tailer {
+  readonly stats: TailerStats;
+  /** Completed safety-net scans (for status, and for tests that must let time pass). */
+  scanCount = 0;
+
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly scanIntervalMs: number;
+  private readonly discovery: Discovery;
+  private readonly checkpoints: CheckpointLookup;
+  private readonly ctx: ReaderContext;
+
+  /** Followed files by identity key: one reader per file. */
+  private readonly readers = new Map<string, FileReader>();
+  /** Readers of files at a glob-matched path. */
+  private readonly liveByPath = new Map<string, FileReader>();
+  /** Renamed or deleted files still being read. */
+  private readonly nonLive = new Set<FileReader>();
+  /** Last time each live (or recently vacated) path was looked at: bounds "middle" files. */
+  private readonly pathLooks = new Map<string, number>();
+  /** Paths whose file went away, by when: their looks are kept for a while. */
+  private readonly vacated = new Map<string, number>();
+  /** Files released after rotation: where they ended, should one come back. */
+  private readonly released = new Map<string, ResumePoint>();
+  /** Files skipped by ignore_older: size then (they start there if they become active). */
+  private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
+  /** Last number given to a followed file: keys stay unique even when an inode is reused. */
+  private followSequence = 0;
+  private readonly releasing = new Set<FileReader>();
+  private readonly unopenable = new Set<FileReader>();
+  private readonly warnedUnopenable = new Set<string>();
+
+  private control: Promise<void> = Promise.resolve();
+  private readonly pendingPaths = new Set<string>();
+  private pathsQueued = false;
+  private scanQueued = false;
+  private scanTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  private stopping = false;
+
+  constructor(opts: TailerOptions) {
+    this.stats = opts.stats ?? newTailerStats();
+    this.log = opts.log;
+    this.now = opts.now ?? Date.now;
+    this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
+    this.checkpoints = opts.checkpoints;
+    this.discovery = new Discovery({
+      inputs: opts.inputs,
+      log: opts.log,
+      now: this.now,
+      onPathEvent: (path) => this.onPathEvent(path),
+      ...(opts.createWatcher === undefined ? {} : { createWatcher: opts.createWatcher }),
+    });
+    this.ctx = {
+      gate: opts.gate,
+      sink: opts.sink,
+      stats: this.stats,
+      log: opts.log,
+      pool: new HandlePool(opts.maxOpenFiles, opts.log),
+      // Each read also re-reads the bytes before its position (truncation check): room for them.
+      buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
+      now: this.now,
+      openFile: opts.openFile ?? ((path) => open(path, 'r')),
+      events: {
+        atEof: (reader) => this.onReaderEof(reader),
+        openFailed: (reader, error) => this.onOpenFailed(reader, error),
+        openRecovered: (reader) => this.onOpenRecovered(reader),
+        gone: (reader, error) => this.onReaderGone(reader, error),
+        skipped: (reader, reason) => this.onReaderSkipped(reader, reason),
+        truncated: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
+      },
+    };
+  }
+
+  /** 'inotify', or 'scan-only' after the kernel refused file watches. */
+  get discoveryMode(): 'inotify' | 'scan-only' {
+    return this.discovery.mode;
+  }
+
+  /** Resumes known files (rotated ones first), follows the rest, then watches and scans. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('Tailer.start() called twice');
+    this.started = true;
+    await this.discovery.start();
+    await this.enqueue(() => this.startupScan());
+    if (this.stopping) return;
+    this.scanTimer = setInterval(() => this.scheduleScan(), this.scanIntervalMs);
+  }
+
+  /** Stops reading (no batch is emitted after this resolves) and closes handles and watchers. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.scanTimer !== null) clearInterval(this.scanTimer);
+    this.scanTimer = null;
+    const readersStopped = [...this.readers.values()].map((reader) => reader.stop());
+    await this.discovery.close();
+    await this.control;
+    await Promise.all(readersStopped);
+    // Readers created by a decision that was already running when stop began.
+    await Promise.all([...this.readers.values()].map((reader) => reader.stop()));
+    this.stats.filesOpen = this.ctx.pool.openCount;
+  }
+
+  files(): FollowedFile[] {
+    return [...this.readers.values()].map((reader) => ({
+      key: reader.source.key,
+      input: reader.input.id,
+      path: reader.source.path,
+      currentPath: reader.currentPath,
+      identity: reader.identity,
+      position: reader.position,
+      size: reader.lastSize,
+      state: reader.state,
+    }));
+  }
+
+  /**
+   * After stop(): where each followed file's reader stood — the end of the last line it handed
+   * to the sink — as checkpoints, so a successor tailer (configuration reload) continues
+   * exactly there instead of at the (older) committed offsets.
+   */
+  handoff(): Checkpoint[] {
+    const now = this.now();
+    // A reader that never opened its file has no position of its own: the successor decides
+    // where it starts (registry checkpoint, start_at) exactly as this tailer would have.
+    const started = [...this.readers.values()].filter((reader) => reader.hasStarted);
+    return started.map((reader) => {
+      const point = reader.resumePoint();
+      return {
+        identity: reader.identity,
+        fingerprint: point.fingerprint,
+        input: reader.input.id,
+        path: reader.source.path,
+        offset: point.offset,
+        marker: point.offset > 0 ? point.marker : null,
+        lastSeen: now,
+      };
+    });
+  }
+
+  /**
+   * Resolves when every followed file has been read to its EOF as of a fresh scan (files that
+   * cannot be opened excepted). Waits while the gate is closed.
+   */
+  async drained(): Promise<void> {
+    for (;;) {
+      await this.enqueue(() => this.scan());
+      const readers = [...this.readers.values()];
+      await Promise.all(readers.map((reader) => reader.settled()));
+      if (this.stopping) return;
+      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && !this.unopenable.has(reader));
+      if (behind.length === 0) return;
+      for (const reader of behind) reader.wake();
+      await Promise.all(behind.map((reader) => reader.settled()));
+    }
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.control.then(task);
+    this.control = run.then(
+      () => undefined,
+      (err: unknown) => this.log.error({ err }, 'tailer decision failed'),
+    );
+    return run;
+  }
+
+  private scheduleScan(): void {
+    if (this.scanQueued || this.stopping) return;
+    this.scanQueued = true;
+    void this.enqueue(async () => {
+      this.scanQueued = false;
+      await this.scan();
+    }).catch(() => undefined);
+  }
+
+  private onPathEvent(path: string): void {
+    if (this.stopping) return;
+    this.pendingPaths.add(path);
+    if (this.pathsQueued) return;
+    this.pathsQueued = true;
+    void this.enqueue(() => this.lookAtPendingPaths()).catch(() => undefined);
+  }
+
+  private async lookAtPendingPaths(): Promise<void> {
+    this.pathsQueued = false;
+    const paths = [...this.pendingPaths];
+    this.pendingPaths.clear();
+    for (const path of paths) {
+      if (this.stopping) return;
+      for (const reader of this.nonLive) if (reader.currentPath === path) reader.wake();
+      const look = await this.discovery.look(path);
+      if (look.kind === 'present') await this.reconcilePresent(look.observation, false);
+      else if (look.kind === 'absent') await this.reconcileAbsent(path, look.lookedAt);
+    }
+  }
+
+  // --- Scans ---------------------------------------------------------------------------------
+
+  private async startupScan(): Promise<void> {
+    const observed = (await this.discovery.scan()).files;
+    const observedIds = new Set([...observed.values()].map((obs) => identityKey(identityOf(obs.stat))));
+    for (const [path, checkpoints] of this.checkpointsByPath()) {
+      if (this.stopping) return;
+      const lastSeen = Math.max(...checkpoints.map((cp) => cp.lastSeen));
+      this.pathLooks.set(path, lastSeen);
+      const current = observed.get(path);
+      const currentId = current === undefined ? undefined : identityOf(current.stat);
+      if (currentId !== undefined && checkpoints.some((cp) => sameIdentity(cp.identity, currentId))) continue;
+      // The path changed hands while we were down: finish the files rotated away first.
+      const input = this.inputById(checkpoints[0]!.input) ?? current?.input;
+      if (input === undefined) continue;
+      const listing = await listDirectoryFiles(dirname(path));
+      for (const cp of [...checkpoints].sort((a, b) => a.lastSeen - b.lastSeen)) {
+        if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
+        const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
+        if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
+        this.log.info({ path, rotatedTo: found.path, offset: cp.offset }, 'finishing a file rotated while the agent was down');
+        this.follow({
+          identity: cp.identity,
+          input,
+          livePath: path,
+          currentPath: found.path,
+          state: 'rotated',
+          start: { resume: resumeFromCheckpoint(cp), fallback: 'skip', skipCompressed: true },
+        });
+      }
+      this.followMiddleFiles(listing, path, lastSeen, input, currentId);
+    }
+    for (const obs of observed.values()) {
+      if (this.stopping) return;
+      await this.reconcilePresent(obs, true);
+    }
+    this.afterScan();
+  }
+
+  /** The safety net: one readdir+stat pass reconciled with what we follow. */
+  private async scan(): Promise<void> {
+    if (this.stopping) return;
+    const startedAt = this.now();
+    const { files: observed, complete } = await this.discovery.scan();
+    for (const obs of observed.values()) {
+      if (this.stopping) return;
+      await this.reconcilePresent(obs, false);
+    }
+    // Absence is only concluded from a complete scan: a directory that could not be listed
+    // (EMFILE, EACCES) says nothing about its files.
+    if (complete) await this.reconcileVanished(observed, startedAt);
+    this.reviewNonLive();
+    for (const reader of this.unopenable) reader.wake();
+    this.afterScan();
+  }
+
+  /** Live paths missing from a complete scan, and how long emptied paths are remembered. */
+  private async reconcileVanished(observed: ReadonlyMap<string, Observation>, startedAt: number): Promise<void> {
+    const listings = new Map<string, Promise<DirectoryFile[]>>();
+    for (const path of [...this.liveByPath.keys()]) {
+      if (!observed.has(path)) await this.reconcileAbsent(path, startedAt, listings);
+    }
+    for (const [path, since] of this.vacated) {
+      if (observed.has(path)) continue;
+      this.pathLooks.set(path, startedAt);
+      if (startedAt - since > this.vacancyMemoryMs(path)) {
+        this.vacated.delete(path);
+        this.pathLooks.delete(path);
+      }
+    }
+  }
+
+  private afterScan(): void {
+    for (const reader of this.readers.values()) this.checkpoints.seen(reader.identity, reader.source.path);
+    this.stats.filesFollowed = this.readers.size;
+    this.scanCount++;
+  }
+
+  // --- Reconciling what is on disk with what we follow ----------------------------------------
+
+  /** A glob-matched path holds a regular file. */
+  private async reconcilePresent(obs: Observation, startup: boolean): Promise<void> {
+    const { path } = obs;
+    const identity = identityOf(obs.stat);
+    const live = this.liveByPath.get(path);
+    if (live !== undefined && sameIdentity(live.identity, identity)) {
+      this.pathLooks.set(path, obs.lookedAt);
+      if (obs.stat.size !== live.lastSize || obs.stat.mtimeMs !== live.lastMtimeMs || !live.atEof) live.wake();
+      return;
+    }
+    const since = this.pathLooks.get(path);
+    let listing: DirectoryFile[] | undefined;
+    if (live !== undefined) {
+      listing = await listDirectoryFiles(dirname(path));
+      this.rotatedAway(live, path, listing, true);
+    }
+    this.vacated.delete(path);
+    this.pathLooks.set(path, obs.lookedAt);
+    const known = this.readers.get(identityKey(identity));
+    if (known !== undefined) {
+      this.adopt(known, path);
+      return;
+    }
+    if (!startup && since !== undefined) {
+      listing ??= await listDirectoryFiles(dirname(path));
+      this.followMiddleFiles(listing, path, since, obs.input, identity);
+    }
+    this.followNew(obs, startup, since);
+  }
+
+  /**
+   * A glob-matched path we followed a file at is empty now: renamed away or deleted.
+   * `listings` shares directory listings between the paths of one scan.
+   */
+  private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
+    if (this.vacated.has(path)) this.pathLooks.set(path, lookedAt);
+    const reader = this.liveByPath.get(path);
+    if (reader === undefined) return;
+    this.liveByPath.delete(path);
+    this.vacated.set(path, lookedAt);
+    this.pathLooks.set(path, lookedAt);
+    const dir = dirname(path);
+    let listing = listings.get(dir);
+    if (listing === undefined) {
+      listing = listDirectoryFiles(dir);
+      listings.set(dir, listing);
+    }
+    this.rotatedAway(reader, path, await listing, false);
+  }
+
+  /**
+   * `reader`'s file is no longer at `path` (`replaced`: another file is there now): keep
+   * reading it through its handle.
+   */
+  private rotatedAway(reader: FileReader, path: string, listing: readonly DirectoryFile[], replaced: boolean): void {
+    if (this.liveByPath.get(path) === reader) this.liveByPath.delete(path);
+    const moved = listing.find((file) => sameIdentity(file.identity, reader.identity));
+    if (moved !== undefined) reader.currentPath = moved.path;
+    if (reader.state === 'live') reader.state = 'rotated';
+    this.nonLive.add(reader);
+    if (replaced || moved !== undefined) this.stats.rotations++;
+    this.log.info({ path, key: reader.source.key, renamedTo: moved?.path ?? null }, moved === undefined ? 'file gone from its path (deleted or moved away): reading it to the end' : 'file rotated: reading it to the end');
+    if (moved === undefined) void reader.checkRemoved();
+    reader.wake();
+  }
+
+  /** A file we follow showed up at a glob-matched path (renamed into it). */
+  private adopt(reader: FileReader, path: string): void {
+    for (const [livePath, liveReader] of this.liveByPath) {
+      if (liveReader === reader && livePath !== path) this.liveByPath.delete(livePath);
+    }
+    reader.currentPath = path;
+    if (reader.state !== 'removed') reader.state = 'live';
+    this.nonLive.delete(reader);
+    this.liveByPath.set(path, reader);
+    reader.wake();
+  }
+
+  /** Follows the files created at `livePath` after `since` and rotated away before we looked. */
+  private followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): void {
+    const isKnown = (identity: FileIdentity): boolean =>
+      this.readers.has(identityKey(identity)) ||
+      this.released.has(identityKey(identity)) ||
+      this.checkpoints.get(identity) !== undefined ||
+      (newcomer !== undefined && sameIdentity(identity, newcomer));
+    for (const middle of middleFiles(listing, livePath, since, isKnown)) {
+      this.stats.rotations++;
+      this.log.info({ path: livePath, rotatedTo: middle.path }, 'found a file created and rotated away between two looks: reading it from the start');
+      this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
+    }
+  }
+
+  /** A file we do not follow yet at a glob-matched path. */
+  private followNew(obs: Observation, startup: boolean, since: number | undefined): void {
+    const { path, input, stat } = obs;
+    const identity = identityOf(stat);
+    const key = identityKey(identity);
+    const released = this.released.get(key);
+    const checkpoint = this.checkpoints.get(identity);
+    let start: StartPoint;
+    if (released !== undefined) {
+      start = { resume: released, fallback: 0 };
+    } else if (checkpoint !== undefined) {
+      start = { resume: resumeFromCheckpoint(checkpoint), fallback: 0 };
+    } else if (this.isIgnoredOld(input, key, stat)) {
+      return;
+    } else {
+      start = { fallback: this.fallbackFor(key, stat, input, startup, since) };
+    }
+    // Whatever was rotated away from this path is read first, so a topic gets old lines first.
+    const predecessors = [...this.nonLive].filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
+    this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
+  }
+
+  private fallbackFor(key: string, stat: Stats, input: InputConfig, startup: boolean, since: number | undefined): number {
+    const ignored = this.ignoredOld.get(key);
+    if (ignored !== undefined) {
+      this.ignoredOld.delete(key);
+      const sameFile = ignored.bornAt === bornAtMs(stat) || stat.birthtimeMs === 0;
+      if (sameFile && stat.size >= ignored.size) return ignored.size;
+    }
+    // Files that appear while running always start at 0; start_at is for files found at
+    // startup, unless the file was created at a path we knew after we last looked at it.
+    if (!startup) return 0;
+    if (since !== undefined && bornAfter(stat, since)) return 0;
+    return input.start_at === 'end' ? stat.size : 0;
+  }
+
+  /** ignore_older: a never-followed file untouched for that long is skipped (remembered at its size). */
+  private isIgnoredOld(input: InputConfig, key: string, stat: Stats): boolean {
+    if (input.ignore_older <= 0 || this.now() - stat.mtimeMs <= input.ignore_older) return false;
+    if (!this.ignoredOld.has(key)) {
+      this.ignoredOld.set(key, { size: stat.size, bornAt: bornAtMs(stat) });
+      if (this.ignoredOld.size > IGNORED_MEMORY) this.ignoredOld.delete(this.ignoredOld.keys().next().value!);
+    }
+    return true;
+  }
+
+  private follow(spec: {
+    identity: FileIdentity;
+    input: InputConfig;
+    livePath: string;
+    currentPath: string;
+    state: ReaderState;
+    start: StartPoint;
+    after?: Promise<unknown>;
+  }): FileReader {
+    const key = identityKey(spec.identity);
+    const reader = new FileReader(this.ctx, {
+      source: { key: `${key}:${++this.followSequence}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
+      input: spec.input,
+      currentPath: spec.currentPath,
+      state: spec.state,
+      start: spec.start,
+      ...(spec.after === undefined ? {} : { after: spec.after }),
+    });
+    this.readers.set(key, reader);
+    if (spec.state === 'live') this.liveByPath.set(spec.currentPath, reader);
+    else this.nonLive.add(reader);
+    this.stats.filesFollowed = this.readers.size;
+    reader.wake();
+    return reader;
+  }
+
+  // --- Ending readers -------------------------------------------------------------------------
+
+  /** Rotated and removed files: release when done, give up when stuck too long, else look again. */
+  private reviewNonLive(): void {
+    const now = this.now();
+    for (const reader of this.nonLive) {
+      if (this.releasing.has(reader)) continue;
+      if (reader.isFinished) {
+        this.forget(reader);
+        continue;
+      }
+      const rotation = reader.input.rotation;
+      const quietFor = now - reader.lastGrowthAt;
+      if (reader.state === 'removed') {
+        if (reader.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) {
+          this.release(reader);
+          continue;
+        }
+        if (!reader.atEof && now - (reader.removedAt ?? now) >= rotation.close_removed_after) {
+          this.abandon(reader);
+          continue;
+        }
+      } else if (reader.atEof && quietFor >= rotation.close_renamed_after) {
+        this.release(reader);
+        continue;
+      } else {
+        void reader.checkRemoved(); // old rotations get deleted; the gate may keep the reader from seeing it
+      }
+      reader.wake();
+    }
+  }
+
+  /** Done with a rotated or removed file: emit what it still holds, close it, remember where it ended. */
+  private release(reader: FileReader): void {
+    this.releasing.add(reader);
+    void reader.finish().then(() => {
+      this.releasing.delete(reader);
+      // Interrupted by stop(): keep it listed so handoff() reports where it stood.
+      if (this.stopping) return;
+      this.remember(reader);
+      this.forget(reader);
+      this.log.info({ path: reader.source.path, currentPath: reader.currentPath, key: reader.source.key, state: reader.state }, 'released file');
+    });
+  }
+
+  private abandon(reader: FileReader): void {
+    this.releasing.add(reader);
+    void reader.abandon().then((bytes) => {
+      this.releasing.delete(reader);
+      this.forget(reader);
+      this.log.warn(
+        { path: reader.source.path, key: reader.source.key, bytesAbandoned: bytes },
+        'gave up on a deleted file that could not be read to the end (close_removed_after elapsed while output was blocked)',
+      );
+    });
+  }
+
+  private remember(reader: FileReader): void {
+    const key = identityKey(reader.identity);
+    this.released.delete(key);
+    this.released.set(key, reader.resumePoint());
+    if (this.released.size > RELEASED_MEMORY) this.released.delete(this.released.keys().next().value!);
+  }
+
+  private forget(reader: FileReader): void {
+    const key = identityKey(reader.identity);
+    if (this.readers.get(key) === reader) this.readers.delete(key);
+    this.nonLive.delete(reader);
+    this.unopenable.delete(reader);
+    for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
+    this.stats.filesFollowed = this.readers.size;
+  }
+
+  // --- Reader events --------------------------------------------------------------------------
+
+  private onReaderEof(reader: FileReader): void {
+    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.releasing.has(reader) || this.stopping) return;
+    void this.enqueue(async () => {
+      if (this.readers.get(identityKey(reader.identity)) !== reader || this.releasing.has(reader)) return;
+      this.nonLive.add(reader);
+      for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
+      this.release(reader);
+    }).catch(() => undefined);
+  }
+
+  private onOpenFailed(reader: FileReader, error: FileOpenError): void {
+    this.unopenable.add(reader);
+    if (this.warnedUnopenable.has(error.path)) return;
+    this.warnedUnopenable.add(error.path);
+    this.stats.readErrors++;
+    this.log.warn({ path: error.path, code: error.code, err: error }, 'cannot open file; retrying at each scan');
+  }
+
+  private onOpenRecovered(reader: FileReader): void {
+    this.unopenable.delete(reader);
+    if (this.warnedUnopenable.delete(reader.currentPath)) this.log.info({ path: reader.currentPath }, 'file can be opened again');
+  }
+
+  private onReaderGone(reader: FileReader, error: FileGoneError): void {
+    const abandoned = reader.backlog;
+    this.stats.bytesAbandoned += abandoned;
+    if (abandoned > 0) this.log.warn({ path: error.path, key: reader.source.key, bytesAbandoned: abandoned }, 'file disappeared before it was read to the end');
+    else this.log.debug({ path: error.path, key: reader.source.key }, 'file disappeared');
+    this.forget(reader);
+  }
+
+  /**
+   * copytruncate: the file was copied, then truncated. The copy holds what we had not read yet:
+   * if it is there, finish it from where we stood.
+   */
+  private async followTruncatedCopy(reader: FileReader, before: ResumePoint): Promise<boolean> {
+    if (this.stopping) return false;
+    const isKnown = (identity: FileIdentity): boolean =>
+      sameIdentity(identity, reader.identity) || this.readers.has(identityKey(identity)) || this.released.has(identityKey(identity));
+    const copy = await findTruncatedCopy(reader.currentPath, before, isKnown, this.ctx.openFile);
+    if (copy === undefined) return false;
+    this.log.info({ path: reader.source.path, copy: copy.path, offset: before.offset }, 'file truncated after being copied: finishing the copy');
+    this.follow({
+      identity: copy.identity,
+      input: reader.input,
+      livePath: reader.source.path,
+      currentPath: copy.path,
+      state: 'rotated',
+      start: { resume: { ...before, path: reader.source.path }, fallback: 'skip' },
+    });
+    return true;
+  }
+
+  private onReaderSkipped(reader: FileReader, reason: string): void {
+    this.log.info({ path: reader.source.path, currentPath: reader.currentPath, reason }, 'not reading file');
+    this.forget(reader);
+  }
+
+  // --- Helpers --------------------------------------------------------------------------------
+
+  private checkpointsByPath(): Map<string, Checkpoint[]> {
+    const byPath = new Map<string, Checkpoint[]>();
+    for (const cp of this.checkpoints.all()) {
+      const list = byPath.get(cp.path);
+      if (list === undefined) byPath.set(cp.path, [cp]);
+      else list.push(cp);
+    }
+    return byPath;
+  }
+
+  private inputById(id: string): InputConfig | undefined {
+    return this.discovery.matchers.find((matcher) => matcher.input.id === id)?.input;
+  }
+
+  /** How long an emptied path's last look is kept (middle files are found relative to it). */
+  private vacancyMemoryMs(path: string): number {
+    const rotation = this.discovery.inputFor(path)?.rotation;
+    return Math.max(rotation?.close_renamed_after ?? 0, 10 * this.scanIntervalMs);
+  }
+}
+
+function resumeFromCheckpoint(cp: Checkpoint): ResumePoint {
+  return { offset: cp.offset, fingerprint: cp.fingerprint, marker: cp.marker, path: cp.path };
+}
