@@ -1,0 +1,71 @@
+// InFlightGate: the backpressure valve between the shipper and the tailers. It is open while
+// the bytes produced but not yet acknowledged stay under kafka.max_in_flight_bytes and the
+// producer is connected; closed, readers stop reading, so the files on disk are the buffer
+// and memory stays flat however long Kafka is slow or away. Single files can be held back
+// on their own (a topic that keeps failing) while the others flow.
+
+import type { FlowGate, SourceFile } from '../tailer/types.js';
+
+export class InFlightGate implements FlowGate {
+  private bytes = 0;
+  private connected = false;
+  private stopped = false;
+  private readonly heldFiles = new Set<string>();
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly maxBytes: number) {}
+
+  isOpen(source?: SourceFile): boolean {
+    if (this.stopped || !this.connected || this.bytes >= this.maxBytes) return false;
+    return source === undefined || !this.heldFiles.has(source.key);
+  }
+
+  waitOpen(source?: SourceFile): Promise<void> {
+    if (this.isOpen(source)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.isOpen(source)) resolve();
+        else this.waiters.push(check);
+      };
+      this.waiters.push(check);
+    });
+  }
+
+  get inFlightBytes(): number {
+    return this.bytes;
+  }
+
+  add(bytes: number): void {
+    this.bytes += bytes;
+  }
+
+  release(bytes: number): void {
+    const wasClosed = this.bytes >= this.maxBytes;
+    this.bytes -= bytes;
+    if (wasClosed && this.bytes < this.maxBytes) this.wake();
+  }
+
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    if (connected) this.wake();
+  }
+
+  hold(source: SourceFile): void {
+    this.heldFiles.add(source.key);
+  }
+
+  unhold(source: SourceFile): void {
+    if (this.heldFiles.delete(source.key)) this.wake();
+  }
+
+  /** Closes the gate for good (shutdown): readers that wait keep waiting until stopped. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
