@@ -1,0 +1,145 @@
+// Prometheus metrics and health endpoints (GET /metrics, /healthz, /readyz). The pipeline keeps
+// plain counters on its hot paths; this module reads them only when scraped, so metrics cost
+// nothing between scrapes.
+
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TailerStats } from '../tailer/types.js';
+import type { ShipperStats } from '../shipper/shipper.js';
+
+export interface FileLag {
+  path: string;
+  input: string;
+  size: number;
+  committed: number;
+}
+
+/** What the agent exposes to the metrics endpoint; each read at scrape time. */
+export interface MetricsSources {
+  tailer: TailerStats;
+  shipper: ShipperStats;
+  inFlightBytes: () => number;
+  registry: () => { writes: number; writeErrors: number };
+  files: () => FileLag[];
+  /** Config loaded and Kafka answering. */
+  ready: () => boolean;
+}
+
+export class MetricsError extends Error {
+  constructor(
+    message: string,
+    readonly listen: string,
+  ) {
+    super(message);
+    this.name = 'MetricsError';
+  }
+}
+
+/** Counter whose value is owned elsewhere: set from a snapshot at scrape time. */
+function mirroredCounter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[], read: (set: (labels: Record<L, string>, v: number) => void) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((labels, v) => this.inc(labels as never, v));
+    },
+  });
+}
+
+function perKey(map: Map<string, number>, label: string): (set: (labels: Record<string, string>, v: number) => void) => void {
+  return (set) => {
+    for (const [k, v] of map) set({ [label]: k }, v);
+  };
+}
+
+export function buildRegistry(src: MetricsSources): Registry {
+  const r = new Registry();
+  collectDefaultMetrics({ register: r, prefix: 'logship_' });
+  mirroredCounter(r, 'logship_lines_read_total', 'Lines read from files, per input', ['input'], perKey(src.tailer.linesRead, 'input'));
+  mirroredCounter(r, 'logship_bytes_read_total', 'Bytes read from files, per input', ['input'], perKey(src.tailer.bytesRead, 'input'));
+  mirroredCounter(r, 'logship_records_produced_total', 'Records handed to librdkafka, per topic', ['topic'], perKey(src.shipper.produced, 'topic'));
+  mirroredCounter(r, 'logship_records_acknowledged_total', 'Records acknowledged by Kafka, per topic', ['topic'], perKey(src.shipper.acked, 'topic'));
+  mirroredCounter(r, 'logship_records_failed_total', 'Delivery attempts that failed and are retried, per topic', ['topic'], perKey(src.shipper.failed, 'topic'));
+  mirroredCounter(r, 'logship_records_skipped_total', 'Records Kafka rejected permanently (too large, not authorised), per topic', ['topic'], perKey(src.shipper.skipped, 'topic'));
+  const single = (name: string, help: string, read: () => number): void =>
+    mirroredCounter(r, name, help, [], (set) => set({}, read()));
+  single('logship_rotations_total', 'File rotations seen (rename/create)', () => src.tailer.rotations);
+  single('logship_truncations_total', 'Truncations seen (copytruncate): file read again from 0', () => src.tailer.truncations);
+  single('logship_lines_split_total', 'Lines longer than max_line_bytes, split into pieces', () => src.tailer.splitLines);
+  single('logship_lines_partial_total', 'Last lines emitted without newline after partial_line_timeout', () => src.tailer.partialLines);
+  single('logship_chars_replaced_total', 'Invalid byte sequences replaced with U+FFFD', () => src.tailer.replacedChars);
+  single('logship_bytes_abandoned_total', 'Bytes of removed files given up after close_removed_after', () => src.tailer.bytesAbandoned);
+  single('logship_read_errors_total', 'File read errors', () => src.tailer.readErrors);
+  single('logship_registry_writes_total', 'Registry files written', () => src.registry().writes);
+  single('logship_registry_write_errors_total', 'Registry writes that failed (retried)', () => src.registry().writeErrors);
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [r],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  gauge('logship_in_flight_bytes', 'Bytes produced and not yet acknowledged', src.inFlightBytes);
+  gauge('logship_files_open', 'Open file handles', () => src.tailer.filesOpen);
+  gauge('logship_files_followed', 'Files followed', () => src.tailer.filesFollowed);
+  gauge('logship_kafka_connected', '1 when the producer is connected', () => (src.shipper.connected ? 1 : 0));
+  gauge('logship_ready', '1 when the agent is ready (see /readyz)', () => (src.ready() ? 1 : 0));
+  new Gauge({
+    name: 'logship_file_lag_bytes',
+    help: 'File size minus committed offset, per followed file',
+    labelNames: ['path', 'input'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const f of src.files()) this.set({ path: f.path, input: f.input }, Math.max(0, f.size - f.committed));
+    },
+  });
+  return r;
+}
+
+/** Serves the endpoints on `listen` ("host:port"). Resolves with the bound address. */
+export async function serveMetrics(listen: string, src: MetricsSources, log: Logger): Promise<{ server: Server; address: AddressInfo }> {
+  const registry = buildRegistry(src);
+  const colon = listen.lastIndexOf(':');
+  const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(colon + 1));
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => {
+          log.error({ err }, 'metrics collection failed');
+          res.writeHead(500).end('metrics collection failed\n');
+        },
+      );
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const ready = src.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready: Kafka unreachable or not answering\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics, /healthz or /readyz\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new MetricsError(`metrics.listen ${listen}: ${err.message}`, listen)));
+    server.listen(port, host, () => resolve());
+  });
+  server.unref();
+  const address = server.address() as AddressInfo;
+  log.info({ address: `${address.address}:${address.port}` }, 'metrics endpoint listening (/metrics, /healthz, /readyz)');
+  return { server, address };
+}
