@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { ConfigError, loadConfig, parseConfigText } from '../src/config/load.js';
 import type { AgentConfig } from '../src/config/types.js';
 
@@ -47,16 +46,6 @@ function configError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
   assert.fail(`config loaded, but should have been rejected:\n${text}`);
 }
 
-function collectingLogger(): { logger: Logger; messages: string[] } {
-  const messages: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      messages.push((JSON.parse(chunk.toString()) as { msg: string }).msg);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, stream), messages };
-}
 
 const KAFKA = 'kafka:\n  brokers: ["127.0.0.1:9092"]\n';
 const INPUTS = 'inputs:\n  - id: app\n    paths: [/var/log/app.log]\n    topic: logs\n';
@@ -76,7 +65,7 @@ describe('the example configuration', () => {
     const cfg = parseConfigText(exampleText(), path.join(tmp, 'agent.yaml'), { HOSTNAME: 'web-1' }, opts);
     const expected: AgentConfig = {
       source: path.join(tmp, 'agent.yaml'),
-      agent: { name: 'web-1', data_dir: '/var/lib/logship', shutdown_timeout: 30_000, max_open_files: 1024 },
+      agent: { name: 'web-1', data_dir: '/var/lib/logship', shutdown_timeout: 30_000, max_open_files: 1024, drain_on_stop: true },
       log: { level: 'info', format: 'json' },
       inputs: [
         {
@@ -126,19 +115,13 @@ describe('the example configuration', () => {
     assert.equal(cfg.kafka.client_id, 'logship-localhost');
   });
 
-  test('warns, with its location, that max_line_bytes exceeds max_message_bytes', () => {
-    const { logger, messages } = collectingLogger();
-    parseConfigText(exampleText(), 'agent.yaml', {}, { logger });
-    assert.equal(messages.length, 1, `expected one warning, got: ${messages.join('\n')}`);
-    assert.match(messages[0]!, /^agent\.yaml:26:21: inputs\[0\]\.max_line_bytes: \(1 MiB\) is larger than kafka\.max_message_bytes/);
-  });
 });
 
 describe('defaults', () => {
   test('minimal.yaml loads with every default filled in', async () => {
     const cfg = await loadConfig(fixture('minimal.yaml'), {}, opts);
     assert.equal(cfg.source, fixture('minimal.yaml'));
-    assert.deepEqual(cfg.agent, { name: 'test-host', data_dir: '/var/lib/logship', shutdown_timeout: 30_000, max_open_files: 1024 });
+    assert.deepEqual(cfg.agent, { name: 'test-host', data_dir: '/var/lib/logship', shutdown_timeout: 30_000, max_open_files: 1024, drain_on_stop: true });
     assert.deepEqual(cfg.log, { level: 'info', format: 'json' });
     const input = cfg.inputs[0]!;
     assert.equal(cfg.inputs.length, 1);

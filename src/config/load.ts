@@ -12,21 +12,17 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from 'pino';
 import { LineCounter, parseDocument } from 'yaml';
 import { findPlaceholderCharacter, maskEnvReferences, substituteEnv, type KeyPath } from './env.js';
-import { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
 import { captureKnownKeys, problemsFromIssues, type KnownKeys } from './issues.js';
 import { formatKeyPath, YamlLocator } from './locate.js';
 import { buildAgentSchema } from './schema.js';
 import type { AgentConfig } from './types.js';
-import { formatSize } from './units.js';
 
 export { ConfigError, type ConfigProblem } from './errors.js';
 
 export interface LoadOptions {
-  /** Receives warnings: settings that are valid but probably not what was meant. */
-  logger?: Logger;
   /** Default of agent.name; os.hostname() when absent. */
   hostname?: string;
 }
@@ -110,7 +106,6 @@ export function parseConfigText(
   if (!result.success) throw new Error('unreachable: the schema failed without issues');
 
   const config: AgentConfig = { source, ...result.data };
-  for (const warning of configWarnings(config, locator, at)) options.logger?.warn(formatProblem(warning));
   return config;
 }
 
@@ -124,33 +119,3 @@ function configError(problems: ConfigProblem[]): ConfigError {
   return new ConfigError(sorted as [ConfigProblem, ...ConfigProblem[]]);
 }
 
-/**
- * Valid but suspicious settings. A line longer than kafka.max_message_bytes cannot be sent as
- * one record; this is a warning rather than an error because the example configuration itself
- * pairs max_line_bytes 1MiB with max_message_bytes 1000000, and such lines are rare. What
- * would make every record impossible (max_message_bytes below librdkafka's minimum) is an
- * error in the schema.
- */
-function configWarnings(
-  config: AgentConfig,
-  locator: YamlLocator,
-  at: (line: number, col: number, message: string, keyPath?: KeyPath) => ConfigProblem,
-): ConfigProblem[] {
-  const warnings: ConfigProblem[] = [];
-  config.inputs.forEach((input, index) => {
-    if (input.max_line_bytes > config.kafka.max_message_bytes) {
-      const keyPath = ['inputs', index, 'max_line_bytes'];
-      const { line, col } = locator.locate(keyPath, 'value');
-      warnings.push(
-        at(
-          line,
-          col,
-          `(${formatSize(input.max_line_bytes)}) is larger than kafka.max_message_bytes ` +
-            `(${config.kafka.max_message_bytes} bytes): lines between the two cannot be sent as one record`,
-          keyPath,
-        ),
-      );
-    }
-  });
-  return warnings;
-}

@@ -272,6 +272,7 @@ export function buildAgentSchema(ctx: SchemaContext) {
     data_dir: filePath().prefault('/var/lib/logship'),
     shutdown_timeout: duration().prefault('30s'),
     max_open_files: integer(1, 1_000_000).prefault(1024),
+    drain_on_stop: boolean().prefault(true),
   });
 
   const log = z.strictObject({

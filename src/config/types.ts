@@ -16,6 +16,12 @@ export interface AgentSection {
   /** ms */
   shutdown_timeout: number;
   max_open_files: number;
+  /**
+   * On SIGTERM keep reading what is already on disk until every file is drained (or
+   * shutdown_timeout passes) before stopping: a sidecar's application writes its last lines
+   * as the pod stops. false: stop reading at once (only in-flight lines are awaited).
+   */
+  drain_on_stop: boolean;
 }
 
 export interface LogSection {
