@@ -1,0 +1,327 @@
+// Agent: assembles the pipeline for one configuration and runs it —
+// discover -> tail -> frame lines -> ship -> acknowledge -> persist — reloads it on request
+// without losing or repeating a line, and takes it down in the reverse order so that every
+// acknowledged offset is persisted before exit.
+
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { AgentConfig } from './config/types.js';
+import { serveMetrics, type FileLag } from './metrics/metrics.js';
+import { OffsetRegistry } from './registry/offset-registry.js';
+import { identityKey, type Checkpoint } from './registry/types.js';
+import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
+import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
+import { Shipper, newShipperStats } from './shipper/shipper.js';
+import { Tailer, newTailerStats, type CheckpointLookup } from './tailer/tailer.js';
+import type { FileIdentity, TailerStats } from './tailer/types.js';
+
+const PROGRESS_EVERY_MS = 5_000;
+
+/**
+ * What a new tailer resumes from after a reload: where the previous tailer's readers stood
+ * (everything before it was handed to the shipper, which still holds it), else the registry.
+ * Used only while the new tailer starts; afterwards the registry alone is the truth.
+ */
+class HandoffCheckpoints implements CheckpointLookup {
+  private readonly handoff: Map<string, Checkpoint>;
+
+  constructor(
+    private readonly registry: OffsetRegistry,
+    handoff: Checkpoint[],
+  ) {
+    this.handoff = new Map(handoff.map((c) => [identityKey(c.identity), c]));
+  }
+
+  get(identity: FileIdentity): Checkpoint | undefined {
+    return this.handoff.get(identityKey(identity)) ?? this.registry.get(identity);
+  }
+
+  *all(): Iterable<Checkpoint> {
+    yield* this.handoff.values();
+    for (const c of this.registry.all()) if (!this.handoff.has(identityKey(c.identity))) yield c;
+  }
+
+  seen(identity: FileIdentity, path: string): void {
+    this.registry.seen(identity, path);
+  }
+
+  clear(): void {
+    this.handoff.clear();
+  }
+}
+
+export class Agent {
+  private progressTimer: NodeJS.Timeout | null = null;
+  private readonly lastReported = new Map<string, number>();
+  private stopRequested = false;
+  private stopping: Promise<void> | null = null;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  private metricsServer: Server | null = null;
+  /** Kept across reloads so metrics counters never go backwards. */
+  private readonly tailerStats: TailerStats = newTailerStats();
+  private readonly shipperStats = newShipperStats();
+  private shipper!: Shipper;
+  private tailer!: Tailer;
+
+  private constructor(
+    private config: AgentConfig,
+    readonly registry: OffsetRegistry,
+    private embedded: MockCluster | null,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    const registry = await OffsetRegistry.open({
+      dataDir: config.agent.data_dir,
+      flushIntervalMs: config.registry.flush_interval,
+      cleanAfterMs: config.registry.clean_after,
+      log: log.child({ module: 'registry' }),
+    });
+    const agent = new Agent(config, registry, null, log);
+    agent.shipper = await agent.createShipper(config);
+    agent.tailer = agent.createTailer(config, registry);
+    if (config.metrics.listen !== '') {
+      const { server } = await serveMetrics(
+        config.metrics.listen,
+        {
+          tailer: agent.tailerStats,
+          shipper: agent.shipperStats,
+          inFlightBytes: () => agent.shipper.inFlightBytes,
+          registry: () => registry.stats,
+          files: () => agent.fileLags(),
+          ready: () => agent.ready(),
+        },
+        log.child({ module: 'metrics' }),
+      );
+      agent.metricsServer = server;
+    }
+    agent.shipper.start();
+    registry.start();
+    await agent.tailer.start();
+    agent.progressTimer = setInterval(() => agent.reportProgress(), PROGRESS_EVERY_MS).unref();
+    log.info({ inputs: config.inputs.map((i) => i.id), config: config.source }, 'logship running');
+    return agent;
+  }
+
+  private async bootstrapFor(config: AgentConfig): Promise<string> {
+    if (config.kafka.brokers !== 'embedded') return config.kafka.brokers.join(',');
+    if (!this.embedded) {
+      this.embedded = await startMockCluster(3);
+      this.log.warn(
+        { bootstrap: this.embedded.bootstrap },
+        'kafka.brokers is "embedded": an in-memory DEMO cluster runs inside this process. NOTHING IS DURABLE: records vanish when the agent stops. Point kafka.brokers at real brokers for production.',
+      );
+    }
+    return this.embedded.bootstrap;
+  }
+
+  private async createShipper(config: AgentConfig): Promise<Shipper> {
+    const registry = this.registry;
+    return new Shipper({
+      config,
+      librdkafka: producerConfig(config.kafka, await this.bootstrapFor(config)),
+      log: this.log,
+      stats: this.shipperStats,
+      onCommit: (source, pos) =>
+        registry.commit({
+          identity: source.identity,
+          fingerprint: pos.fingerprint,
+          input: source.input,
+          path: source.path,
+          offset: pos.offset,
+          marker: pos.offset > 0 ? pos.marker : null,
+          lastSeen: Date.now(),
+        }),
+    });
+  }
+
+  private createTailer(config: AgentConfig, checkpoints: CheckpointLookup): Tailer {
+    return new Tailer({
+      inputs: config.inputs.map((i) => ({ ...i, max_line_bytes: effectiveMaxLineBytes(i.max_line_bytes, config.kafka) })),
+      maxOpenFiles: config.agent.max_open_files,
+      sink: this.shipper.ship,
+      gate: this.shipper.gate,
+      checkpoints,
+      stats: this.tailerStats,
+      log: this.log.child({ module: 'tailer' }),
+    });
+  }
+
+  /** Config loaded (we exist) and Kafka connected and answering. */
+  ready(): boolean {
+    return !this.stopRequested && this.shipper.stats.connected && this.shipper.stats.reachable;
+  }
+
+  /** Per followed file: size on disk against the offset Kafka has acknowledged. */
+  fileLags(): FileLag[] {
+    return this.tailer.files().map((f) => ({
+      path: f.path,
+      input: f.input,
+      size: f.size,
+      committed: this.registry.get(f.identity)?.offset ?? 0,
+    }));
+  }
+
+  get currentConfig(): AgentConfig {
+    return this.config;
+  }
+
+  /**
+   * SIGHUP: re-read and apply the configuration file. Never throws; an invalid file keeps the
+   * running configuration. A request arriving during a reload runs once that one is done.
+   */
+  requestReload(): Promise<void> {
+    if (this.stopRequested) return Promise.resolve();
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        try {
+          await this.reloadOnce();
+        } catch (err) {
+          this.log.error({ err }, 'reload failed; the agent keeps running with what it has');
+        }
+      } while (this.reloadAgain && !this.stopRequested);
+    })().finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  private async reloadOnce(): Promise<void> {
+    const previous = this.config;
+    let next: AgentConfig;
+    try {
+      next = await loadConfig(previous.source);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.log.error({ config: previous.source, problems: err.message }, `configuration NOT reloaded, the running one stays:\n${err.message}`);
+      return;
+    }
+    for (const key of ['data_dir', 'max_open_files'] as const) {
+      if (next.agent[key] !== previous.agent[key]) this.log.warn({ key: `agent.${key}` }, 'this setting changes only at restart; keeping the running value');
+    }
+    if (next.metrics.listen !== previous.metrics.listen || next.log.format !== previous.log.format) {
+      this.log.warn('metrics.listen and log.format change only at restart; keeping the running values');
+    }
+    next = {
+      ...next,
+      agent: { ...next.agent, data_dir: previous.agent.data_dir, max_open_files: previous.agent.max_open_files },
+      metrics: previous.metrics,
+      log: { ...next.log, format: previous.log.format },
+    };
+    this.log.level = next.log.level;
+
+    // Stop reading; what the readers handed over is in the shipper and is not read again.
+    await this.tailer.stop();
+    let resumeFrom: CheckpointLookup = new HandoffCheckpoints(this.registry, this.tailer.handoff());
+    if (JSON.stringify(next.kafka) !== JSON.stringify(previous.kafka)) {
+      this.log.info('kafka settings changed: draining the running producer before swapping it');
+      const drained = await this.drainForSwap(next.agent.shutdown_timeout);
+      if (this.stopRequested) return;
+      if (!drained) {
+        // Whatever the old producer still holds is given up by it and read again from the
+        // registry's committed offsets by the new one: at-least-once, never a gap.
+        this.log.warn({ unacknowledgedBatches: this.shipper.outstanding }, 'old producer not drained in shutdown_timeout; unacknowledged lines will be read again');
+        resumeFrom = this.registry;
+      }
+      await this.shipper.stop(1_000);
+      if (next.kafka.brokers !== 'embedded' && this.embedded) {
+        await this.embedded.stop();
+        this.embedded = null;
+      }
+      this.shipper = await this.createShipper(next);
+      this.shipper.start();
+    } else {
+      this.shipper.updateConfig(next);
+    }
+    this.config = next;
+    this.tailer = this.createTailer(next, resumeFrom);
+    await this.tailer.start();
+    if (resumeFrom instanceof HandoffCheckpoints) resumeFrom.clear();
+    const before = new Set(previous.inputs.map((i) => i.id));
+    const after = new Set(next.inputs.map((i) => i.id));
+    this.log.info(
+      { added: [...after].filter((id) => !before.has(id)), removed: [...before].filter((id) => !after.has(id)) },
+      'configuration reloaded',
+    );
+  }
+
+  private async drainForSwap(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stopRequested && Date.now() < deadline) {
+      if (await this.shipper.drain(Math.min(500, deadline - Date.now()))) return true;
+    }
+    return false;
+  }
+
+  /** One line per topic that moved since the last report: what an operator watches first. */
+  private reportProgress(): void {
+    for (const [topic, acked] of this.shipperStats.acked) {
+      const before = this.lastReported.get(topic) ?? 0;
+      if (acked === before) continue;
+      this.lastReported.set(topic, acked);
+      this.log.info({ topic, lines: acked - before, total: acked, inFlightBytes: this.shipper.inFlightBytes }, `shipped ${acked - before} lines to topic ${topic}`);
+    }
+  }
+
+  /**
+   * Clean stop within agent.shutdown_timeout: drain the files (drain_on_stop), stop reading,
+   * wait for Kafka to acknowledge what is in flight, persist offsets. What was not acknowledged
+   * is read again next start.
+   */
+  stop(): Promise<void> {
+    this.stopRequested = true;
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const timeout = this.config.agent.shutdown_timeout;
+    const deadline = Date.now() + timeout;
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    // A reload in progress notices stopRequested at its next step; let it settle first.
+    if (this.reloading) await withDeadline(this.reloading, Math.max(0, deadline - Date.now()));
+    if (this.config.agent.drain_on_stop) {
+      // Read what is already on disk, keeping part of the time for Kafka's acknowledgements.
+      const readUntil = deadline - Math.min(5_000, timeout / 4);
+      const drainedFiles = await withDeadline(this.tailer.drained(), readUntil - Date.now());
+      if (!drainedFiles) {
+        this.log.warn({ lagBytes: this.fileLags().reduce((sum, f) => sum + Math.max(0, f.size - f.committed), 0) }, 'shutdown_timeout: stopped reading before every file was drained; the rest is read at next start');
+      }
+    }
+    await this.tailer.stop();
+    const drained = await this.shipper.drain(Math.max(0, deadline - Date.now()));
+    if (!drained) {
+      this.log.warn(
+        { unacknowledgedBatches: this.shipper.outstanding, inFlightBytes: this.shipper.inFlightBytes },
+        'shutdown_timeout reached before Kafka acknowledged everything; those lines will be read again at next start (nothing lost)',
+      );
+    }
+    await this.shipper.stop(Math.max(0, deadline - Date.now()));
+    this.reportProgress();
+    await this.registry.close();
+    this.metricsServer?.close();
+    if (this.embedded) await this.embedded.stop();
+    this.log.info({ drained }, 'logship stopped');
+  }
+}
+
+/** true if `work` settles within `ms`, false otherwise (the work itself is not cancelled). */
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

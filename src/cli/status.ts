@@ -1,0 +1,136 @@
+// `logship status`: what is behind, from the registry and the files on disk alone — no Kafka
+// access and no running agent needed. Reads the registry without changing it (a damaged file
+// is reported, not moved aside: that is the running agent's job).
+
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AgentConfig } from '../config/types.js';
+import { decodeRegistry } from '../registry/registry-file.js';
+import { REGISTRY_FILE_NAME } from '../registry/offset-registry.js';
+import { identityKey, type Checkpoint } from '../registry/types.js';
+import { InputMatcher } from '../tailer/discovery.js';
+import { findByIdentity } from '../tailer/rotation.js';
+
+export interface FileStatus {
+  path: string;
+  input: string;
+  identity: string;
+  /** Acknowledged by Kafka and persisted; null when the registry has never seen the file. */
+  committed: number | null;
+  size: number | null;
+  lag: number | null;
+  state: 'live' | 'new' | 'rotated' | 'gone';
+}
+
+export interface StatusReport {
+  registry: string;
+  /** Which copy was read, or why none could be. */
+  registrySource: 'current' | 'previous' | 'none';
+  problems: string[];
+  files: FileStatus[];
+}
+
+async function readRegistry(dataDir: string): Promise<{ entries: Checkpoint[]; source: StatusReport['registrySource']; problems: string[] }> {
+  const problems: string[] = [];
+  const file = join(dataDir, REGISTRY_FILE_NAME);
+  let absent = 0;
+  for (const [path, source] of [
+    [file, 'current'],
+    [`${file}.prev`, 'previous'],
+  ] as const) {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') absent++;
+      else problems.push(`${path}: ${(err as Error).message}`);
+      continue;
+    }
+    const decoded = decodeRegistry(text);
+    if (decoded.ok) return { entries: decoded.entries, source, problems };
+    problems.push(`${path}: ${decoded.problem}`);
+  }
+  if (absent === 2) problems.push('no registry yet: the agent has not committed any offset in this data_dir');
+  return { entries: [], source: 'none', problems };
+}
+
+/** Regular files under a glob root down to its depth (following the agent's own matcher). */
+async function walk(dir: string, depth: number | undefined, out: string[]): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      continue;
+    }
+    if (st.isFile()) out.push(path);
+    else if (st.isDirectory() && (depth === undefined || depth > 0)) await walk(path, depth === undefined ? undefined : depth - 1, out);
+  }
+}
+
+export async function collectStatus(config: AgentConfig): Promise<StatusReport> {
+  const { entries, source, problems } = await readRegistry(config.agent.data_dir);
+  const byIdentity = new Map(entries.map((e) => [identityKey(e.identity), e]));
+  const reported = new Set<string>();
+  const files: FileStatus[] = [];
+  for (const input of config.inputs) {
+    const matcher = new InputMatcher(input);
+    const candidates: string[] = [];
+    for (const root of matcher.roots) await walk(root.dir, root.depth, candidates);
+    for (const path of [...new Set(candidates)].filter((p) => matcher.matches(p)).sort()) {
+      const st = await stat(path).catch(() => null);
+      if (!st) continue;
+      const key = identityKey({ dev: st.dev, ino: st.ino });
+      if (reported.has(key)) continue;
+      reported.add(key);
+      const cp = byIdentity.get(key);
+      const committed = cp ? cp.offset : null;
+      files.push({ path, input: input.id, identity: key, committed, size: st.size, lag: committed === null ? st.size : Math.max(0, st.size - committed), state: cp ? 'live' : 'new' });
+    }
+  }
+  // Registry entries not at a matched path: rotated away (same directory, another name) or gone.
+  for (const cp of entries) {
+    const key = identityKey(cp.identity);
+    if (reported.has(key)) continue;
+    const found = await findByIdentity(dirname(cp.path), cp.identity).catch(() => undefined);
+    const st = found ? await stat(found).catch(() => null) : null;
+    files.push({
+      path: found ?? cp.path,
+      input: cp.input,
+      identity: key,
+      committed: cp.offset,
+      size: st ? st.size : null,
+      lag: st ? Math.max(0, st.size - cp.offset) : null,
+      state: st ? 'rotated' : 'gone',
+    });
+  }
+  return { registry: join(config.agent.data_dir, REGISTRY_FILE_NAME), registrySource: source, problems, files };
+}
+
+export function formatStatus(report: StatusReport): string {
+  const header = ['PATH', 'INPUT', 'STATE', 'IDENTITY', 'COMMITTED', 'SIZE', 'LAG'];
+  const rows = report.files.map((f) => [f.path, f.input, f.state, f.identity, num(f.committed), num(f.size), num(f.lag)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i >= 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const totalLag = report.files.reduce((sum, f) => sum + (f.lag ?? 0), 0);
+  const out = [
+    `registry: ${report.registry} (${report.registrySource === 'none' ? 'none readable' : report.registrySource === 'previous' ? 'previous copy: the current one is damaged' : 'ok'})`,
+    ...report.problems.map((p) => `  problem: ${p}`),
+    line(header),
+    ...rows.map(line),
+    `${report.files.length} file(s), ${totalLag} byte(s) behind`,
+  ];
+  return out.join('\n') + '\n';
+}
+
+function num(n: number | null): string {
+  return n === null ? '-' : String(n);
+}
+
