@@ -1,0 +1,91 @@
+// The logship command: check on the shipped and on a broken config, version, help, usage
+// errors, and a clean SIGTERM/SIGINT stop with exit code 0.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import { AgentProcess, BIN } from './helpers/agent-process.js';
+import { tempDir } from './helpers/configs.js';
+
+const execFileP = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+async function logship(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('check accepts the shipped agent.yaml and prints the effective config', async () => {
+  const r = await logship(['check', '-c', join(ROOT, 'agent.yaml')]);
+  assert.equal(r.code, 0, r.stderr);
+  const cfg = JSON.parse(r.stdout) as { kafka: { brokers: unknown }; inputs: Array<{ id: string }> };
+  assert.equal(cfg.kafka.brokers, 'embedded');
+  assert.equal(cfg.inputs[0]!.id, 'demo');
+});
+
+test('check accepts the production example and the example surface', async () => {
+  const r = await logship(['check', '-c', join(ROOT, 'examples/systemd/agent.yaml')]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('check on a broken file exits 1 naming file, line, column and key; secrets stay redacted', async () => {
+  const dir = tempDir('cli');
+  try {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'inputs:\n  - id: a\n    paths: ["/tmp/*.log"]\n    topic: t\nkafka:\n  brokers: [x:9092]\n  compresion: lz4\n');
+    const r = await logship(['check', '-c', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:7:3: kafka.compresion`));
+    assert.match(r.stderr, /did you mean "compression"/);
+
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'inputs:\n  - id: a\n    paths: ["/tmp/*.log"]\n    topic: t\nkafka:\n  brokers: [x:9092]\n  sasl: {mechanism: PLAIN, username: u, password: "${PW}"}\n');
+    const ok = await logship(['check', '-c', good], { PW: 'hunter2-secret' });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(!ok.stdout.includes('hunter2-secret') && !ok.stderr.includes('hunter2-secret'), 'password printed');
+    assert.match(ok.stdout, /\[redacted\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--version, --help and usage errors', async () => {
+  const v = await logship(['--version']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^logship \d+\.\d+\.\d+/);
+  const h = await logship(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /Exit codes:/);
+  assert.equal((await logship(['frobnicate'])).code, 2);
+  assert.equal((await logship(['run', '--no-such-flag'])).code, 2);
+  assert.equal((await logship(['check', '-c', '/nonexistent/agent.yaml'])).code, 1);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} stops the agent cleanly with exit code 0, also when Kafka is unreachable`, async () => {
+    const dir = tempDir('sig');
+    try {
+      // Port 9 (discard) on loopback: nothing listens, the producer never connects.
+      const agent = AgentProcess.start(
+        dir,
+        `agent: {data_dir: ${dir}/data, shutdown_timeout: 2s}\ninputs:\n  - id: a\n    paths: ["${dir}/*.log"]\n    topic: t\nkafka:\n  brokers: ["127.0.0.1:9"]\nmetrics: {listen: ""}\n`,
+      );
+      await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
+      const started = Date.now();
+      const exit = await agent.stop(signal);
+      assert.equal(exit.code, 0, agent.stderr.join('\n'));
+      assert.ok(Date.now() - started < 6_000, 'the shutdown deadline holds');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
