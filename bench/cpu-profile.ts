@@ -1,0 +1,143 @@
+// Summarises a V8 .cpuprofile (node --cpu-prof): self time per function and per area of the
+// code (our modules, each npm package, Node internals, GC), so the profile says where the
+// agent's main thread spends its time. librdkafka's native threads are not in it.
+
+import { readFileSync } from 'node:fs';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  hitCount?: number;
+}
+
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+export interface ProfileRow {
+  name: string;
+  /** file:line, relative to the repository where possible. */
+  location: string;
+  selfMs: number;
+  /** Share of all sampled time, idle included. */
+  percentOfTotal: number;
+  /** Share of the time the thread was not idle. */
+  percentOfBusy: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  totalMs: number;
+  idleMs: number;
+  topFunctions: ProfileRow[];
+  byArea: ProfileRow[];
+}
+
+export class CpuProfileError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+    this.name = 'CpuProfileError';
+  }
+}
+
+export function readCpuProfile(file: string): CpuProfile {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Partial<CpuProfile>;
+  if (!Array.isArray(profile.nodes)) throw new CpuProfileError(file, 'no nodes: not a V8 CPU profile');
+  return profile as CpuProfile;
+}
+
+/** Self time per node id in µs: each sample owns the interval until the next sample. */
+function selfMicrosByNode(p: CpuProfile): Map<number, number> {
+  const self = new Map<number, number>();
+  const { samples, timeDeltas } = p;
+  if (samples && timeDeltas && samples.length === timeDeltas.length && samples.length > 0) {
+    for (let i = 0; i < samples.length; i++) {
+      const id = samples[i]!;
+      self.set(id, (self.get(id) ?? 0) + Math.max(0, timeDeltas[i + 1] ?? 0));
+    }
+    return self;
+  }
+  const hits = p.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0);
+  const perHit = hits > 0 ? (p.endTime - p.startTime) / hits : 0;
+  for (const n of p.nodes) self.set(n.id, (n.hitCount ?? 0) * perHit);
+  return self;
+}
+
+function shortUrl(url: string, repoRoot: string): string {
+  const path = url.replace(/^file:\/\//, '');
+  return path.startsWith(repoRoot) ? path.slice(repoRoot.length).replace(/^\/+/, '') : path;
+}
+
+/** The part of the code a frame belongs to: a src/ area, an npm package, Node, or V8 itself. */
+export function areaOf(frame: CallFrame, repoRoot: string): string {
+  // V8's pseudo-frames ((program), (garbage collector), (idle)) stay themselves; other frames
+  // without a script are native code called from JS (fs bindings, librdkafka's binding...).
+  if (frame.url === '') return frame.functionName.startsWith('(') ? frame.functionName : 'native (C++ bindings)';
+  if (frame.url.startsWith('node:')) return 'node internals';
+  const path = shortUrl(frame.url, repoRoot);
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+  if (pkg) return `npm ${pkg[1]}`;
+  const ours = /(?:^|\/)(?:dist\/)?(src\/[^/]+)\//.exec(path);
+  if (ours) return ours[1]!;
+  return path;
+}
+
+function toRows(selfUs: Map<string, { name: string; location: string; us: number }>, totalUs: number, busyUs: number, limit: number): ProfileRow[] {
+  return [...selfUs.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, limit)
+    .map((r) => ({
+      name: r.name,
+      location: r.location,
+      selfMs: r.us / 1000,
+      percentOfTotal: totalUs > 0 ? (100 * r.us) / totalUs : 0,
+      percentOfBusy: busyUs > 0 && r.name !== '(idle)' ? (100 * r.us) / busyUs : 0,
+    }));
+}
+
+export function summarizeCpuProfile(p: CpuProfile, file: string, repoRoot: string, top = 25, topAreas = 15): ProfileSummary {
+  const selfByNode = selfMicrosByNode(p);
+  const byFunction = new Map<string, { name: string; location: string; us: number }>();
+  const byArea = new Map<string, { name: string; location: string; us: number }>();
+  let totalUs = 0;
+  let idleUs = 0;
+  for (const node of p.nodes) {
+    const us = selfByNode.get(node.id) ?? 0;
+    if (us === 0) continue;
+    const f = node.callFrame;
+    totalUs += us;
+    if (f.functionName === '(idle)') idleUs += us;
+    const name = f.functionName || '(anonymous)';
+    const location = f.url === '' ? '' : `${shortUrl(f.url, repoRoot)}:${f.lineNumber + 1}`;
+    const key = `${name}\u0000${location}:${f.columnNumber}`;
+    const fn = byFunction.get(key) ?? { name, location, us: 0 };
+    fn.us += us;
+    byFunction.set(key, fn);
+    const area = areaOf(f, repoRoot);
+    const a = byArea.get(area) ?? { name: area, location: '', us: 0 };
+    a.us += us;
+    byArea.set(area, a);
+  }
+  const busyUs = totalUs - idleUs;
+  return {
+    file,
+    totalMs: totalUs / 1000,
+    idleMs: idleUs / 1000,
+    topFunctions: toRows(byFunction, totalUs, busyUs, top),
+    byArea: toRows(byArea, totalUs, busyUs, topAreas),
+  };
+}

@@ -1,0 +1,84 @@
+// The real agent (`logship run`) as a measured child process: records its start-up time,
+// exposes its PID for /proc readings, and on stop collects its resource usage at exit
+// (through the exit-usage preload). Optionally runs it under the V8 CPU profiler.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AgentProcess } from '../test/helpers/agent-process.js';
+import { USAGE_FILE_ENV, type ExitUsage } from './exit-usage.js';
+import { cpuSeconds, memoryUse, type MemoryUse } from './proc-stats.js';
+
+const EXIT_USAGE_PRELOAD = pathToFileURL(fileURLToPath(new URL('./exit-usage.js', import.meta.url))).href;
+const START_TIMEOUT_MS = 30_000;
+
+export interface MeasuredAgentOptions {
+  /** Scratch directory: agent.yaml is written here, the config should put data_dir under it. */
+  dir: string;
+  yaml: string;
+  /** When set, the agent runs with --cpu-prof writing its profile into this directory. */
+  cpuProfileDir?: string;
+}
+
+export interface AgentExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** null when the agent died without running its exit handlers (e.g. SIGKILL). */
+  usage: ExitUsage | null;
+}
+
+export class MeasuredAgent {
+  private constructor(
+    readonly process: AgentProcess,
+    /** performance.now() just before the spawn. */
+    readonly spawnedAtMs: number,
+    /** Spawn until the agent logged "logship running". */
+    readonly startupMs: number,
+    private readonly usageFile: string,
+  ) {}
+
+  static async start(o: MeasuredAgentOptions): Promise<MeasuredAgent> {
+    const usageFile = join(o.dir, 'exit-usage.json');
+    const nodeArgs = ['--import', EXIT_USAGE_PRELOAD];
+    if (o.cpuProfileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir);
+    const spawnedAtMs = performance.now();
+    const agent = AgentProcess.start(o.dir, o.yaml, { [USAGE_FILE_ENV]: usageFile }, nodeArgs);
+    try {
+      await agent.waitForLog((e) => e.msg === 'logship running', START_TIMEOUT_MS, 'agent start');
+    } catch (err) {
+      await agent.stop('SIGKILL');
+      throw err;
+    }
+    return new MeasuredAgent(agent, spawnedAtMs, performance.now() - spawnedAtMs, usageFile);
+  }
+
+  get pid(): number {
+    return this.process.child.pid!;
+  }
+
+  cpuSeconds(): number {
+    return cpuSeconds(this.pid);
+  }
+
+  memory(): MemoryUse {
+    return memoryUse(this.pid);
+  }
+
+  /** "http://host:port" of the metrics endpoint, from the agent's own log line. */
+  async metricsUrl(): Promise<string> {
+    const event = await this.process.waitForLog((e) => e.msg.startsWith('metrics endpoint listening'), 5_000, 'metrics endpoint');
+    return `http://${String(event.address)}`;
+  }
+
+  /** Stops the agent with SIGTERM (a clean stop: drain, persist offsets) and reports its exit. */
+  async stop(): Promise<AgentExit> {
+    const { code, signal } = await this.process.stop('SIGTERM');
+    const usage = existsSync(this.usageFile) ? (JSON.parse(readFileSync(this.usageFile, 'utf8')) as ExitUsage) : null;
+    return { code, signal, usage };
+  }
+
+  /** Last resort for a failed scenario: never leave an agent running. */
+  async kill(): Promise<void> {
+    await this.process.stop('SIGKILL');
+  }
+}
