@@ -164,8 +164,15 @@ export class Agent {
     }));
   }
 
-  get currentConfig(): AgentConfig {
-    return this.config;
+  /** Records Kafka acknowledged since start, all topics. */
+  acknowledgedTotal(): number {
+    let sum = 0;
+    for (const n of this.shipperStats.acked.values()) sum += n;
+    return sum;
+  }
+
+  inFlightBytes(): number {
+    return this.shipper.inFlightBytes;
   }
 
   /**

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -89,3 +89,31 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
   });
 }
+
+test('in a terminal, run shows a one-line periodic summary; not when stderr is a pipe', async () => {
+  const dir = tempDir('tty');
+  try {
+    writeFileSync(join(dir, 'agent.yaml'), `agent: {data_dir: ${dir}/data, shutdown_timeout: 2s}\ninputs:\n  - id: a\n    paths: ["${dir}/*.log"]\n    topic: t\nkafka:\n  brokers: ["127.0.0.1:9"]\nmetrics: {listen: ""}\n`);
+    // util-linux `script` runs the agent on a pseudo-terminal and copies what it shows.
+    const { spawn } = await import('node:child_process');
+    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} run -c ${join(dir, 'agent.yaml')}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no progress line within 30 s; screen:\n${screen}`)), 30_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        screen += d.toString();
+        if (/logship: \d[\d,]* lines\/s · [\d,]+ shipped · lag .* · in flight .* · \d+ files/.test(screen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    const piped = AgentProcess.start(dir, readFileSync(join(dir, 'agent.yaml'), 'utf8'));
+    await piped.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
+    assert.equal((await piped.stop('SIGTERM')).code, 0);
+    assert.ok(!piped.stderr.some((l) => l.includes('lines/s')), 'no progress line on a pipe');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

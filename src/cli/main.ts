@@ -7,6 +7,7 @@ import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { redactedConfig } from '../config/redact.js';
 import { createLogger } from '../log.js';
+import { startProgressLine } from './progress.js';
 import { collectStatus, formatStatus } from './status.js';
 
 export const EXIT = {
@@ -134,8 +135,10 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
   }
   const running = agent;
   if (reloadPending) void running.requestReload();
+  const stopProgress = startProgressLine(running);
   return new Promise<number>((resolve) => {
     onStop = (signal) => {
+      stopProgress();
       log.info({ signal }, 'stopping');
       running.stop().then(
         () => resolve(EXIT.OK),
