@@ -86,7 +86,8 @@ const ERROR_LOG_EVERY_MS = 10_000;
 export class Shipper {
   readonly gate: InFlightGate;
   readonly stats: ShipperStats;
-  private readonly producer: NativeProducer;
+  private producer: NativeProducer;
+  private readonly create: (conf: LibrdkafkaConfig) => NativeProducer;
   private readonly plans = new Map<string, InputRoutePlan>();
   /** Topic, key and record shape per followed file (SourceFile.key); rebuilt on reload. */
   private routes = new Map<string, FileRoute>();
@@ -120,19 +121,29 @@ export class Shipper {
     this.config = opts.config;
     this.gate = new InFlightGate(opts.config.kafka.max_in_flight_bytes);
     for (const input of opts.config.inputs) this.plans.set(input.id, planInput(input));
-    const create = opts.createProducer ?? ((conf: LibrdkafkaConfig) => new Kafka.Producer(conf));
+    this.create = opts.createProducer ?? ((conf: LibrdkafkaConfig) => new Kafka.Producer(conf));
     this.log.info({ librdkafka: redactLibrdkafkaConfig(opts.librdkafka) }, 'producer configuration');
-    this.producer = create(opts.librdkafka);
-    this.producer.on('delivery-report', (err, report) => this.onDelivery(err, report.opaque as ShipTicket));
-    this.producer.on('event.log', (entry: { severity: number; fac: string; message: string }) => {
+    this.producer = this.newProducer();
+  }
+
+  /**
+   * A fresh client for each connection attempt: the binding registers its callbacks again on
+   * every connect() of the same instance, after which each delivery report would arrive twice
+   * (acknowledging tickets early: offsets committed before Kafka has every record).
+   */
+  private newProducer(): NativeProducer {
+    const producer = this.create(this.opts.librdkafka);
+    producer.on('delivery-report', (err, report) => this.onDelivery(err, report.opaque as ShipTicket));
+    producer.on('event.log', (entry: { severity: number; fac: string; message: string }) => {
       // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
       const level = entry.severity <= 3 ? 'error' : entry.severity === 4 ? 'warn' : entry.severity <= 6 ? 'info' : 'debug';
       this.log[level]({ librdkafka: entry.fac }, entry.message);
     });
-    this.producer.on('event.error', (err) => {
+    producer.on('event.error', (err) => {
       this.stats.lastError = err.message;
       this.log.warn({ code: err.code, err: err.message }, 'kafka client error (librdkafka keeps retrying)');
     });
+    return producer;
   }
 
   /** Connects in the background: an unreachable Kafka at startup is a warning, not a failure. */
@@ -148,6 +159,8 @@ export class Shipper {
       if (err) {
         this.stats.lastError = err.message;
         this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; tailers wait, nothing is lost, retrying');
+        // Nothing was produced yet (the gate opens only once connected): a new client is safe.
+        this.producer = this.newProducer();
         this.connectTimer = setTimeout(() => this.connect(Math.min(retryMs * 2, 30_000)), retryMs);
         return;
       }
