@@ -158,6 +158,7 @@ export class Agent {
   fileLags(): FileLag[] {
     return this.tailer.files().map((f) => ({
       path: f.path,
+      file: f.currentPath,
       input: f.input,
       size: f.size,
       committed: this.registry.get(f.identity)?.offset ?? 0,

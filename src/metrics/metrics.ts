@@ -10,7 +10,10 @@ import type { TailerStats } from '../tailer/types.js';
 import type { ShipperStats } from '../shipper/shipper.js';
 
 export interface FileLag {
+  /** The live path the file was discovered under (its topic's name source). */
   path: string;
+  /** Where the file is now: differs from `path` for a rotated file still being read. */
+  file: string;
   input: string;
   size: number;
   committed: number;
@@ -94,12 +97,12 @@ export function buildRegistry(src: MetricsSources): Registry {
   gauge('logship_ready', '1 when the agent is ready (see /readyz)', () => (src.ready() ? 1 : 0));
   new Gauge({
     name: 'logship_file_lag_bytes',
-    help: 'File size minus committed offset, per followed file',
-    labelNames: ['path', 'input'],
+    help: 'File size minus committed offset, per followed file (file: where it is now, path: its live name)',
+    labelNames: ['path', 'file', 'input'],
     registers: [r],
     collect() {
       this.reset();
-      for (const f of src.files()) this.set({ path: f.path, input: f.input }, Math.max(0, f.size - f.committed));
+      for (const f of src.files()) this.set({ path: f.path, file: f.file, input: f.input }, Math.max(0, f.size - f.committed));
     },
   });
   return r;
