@@ -111,7 +111,17 @@ function expectBoolean(value: unknown, fromEnv: boolean): boolean {
 }
 
 const nonEmptyText = () => field((v) => expectNonEmptyString(v));
-const optionalText = () => field((v) => (nullish(v) ? null : expectString(v))).prefault(null);
+/** An optional string whose errors never show the value: it is a secret. */
+const optionalSecret = () =>
+  field((v) => {
+    if (nullish(v)) return null;
+    if (typeof v !== 'string') {
+      // YAML turned it into a number or boolean (and may have dropped leading zeros): coercing
+      // back could yield a different password, so ask for quotes instead.
+      throw new FieldError(`expected a string (value not shown: it is a secret); quote it, e.g. password: "..."`);
+    }
+    return v;
+  }).prefault(null);
 const integer = (min: number, max: number) => field((v, fromEnv) => expectInteger(v, fromEnv, min, max));
 const boolean = () => field((v, fromEnv) => expectBoolean(v, fromEnv));
 const duration = () => field((v) => parseDuration(v));
@@ -367,7 +377,7 @@ export function buildAgentSchema(ctx: SchemaContext) {
     .strictObject({
       mechanism: choice(SASL_MECHANISMS),
       username: nonEmptyText(),
-      password: optionalText(),
+      password: optionalSecret(),
       password_file: field((v) => {
         if (nullish(v)) return null;
         const file = resolvePath(expectNonEmptyString(v));
