@@ -3,29 +3,23 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { appendFileSync, mkdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { DirectoryWatcher } from '../src/tailer/discovery.js';
+import type { StartWatch } from '../src/tailer/watches.js';
 import { waitFor } from './helpers/fs-wait.js';
 import { assertEachNumberOnceInOrder, collectingLogger, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
-/** A watcher that never reports anything (or fails like inotify does when out of watches). */
-class FakeWatcher extends EventEmitter {
-  constructor(failWith?: string) {
-    super();
-    setImmediate(() => {
-      if (failWith === undefined) this.emit('ready');
-      else this.emit('error', Object.assign(new Error(`inotify_add_watch: ${failWith}`), { code: failWith }));
-    });
-  }
+/** A watch that never reports anything. */
+const deafWatch: StartWatch = () => ({ close: () => undefined });
 
-  async close(): Promise<void> {}
-}
-
-const fakeWatcher = (failWith?: string) => (): DirectoryWatcher => new FakeWatcher(failWith) as unknown as DirectoryWatcher;
+/** Refused like fs.watch is when inotify is out of watches. */
+const refusedWatch =
+  (code: string): StartWatch =>
+  (path) => {
+    throw Object.assign(new Error(`${code}: System limit for number of file watchers reached, watch '${path}'`), { code });
+  };
 
 test('a file appearing in a new subdirectory under ** is followed from 0 (even with start_at: end)', async (t) => {
   const dir = await tempDir(t);
@@ -138,7 +132,7 @@ test('when inotify refuses watches (ENOSPC) discovery falls back to scans, with 
   const { collector, tailer } = await startTailer(t, {
     inputs: [inputConfig({ paths: [join(dir, '*.log')] })],
     log,
-    createWatcher: fakeWatcher('ENOSPC'),
+    startWatch: refusedWatch('ENOSPC'),
   });
   assert.equal(tailer.discoveryMode, 'scan-only');
   assert.ok(records.some((record) => record.level === 40 && record.msg.includes('periodic scans only')));
@@ -149,7 +143,7 @@ test('when inotify refuses watches (ENOSPC) discovery falls back to scans, with 
 test('with no watcher events at all, the periodic scan still finds new files, growth and rotation', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'app.log');
-  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path] })], createWatcher: fakeWatcher() });
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path] })], startWatch: deafWatch });
   assert.equal(tailer.discoveryMode, 'inotify');
   writeFileSync(path, numberedLines(0, 10));
   await waitFor(() => collector.lineCount === 10, 'a new file');

@@ -280,6 +280,26 @@ test('a restarted tailer resumes at the committed offset: nothing lost, nothing 
   assert.equal(second.batches[0]!.startOffset, first.batches.at(-1)!.endOffset);
 });
 
+test('resumed at a checkpoint, then truncated below it keeping its first bytes: read again from 0 in a new epoch', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, numberedLines(0, 200));
+  const first = new Collector();
+  const firstRun = await startTailer(t, { inputs: [inputConfig({ paths: [path] })], collector: first });
+  await waitFor(() => first.lineCount === 200, 'the first run');
+  await firstRun.tailer.stop();
+  const second = new Collector();
+  const { tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path] })], collector: second, checkpoints: FakeCheckpoints.committedFrom(first.batches, Date.now()) });
+  await tailer.drained();
+  assert.equal(second.lineCount, 0, 'resumed at the end');
+  // Still far more than the fingerprint's first KiB: only the size (below the position) tells.
+  truncateSync(path, Buffer.byteLength(numberedLines(0, 100)));
+  await waitFor(() => second.lineCount === 100, () => `the 100 lines left, read again, got ${second.lineCount}`);
+  assert.deepEqual(second.texts().map(lineNumber), Array.from({ length: 100 }, (_, i) => i));
+  assert.equal(second.lines()[0]!.epoch, 1);
+  assert.equal(tailer.stats.truncations, 1);
+});
+
 test('a checkpoint whose marker no longer matches (file rewritten while stopped) restarts from 0', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'app.log');

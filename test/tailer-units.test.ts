@@ -1,5 +1,5 @@
 // Unit tests of the tailer's pieces: framing, decoding, multiline joining, fingerprints and
-// markers, the handle pool, glob roots and matching.
+// markers, the handle pool, glob roots and matching, directory watches.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,12 +10,14 @@ import { describe, test } from 'node:test';
 import { createDecoder } from '../src/tailer/decoder.js';
 import { globRoot, InputMatcher } from '../src/tailer/discovery.js';
 import { emptyLines, type FramedLines, LineFramer } from '../src/tailer/framer.js';
+import { GateTurns } from '../src/tailer/gate-turns.js';
 import { HandlePool, type PooledReader } from '../src/tailer/handle-pool.js';
 import { continuationMismatch, fingerprintOf, markerAt, MarkerWindow, markerOf, readHead } from '../src/tailer/identity.js';
 import { MultilineJoiner } from '../src/tailer/multiline.js';
 import { isCompressedHead, isCompressedName } from '../src/tailer/rotation.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
-import { LineFlag } from '../src/tailer/types.js';
+import { type FlowGate, LineFlag, type SourceFile } from '../src/tailer/types.js';
+import { DirectoryWatches, type EntryEvent, type StartWatch } from '../src/tailer/watches.js';
 import { inputConfig, silentLogger, tempDir } from './helpers/tailer-harness.js';
 
 function framer(maxLineBytes = 1024, encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'latin1' = 'utf-8'): { framer: LineFramer; stats: ReturnType<typeof newTailerStats> } {
@@ -315,5 +317,137 @@ describe('discovery matching', () => {
     assert.equal(isCompressedName('app.log.2'), false);
     assert.equal(isCompressedHead(Buffer.from([0x1f, 0x8b, 8, 0])), true);
     assert.equal(isCompressedHead(Buffer.from('plain text')), false);
+  });
+});
+
+describe('DirectoryWatches', () => {
+  /** A StartWatch that records each watch and lets the test fire its events. */
+  function fakeWatches() {
+    const started: Array<{ path: string; closed: boolean; fire: (event: EntryEvent, name: string | null) => void; fail: (err: unknown) => void }> = [];
+    const startWatch: StartWatch = (path, onEvent, onError) => {
+      const watch = { path, closed: false, fire: onEvent, fail: onError };
+      started.push(watch);
+      return { close: () => void (watch.closed = true) };
+    };
+    const entries: Array<[string, EntryEvent]> = [];
+    const failures: string[] = [];
+    const watches = new DirectoryWatches(startWatch, { entry: (path, event) => entries.push([path, event]), failed: (path) => failures.push(path) });
+    return { watches, started, entries, failures };
+  }
+
+  test('one watch per path; a directory reports its entries by path, a file reports itself', () => {
+    const { watches, started, entries } = fakeWatches();
+    watches.watch('/logs', '1:10', true);
+    watches.watch('/logs', '1:10', true);
+    watches.watch('/logs/link.log', '1:20', false);
+    assert.equal(started.length, 2, 'watching the same thing again starts nothing');
+    started[0]!.fire('change', 'app.log');
+    started[0]!.fire('rename', 'app.log.1');
+    started[1]!.fire('change', 'link.log');
+    assert.deepEqual(entries, [
+      ['/logs/app.log', 'change'],
+      ['/logs/app.log.1', 'rename'],
+      ['/logs/link.log', 'change'],
+    ]);
+  });
+
+  test('another directory at the same path (deleted and created again) gets a new watch; retain closes the rest', () => {
+    const { watches, started } = fakeWatches();
+    watches.watch('/logs/a', '1:10', true);
+    watches.watch('/logs/b', '1:11', true);
+    watches.watch('/logs/a', '1:12', true);
+    assert.equal(started.length, 3);
+    assert.equal(started[0]!.closed, true, 'the dead watch of the old directory is closed');
+    const walkBegan = watches.mark();
+    watches.watch('/logs/c', '1:13', true); // created while the walk went on: not in what it found
+    watches.retain(new Set(['/logs/a']), walkBegan);
+    assert.deepEqual(
+      started.map((watch) => watch.closed),
+      [true, true, false, false],
+    );
+    watches.closeAll();
+    assert.equal(started[3]!.closed, true);
+  });
+
+  test('a watch that fails is closed and reported, and started again when asked', () => {
+    const { watches, started, failures } = fakeWatches();
+    watches.watch('/logs', '1:10', true);
+    started[0]!.fail(new Error('EIO'));
+    assert.equal(started[0]!.closed, true);
+    assert.deepEqual(failures, ['/logs']);
+    watches.watch('/logs', '1:10', true);
+    assert.equal(started.length, 2);
+  });
+
+  test('a refusal (ENOSPC) is thrown to the caller', () => {
+    const watches = new DirectoryWatches(
+      () => {
+        throw Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+      },
+      { entry: () => undefined, failed: () => undefined },
+    );
+    assert.throws(() => watches.watch('/logs', '1:10', true), { code: 'ENOSPC' });
+  });
+});
+
+describe('GateTurns', () => {
+  /** A gate like the shipper's: wakes every waiter when it opens; files can be held alone. */
+  class WakeAllGate implements FlowGate {
+    open = false;
+    readonly held = new Set<string>();
+    private waiters: Array<() => void> = [];
+    isOpen(source?: SourceFile): boolean {
+      return this.open && (source === undefined || !this.held.has(source.key));
+    }
+    waitOpen(source?: SourceFile): Promise<void> {
+      return new Promise((resolve) => {
+        const check = (): void => (this.isOpen(source) ? resolve() : void this.waiters.push(check));
+        check();
+      });
+    }
+    set(open: boolean): void {
+      this.open = open;
+      if (open) this.wakeAll();
+    }
+    wakeAll(): void {
+      for (const waiter of this.waiters.splice(0)) waiter();
+    }
+  }
+  const source = (key: string): SourceFile => ({ key, identity: { dev: 1, ino: 1 }, input: 'test', path: `/logs/${key}` });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('readers waiting for a closed gate go one at a time, and stop going when it closes again', async () => {
+    const gate = new WakeAllGate();
+    const turns = new GateTurns(gate);
+    const through: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      void turns.waitOpen(source(`f${i}`)).then(() => {
+        through.push(i);
+        if (through.length === 3) gate.set(false); // the third one fills the gate
+      });
+    }
+    assert.equal(turns.waiting, 50);
+    gate.set(true);
+    for (let i = 0; i < 10; i++) await turn();
+    assert.deepEqual(through, [0, 1, 2], 'in order, and none after the gate closed');
+    gate.set(true);
+    for (let i = 0; i < 100; i++) await turn();
+    assert.equal(through.length, 50, 'the rest once it stays open');
+    assert.equal(turns.waiting, 0);
+  });
+
+  test('a file held alone waits for its own release, without blocking the line', async () => {
+    const gate = new WakeAllGate();
+    gate.set(true);
+    gate.held.add('held');
+    const turns = new GateTurns(gate);
+    let released = false;
+    void turns.waitOpen(source('held')).then(() => (released = true));
+    assert.equal(turns.waiting, 0, 'not in the line: the gate is open for the others');
+    assert.equal(await Promise.race([turns.waitOpen(source('other')).then(() => 'open'), turn().then(() => 'waiting')]), 'open');
+    gate.held.delete('held');
+    gate.wakeAll();
+    await turn();
+    assert.equal(released, true);
   });
 });

@@ -3,6 +3,7 @@
 // ending at a committed offset, tells a file truncated or replaced while we were down apart).
 
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { FileIdentity, Fingerprint, OffsetMarker } from './types.js';
 
@@ -49,6 +50,17 @@ export function fingerprintMatches(head: Buffer, fingerprint: Fingerprint): bool
 /** Reads the file's first min(size, FINGERPRINT_MAX_BYTES) bytes. */
 export function readHead(handle: FileHandle, size: number): Promise<Buffer> {
   return readAt(handle, 0, Math.min(size, FINGERPRINT_MAX_BYTES));
+}
+
+/**
+ * Reads the file's first (up to FINGERPRINT_MAX_BYTES) bytes now, blocking (see the reader's
+ * readAvailable for why), into `scratch` when it is that large (the result is then a view of
+ * it, valid until `scratch` is reused), else into a new buffer.
+ */
+export function readHeadInto(handle: FileHandle, scratch: Buffer): Buffer {
+  const target = scratch.length >= FINGERPRINT_MAX_BYTES ? scratch : Buffer.allocUnsafe(FINGERPRINT_MAX_BYTES);
+  const bytesRead = readSync(handle.fd, target, 0, FINGERPRINT_MAX_BYTES, 0);
+  return target.subarray(0, bytesRead);
 }
 
 export async function fingerprint(handle: FileHandle, size: number): Promise<Fingerprint> {

@@ -3,6 +3,27 @@
 // another file, or gone) and removal, keeps reading renamed and deleted files through their
 // handles, and releases them when done. All of these decisions run one at a time on a single
 // queue; readers read concurrently.
+//
+// A write reported by inotify wakes the file's reader directly, not through that queue: the
+// reader only reads (and checks for truncation itself), so nothing needs deciding, and the
+// line is on its way within a millisecond or so of the write. Readers that find the shipper's
+// gate closed take turns through it (gate-turns.ts) instead of all rushing at each opening.
+//
+// The safety-net scan (readdir + stat of every matching path) finds what inotify did not
+// report: files written through mmap or on filesystems without inotify (NFS, some overlay
+// mounts), and events the kernel dropped when its queue overflowed (it does so silently;
+// Node's fs.watch never hears of it). Its period adapts, because with 1,000 files a scan
+// each second was most of an idle agent's CPU:
+// - every `scanIntervalMs` (1 s) while discovery is scan-only (inotify refused): it is then
+//   the only way changes are seen;
+// - every `scanIntervalMs` too while files are busy (written to, as inotify reported, or read
+//   since the last scan; the first write after a quiet spell brings the next scan forward):
+//   that is when the queue can overflow, and a dropped event must not leave a busy file
+//   unread for long;
+// - every `idleScanIntervalMs` (10 s) otherwise, while inotify works and the files are quiet.
+// Skipping the stat of files whose directory's mtime did not change was considered and
+// rejected: appends do not change a directory's mtime, and missed appends are exactly what
+// the scan is for.
 
 import type { Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -10,15 +31,17 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import { type Checkpoint, identityKey } from '../registry/types.js';
-import { type CreateWatcher, Discovery, type Observation } from './discovery.js';
+import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
 import type { OpenFile } from './file-access.js';
+import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
 import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import type { BatchSink, FileIdentity, FlowGate, FollowedFile, TailerStats } from './types.js';
+import type { StartWatch } from './watches.js';
 
 export interface CheckpointLookup {
   get(identity: FileIdentity): Checkpoint | undefined;
@@ -35,18 +58,24 @@ export interface TailerOptions {
   checkpoints: CheckpointLookup;
   log: Logger;
   stats?: TailerStats;
-  /** Safety-net scan period, ms (default 1000). */
+  /**
+   * Safety-net scan period while discovery is scan-only (inotify refused) or files are busy
+   * (written or read since the last scan), ms (default 1000). See the header.
+   */
   scanIntervalMs?: number;
+  /** Safety-net scan period while inotify works and files are quiet, ms (default 10,000). */
+  idleScanIntervalMs?: number;
   /** Bytes per read (default 128 KiB). */
   readChunkBytes?: number;
   now?: () => number;
   /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
   openFile?: OpenFile;
-  /** Seam for tests: how directories are watched (default chokidar). */
-  createWatcher?: CreateWatcher;
+  /** Seam for tests: how directories are watched (default fs.watch). */
+  startWatch?: StartWatch;
 }
 
 export const DEFAULT_SCAN_INTERVAL_MS = 1000;
+export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
 export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
 /** Released files remembered (so a reappearing one continues instead of starting over). */
 const RELEASED_MEMORY = 10_000;
@@ -77,6 +106,7 @@ export class Tailer {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly scanIntervalMs: number;
+  private readonly idleScanIntervalMs: number;
   private readonly discovery: Discovery;
   private readonly checkpoints: CheckpointLookup;
   private readonly ctx: ReaderContext;
@@ -106,6 +136,12 @@ export class Tailer {
   private pathsQueued = false;
   private scanQueued = false;
   private scanTimer: NodeJS.Timeout | null = null;
+  /** Period the scan timer was last armed with. */
+  private armedScanPeriodMs = 0;
+  /** Bytes read by every reader together at the last scan: tells whether files are busy. */
+  private bytesReadAtScan = 0;
+  /** inotify reported a write since the last scan. */
+  private modifiedSinceScan = false;
   private started = false;
   private stopping = false;
 
@@ -114,16 +150,19 @@ export class Tailer {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
+    this.idleScanIntervalMs = opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
     this.discovery = new Discovery({
       inputs: opts.inputs,
       log: opts.log,
       now: this.now,
       onPathEvent: (path) => this.onPathEvent(path),
-      ...(opts.createWatcher === undefined ? {} : { createWatcher: opts.createWatcher }),
+      onPathModified: (path) => this.onPathModified(path),
+      onScanOnly: () => this.onScanOnly(),
+      ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
     });
     this.ctx = {
-      gate: opts.gate,
+      gate: new GateTurns(opts.gate),
       sink: opts.sink,
       stats: this.stats,
       log: opts.log,
@@ -143,6 +182,11 @@ export class Tailer {
     };
   }
 
+  /** Period of the safety-net scan now, ms (see the header); 0 before the first scan. */
+  get scanPeriodMs(): number {
+    return this.armedScanPeriodMs;
+  }
+
   /** 'inotify', or 'scan-only' after the kernel refused file watches. */
   get discoveryMode(): 'inotify' | 'scan-only' {
     return this.discovery.mode;
@@ -152,20 +196,17 @@ export class Tailer {
   async start(): Promise<void> {
     if (this.started) throw new Error('Tailer.start() called twice');
     this.started = true;
-    await this.discovery.start();
     await this.enqueue(() => this.startupScan());
-    if (this.stopping) return;
-    this.scanTimer = setInterval(() => this.scheduleScan(), this.scanIntervalMs);
   }
 
   /** Stops reading (no batch is emitted after this resolves) and closes handles and watchers. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.scanTimer !== null) clearInterval(this.scanTimer);
+    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
     this.scanTimer = null;
     const readersStopped = [...this.readers.values()].map((reader) => reader.stop());
-    await this.discovery.close();
+    this.discovery.close();
     await this.control;
     await Promise.all(readersStopped);
     // Readers created by a decision that was already running when stop began.
@@ -241,8 +282,63 @@ export class Tailer {
     this.scanQueued = true;
     void this.enqueue(async () => {
       this.scanQueued = false;
-      await this.scan();
+      try {
+        await this.scan();
+      } finally {
+        // A scan that failed (or was cut short) must not end the scans.
+        if (this.scanTimer === null) this.armScanTimer(true);
+      }
     }).catch(() => undefined);
+  }
+
+  /**
+   * Arms the timer of the next safety-net scan (one timer, never more): soon while scans are
+   * all there is or files are `busy`, later otherwise (see the header).
+   */
+  private armScanTimer(busy: boolean): void {
+    if (this.stopping) return;
+    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
+    this.armedScanPeriodMs = this.discovery.mode === 'scan-only' || busy ? this.scanIntervalMs : this.idleScanIntervalMs;
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = null;
+      this.scheduleScan();
+    }, this.armedScanPeriodMs);
+  }
+
+  private bytesReadSoFar(): number {
+    let total = 0;
+    for (const bytes of this.stats.bytesRead.values()) total += bytes;
+    return total;
+  }
+
+  /** Watches were refused: events may have been missed, and scans are all there is now. */
+  private onScanOnly(): void {
+    // No timer yet: the start-up scan is still to come, and arms it with the short period.
+    if (this.stopping || this.scanTimer === null) return;
+    this.scheduleScan();
+  }
+
+  /**
+   * inotify says the file at `path` was written to: its reader reads now (a reader already
+   * reading just reads once more). A path nobody follows yet is looked at.
+   */
+  private onPathModified(path: string): void {
+    if (this.stopping) return;
+    if (!this.modifiedSinceScan) {
+      this.modifiedSinceScan = true;
+      // Quiet until now: files are busy from here on, and the scan must not wait 10 s.
+      if (this.scanTimer !== null && this.armedScanPeriodMs > this.scanIntervalMs) this.armScanTimer(true);
+    }
+    const live = this.liveByPath.get(path);
+    live?.wake();
+    let woken = live !== undefined;
+    for (const reader of this.nonLive) {
+      if (reader.currentPath !== path) continue;
+      reader.wake();
+      woken = true;
+    }
+    // E.g. a file ignore_older skipped, or whose creation went unreported.
+    if (!woken && this.discovery.inputFor(path) !== undefined) this.onPathEvent(path);
   }
 
   private onPathEvent(path: string): void {
@@ -342,6 +438,11 @@ export class Tailer {
     for (const reader of this.readers.values()) this.checkpoints.seen(reader.identity, reader.source.path);
     this.stats.filesFollowed = this.readers.size;
     this.scanCount++;
+    const bytesRead = this.bytesReadSoFar();
+    const busy = this.modifiedSinceScan || bytesRead !== this.bytesReadAtScan;
+    this.modifiedSinceScan = false;
+    this.bytesReadAtScan = bytesRead;
+    this.armScanTimer(busy);
   }
 
   // --- Reconciling what is on disk with what we follow ----------------------------------------
@@ -353,7 +454,10 @@ export class Tailer {
     const live = this.liveByPath.get(path);
     if (live !== undefined && sameIdentity(live.identity, identity)) {
       this.pathLooks.set(path, obs.lookedAt);
-      if (obs.stat.size !== live.lastSize || obs.stat.mtimeMs !== live.lastMtimeMs || !live.atEof) live.wake();
+      // A reader still reading (or waiting for a handle) reads up to EOF anyway: waking it
+      // only adds a pass, and with many readers queued for few handles (max_open_files) those
+      // passes came back faster than the queue emptied.
+      if (live.observed(obs.stat) || (!live.atEof && !live.isReading)) live.wake();
       return;
     }
     const since = this.pathLooks.get(path);
@@ -457,7 +561,8 @@ export class Tailer {
     }
     // Whatever was rotated away from this path is read first, so a topic gets old lines first.
     const predecessors = [...this.nonLive].filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
-    this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
+    const reader = this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
+    reader.observed(stat); // so the next scan wakes it only if the file changed since
   }
 
   private fallbackFor(key: string, stat: Stats, input: InputConfig, startup: boolean, since: number | undefined): number {

@@ -209,7 +209,10 @@ export interface TailerFixture {
   checkpoints: FakeCheckpoints;
 }
 
-/** A started Tailer with a collecting sink and fast scans; stopped when the test ends. */
+/**
+ * A started Tailer with a collecting sink and fast scans (busy or idle alike, so tests that
+ * count on the safety net need not wait 10 s); stopped when the test ends.
+ */
 export async function startTailer(
   t: TestContext,
   options: Partial<Omit<TailerOptions, 'sink' | 'gate' | 'checkpoints'>> & {
@@ -225,6 +228,7 @@ export async function startTailer(
   const tailer = new Tailer({
     maxOpenFiles: 100,
     scanIntervalMs: 50,
+    idleScanIntervalMs: 50,
     log: silentLogger(),
     ...options,
     sink: collector.sink,
