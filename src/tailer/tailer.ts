@@ -373,16 +373,22 @@ export class Tailer {
       this.pathLooks.set(path, lastSeen);
       const current = observed.get(path);
       const currentId = current === undefined ? undefined : identityOf(current.stat);
-      if (currentId !== undefined && checkpoints.some((cp) => sameIdentity(cp.identity, currentId))) continue;
-      // The path changed hands while we were down: finish the files rotated away first.
+      // The live file is one we know: the path did not change hands while we were down, but
+      // files rotated away before the stop (or handed over by a reload) may still be unfinished
+      // and even growing, as long as the application has not reopened its log.
+      const liveKnown = currentId !== undefined && checkpoints.some((cp) => sameIdentity(cp.identity, currentId));
+      const rotated = checkpoints.filter((cp) => currentId === undefined || !sameIdentity(cp.identity, currentId));
+      if (liveKnown && rotated.length === 0) continue;
       const input = this.inputById(checkpoints[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const listing = await listDirectoryFiles(dirname(path));
-      for (const cp of [...checkpoints].sort((a, b) => a.lastSeen - b.lastSeen)) {
+      for (const cp of rotated.sort((a, b) => a.lastSeen - b.lastSeen)) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
         if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
-        this.log.info({ path, rotatedTo: found.path, offset: cp.offset }, 'finishing a file rotated while the agent was down');
+        // Even a fully read one is followed: the application may still write to it until it
+        // reopens its log. It is released after close_renamed_after of quiet.
+        this.log.info({ path, rotatedTo: found.path, offset: cp.offset }, 'finishing a rotated file');
         this.follow({
           identity: cp.identity,
           input,
@@ -392,7 +398,8 @@ export class Tailer {
           start: { resume: resumeFromCheckpoint(cp), fallback: 'skip', skipCompressed: true },
         });
       }
-      this.followMiddleFiles(listing, path, lastSeen, input, currentId);
+      // New files came and went at the path only if it changed hands.
+      if (!liveKnown) this.followMiddleFiles(listing, path, lastSeen, input, currentId);
     }
     for (const obs of observed.values()) {
       if (this.stopping) return;
