@@ -1,0 +1,76 @@
+// The files the soak deleted while the agent may still have been reading them, and the guard
+// run before each crash: wait until every one is shipped in full and that is persisted
+// (registry.json holds its identity at an offset >= its size at deletion). A deleted file's
+// unshipped lines die with the agent's handle in a crash — no agent could ship them after —
+// so crashing earlier would measure the soak's cruelty, not the agent.
+
+import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { decodeRegistry } from '../../src/registry/registry-file.js';
+import { identityKey } from '../../src/registry/types.js';
+import type { DeletedFile } from './file-faults.js';
+
+const POLL_MS = 100;
+
+export interface GuardOutcome {
+  waitedMs: number;
+  /** Still not confirmed shipped when the guard gave up: a crash now may lose their tails. */
+  unconfirmed: DeletedFile[];
+}
+
+/** Persisted offsets by "dev:ino"; empty when registry.json is missing or unreadable. */
+export function persistedOffsets(registryFile: string): Map<string, number> {
+  let text: string;
+  try {
+    text = readFileSync(registryFile, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const decoded = decodeRegistry(text);
+  return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp.offset])) : new Map();
+}
+
+export class DeletedFiles {
+  private pending: DeletedFile[] = [];
+  /** Deleted files whose inode was reused before they could be confirmed: the registry cannot tell them apart. */
+  unverifiable = 0;
+
+  constructor(
+    private readonly registryFile: string,
+    /** True when a file created after `since` has this identity (ext4 reuses inodes). */
+    private readonly reusedSince: (identity: string, since: number) => boolean,
+  ) {}
+
+  add(file: DeletedFile): void {
+    this.pending.push(file);
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) until every pending deleted file is shipped and persisted. Files
+   * still unconfirmed at the deadline are returned and forgotten: after the crash that follows,
+   * what they still held is gone for good, and they are reported once.
+   */
+  async waitShipped(timeoutMs: number): Promise<GuardOutcome> {
+    const started = Date.now();
+    for (;;) {
+      this.settle();
+      if (this.pending.length === 0 || Date.now() - started >= timeoutMs) {
+        const unconfirmed = this.pending;
+        this.pending = [];
+        return { waitedMs: Date.now() - started, unconfirmed };
+      }
+      await delay(POLL_MS);
+    }
+  }
+
+  private settle(): void {
+    const offsets = persistedOffsets(this.registryFile);
+    this.pending = this.pending.filter((file) => {
+      if (this.reusedSince(file.identity, file.deletedAt)) {
+        this.unverifiable++;
+        return false;
+      }
+      return file.size > 0 && (offsets.get(file.identity) ?? -1) < file.size;
+    });
+  }
+}
