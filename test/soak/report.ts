@@ -49,7 +49,9 @@ export function formatReport(r: SoakReport): string {
   const dupCause =
     v.duplicates === 0
       ? 'none'
-      : `${n(v.duplicatesExplainedByCrash)} explained by ${v.killsWithDuplicates} of ${kills} SIGKILLs (first copy produced at most ${seconds(v.crashWindowMs)} before the kill), ${n(v.unexplainedDuplicates)} unexplained`;
+      : `${n(v.duplicatesExplainedByCrash)} explained by ${v.killsWithDuplicates} of ${kills} SIGKILLs (first copy produced at most ${seconds(v.crashWindowMs)} before the kill)` +
+        (v.duplicatesByCluster > 0 ? `, ${n(v.duplicatesByCluster)} appended twice by the cluster (same produce, a retried request)` : '') +
+        `, ${n(v.unexplainedDuplicates)} unexplained`;
   lines.push(row('duplicated', `${n(v.duplicates)} (${dupCause})`));
   if (v.foreign > 0) lines.push(row('foreign records', `${n(v.foreign)}   <-- FAILURE`));
   lines.push(row('max lag (/metrics)', `${n(r.lag.total.bytes)} bytes over all files (${at(r.lag.total.at)}); ${n(r.lag.file.bytes)} bytes in one file (${at(r.lag.file.at)}); ${r.lag.samples} samples of logship_file_lag_bytes`));

@@ -2,7 +2,9 @@
 // read back from its topic. A line never delivered is lost; a line delivered n times has n-1
 // duplicates, and each duplicate copy is attributed: explained by a crash when a SIGKILL falls
 // between the producing of the previous copy and of this one (the agent had shipped it but
-// not yet persisted the offset, so the next life read it again), unexplained otherwise.
+// not yet persisted the offset, so the next life read it again); appended twice by the cluster
+// when both copies carry the same producer timestamp (one produce call whose request librdkafka
+// retried after a timeout: the agent shipped it once); unexplained otherwise.
 
 import type { TimedRecord } from './kafka-readback.js';
 import type { FileSegment } from './writer.js';
@@ -54,6 +56,8 @@ export interface Verdict {
   duplicatesExplainedByCrash: number;
   /** Among those, the longest time from producing the earlier copy to the kill, ms. */
   crashWindowMs: number;
+  /** Extra copies with the same producer timestamp as the copy before: one produce, appended twice. */
+  duplicatesByCluster: number;
   /** How many of the kills re-shipped anything. */
   killsWithDuplicates: number;
   unexplainedDuplicates: number;
@@ -103,6 +107,7 @@ export function verify(writers: readonly WrittenLines[], recordsByTopic: Readonl
     duplicates: 0,
     duplicatesExplainedByCrash: 0,
     crashWindowMs: 0,
+    duplicatesByCluster: 0,
     killsWithDuplicates: 0,
     unexplainedDuplicates: 0,
     unexplainedExamples: [],
@@ -218,6 +223,10 @@ function attributeCopies(
     verdict.duplicates++;
     const earlier = copies[i - 1]!.timestamp;
     const later = copies[i]!.timestamp;
+    if (earlier === later) {
+      verdict.duplicatesByCluster++;
+      continue;
+    }
     const kill = killTimes.find((k) => k >= earlier - CLOCK_SLACK_MS && k <= later + CLOCK_SLACK_MS);
     if (kill === undefined) {
       unexplained = true;
