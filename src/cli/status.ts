@@ -2,13 +2,14 @@
 // access and no running agent needed. Reads the registry without changing it (a damaged file
 // is reported, not moved aside: that is the running agent's job).
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { pino } from 'pino';
 import { dirname, join } from 'node:path';
 import type { AgentConfig } from '../config/types.js';
 import { decodeRegistry } from '../registry/registry-file.js';
 import { REGISTRY_FILE_NAME } from '../registry/offset-registry.js';
 import { identityKey, type Checkpoint } from '../registry/types.js';
-import { InputMatcher } from '../tailer/discovery.js';
+import { Discovery } from '../tailer/discovery.js';
 import { findByIdentity } from '../tailer/rotation.js';
 
 export interface FileStatus {
@@ -54,46 +55,30 @@ async function readRegistry(dataDir: string): Promise<{ entries: Checkpoint[]; s
   return { entries: [], source: 'none', problems };
 }
 
-/** Regular files under a glob root down to its depth (following the agent's own matcher). */
-async function walk(dir: string, depth: number | undefined, out: string[]): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const path = join(dir, name);
-    let st;
-    try {
-      st = await stat(path);
-    } catch {
-      continue;
-    }
-    if (st.isFile()) out.push(path);
-    else if (st.isDirectory() && (depth === undefined || depth > 0)) await walk(path, depth === undefined ? undefined : depth - 1, out);
-  }
-}
-
 export async function collectStatus(config: AgentConfig): Promise<StatusReport> {
   const { entries, source, problems } = await readRegistry(config.agent.data_dir);
   const byIdentity = new Map(entries.map((e) => [identityKey(e.identity), e]));
   const reported = new Set<string>();
   const files: FileStatus[] = [];
-  for (const input of config.inputs) {
-    const matcher = new InputMatcher(input);
-    const candidates: string[] = [];
-    for (const root of matcher.roots) await walk(root.dir, root.depth, candidates);
-    for (const path of [...new Set(candidates)].filter((p) => matcher.matches(p)).sort()) {
-      const st = await stat(path).catch(() => null);
-      if (!st) continue;
-      const key = identityKey({ dev: st.dev, ino: st.ino });
-      if (reported.has(key)) continue;
-      reported.add(key);
-      const cp = byIdentity.get(key);
-      const committed = cp ? cp.offset : null;
-      files.push({ path, input: input.id, identity: key, committed, size: st.size, lag: committed === null ? st.size : Math.max(0, st.size - committed), state: cp ? 'live' : 'new' });
-    }
+  // The agent's own discovery, with watching stubbed out: the same globs, excludes, symlink
+  // and non-regular-file rules, and the same input for a file several inputs match.
+  const discovery = new Discovery({
+    inputs: config.inputs,
+    log: pino({ level: 'silent' }),
+    now: Date.now,
+    onPathEvent: () => undefined,
+    onPathModified: () => undefined,
+    startWatch: () => ({ close: () => undefined }),
+  });
+  const observed = [...(await discovery.scan()).files.values()].sort((a, b) => a.path.localeCompare(b.path));
+  discovery.close();
+  for (const { path, input, stat: st } of observed) {
+    const key = identityKey({ dev: st.dev, ino: st.ino });
+    if (reported.has(key)) continue;
+    reported.add(key);
+    const cp = byIdentity.get(key);
+    const committed = cp ? cp.offset : null;
+    files.push({ path, input: input.id, identity: key, committed, size: st.size, lag: committed === null ? st.size : Math.max(0, st.size - committed), state: cp ? 'live' : 'new' });
   }
   // Registry entries not at a matched path: rotated away (same directory, another name) or gone.
   for (const cp of entries) {
