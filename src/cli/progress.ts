@@ -3,19 +3,9 @@
 // under systemd or in a container the JSON logs on stdout are the record.
 
 import type { Agent } from '../agent.js';
+import { formatSize } from '../config/units.js';
 
 const EVERY_MS = 2_000;
-
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
 
 export function startProgressLine(agent: Agent, out: NodeJS.WriteStream = process.stderr): () => void {
   if (!out.isTTY) return () => undefined;
@@ -29,7 +19,7 @@ export function startProgressLine(agent: Agent, out: NodeJS.WriteStream = proces
     lastAt = now;
     const lags = agent.fileLags();
     const lag = lags.reduce((sum, f) => sum + Math.max(0, f.size - f.committed), 0);
-    const line = `logship: ${Math.round(rate).toLocaleString('en')} lines/s · ${acked.toLocaleString('en')} shipped · lag ${human(lag)} · in flight ${human(agent.inFlightBytes())} · ${lags.length} files`;
+    const line = `logship: ${Math.round(rate).toLocaleString('en')} lines/s · ${acked.toLocaleString('en')} shipped · lag ${formatSize(lag)} · in flight ${formatSize(agent.inFlightBytes())} · ${lags.length} files`;
     out.write(`\r\x1b[2K${line}`);
   }, EVERY_MS).unref();
   return () => {
