@@ -1,4 +1,4 @@
-// One measured shipment of a pre-written file to a fresh topic, by kcat or by the agent: the
+// One measured shipment of a pre-written file to a fresh topic, by kcat, rsyslog or the agent: the
 // time from process start until the topic's high-watermark sum reaches the file's line count,
 // and what the shipment cost. Shared by the throughput, profile and scaling scenarios.
 
@@ -6,14 +6,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentYaml } from '../test/helpers/configs.js';
 import type { InputFile } from './input-files.js';
+import { ToolError } from './errors.js';
 import { kcatProduceFile } from './kcat.js';
 import { MeasuredAgent, type AgentExit } from './measured-agent.js';
 import { kafkaYaml, type ProducerSettings } from './producer-settings.js';
 import { committedOffsets } from './registry-check.js';
+import { MeasuredRsyslog, type RsyslogExit } from './rsyslog.js';
 import type { ScenarioContext } from './scenario.js';
 import { TopicCounter, waitForCount } from './watermarks.js';
 
 export interface Shipment {
+  /** The fresh topic the file was shipped to. */
+  topic: string;
   /** Process start until Kafka held every line. */
   seconds: number;
   linesPerSecond: number;
@@ -35,6 +39,14 @@ export interface AgentShipment extends Shipment {
   committedOffset: number | null;
 }
 
+export interface RsyslogShipment extends Shipment {
+  /** CPU seconds read from /proc at the moment delivery completed (before SIGTERM). */
+  cpuSecondsAtDone: number;
+  /** VmHWM at the moment delivery completed, MiB. */
+  peakRssMiB: number;
+  exit: RsyslogExit;
+}
+
 function deliveryTimeoutMs(lines: number): number {
   // Generous: a run that slow is a finding in itself, not a reason to hang the bench.
   return Math.max(60_000, (lines / 10_000) * 1000);
@@ -45,8 +57,10 @@ function rates(input: InputFile, seconds: number): Pick<Shipment, 'linesPerSecon
 }
 
 export interface ShipOptions {
-  /** Per-record headers (the agent's default); kcat sends look-alike static ones. Default true. */
+  /** Per-record headers (host, path, offset); kcat sends look-alike static ones. Default false, as the agent's. */
   headers?: boolean;
+  /** Agent only: the input's record format. Default raw. */
+  format?: 'raw' | 'json';
   /** Agent only: run it under --cpu-prof, writing the profile here. */
   cpuProfileDir?: string;
 }
@@ -54,7 +68,7 @@ export interface ShipOptions {
 export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<Shipment> {
   const topic = ctx.topic('kcat');
   const counter = new TopicCounter(ctx.cluster, topic);
-  const run = kcatProduceFile(ctx.cluster.bootstrap, topic, input.path, settings, o.headers ?? true);
+  const run = kcatProduceFile(ctx.cluster.bootstrap, topic, input.path, settings, o.headers ?? false);
   // kcat exits only once every record is acknowledged, so its exit and the first poll seeing
   // the full count are both upper bounds of the delivery time: the earlier one is the tighter.
   // Polling runs during kcat's run too, so both shippers share the cost of being watched.
@@ -70,7 +84,7 @@ export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, setti
   const reached = await polling;
   const delivered = await counter.count();
   const seconds = (Math.min(exit.atMs, reached?.atMs ?? Number.POSITIVE_INFINITY) - run.spawnedAtMs) / 1000;
-  return { seconds, ...rates(input, seconds), delivered, cpuSeconds: exit.cpuSeconds };
+  return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: exit.cpuSeconds };
 }
 
 export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<AgentShipment> {
@@ -79,7 +93,7 @@ export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, sett
   const yaml = agentYaml({
     dir,
     bootstrap: ctx.cluster.bootstrap,
-    inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}\n    headers: ${o.headers ?? true}`,
+    inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}\n    headers: ${o.headers ?? false}\n    format: ${o.format ?? 'raw'}`,
     kafka: kafkaYaml(settings),
   });
   const agent = await MeasuredAgent.start({ dir, yaml, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) });
@@ -93,9 +107,38 @@ export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, sett
     const committedOffset = committedOffsets(join(dir, 'data')).get(input.path) ?? null;
     const seconds = (reached.atMs - agent.spawnedAtMs) / 1000;
     const cpuSeconds = exit.usage ? exit.usage.userSeconds + exit.usage.systemSeconds : Number.NaN;
-    return { seconds, ...rates(input, seconds), delivered, cpuSeconds, startupMs: agent.startupMs, cpuSecondsAtDone, peakRssMiB, exit, committedOffset };
+    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds, startupMs: agent.startupMs, cpuSecondsAtDone, peakRssMiB, exit, committedOffset };
   } finally {
     await agent.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * rsyslog's imfile + omkafka on the same file with the same producer settings (no headers: omkafka
+ * sends none). Timed like the agent, from spawn until Kafka holds every line; CPU and VmHWM are
+ * read from /proc at that moment, then rsyslog is stopped with SIGTERM.
+ */
+export async function shipWithRsyslog(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings): Promise<RsyslogShipment> {
+  const dir = mkdtempSync(join(ctx.workDir, 'rsyslog-'));
+  const topic = ctx.topic('rsyslog');
+  const rsyslog = MeasuredRsyslog.start({ dir, inputFile: input.path, bootstrap: ctx.cluster.bootstrap, topic, settings });
+  try {
+    const counter = new TopicCounter(ctx.cluster, topic);
+    let reached;
+    try {
+      reached = await waitForCount(counter, input.lines, deliveryTimeoutMs(input.lines));
+    } catch (err) {
+      throw new ToolError('rsyslogd', ['-f', rsyslog.configFile], `${(err as Error).message}\n${rsyslog.describe()}`);
+    }
+    const cpuSecondsAtDone = rsyslog.cpuSeconds();
+    const peakRssMiB = rsyslog.memory().hwmMiB;
+    const exit = await rsyslog.stop();
+    const delivered = await counter.count();
+    const seconds = (reached.atMs - rsyslog.spawnedAtMs) / 1000;
+    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: cpuSecondsAtDone, cpuSecondsAtDone, peakRssMiB, exit };
+  } finally {
+    await rsyslog.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
