@@ -19,7 +19,11 @@ export interface BenchPlan {
   quick: boolean;
   /** Runs per figure (each figure is the median of these). */
   runs: number;
-  throughput: { lines: number; lineBytes: number };
+  /**
+   * lines x lineBytes shipped by kcat, rsyslog and the agent (raw and its headers/json variants);
+   * contentLines: a file small enough for the test cluster to keep, checked record by record.
+   */
+  throughput: { lines: number; lineBytes: number; contentLines: number };
   stall: { linesPerSecond: number; lineBytes: number; warmMs: number; stallMs: number };
   latency: { linesPerSecond: number; lineBytes: number; warmMs: number; agentMs: number; baselineMs: number };
   manyFiles: {
@@ -54,7 +58,7 @@ export function benchPlan(quick: boolean): BenchPlan {
     return {
       quick,
       runs: 1,
-      throughput: { lines: 200_000, lineBytes: 125 },
+      throughput: { lines: 200_000, lineBytes: 125, contentLines: 20_000 },
       stall: { linesPerSecond: 20_000, lineBytes: 125, warmMs: 2_000, stallMs: 8_000 },
       latency: { linesPerSecond: 1_000, lineBytes: 125, warmMs: 1_000, agentMs: 5_000, baselineMs: 3_000 },
       manyFiles: { files: 1_000, lineBytes: 125, idleWindowMs: 10_000, burstFiles: 200, burstLinesPerSecondPerFile: 500, burstMs: 4_000 },
@@ -64,7 +68,7 @@ export function benchPlan(quick: boolean): BenchPlan {
   return {
     quick,
     runs: 3,
-    throughput: { lines: 1_000_000, lineBytes: 125 },
+    throughput: { lines: 1_000_000, lineBytes: 125, contentLines: 20_000 },
     stall: { linesPerSecond: 20_000, lineBytes: 125, warmMs: 2_500, stallMs: 30_000 },
     latency: { linesPerSecond: 1_000, lineBytes: 125, warmMs: 1_000, agentMs: 15_000, baselineMs: 5_000 },
     manyFiles: { files: 1_000, lineBytes: 125, idleWindowMs: 30_000, burstFiles: 200, burstLinesPerSecondPerFile: 500, burstMs: 8_000 },

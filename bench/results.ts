@@ -56,6 +56,12 @@ export function formatNumber(n: number): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
+/** "median (min..max)" of repeated runs, or the single value: one table cell. */
+export function formatSpread(values: readonly number[]): string {
+  const s = summarize(values);
+  return s.runs > 1 ? `${formatNumber(s.median)} (${formatNumber(s.min)}..${formatNumber(s.max)})` : formatNumber(s.median);
+}
+
 export class ResultBook {
   readonly figures: Figure[] = [];
   readonly checks: Check[] = [];

@@ -5,7 +5,7 @@
 import { shipWithAgent, shipWithKcat, type AgentShipment, type Shipment } from '../file-to-topic.js';
 import type { ScalingRow } from '../plan.js';
 import { DEFAULT_PRODUCER } from '../producer-settings.js';
-import { formatNumber } from '../results.js';
+import { formatNumber, formatSpread } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { summarize } from '../stats.js';
 
@@ -17,11 +17,6 @@ interface RowResult {
 
 function rowName(row: ScalingRow): string {
   return `${row.lineBytes} B ${row.compression}${row.headers ? '' : ' no headers'}`;
-}
-
-function cell(values: number[]): string {
-  const s = summarize(values);
-  return s.runs > 1 ? `${formatNumber(s.median)} (${formatNumber(s.min)}..${formatNumber(s.max)})` : formatNumber(s.median);
 }
 
 export const scalingScenario: Scenario = {
@@ -51,8 +46,8 @@ export const scalingScenario: Scenario = {
         `${r.row.lineBytes} B`,
         r.row.compression + (r.row.headers ? '' : ', no headers'),
         r.row.lines.toLocaleString('en-US'),
-        cell(r.agent.map((s) => s.linesPerSecond)),
-        cell(r.kcat.map((s) => s.linesPerSecond)),
+        formatSpread(r.agent.map((s) => s.linesPerSecond)),
+        formatSpread(r.kcat.map((s) => s.linesPerSecond)),
         formatNumber(summarize(r.agent.map((s, i) => s.linesPerSecond / r.kcat[i]!.linesPerSecond)).median),
         formatNumber(summarize(r.agent.map((s) => s.mbPerSecond)).median),
         formatNumber(summarize(r.kcat.map((s) => s.mbPerSecond)).median),
