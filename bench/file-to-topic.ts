@@ -28,6 +28,11 @@ export interface Shipment {
   cpuSeconds: number;
 }
 
+export interface KcatShipment extends Shipment {
+  /** ru_maxrss of the exited kcat (GNU time), MiB. */
+  peakRssMiB: number;
+}
+
 export interface AgentShipment extends Shipment {
   startupMs: number;
   /** CPU seconds read from /proc at the moment delivery completed (before SIGTERM). */
@@ -65,7 +70,7 @@ export interface ShipOptions {
   cpuProfileDir?: string;
 }
 
-export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<Shipment> {
+export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<KcatShipment> {
   const topic = ctx.topic('kcat');
   const counter = new TopicCounter(ctx.cluster, topic);
   const run = kcatProduceFile(ctx.cluster.bootstrap, topic, input.path, settings, o.headers ?? false);
@@ -84,7 +89,7 @@ export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, setti
   const reached = await polling;
   const delivered = await counter.count();
   const seconds = (Math.min(exit.atMs, reached?.atMs ?? Number.POSITIVE_INFINITY) - run.spawnedAtMs) / 1000;
-  return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: exit.cpuSeconds };
+  return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: exit.cpuSeconds, peakRssMiB: exit.peakRssMiB };
 }
 
 export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<AgentShipment> {

@@ -16,7 +16,7 @@ export interface KcatRun {
   /** performance.now() just before the spawn. */
   spawnedAtMs: number;
   /** Resolves when kcat exits 0 (it flushes every message before exiting). */
-  exited: Promise<{ atMs: number; cpuSeconds: number }>;
+  exited: Promise<{ atMs: number; cpuSeconds: number; peakRssMiB: number }>;
 }
 
 /** Parses the children's line of bash `times` ("0m0.512s 0m0.087s"): user + system seconds. */
@@ -28,20 +28,30 @@ export function parseBashTimes(stderr: string): number | null {
   return parts.reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
+const MAX_RSS_MARK = 'kcat-max-rss-kib=';
+
+/** GNU time's line "kcat-max-rss-kib=N" (the child's ru_maxrss): MiB, null when absent. */
+export function parseMaxRss(stderr: string): number | null {
+  const match = new RegExp(`^${MAX_RSS_MARK}(\\d+)$`, 'm').exec(stderr);
+  return match ? Number(match[1]) / 1024 : null;
+}
+
 /**
  * `kcat -P -l FILE`: every line of FILE becomes a record. Run under bash so that `times`
- * reports kcat's CPU (user + system of all its threads) once it exits.
+ * reports kcat's CPU (user + system of all its threads) once it exits, and under GNU time for
+ * its peak RSS (the kernel's ru_maxrss of the exited process).
  */
-export function kcatProduceFile(bootstrap: string, topic: string, file: string, settings: ProducerSettings, headers = true): KcatRun {
+export function kcatProduceFile(bootstrap: string, topic: string, file: string, settings: ProducerSettings, headers = false): KcatRun {
   const args = ['-P', '-b', bootstrap, '-t', topic, ...kcatProducerProperties(settings), ...(headers ? agentLikeHeaders(file) : []), '-l', file];
   const spawnedAtMs = performance.now();
-  const child = spawn('bash', ['-c', 'kcat "$@"; rc=$?; times >&2; exit $rc', 'kcat', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const script = `/usr/bin/time -f '${MAX_RSS_MARK}%M' kcat "$@"; rc=$?; times >&2; exit $rc`;
+  const child = spawn('bash', ['-c', script, 'kcat', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = once(child, 'exit').then(([code]) => {
     const atMs = performance.now();
     if (code !== 0) throw new ToolError('kcat', args, `exited with ${String(code)}: ${stderr.trim()}`);
-    return { atMs, cpuSeconds: parseBashTimes(stderr) ?? Number.NaN };
+    return { atMs, cpuSeconds: parseBashTimes(stderr) ?? Number.NaN, peakRssMiB: parseMaxRss(stderr) ?? Number.NaN };
   });
   return { spawnedAtMs, exited };
 }

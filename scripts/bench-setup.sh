@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the benchmark's peers when missing: kcat (also needed by the tests) and rsyslog with
-# its Kafka output (imfile + omkafka, the shipper many operators run today). Called by
+# Installs the benchmark's peers when missing: kcat (also needed by the tests), GNU time, and
+# rsyslog with its Kafka output (imfile + omkafka, the shipper many operators run today). Called by
 # `npm run bench`; quick when everything is there. Installing needs root (or sudo).
 #
 # The bench never uses rsyslog as the system's logger: it runs `rsyslogd -n` in the foreground
@@ -10,7 +10,8 @@
 # machine already has one.
 set -euo pipefail
 
-packages=(kcat rsyslog rsyslog-kafka)
+# time: GNU time reports kcat's peak RSS.
+packages=(kcat time rsyslog rsyslog-kafka)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

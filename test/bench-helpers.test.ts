@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { parseConfigText } from '../src/config/load.js';
 import { producerConfig } from '../src/shipper/producer-config.js';
 import { summarizeCpuProfile, type CpuProfile } from '../bench/cpu-profile.js';
-import { parseBashTimes } from '../bench/kcat.js';
+import { parseBashTimes, parseMaxRss } from '../bench/kcat.js';
 import { lineMaker, writeLinesFile } from '../bench/log-lines.js';
 import { sumMetric } from '../bench/metrics-scrape.js';
 import { DEFAULT_PRODUCER, kafkaYaml, kcatProducerProperties, type ProducerSettings } from '../bench/producer-settings.js';
@@ -63,6 +63,12 @@ test('bash `times`: the children line is summed as user + system seconds', () =>
   assert.equal(parseBashTimes('0m0.003s 0m0.001s\n0m1.250s 0m0.250s\n'), 1.5);
   assert.equal(parseBashTimes('1m2.000s 0m0.000s\n2m0.500s 0m0.500s'), 121);
   assert.equal(parseBashTimes('kcat: error\n'), null);
+});
+
+test('GNU time: the marked max-RSS line in KiB becomes MiB, wherever it is in stderr', () => {
+  assert.equal(parseMaxRss('% some kcat warning\nkcat-max-rss-kib=20480\n0m0.003s 0m0.001s\n0m1.250s 0m0.250s\n'), 20);
+  assert.equal(parseMaxRss('Command exited with non-zero status 1\nkcat-max-rss-kib=1536\n'), 1.5);
+  assert.equal(parseMaxRss('0m0.003s 0m0.001s\n'), null);
 });
 
 test('metrics: sums a metric over its label sets and ignores others with the same prefix', () => {

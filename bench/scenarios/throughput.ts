@@ -8,7 +8,7 @@
 
 import { compareValues, describeComparison, exact, splitLines } from '../content-check.js';
 import { readFileSync } from 'node:fs';
-import { shipWithAgent, shipWithKcat, shipWithRsyslog, type AgentShipment, type RsyslogShipment, type Shipment } from '../file-to-topic.js';
+import { shipWithAgent, shipWithKcat, shipWithRsyslog, type AgentShipment, type KcatShipment, type RsyslogShipment, type Shipment } from '../file-to-topic.js';
 import type { InputFile } from '../input-files.js';
 import { DEFAULT_PRODUCER } from '../producer-settings.js';
 import { formatSpread, type ResultBook } from '../results.js';
@@ -24,7 +24,7 @@ const PEAK_RSS_MIB_MAX = 120;
 
 /** Every shipment of one run of the scenario. */
 interface Round {
-  kcat: Shipment;
+  kcat: KcatShipment;
   rsyslog: RsyslogShipment;
   agent: AgentShipment;
   agentHeaders: AgentShipment;
@@ -111,6 +111,7 @@ function reportThroughput(book: ResultBook, scenario: string, input: InputFile, 
 
   book.figure(scenario, 'logship peak RSS (VmHWM at done)', 'MiB', agent.map((s) => s.peakRssMiB), { op: '<=', value: PEAK_RSS_MIB_MAX });
   book.figure(scenario, 'logship peak RSS (getrusage at exit)', 'MiB', agent.map((s) => s.exit.usage?.maxRssMiB ?? Number.NaN));
+  book.figure(scenario, 'kcat peak RSS (ru_maxrss at exit)', 'MiB', kcat.map((s) => s.peakRssMiB));
   book.figure(scenario, 'rsyslog peak RSS (VmHWM at done)', 'MiB', rsyslog.map((s) => s.peakRssMiB));
   book.figure(scenario, 'logship / rsyslog peak RSS', 'ratio', rounds.map((r) => r.agent.peakRssMiB / r.rsyslog.peakRssMiB));
 
@@ -129,10 +130,10 @@ function reportThroughput(book: ResultBook, scenario: string, input: InputFile, 
 
   book.table({
     scenario,
-    title: `${input.lines.toLocaleString('en-US')} lines of ${input.lineBytes} B, median (min..max) over runs; CPU: kcat whole life (bash times), others /proc at done`,
+    title: `${input.lines.toLocaleString('en-US')} lines of ${input.lineBytes} B, median (min..max) over runs; CPU and peak RSS: kcat at exit, others from /proc when Kafka held every line`,
     columns: ['shipper', 'lines/s', 'x kcat', 'x rsyslog', 'CPU-s/M lines', 'peak RSS MiB'],
     rows: [
-      ['kcat', formatSpread(kcat.map((s) => s.linesPerSecond)), '1', formatSpread(rounds.map((r) => r.kcat.linesPerSecond / r.rsyslog.linesPerSecond)), formatSpread(kcat.map((s) => s.cpuSeconds / millions)), '-'],
+      ['kcat', formatSpread(kcat.map((s) => s.linesPerSecond)), '1', formatSpread(rounds.map((r) => r.kcat.linesPerSecond / r.rsyslog.linesPerSecond)), formatSpread(kcat.map((s) => s.cpuSeconds / millions)), formatSpread(kcat.map((s) => s.peakRssMiB))],
       [
         'rsyslog imfile+omkafka',
         formatSpread(rsyslog.map((s) => s.linesPerSecond)),
