@@ -50,6 +50,8 @@ export interface RsyslogShipment extends Shipment {
   /** VmHWM at the moment delivery completed, MiB. */
   peakRssMiB: number;
   exit: RsyslogExit;
+  /** rsyslog's own warnings and errors during the run (its start/stop banners left out). */
+  internalMessages: string[];
 }
 
 function deliveryTimeoutMs(lines: number): number {
@@ -130,18 +132,26 @@ export async function shipWithRsyslog(ctx: ScenarioContext, input: InputFile, se
   const rsyslog = MeasuredRsyslog.start({ dir, inputFile: input.path, bootstrap: ctx.cluster.bootstrap, topic, settings });
   try {
     const counter = new TopicCounter(ctx.cluster, topic);
+    // A configuration rsyslog refuses makes it exit at once: stop waiting for Kafka then.
+    const exitedEarly = new AbortController();
+    void rsyslog.whenExited().then(() => exitedEarly.abort());
     let reached;
     try {
-      reached = await waitForCount(counter, input.lines, deliveryTimeoutMs(input.lines));
+      reached = await waitForCount(counter, input.lines, deliveryTimeoutMs(input.lines), { signal: exitedEarly.signal });
     } catch (err) {
       throw new ToolError('rsyslogd', ['-f', rsyslog.configFile], `${(err as Error).message}\n${rsyslog.describe()}`);
+    }
+    if (reached === null) {
+      const exit = await rsyslog.whenExited();
+      throw new ToolError('rsyslogd', ['-f', rsyslog.configFile], `exited (${String(exit.code ?? exit.signal)}) before Kafka held every line\n${rsyslog.describe()}`);
     }
     const cpuSecondsAtDone = rsyslog.cpuSeconds();
     const peakRssMiB = rsyslog.memory().hwmMiB;
     const exit = await rsyslog.stop();
     const delivered = await counter.count();
     const seconds = (reached.atMs - rsyslog.spawnedAtMs) / 1000;
-    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: cpuSecondsAtDone, cpuSecondsAtDone, peakRssMiB, exit };
+    const internalMessages = rsyslog.internalMessages();
+    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds: cpuSecondsAtDone, cpuSecondsAtDone, peakRssMiB, exit, internalMessages };
   } finally {
     await rsyslog.stop();
     rmSync(dir, { recursive: true, force: true });

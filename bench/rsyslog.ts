@@ -14,6 +14,7 @@ import { rsyslogConfig } from './rsyslog-config.js';
 /** rsyslog flushes omkafka for up to closeTimeout (1 s) on SIGTERM; more means it hangs. */
 const STOP_TIMEOUT_MS = 15_000;
 const RSYSLOGD = 'rsyslogd';
+const ROUTINE_MESSAGES = [/\[origin software="rsyslogd".*\] (start|exiting on signal \d+\.)$/, /high activity - starting \d+ additional worker thread/];
 
 export interface RsyslogOptions {
   /** Scratch directory of this instance: config, pid file, work directory, internal log. */
@@ -83,10 +84,27 @@ export class MeasuredRsyslog {
     return memoryUse(this.pid);
   }
 
+  /**
+   * rsyslog's own messages other than its start and stop banners and the main queue starting
+   * a worker (warnings, errors, an action suspended by omkafka): anything here means the run
+   * was not a clean one.
+   */
+  internalMessages(): string[] {
+    if (!existsSync(this.internalLogFile)) return [];
+    return readFileSync(this.internalLogFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !ROUTINE_MESSAGES.some((routine) => routine.test(line)));
+  }
+
   /** Its stderr and internal log, for error messages. */
   describe(): string {
     const internal = existsSync(this.internalLogFile) ? readFileSync(this.internalLogFile, 'utf8').trim() : '';
     return [`stderr: ${this.stderr.trim() || '(empty)'}`, `internal log: ${internal || '(empty)'}`].join('\n');
+  }
+
+  /** Resolves when the process has exited, for whatever reason. */
+  whenExited(): Promise<RsyslogExit> {
+    return this.exited;
   }
 
   /** SIGTERM (rsyslog flushes omkafka, then exits), SIGKILL if it hangs; reports how it exited. */

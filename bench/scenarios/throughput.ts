@@ -166,6 +166,8 @@ function checkDelivery(book: ResultBook, scenario: string, input: InputFile, rou
   book.check(scenario, 'kcat: records in Kafka == lines', kcat.every((s) => s.delivered === input.lines), `${expected}, got ${list(kcat.map((s) => s.delivered))}`);
   book.check(scenario, 'rsyslog: records in Kafka == lines', rsyslog.every((s) => s.delivered === input.lines), `${expected}, got ${list(rsyslog.map((s) => s.delivered))}`);
   book.check(scenario, 'rsyslog: clean exit on SIGTERM', rsyslog.every((s) => s.exit.code === 0), `exit codes ${rsyslog.map((s) => String(s.exit.code ?? s.exit.signal)).join(', ')}`);
+  const complaints = rsyslog.flatMap((s) => s.internalMessages);
+  if (complaints.length > 0) book.note(scenario, `rsyslog logged ${complaints.length} warning(s)/error(s), first: ${complaints[0]}`);
   for (const [label, key] of AGENT_VARIANTS) {
     const agent = rounds.map((r) => r[key]);
     book.check(scenario, `${label}: records in Kafka == lines (no loss/dup)`, agent.every((s) => s.delivered === input.lines), `${expected}, got ${list(agent.map((s) => s.delivered))}`);
