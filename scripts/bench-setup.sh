@@ -7,7 +7,7 @@
 # with a generated configuration and its own work directory (bench/rsyslog.ts). So the package
 # is installed without starting its service: a temporary policy-rc.d (the Debian mechanism
 # invoke-rc.d and deb-systemd-invoke obey) refuses the start during the install, unless the
-# machine already has one.
+# machine already has one, and the service is disabled afterwards.
 set -euo pipefail
 
 # time: GNU time reports kcat's peak RSS.
@@ -19,7 +19,13 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null; then
+    echo "bench-setup: missing Debian packages ${missing[*]}; install them as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  SUDO="sudo"
+fi
 echo "bench-setup: installing Debian packages: ${missing[*]}"
 
 policy=/usr/sbin/policy-rc.d
@@ -37,3 +43,9 @@ if ! apt-cache show "${missing[@]}" >/dev/null 2>&1; then
   $SUDO apt-get update -qq
 fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The package enables its service for the next boot; installed only for the bench, it must not
+# become the system's logger then either. (An rsyslog the machine already had is left alone.)
+if [[ " ${missing[*]} " == *" rsyslog "* ]] && command -v systemctl >/dev/null; then
+  $SUDO systemctl disable rsyslog.service >/dev/null 2>&1 || echo "bench-setup: could not disable rsyslog.service; the bench runs its own rsyslogd" >&2
+fi
