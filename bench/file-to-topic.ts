@@ -45,7 +45,11 @@ export interface AgentShipment extends Shipment {
 }
 
 export interface RsyslogShipment extends Shipment {
-  /** CPU seconds read from /proc at the moment delivery completed (before SIGTERM). */
+  /**
+   * CPU seconds read from /proc at the moment delivery completed (before SIGTERM); `cpuSeconds`
+   * is the same figure: what rsyslog spends after that is its shutdown, which /proc cannot
+   * show once it has exited.
+   */
   cpuSecondsAtDone: number;
   /** VmHWM at the moment delivery completed, MiB. */
   peakRssMiB: number;
