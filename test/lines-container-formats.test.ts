@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isRfc3339, parseCriLine, parseDockerLine, type RuntimeLine } from '../src/lines/container-formats.js';
+import { decodeJsonString, isRfc3339, parseCriLine, parseDockerLine, type RuntimeLine } from '../src/lines/container-formats.js';
+import { Random } from './soak/random.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'utf8');
 const shape = (parsed: RuntimeLine | null): unknown =>
@@ -168,5 +169,40 @@ describe('parseDockerLine', () => {
     ]) {
       assert.equal(parseDockerLine(b(line)), null, JSON.stringify(line));
     }
+  });
+});
+
+describe('decodeJsonString (seeded; LOGSHIP_FUZZ_SEED to replay)', () => {
+  const seed = process.env.LOGSHIP_FUZZ_SEED === undefined ? Random.freshSeed() : Number(process.env.LOGSHIP_FUZZ_SEED);
+  test(`decodes exactly as JSON.parse then UTF-8 encoding does, lone surrogates included (seed ${seed})`, () => {
+    const r = new Random(seed);
+    const units = [0x0a, 0x22, 0x5c, 0x2f, 0x00, 0x1f, 0x7f, 0x41, 0xe9, 0x2028, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xfffd, 0xffff];
+    for (let round = 0; round < 2000; round++) {
+      let text = '';
+      for (let n = r.int(0, 20); n > 0; n--) {
+        const kind = r.int(0, 3);
+        if (kind === 0) text += String.fromCharCode(r.pick(units));
+        else if (kind === 1) text += String.fromCodePoint(r.int(0x10000, 0x10ffff));
+        else text += String.fromCharCode(r.int(0x20, 0x7e));
+      }
+      // JSON.stringify escapes quotes, backslashes, control characters and lone surrogates;
+      // \u escapes of ordinary characters (as Go writes for < > &) are added by hand.
+      const json = JSON.stringify(text).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '}';
+      const bytes = Buffer.from(json);
+      const firstEscape = bytes.indexOf(0x5c);
+      const expected = Buffer.from(JSON.parse(json.slice(0, -1)) as string, 'utf8');
+      if (firstEscape === -1) continue;
+      const decoded = decodeJsonString(bytes, 1, firstEscape);
+      assert.ok(decoded, json);
+      assert.deepEqual(decoded.bytes, expected, json);
+      assert.equal(decoded.close, bytes.length - 2);
+    }
+  });
+
+  test('unterminated strings and unknown escapes are refused', () => {
+    assert.equal(decodeJsonString(Buffer.from('"abc\\n'), 1, 4), null);
+    assert.equal(decodeJsonString(Buffer.from('"a\\x"'), 1, 2), null);
+    assert.equal(decodeJsonString(Buffer.from('"a\\u12"'), 1, 2), null);
+    assert.equal(decodeJsonString(Buffer.from('"a\\u12g4"'), 1, 2), null);
   });
 });

@@ -210,6 +210,8 @@ type BoundPart = string | { readonly type: 'stream'; readonly fallback: string }
 export class BoundTemplate {
   /** The rendering when the template has no line variables (the same for every line), else null. */
   readonly constant: string | null;
+  private lastRendered: string | null = null;
+  private lastTopic = '';
 
   constructor(
     readonly template: Template,
@@ -232,7 +234,13 @@ export class BoundTemplate {
 
   /** A legal topic for `line` (see renderTopic). */
   renderTopic(line: LineVars): string {
-    return legalTopic(this.template, this.render(line), this.filePath);
+    const rendered = this.render(line);
+    // Consecutive lines mostly route alike: sanitising the same text again is wasted work.
+    if (rendered !== this.lastRendered) {
+      this.lastTopic = legalTopic(this.template, rendered, this.filePath);
+      this.lastRendered = rendered;
+    }
+    return this.lastTopic;
   }
 }
 

@@ -12,9 +12,10 @@
 //   writes this key order and escapes <, >, &, U+2028/9 and control characters; invalid UTF-8
 //   in the container's output was already replaced by U+FFFD, so a lone surrogate escape never
 //   comes from Docker, but is decoded as U+FFFD (counted) if met.
-// The common Docker line is read without JSON.parse: the message is a view of the line's bytes
-// when it has no escapes but its final "\n". Anything unusual (escapes, other keys such as
-// "attrs", another key order) takes JSON.parse, which decodes every escape exactly.
+// Docker lines in Docker's own key order are read without JSON.parse: the message is a view of
+// the line's bytes when it has no escapes, else decoded in one pass (decodeJsonString, exact
+// for every JSON escape; property-tested against JSON.parse). Anything else (other keys such as
+// "attrs", another key order, odd spacing) takes JSON.parse.
 
 import type { LogStream } from './events.js';
 
@@ -33,6 +34,7 @@ export interface RuntimeLine {
 const SPACE = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
 const STDOUT = Buffer.from('stdout');
 const STDERR = Buffer.from('stderr');
 const DOCKER_HEAD = Buffer.from('{"log":"');
@@ -44,6 +46,10 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 /** "2006-01-02T15:04:05Z" is the shortest RFC 3339 time; nanoseconds and an offset make 35. */
 const TIME_MIN = 20;
 const TIME_MAX = 35;
+const DIGIT = -1;
+const T_SEPARATOR = -2;
+/** "dddd-dd-ddTdd:dd:dd": a digit, the separator T (or t), or that exact byte. */
+const DATE_TIME_SHAPE: readonly number[] = [DIGIT, DIGIT, DIGIT, DIGIT, 0x2d, DIGIT, DIGIT, 0x2d, DIGIT, DIGIT, T_SEPARATOR, DIGIT, DIGIT, 0x3a, DIGIT, DIGIT, 0x3a, DIGIT, DIGIT];
 
 function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
@@ -53,27 +59,29 @@ function isDigit(b: number | undefined): boolean {
 export function isRfc3339(line: Buffer, start: number, end: number): boolean {
   const len = end - start;
   if (len < TIME_MIN || len > TIME_MAX) return false;
-  const at = (i: number): number => line[start + i]!;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(at(i))) return false;
-  if (at(4) !== 0x2d || at(7) !== 0x2d || at(13) !== 0x3a || at(16) !== 0x3a) return false;
-  const t = at(10);
-  if (t !== 0x54 && t !== 0x74) return false; // T or t
-  let i = 19;
-  if (at(i) === 0x2e) {
-    i++;
-    const digits = i;
-    while (i < len && isDigit(at(i))) i++;
+  for (let k = 0; k < DATE_TIME_SHAPE.length; k++) {
+    const want = DATE_TIME_SHAPE[k]!;
+    const b = line[start + k]!;
+    if (want === DIGIT ? b < 0x30 || b > 0x39 : want === T_SEPARATOR ? b !== 0x54 && b !== 0x74 : b !== want) return false;
+  }
+  let i = start + DATE_TIME_SHAPE.length;
+  if (line[i] === 0x2e) {
+    const digits = ++i;
+    while (i < end && isDigit(line[i])) i++;
     if (i === digits) return false;
   }
-  if (i === len - 1) return at(i) === 0x5a || at(i) === 0x7a; // Z or z
-  if (i !== len - 6) return false;
-  const sign = at(i);
-  return (sign === 0x2b || sign === 0x2d) && isDigit(at(i + 1)) && isDigit(at(i + 2)) && at(i + 3) === 0x3a && isDigit(at(i + 4)) && isDigit(at(i + 5));
+  if (i === end - 1) return line[i] === 0x5a || line[i] === 0x7a; // Z or z
+  if (i !== end - 6) return false;
+  const sign = line[i];
+  return (sign === 0x2b || sign === 0x2d) && isDigit(line[i + 1]) && isDigit(line[i + 2]) && line[i + 3] === 0x3a && isDigit(line[i + 4]) && isDigit(line[i + 5]);
 }
 
 /** Does `line` hold `expected` at `at`? */
 function bytesAt(line: Buffer, at: number, expected: Buffer): boolean {
-  return line.length >= at + expected.length && line.compare(expected, 0, expected.length, at, at + expected.length) === 0;
+  // A loop, not Buffer.compare: for a few bytes the call into C++ costs more than the work.
+  if (line.length < at + expected.length) return false;
+  for (let k = 0; k < expected.length; k++) if (line[at + k] !== expected[k]) return false;
+  return true;
 }
 
 function streamAt(line: Buffer, at: number): LogStream | null {
@@ -111,15 +119,11 @@ function parseDockerFast(line: Buffer): RuntimeLine | null {
   const open = DOCKER_HEAD.length;
   let close = line.indexOf(QUOTE, open);
   const firstEscape = line.indexOf(BACKSLASH, open);
-  if (firstEscape !== -1 && firstEscape < close) {
-    // Skip escaped characters to the closing quote.
-    let at = firstEscape;
-    for (;;) {
-      close = line.indexOf(QUOTE, at + 2);
-      const escape = line.indexOf(BACKSLASH, at + 2);
-      if (escape === -1 || close === -1 || escape > close) break;
-      at = escape;
-    }
+  let decoded: DecodedString | null = null;
+  if (firstEscape !== -1 && (firstEscape < close || close === -1)) {
+    decoded = decodeJsonString(line, open, firstEscape);
+    if (decoded === null) return null;
+    close = decoded.close;
   }
   if (close === -1) return null;
   const stream = bytesAt(line, close, DOCKER_STDOUT) ? 'stdout' : bytesAt(line, close, DOCKER_STDERR) ? 'stderr' : null;
@@ -129,14 +133,118 @@ function parseDockerFast(line: Buffer): RuntimeLine | null {
   if (timeEnd === -1 || timeEnd + DOCKER_TAIL.length !== line.length || line[timeEnd + 1] !== 0x7d) return null;
   if (!isRfc3339(line, timeStart, timeEnd)) return null;
   const time = line.toString('latin1', timeStart, timeEnd);
-  if (firstEscape === -1 || firstEscape > close) {
-    return { stream, time, partial: true, message: line.subarray(open, close), replaced: 0 };
+  const message = decoded === null ? line.subarray(open, close) : decoded.bytes;
+  const partial = message.length === 0 || message[message.length - 1] !== NEWLINE;
+  return { stream, time, partial, message: partial ? message : message.subarray(0, message.length - 1), replaced: decoded?.replaced ?? 0 };
+}
+
+interface DecodedString {
+  bytes: Buffer;
+  /** Index of the closing quote. */
+  close: number;
+  replaced: number;
+}
+
+/**
+ * Decodes the JSON string whose content starts at `open` (just after its quote) and holds its
+ * first backslash at `firstEscape`, as UTF-8 bytes — in one pass of plain JavaScript, since
+ * JSON.parse and re-encoding a log line costs about three times as much. Returns null for an
+ * unterminated string or an escape JSON does not have (the caller then tries JSON.parse).
+ */
+export function decodeJsonString(line: Buffer, open: number, firstEscape: number): DecodedString | null {
+  // Decoded text is never longer than its escaped form.
+  const out = Buffer.allocUnsafe(line.length - open);
+  let w = line.copy(out, 0, open, firstEscape);
+  let replaced = 0;
+  let i = firstEscape;
+  const n = line.length;
+  for (;;) {
+    if (i >= n) return null;
+    const c = line[i]!;
+    if (c === QUOTE) break;
+    if (c !== BACKSLASH) {
+      out[w++] = c;
+      i++;
+      continue;
+    }
+    const e = line[i + 1];
+    i += 2;
+    switch (e) {
+      case QUOTE:
+      case BACKSLASH:
+      case 0x2f: // /
+        out[w++] = e;
+        break;
+      case 0x6e: // n
+        out[w++] = NEWLINE;
+        break;
+      case 0x74: // t
+        out[w++] = 0x09;
+        break;
+      case 0x72: // r
+        out[w++] = 0x0d;
+        break;
+      case 0x62: // b
+        out[w++] = 0x08;
+        break;
+      case 0x66: // f
+        out[w++] = 0x0c;
+        break;
+      case 0x75: {
+        // u: a UTF-16 code unit; a surrogate pair is two escapes.
+        let code = hex4(line, i);
+        if (code < 0) return null;
+        i += 4;
+        if (code >= 0xd800 && code <= 0xdbff && line[i] === BACKSLASH && line[i + 1] === 0x75) {
+          const low = hex4(line, i + 2);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+            i += 6;
+          }
+        }
+        if (code >= 0xd800 && code <= 0xdfff) {
+          code = 0xfffd;
+          replaced++;
+        }
+        w = writeUtf8(out, w, code);
+        break;
+      }
+      default:
+        return null;
+    }
   }
-  if (firstEscape === close - 2 && line[close - 1] === 0x6e) {
-    return { stream, time, partial: false, message: line.subarray(open, close - 2), replaced: 0 };
+  return { bytes: out.subarray(0, w), close: i, replaced };
+}
+
+function hex4(line: Buffer, at: number): number {
+  if (at + 4 > line.length) return -1;
+  let value = 0;
+  for (let k = at; k < at + 4; k++) {
+    const h = line[k]!;
+    const digit = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1;
+    if (digit < 0) return -1;
+    value = (value << 4) | digit;
   }
-  const text = JSON.parse(line.toString('utf8', open - 1, close + 1)) as string;
-  return fromLogText(text, stream, time);
+  return value;
+}
+
+function writeUtf8(out: Buffer, w: number, code: number): number {
+  if (code < 0x80) {
+    out[w++] = code;
+  } else if (code < 0x800) {
+    out[w++] = 0xc0 | (code >> 6);
+    out[w++] = 0x80 | (code & 0x3f);
+  } else if (code < 0x10000) {
+    out[w++] = 0xe0 | (code >> 12);
+    out[w++] = 0x80 | ((code >> 6) & 0x3f);
+    out[w++] = 0x80 | (code & 0x3f);
+  } else {
+    out[w++] = 0xf0 | (code >> 18);
+    out[w++] = 0x80 | ((code >> 12) & 0x3f);
+    out[w++] = 0x80 | ((code >> 6) & 0x3f);
+    out[w++] = 0x80 | (code & 0x3f);
+  }
+  return w;
 }
 
 function parseDockerObject(line: Buffer): RuntimeLine | null {
