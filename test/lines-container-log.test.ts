@@ -218,6 +218,51 @@ describe('CRI', () => {
   });
 });
 
+describe('the runtimes\' own cuts', () => {
+  // containerd cuts a line at max_container_log_line_size (16 KiB by default) into P pieces;
+  // Docker's json-file driver cuts at 16 KiB with no "\n" on the pieces. 40,000 bytes of
+  // output with multi-byte characters straddling the cuts must come back byte for byte.
+  const output = ('0123456789abcdef'.repeat(1024) + 'ü😀').repeat(3).slice(0, 40_000);
+  const bytes = Buffer.from(output);
+  const cuts = [bytes.subarray(0, 16_384), bytes.subarray(16_384, 32_768), bytes.subarray(32_768)];
+
+  test('containerd: P 16384, P 16384, F rest is one event of the original bytes', () => {
+    const file = Buffer.concat([
+      ...cuts.map((piece, i) => Buffer.concat([Buffer.from(`${T} stdout ${i < 2 ? 'P' : 'F'} `), piece, Buffer.from('\n')])),
+      Buffer.from(cri('stdout', 'F', 'after')),
+    ]);
+    const { evs, stats } = parseAll(file);
+    assert.equal(evs.length, 2);
+    assert.equal(Buffer.from(evs[0]!.text).equals(bytes), true, 'byte for byte');
+    assert.equal(evs[0]!.flags, EventFlag.Joined);
+    assert.equal(evs[1]!.text, 'after');
+    assert.equal(stats.joinedEvents, 1);
+  });
+
+  test('Docker: 16 KiB pieces are JSON strings of whole characters; the join is the original line', () => {
+    // Docker cuts by bytes but Go's encoder then writes whole characters: cut here between them.
+    const texts = [output.slice(0, 16_000), output.slice(16_000, 32_000), output.slice(32_000) + '\n'];
+    const file = texts.map((t) => docker('stderr', t)).join('');
+    const { evs } = parseAll(file, 'docker');
+    assert.deepEqual(evs.map((e) => [e.text === output, e.stream, e.flags]), [[true, 'stderr', EventFlag.Joined]]);
+  });
+
+  test('containerd cuts by bytes: a character split between P and F is whole again once joined (so decode after joining)', () => {
+    const emoji = Buffer.from('a😀b');
+    const file = Buffer.concat([Buffer.from(`${T} stdout P `), emoji.subarray(0, 3), Buffer.from(`\n${T} stdout F `), emoji.subarray(3), Buffer.from('\n')]);
+    const { evs } = parseAll(file);
+    assert.deepEqual(evs.map((e) => e.text), ['a😀b']);
+  });
+
+  test('with max_line_bytes below the event, the pieces are cut anew at that bound, none lost', () => {
+    const file = Buffer.concat(cuts.map((piece, i) => Buffer.concat([Buffer.from(`${T} stdout ${i < 2 ? 'P' : 'F'} `), piece, Buffer.from('\n')])));
+    const { evs, stats } = parseAll(file, 'cri', 10_000);
+    assert.ok(evs.every((e) => Buffer.byteLength(e.text) <= 10_000));
+    assert.equal(Buffer.from(evs.map((e) => e.text).join('')).equals(bytes), true);
+    assert.equal(stats.splitEvents, 1);
+  });
+});
+
 describe('Docker json-file', () => {
   test('16 KiB pieces (no trailing "\\n") are joined until the piece that ends the line', () => {
     const a = 'a'.repeat(16 * 1024);

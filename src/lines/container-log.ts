@@ -3,7 +3,10 @@
 // multiline events. One instance per followed file; it keeps its state across reads, so a "P"
 // piece at the end of one read is joined with its "F" line in the next.
 //
-// Where it sits: frame -> decode -> ContainerLogParser -> (multiline) -> filters -> ship.
+// Where it sits: frame -> ContainerLogParser -> decode -> (multiline) -> filters -> ship.
+// Before the UTF-8 check, not after: containerd cuts long lines into P pieces by bytes, so a
+// character may straddle a P and its F; checked per framed line it would become two U+FFFD,
+// checked once joined it is whole again. The parser works on bytes (the wrappers are ASCII).
 //
 // Offsets. An event's end is the end of its last ("F") line; but a reader must never commit an
 // offset between a piece and the line that completes it, or a restart would ship the event's
