@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeJsonString, isRfc3339, parseCriLine, parseDockerLine, type RuntimeLine } from '../src/lines/container-formats.js';
+import { decodeJsonString, isRfc3339, parseCriLine, parseDockerLine, utcTimestamp, type RuntimeLine } from '../src/lines/container-formats.js';
 import { Random } from './soak/random.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'utf8');
@@ -204,5 +204,18 @@ describe('decodeJsonString (seeded; LOGSHIP_FUZZ_SEED to replay)', () => {
     assert.equal(decodeJsonString(Buffer.from('"a\\x"'), 1, 2), null);
     assert.equal(decodeJsonString(Buffer.from('"a\\u12"'), 1, 2), null);
     assert.equal(decodeJsonString(Buffer.from('"a\\u12g4"'), 1, 2), null);
+  });
+});
+
+describe('utcTimestamp (the envelope\'s @timestamp from the runtime\'s time)', () => {
+  test('UTC times are kept as written, nanoseconds included', () => {
+    assert.equal(utcTimestamp('2016-10-06T00:17:09.669794202Z'), '2016-10-06T00:17:09.669794202Z');
+    assert.equal(utcTimestamp('2016-10-06t00:17:09z'), '2016-10-06T00:17:09Z');
+  });
+  test('offsets (CRI-O writes local time) move to UTC, across midnight and year ends, fraction kept', () => {
+    assert.equal(utcTimestamp('2020-06-23T14:47:46.583574717+02:00'), '2020-06-23T12:47:46.583574717Z');
+    assert.equal(utcTimestamp('2024-01-01T01:30:00+05:30'), '2023-12-31T20:00:00Z');
+    assert.equal(utcTimestamp('2024-02-28T23:59:59.5-01:00'), '2024-02-29T00:59:59.5Z');
+    assert.equal(utcTimestamp('2024-03-15T10:20:30.000000001+00:00'), '2024-03-15T10:20:30.000000001Z');
   });
 });

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { compileTemplate, fileVars } from '../src/config/templates.js';
 import { EventFlag, type EventFlags } from '../src/lines/events.js';
 import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
-import { emptyJsonFieldStats, JsonFieldExtractor } from '../src/lines/json-fields.js';
+import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput } from '../src/lines/json-fields.js';
 import { kubernetesMetadata } from '../src/lines/kubernetes.js';
 
 const UID = '0f3c7a7e-5b6d-4c8e-9a1b-2c3d4e5f6a7b';
@@ -164,6 +164,11 @@ describe('JsonFieldExtractor', () => {
   test('unicode and escapes in values are decoded', () => {
     const x = new JsonFieldExtractor(['svc'], emptyJsonFieldStats());
     assert.deepEqual(x.extract(line('{"svc":"caf\\u00e9 \\"😀\\""}')), ['café "😀"']);
+  });
+
+  test('jsonPathsOfInput: the fields topic and key route by, once each; none means no parsing', () => {
+    assert.deepEqual(jsonPathsOfInput({ topic: 'logs.{json.service:-x}.{json.env:-y}', key: '{json.trace_id}{json.service}' }), ['service', 'env', 'trace_id']);
+    assert.deepEqual(jsonPathsOfInput({ topic: 'logs.{input}', key: null }), []);
   });
 
   test('feeds {json.*} templates: bound once per file, rendered per line with defaults', () => {

@@ -281,3 +281,21 @@ function loneSurrogates(text: string): number {
   }
   return count;
 }
+
+/**
+ * The runtime's time as a UTC timestamp for the json envelope's "@timestamp": "Z" times are
+ * returned as written (nanoseconds kept); a time with an offset (CRI-O writes local time,
+ * "+02:00") is moved to UTC with its fraction kept. `time` must be RFC 3339 (as parsed here).
+ */
+export function utcTimestamp(time: string): string {
+  const last = time.charCodeAt(time.length - 1);
+  if (last === 0x5a) return time; // Z
+  if (last === 0x7a) return `${time.slice(0, -1).replace('t', 'T')}Z`;
+  const offsetAt = time.length - 6;
+  const sign = time[offsetAt] === '-' ? -1 : 1;
+  const offsetMinutes = sign * (Number(time.slice(offsetAt + 1, offsetAt + 3)) * 60 + Number(time.slice(offsetAt + 4, offsetAt + 6)));
+  const dot = time.indexOf('.', 19);
+  const fraction = dot === -1 || dot > offsetAt ? '' : time.slice(dot, offsetAt);
+  const wholeSeconds = Date.parse(`${time.slice(0, 19).replace('t', 'T')}Z`) - offsetMinutes * 60_000;
+  return `${new Date(wholeSeconds).toISOString().slice(0, 19)}${fraction}Z`;
+}

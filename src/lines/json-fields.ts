@@ -8,6 +8,8 @@
 // ({json.tags.0}). The record value is not touched: it stays the line's bytes.
 
 import { isAscii } from 'node:buffer';
+import { compileTemplate } from '../config/templates.js';
+import type { InputConfig } from '../config/types.js';
 
 const OPEN_BRACE = 0x7b;
 
@@ -17,6 +19,16 @@ export interface JsonFieldStats {
   notJson: number;
   /** A JSON object lacking at least one of the fields (or holding null, an object or a list there). */
   missingField: number;
+}
+
+/**
+ * The field paths an input's topic and key use, in one list (the order of the values
+ * JsonFieldExtractor returns, and what their templates are bound with). Empty when the input
+ * routes by no field: then no line of it is parsed, whatever `parse` says.
+ */
+export function jsonPathsOfInput(input: Pick<InputConfig, 'topic' | 'key'>): string[] {
+  const templates = [compileTemplate(input.topic, 'topic'), ...(input.key === null ? [] : [compileTemplate(input.key, 'key')])];
+  return [...new Set(templates.flatMap((t) => t.jsonPaths))];
 }
 
 export function emptyJsonFieldStats(): JsonFieldStats {
