@@ -159,6 +159,9 @@ describe('globCanYieldKubernetesPath', () => {
       '/var/log/**/*.log',
       '/var/log/{pods,containers}/**/*.log',
       '/var/log/pods/*/*/[0-9].log',
+      '/var/log/pods/*/*/8??og',
+      '/var/log/pods/*_*/*/*.log.2024*',
+      '/var/log/containers/*_kube-system_*-*.log',
     ]) {
       assert.equal(globCanYieldKubernetesPath(glob), true, glob);
     }
@@ -174,6 +177,8 @@ describe('globCanYieldKubernetesPath', () => {
       '/var/log/pods/*/*/*.txt',
       '/var/log/pods/nonamespace/nginx/0.log',
       '/var/log/pods/*/*/app.log',
+      '/var/log/pods/*/*/[a-z].log',
+      '/var/log/containers/*-x.log',
       '/logs/*.log',
     ]) {
       assert.equal(globCanYieldKubernetesPath(glob), false, glob);

@@ -3,11 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import picomatch from 'picomatch';
+import { globCanYieldKubernetesPath } from '../src/config/kubernetes-layouts.js';
 import { compileTemplate, fileVars } from '../src/config/templates.js';
 import { EventFlag, type EventFlags } from '../src/lines/events.js';
 import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
 import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput } from '../src/lines/json-fields.js';
 import { kubernetesMetadata } from '../src/lines/kubernetes.js';
+import { Random } from './soak/random.js';
 
 const UID = '0f3c7a7e-5b6d-4c8e-9a1b-2c3d4e5f6a7b';
 const ID = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
@@ -187,5 +190,30 @@ describe('JsonFieldExtractor', () => {
     assert.deepEqual(route('{"service":"my svc/v2"}'), ['logs.my_svc_v2', '']);
     assert.deepEqual(route('not json'), ['logs.unknown', '']);
     assert.deepEqual(stats, { notJson: 1, missingField: 1 });
+  });
+});
+
+describe('the load-time {k8s.*} check agrees with the path parser', () => {
+  const seed = process.env.LOGSHIP_FUZZ_SEED === undefined ? Random.freshSeed() : Number(process.env.LOGSHIP_FUZZ_SEED);
+  test(`a glob matching a real Kubernetes log path is never refused (seed ${seed})`, () => {
+    const r = new Random(seed);
+    const name = (): string => r.pick(['web', 'api-0', 'kube-system', 'a', 'istio-proxy', 'coredns-5d78c9869d-x2x4z', 'etcd-n1.example.com']);
+    for (let round = 0; round < 2000; round++) {
+      const path = r.next() < 0.5
+        ? `${r.pick(['/var/log', '/host/var/log'])}/pods/${name()}_${name()}_${UID}/${name()}/${r.int(0, 12)}.log${r.next() < 0.3 ? '.20240315-102030' : ''}`
+        : `${r.pick(['/var/log', '/host/var/log'])}/containers/${name()}_${name()}_${name()}-${ID}.log`;
+      assert.ok(kubernetesMetadata(path), path);
+      // Wildcard some characters and whole segments: the glob still matches the path.
+      const glob = path
+        .split('/')
+        .map((segment, i) => {
+          if (i === 0 || r.next() < 0.5) return segment;
+          if (r.next() < 0.3) return '*';
+          return [...segment].map((ch) => (r.next() < 0.2 ? r.pick(['*', '?']) : ch)).join('').replace(/\*+/g, '*');
+        })
+        .join('/');
+      assert.ok(picomatch(glob, { dot: true })(path), `${glob} should match ${path}`);
+      assert.equal(globCanYieldKubernetesPath(glob), true, `${glob} (matches ${path}) was refused`);
+    }
   });
 });
