@@ -217,3 +217,19 @@ describe('the load-time {k8s.*} check agrees with the path parser', () => {
     }
   });
 });
+
+describe('layout shapes and regular expressions agree', () => {
+  test('a literal path is judged by the glob check exactly as the path parser reads it', () => {
+    const r = new Random(7);
+    const pieces = ['a', '0', '9', 'f', '_', '-', '.', 'log', 'gz', ID.slice(0, 12), ID, '20240315', '102030', 'x'];
+    const word = (): string => Array.from({ length: r.int(1, 6) }, () => r.pick(pieces)).join('');
+    for (let round = 0; round < 3000; round++) {
+      const path =
+        r.next() < 0.5 ? `/var/log/pods/${word()}/${word()}/${word()}` : `/var/log/containers/${word()}`;
+      // kubernetesMetadata also refuses dots-only names, which the glob check need not know.
+      const parsed = kubernetesMetadata(path) !== null;
+      if (parsed) assert.equal(globCanYieldKubernetesPath(path), true, path);
+      else if (!path.split('/').some((s) => /^\.+$/.test(s) || /(^|_)\.+(_|$)/.test(s))) assert.equal(globCanYieldKubernetesPath(path), false, path);
+    }
+  });
+});
