@@ -57,6 +57,10 @@ function benchInput(path: string): InputConfig {
     multiline: null,
     rotation: { close_renamed_after: 300_000, close_removed: true, close_removed_after: 300_000 },
     fields: {},
+    parser: 'none',
+    parse: 'none',
+    include_lines: [],
+    exclude_lines: [],
   };
 }
 

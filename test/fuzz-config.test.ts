@@ -281,9 +281,6 @@ async function check(file: string): Promise<{ code: number; stdout: string; stde
 
 test(
   'a value with a newline (from ${VAR}) never splits an error message into lines without a location',
-  {
-    todo: 'src/config/errors.ts formatProblem (or the messages of templates.ts, the regex check and unreadableFile in schema.ts) prints raw values: a newline in a template, a regex or a file path starts a line with no file:line:col',
-  },
   () => {
     const env = { NL: 'a\nb' };
     const cases = {

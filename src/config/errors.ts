@@ -13,9 +13,14 @@ export interface ConfigProblem {
   message: string;
 }
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 export function formatProblem(p: ConfigProblem): string {
   const where = p.line === undefined ? p.file : `${p.file}:${p.line}:${p.col ?? 1}`;
-  return p.keyPath ? `${where}: ${p.keyPath}: ${p.message}` : `${where}: ${p.message}`;
+  // Messages quote values (a template, a regex, a path), which may hold a newline from ${VAR}:
+  // escaped, so every line of the error still starts with its location.
+  const message = p.message.replace(CONTROL_CHARACTERS, (c) => JSON.stringify(c).slice(1, -1));
+  return p.keyPath ? `${where}: ${p.keyPath}: ${message}` : `${where}: ${message}`;
 }
 
 export class ConfigError extends Error {

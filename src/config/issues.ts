@@ -71,13 +71,17 @@ function typeName(expected: string): string {
 function suggestion(key: string, candidates: readonly string[]): string {
   let best: string | undefined;
   let bestDistance = Infinity;
+  let bestEdits = Infinity;
   for (const candidate of candidates) {
     const [k, c] = [key.toLowerCase(), candidate.toLowerCase()];
-    // A truncated key ("close_renamed" for "close_renamed_after") is as good as a typo.
-    const d = c.startsWith(k) || k.startsWith(c) ? Math.min(1, editDistance(k, c)) : editDistance(k, c);
-    if (d < bestDistance) {
+    const edits = editDistance(k, c);
+    // A truncated key ("close_renamed" for "close_renamed_after") is as good as a typo; among
+    // equally good ones the closest wins ("exclude_line" is "exclude_lines", not "exclude").
+    const d = c.startsWith(k) || k.startsWith(c) ? Math.min(1, edits) : edits;
+    if (d < bestDistance || (d === bestDistance && edits < bestEdits)) {
       best = candidate;
       bestDistance = d;
+      bestEdits = edits;
     }
   }
   // Far-off suggestions mislead more than they help; list the choices instead.

@@ -15,10 +15,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { Substituted } from './env.js';
-import { checkTopicCanBeEmpty, compileTemplate, TemplateError, unsetEnvNames } from './templates.js';
+import { globCanYieldKubernetesPath } from './kubernetes-layouts.js';
+import { checkTopicCanBeEmpty, compileTemplate, sanitiseTopic, TemplateError, TOPIC_MAX_LENGTH, unsetEnvNames, type Template } from './templates.js';
 import type {
   AgentConfig,
   Compression,
+  ContainerParser,
   FileEncoding,
   LogLevel,
   Partitioner,
@@ -45,6 +47,7 @@ const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'erro
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 const PARTITIONERS: readonly Partitioner[] = ['random', 'consistent', 'consistent_random', 'murmur2', 'murmur2_random'];
 const SASL_MECHANISMS: readonly SaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+const CONTAINER_PARSERS: readonly ContainerParser[] = ['none', 'cri', 'docker', 'auto'];
 const ENCODINGS: Readonly<Record<string, FileEncoding>> = {
   'utf-8': 'utf-8',
   utf8: 'utf-8',
@@ -239,6 +242,55 @@ function regexSource(value: unknown): string {
   return source;
 }
 
+/** `include_lines` / `exclude_lines`: a list of regexes (or one); each item is checked, so an error points at it. */
+const regexList = () => z.preprocess((v) => (nullish(v) ? [] : Array.isArray(v) ? v : [v]), z.array(field(regexSource))).prefault([]);
+
+/** A plain topic name (no template): "" or absent is null. */
+function topicName(value: unknown): string | null {
+  if (nullish(value) || value === '') return null;
+  const name = expectString(value);
+  const illegal = /[^a-zA-Z0-9._-]/u.exec(name);
+  if (illegal) {
+    throw new FieldError(
+      `${describeValue(name)} is not a legal topic name: ${JSON.stringify(illegal[0])} at column ${illegal.index + 1}; ` +
+        'a topic may only contain a-z A-Z 0-9 . _ - (templates are not supported here)',
+    );
+  }
+  if (name.length > TOPIC_MAX_LENGTH) throw new FieldError(`is ${name.length} characters; a topic is at most ${TOPIC_MAX_LENGTH}`);
+  if (sanitiseTopic(name) === '.' || name === '..') throw new FieldError(`${describeValue(name)} is not a legal topic name`);
+  return name;
+}
+
+const KUBERNETES_LAYOUT_HINT =
+  '<root>/pods/<namespace>_<pod>_<uid>/<container>/<n>.log or <root>/containers/<pod>_<namespace>_<container>-<id>.log';
+
+/**
+ * What a template needs from its input: {json.*} needs parse: json, {stream} a container
+ * parser, {k8s.*} (without a default) paths that can be Kubernetes log paths. Returns the
+ * problems, each naming the variable.
+ */
+function templateNeeds(t: Template, input: { parse: string; parser: string; paths: string[] }): string[] {
+  const problems: string[] = [];
+  const firstJson = t.parts.find((p) => p.type === 'json');
+  if (firstJson && input.parse !== 'json') {
+    problems.push(`{json.${firstJson.path}} needs parse: json on this input (it is ${input.parse})`);
+  }
+  if (t.usesStream && input.parser === 'none') {
+    problems.push('{stream} needs a container parser on this input (parser: cri | docker | auto; it is none)');
+  }
+  const k8s = t.parts.find((p) => p.type === 'variable' && p.name.startsWith('k8s.') && p.fallback === null);
+  if (k8s && k8s.type === 'variable') {
+    const unfit = input.paths.filter((glob) => !globCanYieldKubernetesPath(glob));
+    if (unfit.length > 0) {
+      problems.push(
+        `{${k8s.name}} comes from Kubernetes log paths (${KUBERNETES_LAYOUT_HINT}), which ` +
+          `${unfit.map((g) => JSON.stringify(g)).join(', ')} cannot match; fix the paths or give a default, e.g. {${k8s.name}:-none}`,
+      );
+    }
+  }
+  return problems;
+}
+
 function notOnlyDots(name: string, what: string): string {
   if (/^\.+$/.test(name)) throw new FieldError(`${describeValue(name)} is not a usable ${what}: it is only dots`);
   return name;
@@ -331,6 +383,19 @@ export function buildAgentSchema(ctx: SchemaContext) {
     multiline: optionalSection(multiline),
     rotation: section(rotation),
     fields: section(z.record(z.string(), scalar())),
+    parser: choice(CONTAINER_PARSERS).prefault('none'),
+    parse: choice(['none', 'json'] as const).prefault('none'),
+    include_lines: regexList(),
+    exclude_lines: regexList(),
+  }).superRefine((i, issues) => {
+    // Templates are valid on their own by now; what remains is whether this input can fill them.
+    for (const key of ['topic', 'key'] as const) {
+      const source = i[key];
+      if (source === null) continue;
+      for (const message of templateNeeds(compileTemplate(source, key), i)) {
+        issues.addIssue({ code: 'custom', path: [key], input: source, message });
+      }
+    }
   });
 
   const inputs = z
@@ -427,6 +492,7 @@ export function buildAgentSchema(ctx: SchemaContext) {
       partitioner: choice(PARTITIONERS).prefault('consistent_random'),
       max_in_flight_bytes: size(1, Number.MAX_SAFE_INTEGER).prefault('16MiB'),
       topic_create: choice(['auto', 'never'] as const).prefault('auto'),
+      dead_letter_topic: field(topicName).prefault(''),
       tls: section(tls),
       sasl: optionalSection(sasl),
       librdkafka: section(z.record(z.string(), scalar())),

@@ -9,6 +9,11 @@ export type Partitioner = 'random' | 'consistent' | 'consistent_random' | 'murmu
 export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 /** Encodings a file may be written in; lines are shipped as UTF-8 whatever the source. */
 export type FileEncoding = 'utf-8' | 'latin1' | 'utf-16le' | 'utf-16be';
+/**
+ * Container runtime log format of an input's files: `cri` (containerd, CRI-O), `docker`
+ * (json-file), `auto` (decided per file from its first line), `none` (plain lines).
+ */
+export type ContainerParser = 'none' | 'cri' | 'docker' | 'auto';
 
 export interface AgentSection {
   name: string;
@@ -66,6 +71,16 @@ export interface InputConfig {
   multiline: MultilineConfig | null;
   rotation: RotationConfig;
   fields: Record<string, string | number | boolean>;
+  parser: ContainerParser;
+  /** json: fields of a JSON line are available to templates as {json.a.b}. */
+  parse: 'none' | 'json';
+  /**
+   * Sources of regular expressions (JavaScript syntax, checked at load): when non-empty, only
+   * lines matching one of them are shipped. Applied after multiline and container parsing.
+   */
+  include_lines: string[];
+  /** Sources of regular expressions: lines matching one are dropped (after include_lines). */
+  exclude_lines: string[];
 }
 
 export interface TlsConfig {
@@ -111,6 +126,8 @@ export interface KafkaSection {
   /** bytes */
   max_in_flight_bytes: number;
   topic_create: 'auto' | 'never';
+  /** Records Kafka refuses permanently go to this topic; null ("" in YAML) = off. */
+  dead_letter_topic: string | null;
   tls: TlsConfig;
   sasl: SaslConfig | null;
   librdkafka: Record<string, string | number | boolean>;

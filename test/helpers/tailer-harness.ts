@@ -56,6 +56,10 @@ export function inputConfig(overrides: Partial<InputConfig> & { paths: string[] 
     multiline: null,
     rotation: { close_renamed_after: 200, close_removed: true, close_removed_after: 60_000 },
     fields: {},
+    parser: 'none',
+    parse: 'none',
+    include_lines: [],
+    exclude_lines: [],
     ...overrides,
   };
 }

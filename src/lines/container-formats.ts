@@ -1,0 +1,301 @@
+// One line of a container runtime's log file, taken apart. Pure functions of the line's bytes;
+// joining pieces is the stage's job (container-log.ts).
+//
+// CRI (containerd, CRI-O; what the kubelet reads back):
+//   2024-03-15T10:20:30.123456789Z stdout F the message
+//   <RFC 3339 time, nanoseconds> <stdout|stderr> <tags> <message>
+//   tags are ":"-separated; the first is P (a piece: the line continues in the next P/F line of
+//   the same stream) or F (full: the line ends here). An empty message may lack its space.
+// Docker json-file:
+//   {"log":"the message\n","stream":"stdout","time":"2024-03-15T10:20:30.123456789Z"}
+//   a "log" without a trailing "\n" is a piece (Docker cuts lines at 16 KiB). Go's encoder
+//   writes this key order and escapes <, >, &, U+2028/9 and control characters; invalid UTF-8
+//   in the container's output was already replaced by U+FFFD, so a lone surrogate escape never
+//   comes from Docker, but is decoded as U+FFFD (counted) if met.
+// Docker lines in Docker's own key order are read without JSON.parse: the message is a view of
+// the line's bytes when it has no escapes, else decoded in one pass (decodeJsonString, exact
+// for every JSON escape; property-tested against JSON.parse). Anything else (other keys such as
+// "attrs", another key order, odd spacing) takes JSON.parse.
+
+import type { LogStream } from './events.js';
+
+export interface RuntimeLine {
+  stream: LogStream;
+  /** The runtime's time text (RFC 3339). */
+  time: string;
+  /** True for a piece: the message continues in the stream's next line. */
+  partial: boolean;
+  /** Message bytes (UTF-8), without the line's wrapper or Docker's final "\n". */
+  message: Buffer;
+  /** U+FFFD characters introduced by decoding (lone surrogate escapes). */
+  replaced: number;
+}
+
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+const STDOUT = Buffer.from('stdout');
+const STDERR = Buffer.from('stderr');
+const DOCKER_HEAD = Buffer.from('{"log":"');
+const DOCKER_STDOUT = Buffer.from('","stream":"stdout","time":"');
+const DOCKER_STDERR = Buffer.from('","stream":"stderr","time":"');
+const DOCKER_TAIL = Buffer.from('"}');
+const EMPTY = Buffer.alloc(0);
+const SURROGATE = /[\uD800-\uDFFF]/;
+/** "2006-01-02T15:04:05Z" is the shortest RFC 3339 time; nanoseconds and an offset make 35. */
+const TIME_MIN = 20;
+const TIME_MAX = 35;
+const DIGIT = -1;
+const T_SEPARATOR = -2;
+/** "dddd-dd-ddTdd:dd:dd": a digit, the separator T (or t), or that exact byte. */
+const DATE_TIME_SHAPE: readonly number[] = [DIGIT, DIGIT, DIGIT, DIGIT, 0x2d, DIGIT, DIGIT, 0x2d, DIGIT, DIGIT, T_SEPARATOR, DIGIT, DIGIT, 0x3a, DIGIT, DIGIT, 0x3a, DIGIT, DIGIT];
+
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= 0x30 && b <= 0x39;
+}
+
+/** Is line[start, end) an RFC 3339 date-time ("2024-03-15T10:20:30.123Z", "...+02:00")? */
+export function isRfc3339(line: Buffer, start: number, end: number): boolean {
+  const len = end - start;
+  if (len < TIME_MIN || len > TIME_MAX) return false;
+  for (let k = 0; k < DATE_TIME_SHAPE.length; k++) {
+    const want = DATE_TIME_SHAPE[k]!;
+    const b = line[start + k]!;
+    if (want === DIGIT ? b < 0x30 || b > 0x39 : want === T_SEPARATOR ? b !== 0x54 && b !== 0x74 : b !== want) return false;
+  }
+  let i = start + DATE_TIME_SHAPE.length;
+  if (line[i] === 0x2e) {
+    const digits = ++i;
+    while (i < end && isDigit(line[i])) i++;
+    if (i === digits) return false;
+  }
+  if (i === end - 1) return line[i] === 0x5a || line[i] === 0x7a; // Z or z
+  if (i !== end - 6) return false;
+  const sign = line[i];
+  return (sign === 0x2b || sign === 0x2d) && isDigit(line[i + 1]) && isDigit(line[i + 2]) && line[i + 3] === 0x3a && isDigit(line[i + 4]) && isDigit(line[i + 5]);
+}
+
+/** Does `line` hold `expected` at `at`? */
+function bytesAt(line: Buffer, at: number, expected: Buffer): boolean {
+  // A loop, not Buffer.compare: for a few bytes the call into C++ costs more than the work.
+  if (line.length < at + expected.length) return false;
+  for (let k = 0; k < expected.length; k++) if (line[at + k] !== expected[k]) return false;
+  return true;
+}
+
+function streamAt(line: Buffer, at: number): LogStream | null {
+  return bytesAt(line, at, STDOUT) ? 'stdout' : bytesAt(line, at, STDERR) ? 'stderr' : null;
+}
+
+/** A CRI line, or null when the line is not one. The message is a view of `line`. */
+export function parseCriLine(line: Buffer): RuntimeLine | null {
+  const timeEnd = line.indexOf(SPACE);
+  if (timeEnd === -1 || !isRfc3339(line, 0, timeEnd)) return null;
+  const stream = streamAt(line, timeEnd + 1);
+  const tagStart = timeEnd + 8;
+  if (stream === null || line[tagStart - 1] !== SPACE || tagStart >= line.length) return null;
+  let tagEnd = line.indexOf(SPACE, tagStart);
+  if (tagEnd === -1) tagEnd = line.length;
+  // The first tag decides; later ":"-separated tags are reserved by the CRI for the future.
+  const tag = line[tagStart];
+  if ((tag !== 0x50 && tag !== 0x46) || (tagEnd !== tagStart + 1 && line[tagStart + 1] !== 0x3a)) return null;
+  return {
+    stream,
+    time: line.toString('latin1', 0, timeEnd),
+    partial: tag === 0x50,
+    message: tagEnd < line.length ? line.subarray(tagEnd + 1) : EMPTY,
+    replaced: 0,
+  };
+}
+
+/** A Docker json-file line, or null when the line is not one. */
+export function parseDockerLine(line: Buffer): RuntimeLine | null {
+  return (bytesAt(line, 0, DOCKER_HEAD) ? parseDockerFast(line) : null) ?? parseDockerObject(line);
+}
+
+/** The usual key order and nothing else; null sends the line to JSON.parse. */
+function parseDockerFast(line: Buffer): RuntimeLine | null {
+  const open = DOCKER_HEAD.length;
+  let close = line.indexOf(QUOTE, open);
+  const firstEscape = line.indexOf(BACKSLASH, open);
+  let decoded: DecodedString | null = null;
+  if (firstEscape !== -1 && (firstEscape < close || close === -1)) {
+    decoded = decodeJsonString(line, open, firstEscape);
+    if (decoded === null) return null;
+    close = decoded.close;
+  }
+  if (close === -1) return null;
+  const stream = bytesAt(line, close, DOCKER_STDOUT) ? 'stdout' : bytesAt(line, close, DOCKER_STDERR) ? 'stderr' : null;
+  if (stream === null) return null;
+  const timeStart = close + DOCKER_STDOUT.length;
+  const timeEnd = line.indexOf(QUOTE, timeStart);
+  if (timeEnd === -1 || timeEnd + DOCKER_TAIL.length !== line.length || line[timeEnd + 1] !== 0x7d) return null;
+  if (!isRfc3339(line, timeStart, timeEnd)) return null;
+  const time = line.toString('latin1', timeStart, timeEnd);
+  const message = decoded === null ? line.subarray(open, close) : decoded.bytes;
+  const partial = message.length === 0 || message[message.length - 1] !== NEWLINE;
+  return { stream, time, partial, message: partial ? message : message.subarray(0, message.length - 1), replaced: decoded?.replaced ?? 0 };
+}
+
+interface DecodedString {
+  bytes: Buffer;
+  /** Index of the closing quote. */
+  close: number;
+  replaced: number;
+}
+
+/**
+ * Decodes the JSON string whose content starts at `open` (just after its quote) and holds its
+ * first backslash at `firstEscape`, as UTF-8 bytes — in one pass of plain JavaScript, since
+ * JSON.parse and re-encoding a log line costs about three times as much. Returns null for an
+ * unterminated string or an escape JSON does not have (the caller then tries JSON.parse).
+ */
+export function decodeJsonString(line: Buffer, open: number, firstEscape: number): DecodedString | null {
+  // Decoded text is never longer than its escaped form.
+  const out = Buffer.allocUnsafe(line.length - open);
+  let w = line.copy(out, 0, open, firstEscape);
+  let replaced = 0;
+  let i = firstEscape;
+  const n = line.length;
+  for (;;) {
+    if (i >= n) return null;
+    const c = line[i]!;
+    if (c === QUOTE) break;
+    if (c !== BACKSLASH) {
+      out[w++] = c;
+      i++;
+      continue;
+    }
+    const e = line[i + 1];
+    i += 2;
+    switch (e) {
+      case QUOTE:
+      case BACKSLASH:
+      case 0x2f: // /
+        out[w++] = e;
+        break;
+      case 0x6e: // n
+        out[w++] = NEWLINE;
+        break;
+      case 0x74: // t
+        out[w++] = 0x09;
+        break;
+      case 0x72: // r
+        out[w++] = 0x0d;
+        break;
+      case 0x62: // b
+        out[w++] = 0x08;
+        break;
+      case 0x66: // f
+        out[w++] = 0x0c;
+        break;
+      case 0x75: {
+        // u: a UTF-16 code unit; a surrogate pair is two escapes.
+        let code = hex4(line, i);
+        if (code < 0) return null;
+        i += 4;
+        if (code >= 0xd800 && code <= 0xdbff && line[i] === BACKSLASH && line[i + 1] === 0x75) {
+          const low = hex4(line, i + 2);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+            i += 6;
+          }
+        }
+        if (code >= 0xd800 && code <= 0xdfff) {
+          code = 0xfffd;
+          replaced++;
+        }
+        w = writeUtf8(out, w, code);
+        break;
+      }
+      default:
+        return null;
+    }
+  }
+  return { bytes: out.subarray(0, w), close: i, replaced };
+}
+
+function hex4(line: Buffer, at: number): number {
+  if (at + 4 > line.length) return -1;
+  let value = 0;
+  for (let k = at; k < at + 4; k++) {
+    const h = line[k]!;
+    const digit = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1;
+    if (digit < 0) return -1;
+    value = (value << 4) | digit;
+  }
+  return value;
+}
+
+function writeUtf8(out: Buffer, w: number, code: number): number {
+  if (code < 0x80) {
+    out[w++] = code;
+  } else if (code < 0x800) {
+    out[w++] = 0xc0 | (code >> 6);
+    out[w++] = 0x80 | (code & 0x3f);
+  } else if (code < 0x10000) {
+    out[w++] = 0xe0 | (code >> 12);
+    out[w++] = 0x80 | ((code >> 6) & 0x3f);
+    out[w++] = 0x80 | (code & 0x3f);
+  } else {
+    out[w++] = 0xf0 | (code >> 18);
+    out[w++] = 0x80 | ((code >> 12) & 0x3f);
+    out[w++] = 0x80 | ((code >> 6) & 0x3f);
+    out[w++] = 0x80 | (code & 0x3f);
+  }
+  return w;
+}
+
+function parseDockerObject(line: Buffer): RuntimeLine | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { log, stream, time } = value as Record<string, unknown>;
+  if (typeof log !== 'string' || (stream !== 'stdout' && stream !== 'stderr') || typeof time !== 'string') return null;
+  return fromLogText(log, stream, time);
+}
+
+function fromLogText(log: string, stream: LogStream, time: string): RuntimeLine {
+  const partial = !log.endsWith('\n');
+  const text = partial ? log : log.slice(0, -1);
+  return { stream, time, partial, message: Buffer.from(text, 'utf8'), replaced: SURROGATE.test(text) ? loneSurrogates(text) : 0 };
+}
+
+/** Lone surrogates in `text`: each becomes one U+FFFD in UTF-8. */
+function loneSurrogates(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else count++;
+    } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+      count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * The runtime's time as a UTC timestamp for the json envelope's "@timestamp": "Z" times are
+ * returned as written (nanoseconds kept); a time with an offset (CRI-O writes local time,
+ * "+02:00") is moved to UTC with its fraction kept. `time` must be RFC 3339 (as parsed here).
+ */
+export function utcTimestamp(time: string): string {
+  const last = time.charCodeAt(time.length - 1);
+  if (last === 0x5a) return time; // Z
+  if (last === 0x7a) return `${time.slice(0, -1).replace('t', 'T')}Z`;
+  const offsetAt = time.length - 6;
+  const sign = time[offsetAt] === '-' ? -1 : 1;
+  const offsetMinutes = sign * (Number(time.slice(offsetAt + 1, offsetAt + 3)) * 60 + Number(time.slice(offsetAt + 4, offsetAt + 6)));
+  const dot = time.indexOf('.', 19);
+  const fraction = dot === -1 || dot > offsetAt ? '' : time.slice(dot, offsetAt);
+  const wholeSeconds = Date.parse(`${time.slice(0, 19).replace('t', 'T')}Z`) - offsetMinutes * 60_000;
+  return `${new Date(wholeSeconds).toISOString().slice(0, 19)}${fraction}Z`;
+}
