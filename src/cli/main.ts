@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { redactedConfig } from '../config/redact.js';
+import { installDebugHooks } from '../daemon/debug-hooks.js';
+import { SystemdNotifier } from '../daemon/systemd-notify.js';
 import { createLogger } from '../log.js';
 import { startProgressLine } from './progress.js';
 import { collectStatus, formatStatus } from './status.js';
@@ -110,6 +112,11 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<number> {
   const log = createLogger(config.log);
+  // systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1. Silent
+  // without $NOTIFY_SOCKET.
+  const notifier = SystemdNotifier.fromEnv(log);
+  notifier.status('starting: loading the registry, opening files');
+  installDebugHooks(process.env, log);
   // Signals are taken from the first instant: one arriving while the agent starts is acted on
   // once it has started (SIGHUP's default action would otherwise kill the process).
   let agent: Agent | null = null;
@@ -122,28 +129,41 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  const reload = (target: Agent): void => {
+    notifier.reloading();
+    void target.requestReload().then((outcome) => notifier.reloaded(outcome));
+  };
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'reloading configuration');
-    if (agent) void agent.requestReload();
+    if (agent) reload(agent);
     else reloadPending = true;
   });
   try {
     agent = await Agent.start(config, log);
   } catch (err) {
     log.fatal({ err }, 'logship could not start');
+    notifier.status(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.RUNTIME;
   }
   const running = agent;
-  if (reloadPending) void running.requestReload();
+  // Registry loaded, tailers started, producer created: ready for systemd even while Kafka
+  // is unreachable (lines wait in the files; /readyz tells about Kafka).
+  notifier.ready(running);
+  if (reloadPending) reload(running);
   const stopProgress = startProgressLine(running);
   return new Promise<number>((resolve) => {
     onStop = (signal) => {
       stopProgress();
       log.info({ signal }, 'stopping');
+      notifier.stopping(`${signal}: draining files, waiting up to ${config.agent.shutdown_timeout / 1_000}s for Kafka`);
       running.stop().then(
-        () => resolve(EXIT.OK),
+        () => {
+          notifier.close();
+          resolve(EXIT.OK);
+        },
         (err: unknown) => {
           log.fatal({ err }, 'failure while stopping');
+          notifier.close();
           resolve(EXIT.RUNTIME);
         },
       );
