@@ -7,13 +7,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { AgentProcess, BIN, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
-import { agentYaml, numberedLines, tempDir } from './helpers/configs.js';
+import { agentYaml, freePort, numberedLines, tempDir } from './helpers/configs.js';
 
 const execFileP = promisify(execFile);
 
@@ -24,14 +23,6 @@ before(async () => {
 after(async () => {
   await cluster.stop();
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 interface ScreenRow {
   input: string;
