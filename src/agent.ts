@@ -186,9 +186,10 @@ export class Agent {
     });
   }
 
-  /** The last metadata probe was answered in time (see /readyz). */
-  kafkaReachable(): boolean {
-    return this.shipperStats.reachable;
+  /** The last metadata probe was answered in time (see /readyz); null while the first connection attempt runs. */
+  kafkaReachable(): boolean | null {
+    const s = this.shipperStats;
+    return !s.connected && s.lastError === null ? null : s.reachable;
   }
 
   /** Records Kafka acknowledged since start, all topics. */

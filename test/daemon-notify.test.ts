@@ -50,6 +50,7 @@ test('statusText and statusAssignment: one line for systemctl status', () => {
   assert.equal(statusText(facts), 'running · 4 files · 1,250 lines/s · lag 12 KiB · Kafka reachable · 64 KiB in flight');
   assert.equal(statusText({ ...facts, files: 1, linesPerSecond: null, kafkaReachable: false, lastReload: 'refused' }), 'running · 1 file · lag 12 KiB · Kafka UNREACHABLE, lines wait in the files · 64 KiB in flight · last reload REFUSED (invalid configuration, see the log)');
   assert.match(statusText({ ...facts, state: 'stopping' }), /^stopping · /);
+  assert.equal(statusText({ ...facts, kafkaReachable: null }), 'running · 4 files · 1,250 lines/s · lag 12 KiB · connecting to Kafka · 64 KiB in flight');
   assert.equal(statusAssignment('a\nb\r\nc'), 'STATUS=a b c');
 });
 

@@ -96,7 +96,8 @@ export interface StatusFacts {
   /** Records Kafka acknowledged per second since the previous summary; null for the first one. */
   linesPerSecond: number | null;
   lagBytes: number;
-  kafkaReachable: boolean;
+  /** null: the first connection attempt is still under way. */
+  kafkaReachable: boolean | null;
   inFlightBytes: number;
   /** The outcome of the last reload when it did not apply, so an operator sees it after `systemctl reload`. */
   lastReload: ReloadOutcome | null;
@@ -112,7 +113,7 @@ export function statusText(f: StatusFacts): string {
   parts.push(`${f.files.toLocaleString('en')} ${f.files === 1 ? 'file' : 'files'}`);
   if (f.linesPerSecond !== null) parts.push(`${Math.round(f.linesPerSecond).toLocaleString('en')} lines/s`);
   parts.push(`lag ${formatSize(f.lagBytes)}`);
-  parts.push(f.kafkaReachable ? 'Kafka reachable' : 'Kafka UNREACHABLE, lines wait in the files');
+  parts.push(f.kafkaReachable === null ? 'connecting to Kafka' : f.kafkaReachable ? 'Kafka reachable' : 'Kafka UNREACHABLE, lines wait in the files');
   parts.push(`${formatSize(f.inFlightBytes)} in flight`);
   if (f.lastReload === 'refused') parts.push('last reload REFUSED (invalid configuration, see the log)');
   else if (f.lastReload === 'failed') parts.push('last reload FAILED (see the log)');

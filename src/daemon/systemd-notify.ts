@@ -31,7 +31,8 @@ export interface NotifySender {
 export interface StatusSource {
   fileLags(): ReadonlyArray<{ size: number; committed: number }>;
   acknowledgedTotal(): number;
-  kafkaReachable(): boolean;
+  /** null while the first connection attempt runs. */
+  kafkaReachable(): boolean | null;
   inFlightBytes(): number;
 }
 
