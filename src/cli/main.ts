@@ -1,5 +1,6 @@
-// Command-line entry point: `logship run|check -c FILE`, `--version`, `--help`. Owns process
-// concerns only — arguments, signals, exit codes — and leaves the work to Agent and config.
+// Command-line entry point: `logship run|check|status -c FILE`, `logship top`, `--version`,
+// `--help`. Owns process concerns only — arguments, signals, exit codes, telling systemd — and
+// leaves the work to Agent, config, status and top.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
