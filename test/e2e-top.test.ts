@@ -63,7 +63,7 @@ async function agentWithTwoFiles(prefix: string): Promise<{ dir: string; url: st
   return { dir, url: `http://127.0.0.1:${port}`, agent, stopWriting: () => clearInterval(writer), slow };
 }
 
-test('logship top under tmux: both files with rising counts, sorting by rate and by lag with the keys, q quits with exit 0', async () => {
+test('logship top under tmux: both files with rising counts, sorting by rate and by lag with the keys, q and Ctrl-C quit with exit 0', async () => {
   const { dir, url, agent, stopWriting, slow } = await agentWithTwoFiles('top-tmux');
   const socket = `logship-top-${process.pid}`;
   const tmux = (...args: string[]) => execFileP('tmux', ['-L', socket, ...args]);
@@ -112,6 +112,14 @@ test('logship top under tmux: both files with rising counts, sorting by rate and
     await tmux('send-keys', '-t', 'top', 'q');
     await until(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', 10_000, 'logship top to quit on q');
     assert.equal(readFileSync(exitFile, 'utf8').trim(), '0');
+
+    // Ctrl-C quits too, with exit 0 (the terminal is in raw mode: it arrives as a key).
+    const exitFile2 = join(dir, 'top2.exit');
+    await tmux('new-session', '-d', '-s', 'top2', '-x', '160', '-y', '40', `${process.execPath} ${BIN} top --url ${url}; echo $? > ${exitFile2}`);
+    await until(async () => rowsOf((await tmux('capture-pane', '-p', '-t', 'top2')).stdout).length === 2, 20_000, 'the second view up');
+    await tmux('send-keys', '-t', 'top2', 'C-c');
+    await until(() => existsSync(exitFile2) && readFileSync(exitFile2, 'utf8').trim() !== '', 10_000, 'logship top to quit on Ctrl-C');
+    assert.equal(readFileSync(exitFile2, 'utf8').trim(), '0');
   } finally {
     stopWriting();
     await tmux('kill-server').catch(() => undefined);
