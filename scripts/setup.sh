@@ -47,4 +47,16 @@ if [ "$addon_missing" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$loc
   echo "$lock_hash" > "$stamp"
 fi
 
+# The sd_notify addon again when its sources changed since it was built (seconds): an edit of
+# native/sd-notify does not change the lockfile.
+sd_hash=$(cat native/sd-notify/binding.gyp native/sd-notify/src/*.c | sha256sum | cut -d' ' -f1)
+sd_stamp=native/sd-notify/build/.logship-src-sha256
+if [ ! -f "$sd_stamp" ] || [ "$(cat "$sd_stamp")" != "$sd_hash" ]; then
+  if [ -f "$sd_stamp" ]; then
+    echo "setup: rebuilding native/sd-notify (its sources changed)"
+    npm rebuild @logship/sd-notify --loglevel=error
+  fi
+  echo "$sd_hash" > "$sd_stamp"
+fi
+
 npm run --silent build
