@@ -15,6 +15,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
+# The sd_notify addon is a local package (file: link), built by npm ci with the rest.
+COPY native/sd-notify ./native/sd-notify
 # dynamic: build the bundled librdkafka against the system libraries (no prebuilt download).
 RUN CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
@@ -36,6 +38,7 @@ RUN apt-get update \
 WORKDIR /opt/logship
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/native/sd-notify ./native/sd-notify
 COPY --from=build /src/dist/src ./dist/src
 COPY bin ./bin
 COPY examples/systemd/agent.yaml /etc/logship/agent.yaml

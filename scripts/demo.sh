@@ -10,4 +10,5 @@ node scripts/demo-writer.mjs demo/logs/app.log demo/logs/access.log &
 writer=$!
 trap 'kill $writer 2>/dev/null || true' EXIT
 echo "demo: writing lines to demo/logs/*.log; logship ships them to the embedded cluster (Ctrl-C to stop)"
+echo "demo: watch it live from another terminal: node bin/logship top -c agent.yaml"
 node bin/logship run -c agent.yaml

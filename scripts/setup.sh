@@ -14,8 +14,9 @@ fi
 
 # Libraries librdkafka is built against (TLS, SASL, gzip, lz4, zstd; snappy is bundled), a
 # compiler toolchain for the native addon, kcat to read Kafka back in tests, and
-# systemd-analyze for the unit-file check.
-packages=(build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat systemd)
+# systemd-analyze for the unit-file check, tmux to drive `logship top` in its test as a person
+# would.
+packages=(build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat systemd tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,16 +29,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lockfile changed since the last install (or the native addon is absent).
+# npm ci only when the lockfile changed since the last install (or a native addon is absent:
+# the Kafka binding, and native/sd-notify, built in place by npm through its file: link).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.logship-lock-sha256
-addon=node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node
-if [ ! -f "$addon" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+addons=(
+  node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node
+  native/sd-notify/build/Release/sd_notify.node
+)
+addon_missing=0
+for addon in "${addons[@]}"; do [ -f "$addon" ] || addon_missing=1; done
+if [ "$addon_missing" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   echo "setup: npm ci (builds librdkafka from source against the system libraries, about a minute)"
   # dynamic linking: build the bundled librdkafka against the Debian libraries above instead of
   # downloading a prebuilt binary (its host is not reachable from every machine).
   CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
+fi
+
+# The sd_notify addon again when its sources changed since it was built (seconds): an edit of
+# native/sd-notify does not change the lockfile.
+sd_hash=$(cat native/sd-notify/binding.gyp native/sd-notify/src/*.c | sha256sum | cut -d' ' -f1)
+sd_stamp=native/sd-notify/build/.logship-src-sha256
+if [ ! -f "$sd_stamp" ] || [ "$(cat "$sd_stamp")" != "$sd_hash" ]; then
+  if [ -f "$sd_stamp" ]; then
+    echo "setup: rebuilding native/sd-notify (its sources changed)"
+    npm rebuild @logship/sd-notify --loglevel=error
+  fi
+  echo "$sd_hash" > "$sd_stamp"
 fi
 
 npm run --silent build

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
+import { FileActivity } from './metrics/file-activity.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { identityKey, type Checkpoint } from './registry/types.js';
@@ -51,17 +52,30 @@ class HandoffCheckpoints implements CheckpointLookup {
   }
 }
 
+/** How a configuration reload (SIGHUP) ended; the agent keeps running in every case. */
+export type ReloadOutcome =
+  /** The new configuration runs. */
+  | 'applied'
+  /** The file is invalid: the running configuration stays. */
+  | 'refused'
+  /** An unexpected error while applying: the agent keeps what it has. */
+  | 'failed'
+  /** A stop began during the reload. */
+  | 'abandoned';
+
 export class Agent {
   private progressTimer: NodeJS.Timeout | null = null;
   private readonly lastReported = new Map<string, number>();
   private stopRequested = false;
   private stopping: Promise<void> | null = null;
-  private reloading: Promise<void> | null = null;
+  private reloading: Promise<ReloadOutcome> | null = null;
   private reloadAgain = false;
   private metricsServer: Server | null = null;
   /** Kept across reloads so metrics counters never go backwards. */
   private readonly tailerStats: TailerStats = newTailerStats();
   private readonly shipperStats = newShipperStats();
+  /** Per-file read counters for /metrics, kept across reloads like the stats above. */
+  private readonly activity = new FileActivity(() => this.tailer.files().map((f) => f.identity));
   private shipper!: Shipper;
   private tailer!: Tailer;
 
@@ -141,7 +155,7 @@ export class Agent {
     return new Tailer({
       inputs: config.inputs.map((i) => ({ ...i, max_line_bytes: effectiveMaxLineBytes(i.max_line_bytes, config.kafka) })),
       maxOpenFiles: config.agent.max_open_files,
-      sink: this.shipper.ship,
+      sink: this.activity.counting(this.shipper.ship),
       gate: this.shipper.gate,
       checkpoints,
       stats: this.tailerStats,
@@ -154,15 +168,28 @@ export class Agent {
     return !this.stopRequested && this.shipper.stats.connected && this.shipper.stats.reachable;
   }
 
-  /** Per followed file: size on disk against the offset Kafka has acknowledged. */
+  /** Per followed file: size on disk against the offset Kafka has acknowledged, and what was read. */
   fileLags(): FileLag[] {
-    return this.tailer.files().map((f) => ({
-      path: f.path,
-      file: f.currentPath,
-      input: f.input,
-      size: f.size,
-      committed: this.registry.get(f.identity)?.offset ?? 0,
-    }));
+    return this.tailer.files().map((f) => {
+      const read = this.activity.of(f.identity);
+      return {
+        path: f.path,
+        file: f.currentPath,
+        input: f.input,
+        state: f.state,
+        size: f.size,
+        committed: this.registry.get(f.identity)?.offset ?? 0,
+        linesRead: read?.lines ?? 0,
+        bytesRead: read?.bytes ?? 0,
+        lastReadAt: read?.lastReadAt ?? null,
+      };
+    });
+  }
+
+  /** The last metadata probe was answered in time (see /readyz); null while the first connection attempt runs. */
+  kafkaReachable(): boolean | null {
+    const s = this.shipperStats;
+    return !s.connected && s.lastError === null ? null : s.reachable;
   }
 
   /** Records Kafka acknowledged since start, all topics. */
@@ -180,28 +207,31 @@ export class Agent {
    * SIGHUP: re-read and apply the configuration file. Never throws; an invalid file keeps the
    * running configuration. A request arriving during a reload runs once that one is done.
    */
-  requestReload(): Promise<void> {
-    if (this.stopRequested) return Promise.resolve();
+  requestReload(): Promise<ReloadOutcome> {
+    if (this.stopRequested) return Promise.resolve('abandoned');
     if (this.reloading) {
       this.reloadAgain = true;
       return this.reloading;
     }
     this.reloading = (async () => {
+      let outcome: ReloadOutcome;
       do {
         this.reloadAgain = false;
         try {
-          await this.reloadOnce();
+          outcome = await this.reloadOnce();
         } catch (err) {
           this.log.error({ err }, 'reload failed; the agent keeps running with what it has');
+          outcome = 'failed';
         }
       } while (this.reloadAgain && !this.stopRequested);
+      return outcome;
     })().finally(() => {
       this.reloading = null;
     });
     return this.reloading;
   }
 
-  private async reloadOnce(): Promise<void> {
+  private async reloadOnce(): Promise<ReloadOutcome> {
     const previous = this.config;
     let next: AgentConfig;
     try {
@@ -209,7 +239,7 @@ export class Agent {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.log.error({ config: previous.source, problems: err.message }, `configuration NOT reloaded, the running one stays:\n${err.message}`);
-      return;
+      return 'refused';
     }
     for (const key of ['data_dir', 'max_open_files'] as const) {
       if (next.agent[key] !== previous.agent[key]) this.log.warn({ key: `agent.${key}` }, 'this setting changes only at restart; keeping the running value');
@@ -231,7 +261,7 @@ export class Agent {
     if (JSON.stringify(next.kafka) !== JSON.stringify(previous.kafka)) {
       this.log.info('kafka settings changed: draining the running producer before swapping it');
       const drained = await this.drainForSwap(next.agent.shutdown_timeout);
-      if (this.stopRequested) return;
+      if (this.stopRequested) return 'abandoned';
       if (!drained) {
         // Whatever the old producer still holds is given up by it and read again from the
         // registry's committed offsets by the new one: at-least-once, never a gap.
@@ -258,6 +288,7 @@ export class Agent {
       { added: [...after].filter((id) => !before.has(id)), removed: [...before].filter((id) => !after.has(id)) },
       'configuration reloaded',
     );
+    return 'applied';
   }
 
   private async drainForSwap(timeoutMs: number): Promise<boolean> {

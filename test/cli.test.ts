@@ -65,6 +65,7 @@ test('--version, --help and usage errors', async () => {
   const h = await logship(['--help']);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /Exit codes:/);
+  assert.match(h.stdout, /logship top \[-c FILE \| --url URL\]/);
   assert.equal((await logship(['frobnicate'])).code, 2);
   assert.equal((await logship(['run', '--no-such-flag'])).code, 2);
   assert.equal((await logship(['check', '-c', '/nonexistent/agent.yaml'])).code, 1);

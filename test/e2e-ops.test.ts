@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { TestCluster } from './helpers/cluster.js';
 import { AgentProcess, BIN, until } from './helpers/agent-process.js';
-import { agentYaml, numberedLines, tally, tempDir } from './helpers/configs.js';
+import { agentYaml, freePort, numberedLines, tally, tempDir } from './helpers/configs.js';
 
 const execFileP = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,14 +25,6 @@ before(async () => {
 after(async () => {
   await cluster.stop();
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function get(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url);

@@ -1,14 +1,20 @@
-// Command-line entry point: `logship run|check -c FILE`, `--version`, `--help`. Owns process
-// concerns only — arguments, signals, exit codes — and leaves the work to Agent and config.
+// Command-line entry point: `logship run|check|status -c FILE`, `logship top`, `--version`,
+// `--help`. Owns process concerns only — arguments, signals, exit codes, telling systemd — and
+// leaves the work to Agent, config, status and top.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Agent } from '../agent.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { redactedConfig } from '../config/redact.js';
+import { parseDuration } from '../config/units.js';
+import { installDebugHooks } from '../daemon/debug-hooks.js';
+import { SystemdNotifier } from '../daemon/systemd-notify.js';
 import { createLogger } from '../log.js';
 import { startProgressLine } from './progress.js';
 import { collectStatus, formatStatus } from './status.js';
+import { runTop, urlFromListen } from './top.js';
+import { isSortKey } from './top-view.js';
 
 export const EXIT = {
   OK: 0,
@@ -27,12 +33,22 @@ Usage:
   logship check -c FILE   validate FILE and print the effective configuration (secrets redacted)
   logship status -c FILE  table of followed files: committed offset, size, lag (from the
                           registry and the files on disk; no Kafka access needed)
+  logship top [-c FILE | --url URL]
+                          live view of a running agent, from its /metrics: one row per
+                          followed file (lines/s, bytes/s, lag, last line's age), totals,
+                          Kafka reachability, bytes in flight; keys l r b p sort by lag,
+                          lines/s, bytes/s, path; q or Ctrl-C quits. Not on a terminal: a
+                          plain table every interval
   logship --version       print the version
   logship --help          print this help
 
 Options:
   -c, --config FILE       configuration file (default: /etc/logship/agent.yaml)
       --json              status: print JSON instead of a table
+      --url URL           top: the agent's metrics endpoint (default: metrics.listen of
+                          FILE if it exists, else http://127.0.0.1:9464)
+      --interval DURATION top: refresh period (default: 1s)
+      --sort KEY          top: first order, lag | rate | bytes | path (default: lag)
 
 Signals (run):
   SIGTERM, SIGINT         drain the files (agent.drain_on_stop), stop reading, wait up to
@@ -41,12 +57,67 @@ Signals (run):
   SIGHUP                  re-read the configuration; an invalid one is logged and the running
                           one kept
 
+Under systemd (Type=notify: $NOTIFY_SOCKET set), run sends READY=1 once started (also while
+Kafka is unreachable), a STATUS= summary every 5 s, WATCHDOG=1 at half of WatchdogSec from the
+event loop, RELOADING=1 and READY=1 around SIGHUP, and STOPPING=1 on SIGTERM.
+
 Exit codes:
   0  success
   1  invalid configuration (the message names the file, line, column and key)
   2  wrong command-line usage
   3  runtime failure (for example an unusable agent.data_dir)
 `;
+
+const DEFAULT_CONFIG = '/etc/logship/agent.yaml';
+const DEFAULT_METRICS_URL = 'http://127.0.0.1:9464';
+
+function usage(message: string): number {
+  process.stderr.write(`logship: ${message}\n\n${HELP}`);
+  return EXIT.USAGE;
+}
+
+/** `logship top`: where to read the agent from (--url, else the config's metrics.listen), then the live view. */
+async function top(values: { config?: string; url?: string; interval?: string; sort?: string }): Promise<number> {
+  if (values.url !== undefined && values.config !== undefined) return usage('top: give either --url or -c, not both');
+  let intervalMs = 1_000;
+  if (values.interval !== undefined) {
+    try {
+      intervalMs = parseDuration(values.interval);
+    } catch (err) {
+      return usage(`--interval: ${(err as Error).message}`);
+    }
+    if (intervalMs < 100) return usage('--interval: at least 100ms');
+  }
+  const sort = values.sort ?? 'lag';
+  if (!isSortKey(sort)) return usage(`--sort: expected lag, rate, bytes or path, got "${sort}"`);
+  let url = values.url;
+  if (url === undefined) {
+    const file = values.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : null);
+    if (file === null) {
+      url = DEFAULT_METRICS_URL;
+    } else {
+      let config;
+      try {
+        config = await loadConfig(file);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`logship: invalid configuration (or use --url)\n${err.message}\n`);
+        return EXIT.CONFIG;
+      }
+      if (config.metrics.listen === '') {
+        process.stderr.write(`logship: ${file} turns the metrics endpoint off (metrics.listen: ""); logship top reads it: set metrics.listen\n`);
+        return EXIT.CONFIG;
+      }
+      url = urlFromListen(config.metrics.listen);
+    }
+  }
+  try {
+    new URL(url);
+  } catch {
+    return usage(`--url: not a URL: "${url}"`);
+  }
+  return runTop({ url, intervalMs, sort });
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,10 +131,13 @@ export async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        config: { type: 'string', short: 'c', default: '/etc/logship/agent.yaml' },
+        config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
         json: { type: 'boolean' },
+        url: { type: 'string' },
+        interval: { type: 'string' },
+        sort: { type: 'string' },
       },
     });
   } catch (err) {
@@ -80,11 +154,12 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const command = positionals[0];
-  if (positionals.length !== 1 || (command !== 'run' && command !== 'check' && command !== 'status')) {
-    process.stderr.write(`logship: expected one command, run, check or status${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${HELP}`);
+  if (positionals.length !== 1 || (command !== 'run' && command !== 'check' && command !== 'status' && command !== 'top')) {
+    process.stderr.write(`logship: expected one command, run, check, status or top${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${HELP}`);
     return EXIT.USAGE;
   }
-  const file = values.config!;
+  if (command === 'top') return top(values);
+  const file = values.config ?? DEFAULT_CONFIG;
   let config;
   try {
     config = await loadConfig(file);
@@ -110,6 +185,11 @@ export async function main(argv: string[]): Promise<number> {
 
 async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<number> {
   const log = createLogger(config.log);
+  // systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1. Silent
+  // without $NOTIFY_SOCKET.
+  const notifier = SystemdNotifier.fromEnv(log);
+  notifier.status('starting: loading the registry, opening files');
+  installDebugHooks(process.env, log);
   // Signals are taken from the first instant: one arriving while the agent starts is acted on
   // once it has started (SIGHUP's default action would otherwise kill the process).
   let agent: Agent | null = null;
@@ -122,28 +202,41 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  const reload = (target: Agent): void => {
+    notifier.reloading();
+    void target.requestReload().then((outcome) => notifier.reloaded(outcome));
+  };
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'reloading configuration');
-    if (agent) void agent.requestReload();
+    if (agent) reload(agent);
     else reloadPending = true;
   });
   try {
     agent = await Agent.start(config, log);
   } catch (err) {
     log.fatal({ err }, 'logship could not start');
+    notifier.status(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.RUNTIME;
   }
   const running = agent;
-  if (reloadPending) void running.requestReload();
+  // Registry loaded, tailers started, producer created: ready for systemd even while Kafka
+  // is unreachable (lines wait in the files; /readyz tells about Kafka).
+  notifier.ready(running);
+  if (reloadPending) reload(running);
   const stopProgress = startProgressLine(running);
   return new Promise<number>((resolve) => {
     onStop = (signal) => {
       stopProgress();
       log.info({ signal }, 'stopping');
+      notifier.stopping(`${signal}: draining files, waiting up to ${config.agent.shutdown_timeout / 1_000}s for Kafka`);
       running.stop().then(
-        () => resolve(EXIT.OK),
+        () => {
+          notifier.close();
+          resolve(EXIT.OK);
+        },
         (err: unknown) => {
           log.fatal({ err }, 'failure while stopping');
+          notifier.close();
           resolve(EXIT.RUNTIME);
         },
       );

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TailerStats } from '../tailer/types.js';
+import type { FollowedFileState, TailerStats } from '../tailer/types.js';
 import type { ShipperStats } from '../shipper/shipper.js';
 
 export interface FileLag {
@@ -15,8 +15,14 @@ export interface FileLag {
   /** Where the file is now: differs from `path` for a rotated file still being read. */
   file: string;
   input: string;
+  state: FollowedFileState;
   size: number;
   committed: number;
+  /** Lines and bytes read from this file since the agent started (FileActivity). */
+  linesRead: number;
+  bytesRead: number;
+  /** Wall-clock ms of the last read that produced lines; null when none since start. */
+  lastReadAt: number | null;
 }
 
 /** What the agent exposes to the metrics endpoint; each read at scrape time. */
@@ -94,7 +100,10 @@ export function buildRegistry(src: MetricsSources): Registry {
   gauge('logship_files_open', 'Open file handles', () => src.tailer.filesOpen);
   gauge('logship_files_followed', 'Files followed', () => src.tailer.filesFollowed);
   gauge('logship_kafka_connected', '1 when the producer is connected', () => (src.shipper.connected ? 1 : 0));
+  gauge('logship_kafka_reachable', '1 when the last metadata probe was answered in time (Kafka neither down nor stalled)', () => (src.shipper.reachable ? 1 : 0));
   gauge('logship_ready', '1 when the agent is ready (see /readyz)', () => (src.ready() ? 1 : 0));
+  // Per followed file (file: where it is now, path: its live name). `logship top` reads these.
+  const perFile = (labels: FileLag): Record<'path' | 'file' | 'input', string> => ({ path: labels.path, file: labels.file, input: labels.input });
   new Gauge({
     name: 'logship_file_lag_bytes',
     help: 'File size minus committed offset, per followed file (file: where it is now, path: its live name)',
@@ -102,7 +111,33 @@ export function buildRegistry(src: MetricsSources): Registry {
     registers: [r],
     collect() {
       this.reset();
-      for (const f of src.files()) this.set({ path: f.path, file: f.file, input: f.input }, Math.max(0, f.size - f.committed));
+      for (const f of src.files()) this.set(perFile(f), Math.max(0, f.size - f.committed));
+    },
+  });
+  mirroredCounter(r, 'logship_file_lines_read_total', 'Lines read since start, per followed file', ['path', 'file', 'input'], (set) => {
+    for (const f of src.files()) set(perFile(f), f.linesRead);
+  });
+  mirroredCounter(r, 'logship_file_bytes_read_total', 'Bytes read since start, per followed file', ['path', 'file', 'input'], (set) => {
+    for (const f of src.files()) set(perFile(f), f.bytesRead);
+  });
+  new Gauge({
+    name: 'logship_file_last_read_timestamp_seconds',
+    help: 'When the last line of each followed file was read (unix time); absent until one was',
+    labelNames: ['path', 'file', 'input'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const f of src.files()) if (f.lastReadAt !== null) this.set(perFile(f), f.lastReadAt / 1_000);
+    },
+  });
+  new Gauge({
+    name: 'logship_file_state',
+    help: 'Where each followed file stands: 1 for its state (live: at its path; rotated: renamed, read to the end; removed: deleted, read to the end)',
+    labelNames: ['path', 'file', 'input', 'state'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const f of src.files()) this.set({ ...perFile(f), state: f.state }, 1);
     },
   });
   return r;

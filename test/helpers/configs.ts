@@ -1,11 +1,21 @@
 // Builders for the temporary agent.yaml files and numbered log lines integration tests use.
 
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `logship-${prefix}-`));
+}
+
+/** A loopback TCP port free right now (for metrics.listen). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 export interface YamlOptions {
