@@ -1,11 +1,84 @@
 // FileRoute: everything the shipper derives once per followed file rather than once per line:
-// the rendered topic and key, the static parts of headers and of the JSON envelope. Building a record for a line is then a few concatenations at most.
+// the rendered topic and key, the static parts of headers and of the JSON envelope. Record
+// values of a batch are bounds into one buffer: the read chunk itself for raw lines (no
+// allocation per line), one packed buffer per batch for transformed values.
 
 import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
 import type { LineBatch, SourceFile } from '../tailer/types.js';
 
-export type RecordHeaders = Array<{ [key: string]: string | Buffer }>;
+import type { HeaderSpec } from './native-producer.js';
+
+/**
+ * The values of a batch's records: (start, length) pairs in `bounds`, record i at
+ * bounds[2i], into `data` (an ArrayBuffer shared by the lines, or one packed Buffer).
+ */
+export interface RecordValues {
+  data: ArrayBufferLike | Uint8Array;
+  bounds: Uint32Array;
+}
+
+/**
+ * Raw lines as they are. Lines of one batch are subarrays of one read chunk: their bounds
+ * are taken in its backing store. Lines that do not share one (decoded, joined multiline
+ * events) are packed into one buffer.
+ */
+export function rawValues(lines: readonly Buffer[]): RecordValues {
+  const n = lines.length;
+  const bounds = new Uint32Array(2 * n);
+  const store = n > 0 ? lines[0]!.buffer : new ArrayBuffer(0);
+  let shared = true;
+  for (let i = 0; i < n; i++) {
+    const line = lines[i]!;
+    if (line.buffer !== store) {
+      shared = false;
+      break;
+    }
+    bounds[2 * i] = line.byteOffset;
+    bounds[2 * i + 1] = line.length;
+  }
+  if (shared) return { data: store, bounds };
+  let total = 0;
+  for (const line of lines) total += line.length;
+  const packed = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const line = lines[i]!;
+    line.copy(packed, pos);
+    bounds[2 * i] = pos;
+    bounds[2 * i + 1] = line.length;
+    pos += line.length;
+  }
+  return { data: packed, bounds };
+}
+
+/** Strings packed as UTF-8 into one buffer. */
+function packStrings(values: readonly string[]): RecordValues {
+  const n = values.length;
+  const bounds = new Uint32Array(2 * n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const len = Buffer.byteLength(values[i]!, 'utf8');
+    bounds[2 * i + 1] = len;
+    total += len;
+  }
+  const packed = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    bounds[2 * i] = pos;
+    pos += packed.write(values[i]!, pos, 'utf8');
+  }
+  return { data: packed, bounds };
+}
+
+/** Each record's start offset in its file (the `offset` header). */
+export function lineStartOffsets(batch: LineBatch): Float64Array {
+  const n = batch.lines.length;
+  const out = new Float64Array(n);
+  out[0] = batch.startOffset;
+  for (let i = 1; i < n; i++) out[i] = batch.ends[i - 1]!;
+  return out;
+}
 
 /** Compiled templates of one input, shared by all its files. */
 export interface InputRoutePlan {
@@ -27,8 +100,8 @@ export class FileRoute {
   /** Consecutive failed attempts of this file's oldest failing ticket (for backoff and logs). */
   failures = 0;
   lastErrorLogAt = 0;
-  private readonly hostHeader: { host: string };
-  private readonly pathHeader: { path: string };
+  /** host and path as static headers, then the name of the per-record offset header. */
+  private readonly headerSpec: HeaderSpec;
   private readonly jsonHead: string;
   private readonly jsonTail: string;
 
@@ -42,8 +115,7 @@ export class FileRoute {
     const vars = { input: source.input, host, file: fileVars(source.path), env };
     this.topic = renderTopic(plan.topic, vars);
     this.key = plan.key === null ? null : Buffer.from(plan.key.render(vars));
-    this.hostHeader = { host };
-    this.pathHeader = { path: source.path };
+    this.headerSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path), 'offset'];
     // The envelope's static members are serialised once; per line only the timestamp,
     // offset and message are added. Configured fields never replace the envelope's own.
     const reserved = new Set(['@timestamp', 'host', 'input', 'path', 'offset', 'message']);
@@ -52,18 +124,19 @@ export class FileRoute {
     this.jsonTail = extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}';
   }
 
-  /** The record value for line i of a batch. */
-  value(batch: LineBatch, i: number, timestampIso: string): Buffer {
-    const line = batch.lines[i]!;
-    if (this.input.format === 'raw') return line;
-    const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
-    return Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}${start},"message":${JSON.stringify(line.toString('utf8'))}${this.jsonTail}`);
+  /** The record values of a batch. */
+  values(batch: LineBatch, timestampIso: string): RecordValues {
+    if (this.input.format === 'raw') return rawValues(batch.lines);
+    const docs = new Array<string>(batch.lines.length);
+    for (let i = 0; i < docs.length; i++) {
+      const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
+      docs[i] = `{"@timestamp":"${timestampIso}"${this.jsonHead}${start},"message":${JSON.stringify(batch.lines[i]!.toString('utf8'))}${this.jsonTail}`;
+    }
+    return packStrings(docs);
   }
 
-  /** Record headers for line i, or undefined when the input has headers off. */
-  headers(batch: LineBatch, i: number): RecordHeaders | undefined {
-    if (!this.input.headers) return undefined;
-    const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
-    return [this.hostHeader, this.pathHeader, { offset: String(start) }];
+  /** Record headers (host, path, then each record's offset), or null when the input has none. */
+  headers(): HeaderSpec | null {
+    return this.input.headers ? this.headerSpec : null;
   }
 }
