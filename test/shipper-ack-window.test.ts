@@ -7,27 +7,8 @@ import { pino } from 'pino';
 import { AckWindow } from '../src/shipper/ack-window.js';
 import { Shipper } from '../src/shipper/shipper.js';
 import type { BatchProducer, HeaderSpec, ProducerListener } from '../src/shipper/native-producer.js';
-import type { AgentConfig, InputConfig } from '../src/config/types.js';
-import type { LineBatch, SourceFile } from '../src/tailer/types.js';
-
-const source: SourceFile = { key: '1:2:0', identity: { dev: 1, ino: 2 }, input: 'app', path: '/var/log/app.log' };
-
-function batch(start: number, lines: string[], src: SourceFile = source): LineBatch {
-  const ends: number[] = [];
-  let pos = start;
-  for (const l of lines) ends.push((pos += Buffer.byteLength(l) + 1));
-  return {
-    source: src,
-    epoch: 0,
-    lines: lines.map((l) => Buffer.from(l)),
-    startOffset: start,
-    ends,
-    flags: [],
-    endOffset: pos,
-    marker: { len: 1, hash: `m${pos}` },
-    fingerprint: { len: 10, hash: 'fp' },
-  };
-}
+import type { AgentConfig } from '../src/config/types.js';
+import { batch, shipperConfig as config, source } from './helpers/shipper-fixtures.js';
 
 test('AckWindow commits only the end of the longest fully acknowledged prefix', () => {
   const w = new AckWindow<string>();
@@ -98,28 +79,6 @@ class FakeProducer implements BatchProducer {
     const details = Int32Array.from([p.ticket, p.index, code]);
     this.listener.outcomes({ entries, entryCount: 1, details, detailCount: code === 0 ? 0 : 1, detailsDropped: 0 });
   }
-}
-
-function config(input: Partial<InputConfig> = {}, maxInFlight = 1 << 20): AgentConfig {
-  const inp = {
-    id: 'app', paths: ['/var/log/*.log'], exclude: [], start_at: 'end', ignore_older: 0, topic: 'logs.{input}.{file.stem}', key: '{host}',
-    format: 'raw', headers: true, max_line_bytes: 1 << 20, partial_line_timeout: 0, encoding: 'utf-8', multiline: null,
-    rotation: { close_renamed_after: 300_000, close_removed: true, close_removed_after: 300_000 }, fields: {}, ...input,
-  } as InputConfig;
-  return {
-    source: '/etc/logship/agent.yaml',
-    agent: { name: 'h1', data_dir: '/tmp/x', shutdown_timeout: 1000, max_open_files: 10, drain_on_stop: false },
-    log: { level: 'info', format: 'json' },
-    inputs: [inp],
-    kafka: {
-      brokers: ['x:9092'], client_id: 'c', acks: 'all', compression: 'lz4', compression_level: -1,
-      flush: { max_messages: 10, max_bytes: 1000, frequency: 5 }, retries: { max: 10, backoff: 1, backoff_max: 2 },
-      idempotence: true, max_message_bytes: 1_000_000, partitioner: 'consistent_random', max_in_flight_bytes: maxInFlight,
-      topic_create: 'auto', tls: { enabled: false, ca_file: null, cert_file: null, key_file: null }, sasl: null, librdkafka: {},
-    },
-    registry: { flush_interval: 1000, clean_after: 1000 },
-    metrics: { listen: '' },
-  };
 }
 
 async function started(cfg: AgentConfig): Promise<{ shipper: Shipper; fake: FakeProducer; commits: number[] }> {

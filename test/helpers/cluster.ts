@@ -63,40 +63,52 @@ export class TestCluster {
     clearTimeout(timer);
   }
 
-  /** Partition ids of a topic (empty when it does not exist). */
-  async partitions(topic: string): Promise<number[]> {
-    const { stdout } = await execFileP('kcat', ['-L', '-J', '-b', this.bootstrap, '-t', topic, '-m', '10'], { maxBuffer: 1 << 26 });
-    const md = JSON.parse(stdout) as { topics: Array<{ topic: string; error?: string; partitions: Array<{ partition: number }> }> };
-    const t = md.topics.find((x) => x.topic === topic);
-    if (!t || t.error) return [];
-    return t.partitions.map((p) => p.partition).sort((a, b) => a - b);
+  partitions(topic: string): Promise<number[]> {
+    return kcatPartitions(this.bootstrap, topic);
   }
 
-  /** Sum of the high watermarks of every partition: the number of records delivered. */
-  async count(topic: string): Promise<number> {
-    const parts = await this.partitions(topic);
-    if (parts.length === 0) return 0;
-    const args = ['-Q', '-b', this.bootstrap];
-    for (const p of parts) args.push('-t', `${topic}:${p}:-1`);
-    const { stdout } = await execFileP('kcat', args, { maxBuffer: 1 << 26 });
-    let sum = 0;
-    for (const m of stdout.matchAll(/\[(\d+)\] offset (-?\d+)/g)) sum += Math.max(0, Number(m[2]));
-    return sum;
+  count(topic: string): Promise<number> {
+    return kcatCount(this.bootstrap, topic);
   }
 
-  /**
-   * Every record of a topic, read with kcat from the beginning to the current end, byte-exact
-   * (payloads are framed by their length, so newlines and binary data survive).
-   */
-  async consume(topic: string): Promise<KafkaRecord[]> {
-    if ((await this.partitions(topic)).length === 0) return [];
-    const fmt = '%p %o %K %S\n%k%s\n%h\n';
-    const { stdout } = await execFileP('kcat', ['-C', '-b', this.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', fmt], {
-      encoding: 'buffer',
-      maxBuffer: 1 << 30,
-    });
-    return parseKcat(stdout);
+  consume(topic: string): Promise<KafkaRecord[]> {
+    return kcatConsume(this.bootstrap, topic);
   }
+}
+
+/** Partition ids of a topic (empty when it does not exist). */
+export async function kcatPartitions(bootstrap: string, topic: string): Promise<number[]> {
+  const { stdout } = await execFileP('kcat', ['-L', '-J', '-b', bootstrap, '-t', topic, '-m', '10'], { maxBuffer: 1 << 26 });
+  const md = JSON.parse(stdout) as { topics: Array<{ topic: string; error?: string; partitions: Array<{ partition: number }> }> };
+  const t = md.topics.find((x) => x.topic === topic);
+  if (!t || t.error) return [];
+  return t.partitions.map((p) => p.partition).sort((a, b) => a - b);
+}
+
+/** Sum of the high watermarks of every partition: the number of records delivered. */
+export async function kcatCount(bootstrap: string, topic: string): Promise<number> {
+  const parts = await kcatPartitions(bootstrap, topic);
+  if (parts.length === 0) return 0;
+  const args = ['-Q', '-b', bootstrap];
+  for (const p of parts) args.push('-t', `${topic}:${p}:-1`);
+  const { stdout } = await execFileP('kcat', args, { maxBuffer: 1 << 26 });
+  let sum = 0;
+  for (const m of stdout.matchAll(/\[(\d+)\] offset (-?\d+)/g)) sum += Math.max(0, Number(m[2]));
+  return sum;
+}
+
+/**
+ * Every record of a topic, read with kcat from the beginning to the current end, byte-exact
+ * (payloads are framed by their length, so newlines and binary data survive).
+ */
+export async function kcatConsume(bootstrap: string, topic: string): Promise<KafkaRecord[]> {
+  if ((await kcatPartitions(bootstrap, topic)).length === 0) return [];
+  const fmt = '%p %o %K %S\n%k%s\n%h\n';
+  const { stdout } = await execFileP('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', fmt], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 30,
+  });
+  return parseKcat(stdout);
 }
 
 function parseKcat(buf: Buffer): KafkaRecord[] {
