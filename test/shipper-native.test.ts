@@ -263,3 +263,18 @@ test('json envelope and headers go through the native path intact', async () => 
   assert.equal(recs[0]!.key?.toString(), 'h1');
   await shipper.stop(1_000);
 });
+
+test("librdkafka's statistics reach the shipper's stats (queue depth, per-broker round-trip time)", async () => {
+  const cfg = shipperConfig({ headers: false, topic: 'stats.{file.stem}' }, 1 << 20, { idempotence: false, librdkafka: { 'statistics.interval.ms': 100 } });
+  const { shipper } = shipperOn(cfg);
+  shipper.start();
+  await shipper.gate.waitOpen();
+  shipper.ship(batch(0, lines('s', 50)));
+  assert.equal(await shipper.drain(20_000), true);
+  await until(() => (shipper.stats.kafka?.brokers.some((b) => b.rttAvgSeconds > 0) ?? false), 10_000, 'a statistics report with round-trip times');
+  const k = shipper.stats.kafka!;
+  assert.equal(k.brokers.length, 3, 'the three mock brokers, not the bootstrap placeholders');
+  assert.ok(k.brokers.some((b) => b.state === 'UP'), 'the leader answering is connected');
+  assert.ok(k.queueMessages >= 0 && k.queueBytes >= 0);
+  await shipper.stop(1_000);
+});
