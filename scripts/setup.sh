@@ -28,16 +28,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lockfile changed since the last install (or the native addon is absent).
+# npm ci only when the lockfile changed since the last install (or an addon is absent).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.logship-lock-sha256
 addon=node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node
-if [ ! -f "$addon" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "setup: npm ci (builds librdkafka from source against the system libraries, about a minute)"
+native_addon=native/build/Release/logship_native.node
+if [ ! -f "$addon" ] || [ ! -f "$native_addon" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  echo "setup: npm ci (builds librdkafka from source against the system libraries, then logship's native producer against it; a few minutes)"
   # dynamic linking: build the bundled librdkafka against the Debian libraries above instead of
-  # downloading a prebuilt binary (its host is not reachable from every machine).
+  # downloading a prebuilt binary (its host is not reachable from every machine), as a shared
+  # library that logship's native producer (native/) links to: one librdkafka per process.
   CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
+fi
+
+# The native producer again when its sources changed since it was built (seconds).
+native_hash=$(cat native/binding.gyp native/build.cjs native/src/*.c | sha256sum | cut -d' ' -f1)
+native_stamp=native/build/.logship-src-sha256
+if [ ! -f "$native_stamp" ] || [ "$(cat "$native_stamp")" != "$native_hash" ]; then
+  if [ -f "$native_stamp" ]; then
+    echo "setup: rebuilding the native producer (its sources changed)"
+    npm rebuild @logship/native --loglevel=error
+  fi
+  echo "$native_hash" > "$native_stamp"
 fi
 
 npm run --silent build
