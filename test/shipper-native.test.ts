@@ -5,6 +5,10 @@
 // the file's offset passing it, and a fatal error replaces the producer without loss.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import type { AgentConfig } from '../src/config/types.js';
@@ -12,7 +16,8 @@ import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, 
 import { producerConfig } from '../src/shipper/producer-config.js';
 import { rawValues } from '../src/shipper/route.js';
 import { Shipper } from '../src/shipper/shipper.js';
-import { until } from './helpers/agent-process.js';
+import { AgentProcess, BIN, until } from './helpers/agent-process.js';
+import { agentYaml, tempDir } from './helpers/configs.js';
 import { kcatConsume, TestCluster } from './helpers/cluster.js';
 import { batch, shipperConfig, source } from './helpers/shipper-fixtures.js';
 
@@ -277,4 +282,35 @@ test("librdkafka's statistics reach the shipper's stats (queue depth, per-broker
   assert.ok(k.brokers.some((b) => b.state === 'UP'), 'the leader answering is connected');
   assert.ok(k.queueMessages >= 0 && k.queueBytes >= 0);
   await shipper.stop(1_000);
+});
+
+test('the agent refuses to start, saying how to rebuild, when another librdkafka file is loaded', () => {
+  // A copy of the same library preloaded from elsewhere: the dynamic loader binds both the
+  // binding and the addon to it, which is exactly the mix-up the start-up check must catch.
+  const dir = tempDir('otherlib');
+  try {
+    const lib = join(dirname(createRequire(import.meta.url).resolve('@confluentinc/kafka-javascript/package.json')), 'build', 'deps', 'librdkafka.so.1');
+    copyFileSync(lib, join(dir, 'librdkafka.so.1'));
+    writeFileSync(join(dir, 'agent.yaml'), agentYaml({ dir, bootstrap: '127.0.0.1:1', inputs: `  - id: a\n    paths: ["${dir}/*.log"]\n    topic: t` }));
+    const run = spawnSync(process.execPath, [BIN, 'run', '-c', join(dir, 'agent.yaml')], { env: { ...process.env, LD_PRELOAD: join(dir, 'librdkafka.so.1') }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 3, `exit code (stderr: ${run.stderr})`);
+    const out = run.stdout + run.stderr;
+    assert.match(out, /logship could not start: the native producer runs librdkafka from \S+otherlib\S+librdkafka\.so\.1, not the binding's/);
+    assert.match(out, /rebuild it with `bash scripts\/setup\.sh`/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the agent logs which librdkafka file and version it runs', async () => {
+  const dir = tempDir('libinfo');
+  const agent = AgentProcess.start(dir, agentYaml({ dir, bootstrap: '127.0.0.1:1', inputs: `  - id: a\n    paths: ["${dir}/*.log"]\n    topic: t` }));
+  try {
+    const e = await agent.waitForLog((l) => typeof l.librdkafka === 'string' && typeof l.version === 'string', 20_000, 'the librdkafka start-up line');
+    assert.match(String(e.librdkafka), /@confluentinc\/kafka-javascript\/build\/deps\/librdkafka\.so\.1$/);
+    assert.match(String(e.version), /^\d+\.\d+\.\d+/);
+  } finally {
+    await agent.stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
