@@ -145,6 +145,7 @@ test('purge at shutdown: every outstanding record comes back failed on its ticke
     shipper.ship(first);
     await until(() => commits.length === 1, 20_000, 'first batch acknowledged');
     cluster.stall();
+    await cluster.stalled();
     const held = [batch(first.endOffset, lines('p1', 10))];
     held.push(batch(held[0]!.endOffset, lines('p2', 7)));
     for (const b of held) shipper.ship(b);
@@ -154,7 +155,7 @@ test('purge at shutdown: every outstanding record comes back failed on its ticke
     for (const [i, ticket] of heldTickets.entries()) {
       const got = outcomes.filter((o) => o.ticket === ticket);
       const failed = got.reduce((s, o) => s + o.failed, 0);
-      assert.equal(failed, held[i]!.lines.length, `ticket ${ticket}: every record reported failed`);
+      assert.equal(failed, held[i]!.lines.length, `ticket ${ticket}: every record reported failed; outcomes ${JSON.stringify(outcomes)}, calls ${JSON.stringify(calls)}`);
       assert.equal(got.reduce((s, o) => s + o.acked, 0), 0);
       for (const o of got) for (const c of o.codes) assert.ok(c === ERR.PURGE_QUEUE || c === ERR.PURGE_INFLIGHT, `purged, not ${c}`);
     }

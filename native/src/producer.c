@@ -266,6 +266,7 @@ static void hand_over(producer *p) {
 static void *poll_main(void *arg) {
   producer *p = arg;
   int purged = 0;
+  pthread_setname_np(pthread_self(), "logship-poll"); /* shows in top -H, /proc/<pid>/task */
   for (;;) {
     pthread_mutex_lock(&p->mu);
     int state = p->state;

@@ -5,6 +5,7 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -47,6 +48,28 @@ export class TestCluster {
   /** Freezes every broker (SIGSTOP): connections stay open, nothing answers. */
   stall(): void {
     this.child.kill('SIGSTOP');
+  }
+
+  /**
+   * Resolves once every thread of the cluster process is stopped: SIGSTOP is asynchronous, and
+   * on a loaded machine a broker thread can still answer a request right after stall().
+   */
+  async stalled(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const tasks = readdirSync(`/proc/${this.pid}/task`);
+      const states = tasks.map((t) => {
+        try {
+          const stat = readFileSync(`/proc/${this.pid}/task/${t}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        } catch {
+          return 'T'; // the thread is gone
+        }
+      });
+      if (states.every((s) => s === 'T' || s === 't')) return;
+      if (Date.now() > deadline) throw new Error(`test cluster not stopped after ${timeoutMs} ms (thread states ${states.join('')})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   resume(): void {
