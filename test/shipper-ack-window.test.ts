@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { AckWindow } from '../src/shipper/ack-window.js';
+import { FileRoute, planInput } from '../src/shipper/route.js';
 import { Shipper } from '../src/shipper/shipper.js';
 import type { BatchProducer, HeaderSpec, ProducerListener } from '../src/shipper/native-producer.js';
 import type { AgentConfig } from '../src/config/types.js';
@@ -175,4 +176,19 @@ test('Shipper: json envelope carries host, input, path, start offset, message an
   assert.equal(doc.env, 'prod');
   assert.ok(!Number.isNaN(Date.parse(String(doc['@timestamp']))));
   await shipper.stop(100);
+});
+
+test('json envelope built natively equals the JSON.stringify rendering byte for byte', () => {
+  const cfg = config({ format: 'json', fields: { env: 'prod', n: 3 } });
+  const route = new FileRoute(source, planInput(cfg.inputs[0]!), 'h1', {});
+  const lines = ['plain', 'quote " and \\ backslash', 'tab\there, cr\r, nl\n, bell\u0007, esc\u001b, del\u007f', 'ünïcödé ✓ 😀 \u2028', '', '{"already":"json"}'];
+  const b = batch(1000, lines);
+  const iso = '2026-11-29T10:00:00.000Z';
+  const { data, bounds } = route.values(b, iso);
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  lines.forEach((line, i) => {
+    const start = i === 0 ? b.startOffset : b.ends[i - 1]!;
+    const expected = `{"@timestamp":"${iso}","host":"h1","input":"app","path":"/var/log/app.log","offset":${start},"message":${JSON.stringify(line)},"env":"prod","n":3}`;
+    assert.equal(Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)).toString(), expected, `line ${i}`);
+  });
 });

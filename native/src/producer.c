@@ -985,6 +985,107 @@ static napi_value mock_destroy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---------------------------------------------------------------- json envelope */
+
+/* Bytes a JSON string body needs for `n` bytes of valid UTF-8 (escapes as JSON.stringify). */
+static size_t json_escaped_len(const uint8_t *b, size_t n) {
+  size_t out = n;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = b[i];
+    if (c == '"' || c == '\\' || c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') out += 1;
+    else if (c < 0x20) out += 5; /* \u00XX */
+  }
+  return out;
+}
+
+static uint8_t *json_escape(uint8_t *o, const uint8_t *b, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = b[i];
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      *o++ = c;
+      continue;
+    }
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\t': *o++ = 't'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\f': *o++ = 'f'; break;
+      case '\r': *o++ = 'r'; break;
+      default:
+        *o++ = 'u';
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = (uint8_t)hex[c >> 4];
+        *o++ = (uint8_t)hex[c & 15];
+    }
+  }
+  return o;
+}
+
+/*
+ * jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds) -> Buffer
+ * Record i = head + decimal(offsets[i]) + middle + '"' + escaped line i + '"' + tail, all
+ * packed into one new Buffer; outBounds (Uint32Array, 2*count) receives (start, length).
+ * Lines must be valid UTF-8 (the tailer guarantees it): then the escaping equals
+ * JSON.stringify's, byte for byte, without a JavaScript string per line.
+ */
+static napi_value json_envelopes(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) return throw_msg(env, "ERR_ARGS", "jsonEnvelopes() takes 8 arguments");
+  const uint8_t *data, *head, *middle, *tail;
+  size_t data_len, head_len, middle_len, tail_len;
+  if (!get_bytes(env, argv[0], &data, &data_len) || !get_bytes(env, argv[4], &head, &head_len) || !get_bytes(env, argv[5], &middle, &middle_len) ||
+      !get_bytes(env, argv[6], &tail, &tail_len))
+    return throw_msg(env, "ERR_ARGS", "data, head, middle and tail must be bytes");
+  int32_t count;
+  napi_get_value_int32(env, argv[2], &count);
+  napi_typedarray_type t;
+  size_t n;
+  uint32_t *bounds, *out_bounds;
+  double *offsets;
+  if (napi_get_typedarray_info(env, argv[1], &t, &n, (void **)&bounds, NULL, NULL) != napi_ok || t != napi_uint32_array || count < 0 || n < (size_t)count * 2)
+    return throw_msg(env, "ERR_ARGS", "bounds must be a Uint32Array of 2*count");
+  if (napi_get_typedarray_info(env, argv[3], &t, &n, (void **)&offsets, NULL, NULL) != napi_ok || t != napi_float64_array || n < (size_t)count)
+    return throw_msg(env, "ERR_ARGS", "offsets must be a Float64Array of count");
+  if (napi_get_typedarray_info(env, argv[7], &t, &n, (void **)&out_bounds, NULL, NULL) != napi_ok || t != napi_uint32_array || n < (size_t)count * 2)
+    return throw_msg(env, "ERR_ARGS", "outBounds must be a Uint32Array of 2*count");
+  char num[32];
+  size_t total = 0;
+  for (int32_t i = 0; i < count; i++) {
+    if ((uint64_t)bounds[2 * i] + bounds[2 * i + 1] > data_len) return throw_msg(env, "ERR_ARGS", "a line's bounds lie outside data");
+    int nl = snprintf(num, sizeof num, "%.0f", offsets[i]);
+    total += head_len + (size_t)nl + middle_len + 2 + json_escaped_len(data + bounds[2 * i], bounds[2 * i + 1]) + tail_len;
+  }
+  if (total > 0xffffffffu) return throw_msg(env, "ERR_RANGE", "batch too large to pack");
+  uint8_t *buf;
+  CHECK(env, napi_create_buffer(env, total, (void **)&buf, &out));
+  uint8_t *o = buf;
+  for (int32_t i = 0; i < count; i++) {
+    uint8_t *start = o;
+    memcpy(o, head, head_len);
+    o += head_len;
+    int nl = snprintf(num, sizeof num, "%.0f", offsets[i]);
+    memcpy(o, num, (size_t)nl);
+    o += nl;
+    memcpy(o, middle, middle_len);
+    o += middle_len;
+    *o++ = '"';
+    o = json_escape(o, data + bounds[2 * i], bounds[2 * i + 1]);
+    *o++ = '"';
+    memcpy(o, tail, tail_len);
+    o += tail_len;
+    out_bounds[2 * i] = (uint32_t)(start - buf);
+    out_bounds[2 * i + 1] = (uint32_t)(o - start);
+  }
+  return out;
+}
+
 /* ---------------------------------------------------------------- module functions */
 
 /* Which librdkafka this process runs: the file (by the address of one of its functions),
@@ -1042,6 +1143,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "librdkafka", fn);
   napi_create_function(env, "errorString", NAPI_AUTO_LENGTH, error_string, NULL, &fn);
   napi_set_named_property(env, exports, "errorString", fn);
+  napi_create_function(env, "jsonEnvelopes", NAPI_AUTO_LENGTH, json_envelopes, NULL, &fn);
+  napi_set_named_property(env, exports, "jsonEnvelopes", fn);
   napi_value consts, v;
   napi_create_object(env, &consts);
   napi_create_int32(env, ENTRY_INTS, &v);

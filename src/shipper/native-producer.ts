@@ -21,6 +21,7 @@ interface Addon {
   MockCluster: new (brokers: number) => AddonMockCluster;
   librdkafka(): { path: string; version: string; versionInt: number; compiledVersionInt: number };
   errorString(code: number): string;
+  jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array): Buffer;
   constants: { ENTRY_INTS: number; DETAIL_INTS: number };
 }
 
@@ -155,6 +156,16 @@ function mod(): Addon {
 
 export function librdkafkaErrorString(code: number): string {
   return mod().errorString(code);
+}
+
+/**
+ * JSON envelopes of `count` lines, packed into one new buffer: record i is
+ * head + offsets[i] + middle + the line as a JSON string + tail; `outBounds` receives each
+ * record's (start, length). Lines must be valid UTF-8: the escaping then equals
+ * JSON.stringify's byte for byte, without a JavaScript string per line.
+ */
+export function jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array): Buffer {
+  return mod().jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds);
 }
 
 /**

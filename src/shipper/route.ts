@@ -7,7 +7,7 @@ import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
 import type { LineBatch, SourceFile } from '../tailer/types.js';
 
-import type { HeaderSpec } from './native-producer.js';
+import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
 
 /**
  * The values of a batch's records: (start, length) pairs in `bounds`, record i at
@@ -52,26 +52,9 @@ export function rawValues(lines: readonly Buffer[]): RecordValues {
   return { data: packed, bounds };
 }
 
-/** Strings packed as UTF-8 into one buffer. */
-function packStrings(values: readonly string[]): RecordValues {
-  const n = values.length;
-  const bounds = new Uint32Array(2 * n);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const len = Buffer.byteLength(values[i]!, 'utf8');
-    bounds[2 * i + 1] = len;
-    total += len;
-  }
-  const packed = Buffer.allocUnsafe(total);
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    bounds[2 * i] = pos;
-    pos += packed.write(values[i]!, pos, 'utf8');
-  }
-  return { data: packed, bounds };
-}
+const MESSAGE_MEMBER = Buffer.from(',"message":');
 
-/** Each record's start offset in its file (the `offset` header). */
+/** Each record's start offset in its file (the `offset` header, the envelope's `offset`). */
 export function lineStartOffsets(batch: LineBatch): Float64Array {
   const n = batch.lines.length;
   const out = new Float64Array(n);
@@ -103,7 +86,7 @@ export class FileRoute {
   /** host and path as static headers, then the name of the per-record offset header. */
   private readonly headerSpec: HeaderSpec;
   private readonly jsonHead: string;
-  private readonly jsonTail: string;
+  private readonly jsonTail: Buffer;
 
   constructor(
     readonly source: SourceFile,
@@ -121,18 +104,20 @@ export class FileRoute {
     const reserved = new Set(['@timestamp', 'host', 'input', 'path', 'offset', 'message']);
     const extra = Object.entries(this.input.fields).filter(([k]) => !reserved.has(k));
     this.jsonHead = `,"host":${JSON.stringify(host)},"input":${JSON.stringify(source.input)},"path":${JSON.stringify(source.path)},"offset":`;
-    this.jsonTail = extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}';
+    this.jsonTail = Buffer.from(extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
   }
 
   /** The record values of a batch. */
   values(batch: LineBatch, timestampIso: string): RecordValues {
-    if (this.input.format === 'raw') return rawValues(batch.lines);
-    const docs = new Array<string>(batch.lines.length);
-    for (let i = 0; i < docs.length; i++) {
-      const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
-      docs[i] = `{"@timestamp":"${timestampIso}"${this.jsonHead}${start},"message":${JSON.stringify(batch.lines[i]!.toString('utf8'))}${this.jsonTail}`;
-    }
-    return packStrings(docs);
+    const raw = rawValues(batch.lines);
+    if (this.input.format === 'raw') return raw;
+    // The envelope per line is built natively into one buffer: only the timestamp (per batch),
+    // the offset and the escaped message vary.
+    const n = batch.lines.length;
+    const bounds = new Uint32Array(2 * n);
+    const head = Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}`);
+    const data = jsonEnvelopes(raw.data, raw.bounds, n, lineStartOffsets(batch), head, MESSAGE_MEMBER, this.jsonTail, bounds);
+    return { data, bounds };
   }
 
   /** Record headers (host, path, then each record's offset), or null when the input has none. */
