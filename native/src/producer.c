@@ -134,6 +134,8 @@ typedef struct producer {
   int cap_topics;
 } producer;
 
+static int format_offset(char *out, double v);
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -767,7 +769,7 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
         hdrs = rd_kafka_headers_new((size_t)nh + 1);
         for (int j = 0; j < nh; j++) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
         if (offset_name) {
-          int len = snprintf(offbuf, sizeof offbuf, "%.0f", offsets[idx]);
+          int len = format_offset(offbuf, offsets[idx]);
           rd_kafka_header_add(hdrs, offset_name, -1, offbuf, len);
         }
       }
@@ -987,25 +989,30 @@ static napi_value mock_destroy(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- json envelope */
 
-/* Bytes a JSON string body needs for `n` bytes of valid UTF-8 (escapes as JSON.stringify). */
+/* Extra bytes JSON needs to escape each byte (as JSON.stringify does): 0, 1 (\" \\ \n ...) or 5 (\u00XX). */
+static uint8_t json_extra[256];
+
+static void json_tables_init(void) {
+  for (int c = 0; c < 0x20; c++) json_extra[c] = 5;
+  json_extra['\b'] = json_extra['\t'] = json_extra['\n'] = json_extra['\f'] = json_extra['\r'] = 1;
+  json_extra['"'] = json_extra['\\'] = 1;
+}
+
 static size_t json_escaped_len(const uint8_t *b, size_t n) {
   size_t out = n;
-  for (size_t i = 0; i < n; i++) {
-    uint8_t c = b[i];
-    if (c == '"' || c == '\\' || c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') out += 1;
-    else if (c < 0x20) out += 5; /* \u00XX */
-  }
+  for (size_t i = 0; i < n; i++) out += json_extra[b[i]];
   return out;
 }
 
 static uint8_t *json_escape(uint8_t *o, const uint8_t *b, size_t n) {
   static const char hex[] = "0123456789abcdef";
+  size_t run = 0; /* start of the current run of bytes copied as they are */
   for (size_t i = 0; i < n; i++) {
     uint8_t c = b[i];
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      *o++ = c;
-      continue;
-    }
+    if (json_extra[c] == 0) continue;
+    memcpy(o, b + run, i - run);
+    o += i - run;
+    run = i + 1;
     *o++ = '\\';
     switch (c) {
       case '"': *o++ = '"'; break;
@@ -1023,21 +1030,36 @@ static uint8_t *json_escape(uint8_t *o, const uint8_t *b, size_t n) {
         *o++ = (uint8_t)hex[c & 15];
     }
   }
-  return o;
+  memcpy(o, b + run, n - run);
+  return o + (n - run);
+}
+
+/* A file offset (an integer below 2^53) in decimal; returns its length. snprintf("%.0f") cost
+ * ~0.4 us a call (measured: most of the envelope's time). */
+static int format_offset(char *out, double v) {
+  uint64_t x = v > 0 ? (uint64_t)v : 0;
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + x % 10);
+    x /= 10;
+  } while (x);
+  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
 }
 
 /*
- * jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds) -> Buffer
+ * jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds, scratch) -> Buffer
  * Record i = head + decimal(offsets[i]) + middle + '"' + escaped line i + '"' + tail, all
  * packed into one new Buffer; outBounds (Uint32Array, 2*count) receives (start, length).
  * Lines must be valid UTF-8 (the tailer guarantees it): then the escaping equals
  * JSON.stringify's, byte for byte, without a JavaScript string per line.
  */
 static napi_value json_envelopes(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8], out;
+  size_t argc = 9;
+  napi_value argv[9], out;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8) return throw_msg(env, "ERR_ARGS", "jsonEnvelopes() takes 8 arguments");
+  if (argc < 9) return throw_msg(env, "ERR_ARGS", "jsonEnvelopes() takes 9 arguments");
   const uint8_t *data, *head, *middle, *tail;
   size_t data_len, head_len, middle_len, tail_len;
   if (!get_bytes(env, argv[0], &data, &data_len) || !get_bytes(env, argv[4], &head, &head_len) || !get_bytes(env, argv[5], &middle, &middle_len) ||
@@ -1059,18 +1081,28 @@ static napi_value json_envelopes(napi_env env, napi_callback_info info) {
   size_t total = 0;
   for (int32_t i = 0; i < count; i++) {
     if ((uint64_t)bounds[2 * i] + bounds[2 * i + 1] > data_len) return throw_msg(env, "ERR_ARGS", "a line's bounds lie outside data");
-    int nl = snprintf(num, sizeof num, "%.0f", offsets[i]);
+    int nl = format_offset(num, offsets[i]);
     total += head_len + (size_t)nl + middle_len + 2 + json_escaped_len(data + bounds[2 * i], bounds[2 * i + 1]) + tail_len;
   }
   if (total > 0xffffffffu) return throw_msg(env, "ERR_RANGE", "batch too large to pack");
-  uint8_t *buf;
-  CHECK(env, napi_create_buffer(env, total, (void **)&buf, &out));
+  /* Into the caller's scratch buffer when it is large enough (reused batch after batch: no
+   * allocation, no fresh pages to fault in); else into a new one, returned for reuse. */
+  uint8_t *buf = NULL;
+  size_t scratch_len = 0;
+  napi_valuetype st;
+  napi_typeof(env, argv[8], &st);
+  if (argc > 8 && st != napi_null && st != napi_undefined && get_bytes(env, argv[8], (const uint8_t **)&buf, &scratch_len) && scratch_len >= total) {
+    out = argv[8];
+  } else {
+    size_t want = total < 65536 ? 65536 : total + total / 4;
+    CHECK(env, napi_create_buffer(env, want, (void **)&buf, &out));
+  }
   uint8_t *o = buf;
   for (int32_t i = 0; i < count; i++) {
     uint8_t *start = o;
     memcpy(o, head, head_len);
     o += head_len;
-    int nl = snprintf(num, sizeof num, "%.0f", offsets[i]);
+    int nl = format_offset(num, offsets[i]);
     memcpy(o, num, (size_t)nl);
     o += nl;
     memcpy(o, middle, middle_len);
@@ -1118,6 +1150,7 @@ static napi_value error_string(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  json_tables_init();
   napi_property_descriptor methods[] = {
       {"topic", NULL, producer_topic, NULL, NULL, NULL, napi_default, NULL},
       {"produce", NULL, producer_produce, NULL, NULL, NULL, napi_default, NULL},

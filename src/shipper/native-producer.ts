@@ -21,7 +21,7 @@ interface Addon {
   MockCluster: new (brokers: number) => AddonMockCluster;
   librdkafka(): { path: string; version: string; versionInt: number; compiledVersionInt: number };
   errorString(code: number): string;
-  jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array): Buffer;
+  jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array, scratch: Buffer | null): Buffer;
   constants: { ENTRY_INTS: number; DETAIL_INTS: number };
 }
 
@@ -162,10 +162,11 @@ export function librdkafkaErrorString(code: number): string {
  * JSON envelopes of `count` lines, packed into one new buffer: record i is
  * head + offsets[i] + middle + the line as a JSON string + tail; `outBounds` receives each
  * record's (start, length). Lines must be valid UTF-8: the escaping then equals
- * JSON.stringify's byte for byte, without a JavaScript string per line.
+ * JSON.stringify's byte for byte, without a JavaScript string per line. Written into `scratch`
+ * when it is large enough (and `scratch` returned), else into a new, larger buffer.
  */
-export function jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array): Buffer {
-  return mod().jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds);
+export function jsonEnvelopes(data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, count: number, offsets: Float64Array, head: Uint8Array, middle: Uint8Array, tail: Uint8Array, outBounds: Uint32Array, scratch: Buffer | null): Buffer {
+  return mod().jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds, scratch);
 }
 
 /**

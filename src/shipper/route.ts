@@ -16,7 +16,24 @@ import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
 export interface RecordValues {
   data: ArrayBufferLike | Uint8Array;
   bounds: Uint32Array;
+  /**
+   * `data` is the shared envelope scratch buffer, overwritten by the next batch: valid until
+   * then only (librdkafka copies values at produce time; keep() it for longer).
+   */
+  scratch: boolean;
 }
+
+/** Values that stay valid however many batches are built after them. */
+export function keep(values: RecordValues): RecordValues {
+  if (!values.scratch) return values;
+  let end = 0;
+  for (let i = 1; i < values.bounds.length; i += 2) end = Math.max(end, values.bounds[i - 1]! + values.bounds[i]!);
+  const bytes = values.data instanceof Uint8Array ? values.data : new Uint8Array(values.data);
+  return { data: Buffer.from(bytes.subarray(0, end)), bounds: values.bounds, scratch: false };
+}
+
+/** Envelopes of one batch after another are built here (grown when a batch needs more). */
+let envelopeScratch: Buffer | null = null;
 
 /**
  * Raw lines as they are. Lines of one batch are subarrays of one read chunk: their bounds
@@ -37,7 +54,7 @@ export function rawValues(lines: readonly Buffer[]): RecordValues {
     bounds[2 * i] = line.byteOffset;
     bounds[2 * i + 1] = line.length;
   }
-  if (shared) return { data: store, bounds };
+  if (shared) return { data: store, bounds, scratch: false };
   let total = 0;
   for (const line of lines) total += line.length;
   const packed = Buffer.allocUnsafe(total);
@@ -49,7 +66,7 @@ export function rawValues(lines: readonly Buffer[]): RecordValues {
     bounds[2 * i + 1] = line.length;
     pos += line.length;
   }
-  return { data: packed, bounds };
+  return { data: packed, bounds, scratch: false };
 }
 
 const MESSAGE_MEMBER = Buffer.from(',"message":');
@@ -107,7 +124,7 @@ export class FileRoute {
     this.jsonTail = Buffer.from(extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
   }
 
-  /** The record values of a batch. */
+  /** The record values of a batch (json: in the shared scratch buffer, see RecordValues). */
   values(batch: LineBatch, timestampIso: string): RecordValues {
     const raw = rawValues(batch.lines);
     if (this.input.format === 'raw') return raw;
@@ -116,8 +133,8 @@ export class FileRoute {
     const n = batch.lines.length;
     const bounds = new Uint32Array(2 * n);
     const head = Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}`);
-    const data = jsonEnvelopes(raw.data, raw.bounds, n, lineStartOffsets(batch), head, MESSAGE_MEMBER, this.jsonTail, bounds);
-    return { data, bounds };
+    envelopeScratch = jsonEnvelopes(raw.data, raw.bounds, n, lineStartOffsets(batch), head, MESSAGE_MEMBER, this.jsonTail, bounds, envelopeScratch);
+    return { data: envelopeScratch, bounds, scratch: true };
   }
 
   /** Record headers (host, path, then each record's offset), or null when the input has none. */

@@ -15,7 +15,7 @@ import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, t
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
 
 export { RECORD_MEMORY_OVERHEAD };
-import { FileRoute, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
+import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 
 const codes = Kafka.CODES.ERRORS;
@@ -343,6 +343,7 @@ export class Shipper {
     }
     if (p.next < n) {
       this.log.trace({ topic: route.topic, first, consumed }, 'librdkafka queue full: the rest of the batch waits');
+      p.values = keep(p.values); // the next batch's envelopes would overwrite a scratch buffer
       return false;
     }
     p.values = null;
