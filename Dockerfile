@@ -1,6 +1,8 @@
 # logship container image. Multi-stage: build librdkafka (bundled with
 # @confluentinc/kafka-javascript) from source against Debian's libraries exactly as
-# scripts/setup.sh does, then copy only what runs into a slim image.
+# scripts/setup.sh does, and logship's native producer (native/, a file: dependency built by
+# npm ci right after the binding, linked to the binding's librdkafka.so.1), then copy only
+# what runs into a slim image.
 # NOTE: this file cannot be built on the development machines (no Docker engine there); its
 # install steps mirror scripts/setup.sh, which is tested on every CI run.
 #
@@ -15,10 +17,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
-# The sd_notify addon is a local package (file: link), built by npm ci with the rest.
+# The native addons are local packages (file: links), built by npm ci with the rest: their
+# sources must be there first (install scripts).
+COPY native/package.json native/binding.gyp native/build.cjs native/index.cjs ./native/
+COPY native/src ./native/src
 COPY native/sd-notify ./native/sd-notify
 # dynamic: build the bundled librdkafka against the system libraries (no prebuilt download).
-RUN CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
+# The node image ships Node's headers (/usr/local/include/node): with nodedir pointing there,
+# node-gyp downloads nothing for either addon.
+RUN CKJS_LINKING=dynamic npm_config_nodedir=/usr/local npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY test ./test
@@ -38,6 +45,11 @@ RUN apt-get update \
 WORKDIR /opt/logship
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
+# node_modules/@logship/native is a link to ../../native: the addon and its loader. Its run
+# path ($ORIGIN/../../../node_modules/@confluentinc/kafka-javascript/build/deps) finds the
+# binding's librdkafka.so.1 here as in the build stage; the agent checks at start that it did.
+COPY --from=build /src/native/package.json /src/native/index.cjs ./native/
+COPY --from=build /src/native/build/Release/logship_native.node ./native/build/Release/
 COPY --from=build /src/native/sd-notify ./native/sd-notify
 COPY --from=build /src/dist/src ./dist/src
 COPY bin ./bin

@@ -30,33 +30,42 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # npm ci only when the lockfile changed since the last install (or a native addon is absent:
-# the Kafka binding, and native/sd-notify, built in place by npm through its file: link).
+# the Kafka binding, logship's native producer and native/sd-notify, the last two built in
+# place by npm through their file: links).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.logship-lock-sha256
 addons=(
   node_modules/@confluentinc/kafka-javascript/build/Release/confluent-kafka-javascript.node
+  native/build/Release/logship_native.node
   native/sd-notify/build/Release/sd_notify.node
 )
 addon_missing=0
 for addon in "${addons[@]}"; do [ -f "$addon" ] || addon_missing=1; done
 if [ "$addon_missing" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "setup: npm ci (builds librdkafka from source against the system libraries, about a minute)"
+  echo "setup: npm ci (builds librdkafka from source against the system libraries, then logship's native addons; a few minutes)"
   # dynamic linking: build the bundled librdkafka against the Debian libraries above instead of
-  # downloading a prebuilt binary (its host is not reachable from every machine).
+  # downloading a prebuilt binary (its host is not reachable from every machine), as a shared
+  # library that logship's native producer (native/) links to: one librdkafka per process.
   CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
 fi
 
-# The sd_notify addon again when its sources changed since it was built (seconds): an edit of
-# native/sd-notify does not change the lockfile.
-sd_hash=$(cat native/sd-notify/binding.gyp native/sd-notify/src/*.c | sha256sum | cut -d' ' -f1)
-sd_stamp=native/sd-notify/build/.logship-src-sha256
-if [ ! -f "$sd_stamp" ] || [ "$(cat "$sd_stamp")" != "$sd_hash" ]; then
-  if [ -f "$sd_stamp" ]; then
-    echo "setup: rebuilding native/sd-notify (its sources changed)"
-    npm rebuild @logship/sd-notify --loglevel=error
+# A native addon again when its sources changed since it was built (seconds): an edit under
+# native/ does not change the lockfile. Each: package name, stamp directory, sources.
+rebuild_if_changed() {
+  local package=$1 dir=$2; shift 2
+  local hash stamp_file
+  hash=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  stamp_file=$dir/build/.logship-src-sha256
+  if [ ! -f "$stamp_file" ] || [ "$(cat "$stamp_file")" != "$hash" ]; then
+    if [ -f "$stamp_file" ]; then
+      echo "setup: rebuilding $package (its sources changed)"
+      npm rebuild "$package" --loglevel=error
+    fi
+    echo "$hash" > "$stamp_file"
   fi
-  echo "$sd_hash" > "$sd_stamp"
-fi
+}
+rebuild_if_changed @logship/native native native/binding.gyp native/build.cjs native/src/*.c
+rebuild_if_changed @logship/sd-notify native/sd-notify native/sd-notify/binding.gyp native/sd-notify/src/*.c
 
 npm run --silent build

@@ -12,6 +12,7 @@ import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { identityKey, type Checkpoint } from './registry/types.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
+import { loadNativeProducer } from './shipper/native-producer.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
 import { Tailer, newTailerStats, type CheckpointLookup } from './tailer/tailer.js';
@@ -87,6 +88,10 @@ export class Agent {
   ) {}
 
   static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    // Before anything else: refuses to start (saying how to rebuild) unless exactly one
+    // librdkafka, the binding's, of the version the native producer was compiled against, runs.
+    const librdkafka = loadNativeProducer();
+    log.info({ librdkafka: librdkafka.path, version: librdkafka.version }, `librdkafka ${librdkafka.version} loaded from ${librdkafka.path} (native batch producer)`);
     const registry = await OffsetRegistry.open({
       dataDir: config.agent.data_dir,
       flushIntervalMs: config.registry.flush_interval,

@@ -152,8 +152,8 @@ describe('defaults', () => {
     const input = cfg.inputs[0]!;
     assert.equal(cfg.inputs.length, 1);
     assert.deepEqual(
-      { exclude: input.exclude, key: input.key, multiline: input.multiline, fields: input.fields, encoding: input.encoding },
-      { exclude: [], key: null, multiline: null, fields: {}, encoding: 'utf-8' },
+      { exclude: input.exclude, key: input.key, multiline: input.multiline, fields: input.fields, encoding: input.encoding, headers: input.headers, format: input.format },
+      { exclude: [], key: null, multiline: null, fields: {}, encoding: 'utf-8', headers: false, format: 'raw' },
     );
     assert.deepEqual(cfg.kafka.brokers, ['127.0.0.1:9092']);
     assert.equal(cfg.kafka.client_id, 'logship-test-host');

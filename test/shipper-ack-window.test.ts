@@ -5,28 +5,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { AckWindow } from '../src/shipper/ack-window.js';
-import { Shipper, type NativeProducer } from '../src/shipper/shipper.js';
-import type { AgentConfig, InputConfig } from '../src/config/types.js';
-import type { LineBatch, SourceFile } from '../src/tailer/types.js';
-
-const source: SourceFile = { key: '1:2:0', identity: { dev: 1, ino: 2 }, input: 'app', path: '/var/log/app.log' };
-
-function batch(start: number, lines: string[], src: SourceFile = source): LineBatch {
-  const ends: number[] = [];
-  let pos = start;
-  for (const l of lines) ends.push((pos += Buffer.byteLength(l) + 1));
-  return {
-    source: src,
-    epoch: 0,
-    lines: lines.map((l) => Buffer.from(l)),
-    startOffset: start,
-    ends,
-    flags: [],
-    endOffset: pos,
-    marker: { len: 1, hash: `m${pos}` },
-    fingerprint: { len: 10, hash: 'fp' },
-  };
-}
+import { FileRoute, planInput } from '../src/shipper/route.js';
+import { Shipper } from '../src/shipper/shipper.js';
+import type { BatchProducer, HeaderSpec, ProducerListener } from '../src/shipper/native-producer.js';
+import type { AgentConfig } from '../src/config/types.js';
+import { batch, shipperConfig as config, source } from './helpers/shipper-fixtures.js';
 
 test('AckWindow commits only the end of the longest fully acknowledged prefix', () => {
   const w = new AckWindow<string>();
@@ -42,73 +25,61 @@ test('AckWindow commits only the end of the longest fully acknowledged prefix', 
 interface Produced {
   topic: string;
   value: Buffer;
-  key: Buffer | null | undefined;
-  opaque: unknown;
-  headers: unknown;
+  key: Uint8Array | null;
+  ticket: number;
+  index: number;
+  headers: Record<string, string> | undefined;
 }
 
-class FakeProducer {
+/** A BatchProducer that records what it is given and reports outcomes on demand. */
+class FakeProducer implements BatchProducer {
   produced: Produced[] = [];
-  private handlers = new Map<string, (...args: unknown[]) => void>();
-  throwOnNext: Array<{ code: number; message: string } | null> = [];
-  connect(_o: unknown, cb: (err: unknown) => void): this {
-    setImmediate(() => cb(null));
-    return this;
+  /** Per record produced next: null = queued, a code = refused outright. */
+  refuseNext: Array<number | null> = [];
+  /** Records the next produce() call accepts before "QUEUE_FULL" (Infinity = no limit). */
+  room = Infinity;
+  readonly refused = new Int32Array(64);
+  private readonly topics: string[] = [];
+  listener!: ProducerListener;
+  closed = false;
+  topic(name: string): number {
+    const i = this.topics.indexOf(name);
+    if (i >= 0) return i;
+    this.topics.push(name);
+    return this.topics.length - 1;
   }
-  disconnect(_t: number, cb: () => void): this {
-    cb();
-    return this;
+  produce(topic: number, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: Uint8Array | null, headers: HeaderSpec | null, offsets: Float64Array | null): number {
+    this.refused[0] = 0;
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    let consumed = 0;
+    for (let i = first; i < first + count && consumed < this.room; i++, consumed++) {
+      const code = this.refuseNext.shift();
+      if (code) {
+        this.refused[1 + 2 * this.refused[0]!] = i;
+        this.refused[2 + 2 * this.refused[0]!] = code;
+        this.refused[0]!++;
+        continue;
+      }
+      const h = headers ? { [String(headers[0])]: Buffer.from(headers[1] as Uint8Array).toString(), [String(headers[2])]: Buffer.from(headers[3] as Uint8Array).toString(), [String(headers[4])]: String(offsets![i]) } : undefined;
+      this.produced.push({ topic: this.topics[topic]!, value: Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)), key, ticket, index: i, headers: h });
+    }
+    if (this.room !== Infinity) this.room -= consumed;
+    return consumed;
   }
-  produce(topic: string, _p: unknown, value: Buffer, key: Buffer | null | undefined, _ts: unknown, opaque: unknown, headers: unknown): boolean {
-    const err = this.throwOnNext.shift();
-    if (err) throw Object.assign(new Error(err.message), { code: err.code });
-    this.produced.push({ topic, value, key, opaque, headers });
-    return true;
+  metadata(): Promise<number> {
+    return Promise.resolve(3);
   }
-  flush(): this {
-    return this;
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
   }
-  poll(): this {
-    return this;
+  /** Delivery outcome of the i-th produced record (0 = acknowledged). */
+  deliver(i: number, code = 0, permanent = false): void {
+    const p = this.produced[i]!;
+    const entries = Int32Array.from([p.ticket, code === 0 ? 1 : 0, code !== 0 && !permanent ? 1 : 0, permanent ? 1 : 0, code]);
+    const details = Int32Array.from([p.ticket, p.index, code]);
+    this.listener.outcomes({ entries, entryCount: 1, details, detailCount: code === 0 ? 0 : 1, detailsDropped: 0 });
   }
-  setPollInterval(): this {
-    return this;
-  }
-  isConnected(): boolean {
-    return true;
-  }
-  getMetadata(_o: unknown, cb: (err: unknown) => void): void {
-    cb(null);
-  }
-  on(event: string, fn: (...args: unknown[]) => void): this {
-    this.handlers.set(event, fn);
-    return this;
-  }
-  deliver(i: number, err: { code: number; message: string } | null = null): void {
-    this.handlers.get('delivery-report')!(err, { opaque: this.produced[i]!.opaque });
-  }
-}
-
-function config(input: Partial<InputConfig> = {}, maxInFlight = 1 << 20): AgentConfig {
-  const inp = {
-    id: 'app', paths: ['/var/log/*.log'], exclude: [], start_at: 'end', ignore_older: 0, topic: 'logs.{input}.{file.stem}', key: '{host}',
-    format: 'raw', headers: true, max_line_bytes: 1 << 20, partial_line_timeout: 0, encoding: 'utf-8', multiline: null,
-    rotation: { close_renamed_after: 300_000, close_removed: true, close_removed_after: 300_000 }, fields: {}, ...input,
-  } as InputConfig;
-  return {
-    source: '/etc/logship/agent.yaml',
-    agent: { name: 'h1', data_dir: '/tmp/x', shutdown_timeout: 1000, max_open_files: 10, drain_on_stop: false },
-    log: { level: 'info', format: 'json' },
-    inputs: [inp],
-    kafka: {
-      brokers: ['x:9092'], client_id: 'c', acks: 'all', compression: 'lz4', compression_level: -1,
-      flush: { max_messages: 10, max_bytes: 1000, frequency: 5 }, retries: { max: 10, backoff: 1, backoff_max: 2 },
-      idempotence: true, max_message_bytes: 1_000_000, partitioner: 'consistent_random', max_in_flight_bytes: maxInFlight,
-      topic_create: 'auto', dead_letter_topic: null, tls: { enabled: false, ca_file: null, cert_file: null, key_file: null }, sasl: null, librdkafka: {},
-    },
-    registry: { flush_interval: 1000, clean_after: 1000 },
-    metrics: { listen: '' },
-  };
 }
 
 async function started(cfg: AgentConfig): Promise<{ shipper: Shipper; fake: FakeProducer; commits: number[] }> {
@@ -116,7 +87,11 @@ async function started(cfg: AgentConfig): Promise<{ shipper: Shipper; fake: Fake
   const commits: number[] = [];
   const shipper = new Shipper({
     config: cfg, librdkafka: { 'bootstrap.servers': 'x:9092' }, log: pino({ level: 'silent' }),
-    onCommit: (_s, pos) => commits.push(pos.offset), createProducer: () => fake as unknown as NativeProducer,
+    onCommit: (_s, pos) => commits.push(pos.offset),
+    createProducer: (_conf, _codes, listener) => {
+      fake.listener = listener;
+      return fake;
+    },
   });
   shipper.start();
   await shipper.gate.waitOpen();
@@ -128,8 +103,8 @@ test('Shipper: per-file topic and key, headers, commit after out-of-order acknow
   shipper.ship(batch(0, ['one', 'two']));
   shipper.ship(batch(8, ['three']));
   assert.deepEqual(fake.produced.map((p) => p.topic), ['logs.app.app', 'logs.app.app', 'logs.app.app']);
-  assert.equal(fake.produced[0]!.key!.toString(), 'h1');
-  assert.deepEqual(fake.produced[1]!.headers, [{ host: 'h1' }, { path: '/var/log/app.log' }, { offset: '4' }]);
+  assert.equal(Buffer.from(fake.produced[0]!.key!).toString(), 'h1');
+  assert.deepEqual(fake.produced[1]!.headers, { host: 'h1', path: '/var/log/app.log', offset: '4' });
   fake.deliver(2);
   assert.deepEqual(commits, [], 'the second batch alone must not commit');
   fake.deliver(0);
@@ -144,7 +119,7 @@ test('Shipper: a retriable delivery failure produces the batch again and holds o
   const { shipper, fake, commits } = await started(config());
   shipper.ship(batch(0, ['a', 'b']));
   fake.deliver(0);
-  fake.deliver(1, { code: -188, message: 'Local: Unknown topic' });
+  fake.deliver(1, -188);
   assert.equal(shipper.gate.isOpen(source), false, 'the failing file is held back');
   assert.equal(shipper.gate.isOpen({ ...source, key: 'other' }), true, 'other files keep flowing');
   await new Promise<void>((resolve) => {
@@ -165,7 +140,7 @@ test('Shipper: a retriable delivery failure produces the batch again and holds o
 
 test('Shipper: a record Kafka rejects permanently is skipped, counted, and the offset moves on', async () => {
   const { shipper, fake, commits } = await started(config());
-  fake.throwOnNext = [null, { code: 10, message: 'Broker: Message size too large' }];
+  fake.refuseNext = [null, 10];
   shipper.ship(batch(0, ['ok', 'huge', 'ok2']));
   assert.equal(fake.produced.length, 2);
   fake.deliver(0);
@@ -201,4 +176,19 @@ test('Shipper: json envelope carries host, input, path, start offset, message an
   assert.equal(doc.env, 'prod');
   assert.ok(!Number.isNaN(Date.parse(String(doc['@timestamp']))));
   await shipper.stop(100);
+});
+
+test('json envelope built natively equals the JSON.stringify rendering byte for byte', () => {
+  const cfg = config({ format: 'json', fields: { env: 'prod', n: 3 } });
+  const route = new FileRoute(source, planInput(cfg.inputs[0]!), 'h1', {});
+  const lines = ['plain', 'quote " and \\ backslash', 'tab\there, cr\r, nl\n, bell\u0007, esc\u001b, del\u007f', 'ünïcödé ✓ 😀 \u2028', '', '{"already":"json"}'];
+  const b = batch(1000, lines);
+  const iso = '2026-11-29T10:00:00.000Z';
+  const { data, bounds } = route.values(b, iso);
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  lines.forEach((line, i) => {
+    const start = i === 0 ? b.startOffset : b.ends[i - 1]!;
+    const expected = `{"@timestamp":"${iso}","host":"h1","input":"app","path":"/var/log/app.log","offset":${start},"message":${JSON.stringify(line)},"env":"prod","n":3}`;
+    assert.equal(Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)).toString(), expected, `line ${i}`);
+  });
 });

@@ -214,7 +214,7 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
   try {
     agent = await Agent.start(config, log);
   } catch (err) {
-    log.fatal({ err }, 'logship could not start');
+    log.fatal({ err }, `logship could not start: ${err instanceof Error ? err.message : String(err)}`);
     notifier.status(`could not start: ${err instanceof Error ? err.message : String(err)}`);
     return EXIT.RUNTIME;
   }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FollowedFileState, TailerStats } from '../tailer/types.js';
 import type { ShipperStats } from '../shipper/shipper.js';
+import type { BrokerStatistics } from '../shipper/statistics.js';
 
 export interface FileLag {
   /** The live path the file was discovered under (its topic's name source). */
@@ -102,6 +103,26 @@ export function buildRegistry(src: MetricsSources): Registry {
   gauge('logship_kafka_connected', '1 when the producer is connected', () => (src.shipper.connected ? 1 : 0));
   gauge('logship_kafka_reachable', '1 when the last metadata probe was answered in time (Kafka neither down nor stalled)', () => (src.shipper.reachable ? 1 : 0));
   gauge('logship_ready', '1 when the agent is ready (see /readyz)', () => (src.ready() ? 1 : 0));
+  single('logship_producer_restarts_total', 'Producers replaced after a fatal librdkafka error', () => src.shipper.producerRestarts);
+  // From librdkafka's statistics (every 10 s): absent until the first report.
+  gauge('logship_kafka_queue_messages', "Records in librdkafka's producer queues (waiting or in flight)", () => src.shipper.kafka?.queueMessages ?? 0);
+  gauge('logship_kafka_queue_bytes', "Payload bytes in librdkafka's producer queues", () => src.shipper.kafka?.queueBytes ?? 0);
+  const perBroker = (name: string, help: string, read: (b: BrokerStatistics) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['broker'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const b of src.shipper.kafka?.brokers ?? []) this.set({ broker: b.name }, read(b));
+      },
+    });
+  };
+  perBroker('logship_kafka_broker_rtt_seconds', 'Average request round-trip time per broker over the last statistics interval', (b) => b.rttAvgSeconds);
+  perBroker('logship_kafka_broker_rtt_p99_seconds', 'p99 request round-trip time per broker over the last statistics interval', (b) => b.rttP99Seconds);
+  perBroker('logship_kafka_broker_waiting_responses', 'Requests sent to the broker and awaiting its response', (b) => b.waitingResponses);
+  perBroker('logship_kafka_broker_up', '1 when librdkafka reports the broker connection UP', (b) => (b.state === 'UP' ? 1 : 0));
   // Per followed file (file: where it is now, path: its live name). `logship top` reads these.
   const perFile = (labels: FileLag): Record<'path' | 'file' | 'input', string> => ({ path: labels.path, file: labels.file, input: labels.input });
   new Gauge({

@@ -8,6 +8,14 @@ import type { KafkaSection } from '../config/types.js';
 
 export type LibrdkafkaConfig = Record<string, string | number | boolean>;
 
+/**
+ * Estimated memory per record in flight beyond its payload (librdkafka's rd_kafka_msg_t and
+ * payload copy, record headers, our share of the batch's bookkeeping), counted against
+ * kafka.max_in_flight_bytes so that the bound holds for memory, not only for payload bytes.
+ */
+export const RECORD_MEMORY_OVERHEAD = 384;
+const STATISTICS_INTERVAL_MS = 10_000;
+
 export class ProducerConfigError extends Error {
   constructor(
     message: string,
@@ -53,15 +61,17 @@ export function producerConfig(
     // A line is never given up on while the agent runs: no local delivery timeout. Retriable
     // errors are retried by librdkafka; only permanent ones come back to the shipper.
     'message.timeout.ms': 0,
-    // Our InFlightGate bounds what is queued (max_in_flight_bytes); librdkafka's own queue
-    // limits must sit above it so produce() never fails with a full queue in normal running.
-    'queue.buffering.max.kbytes': Math.min(2_097_151, Math.max(1024, Math.ceil((kafka.max_in_flight_bytes * 2) / 1024))),
-    'queue.buffering.max.messages': 10_000_000,
+    // librdkafka's own queue is bounded by the same budget as the InFlightGate, so it is a
+    // real limit rather than a formality: when a read chunk overshoots the gate, produce()
+    // stops at QUEUE_FULL and the rest of the chunk waits (a prefix went, no hole). Messages:
+    // the gate counts RECORD_MEMORY_OVERHEAD per record, so it never admits more than this.
+    // (Never below one record of the largest size: librdkafka refuses a message larger than the
+    // limit even into an empty queue, which would stall its file for good.)
+    'queue.buffering.max.kbytes': Math.min(2_147_483_647, Math.ceil(Math.max(kafka.max_in_flight_bytes, kafka.max_message_bytes + RECORD_OVERHEAD_BYTES) / 1024)),
+    'queue.buffering.max.messages': Math.min(2_147_483_647, Math.max(1000, Math.ceil(kafka.max_in_flight_bytes / RECORD_MEMORY_OVERHEAD))),
     'socket.keepalive.enable': true,
-    // Delivery reports without a copy of the payload: we keep our own reference.
-    dr_cb: true,
-    // librdkafka's own log lines (connection failures, `debug` output) go to our logger.
-    event_cb: true,
+    // Queue depth and per-broker round-trip times for /metrics.
+    'statistics.interval.ms': STATISTICS_INTERVAL_MS,
   };
   const tls = kafka.tls;
   const sasl = kafka.sasl;

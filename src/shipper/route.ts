@@ -1,11 +1,84 @@
 // FileRoute: everything the shipper derives once per followed file rather than once per line:
-// the rendered topic and key, the static parts of headers and of the JSON envelope. Building a record for a line is then a few concatenations at most.
+// the rendered topic and key, the static parts of headers and of the JSON envelope. Record
+// values of a batch are bounds into one buffer: the read chunk itself for raw lines (no
+// allocation per line), one packed buffer per batch for transformed values.
 
 import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
 import type { LineBatch, SourceFile } from '../tailer/types.js';
 
-export type RecordHeaders = Array<{ [key: string]: string | Buffer }>;
+import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
+
+/**
+ * The values of a batch's records: (start, length) pairs in `bounds`, record i at
+ * bounds[2i], into `data` (an ArrayBuffer shared by the lines, or one packed Buffer).
+ */
+export interface RecordValues {
+  data: ArrayBufferLike | Uint8Array;
+  bounds: Uint32Array;
+  /**
+   * `data` is the shared envelope scratch buffer, overwritten by the next batch: valid until
+   * then only (librdkafka copies values at produce time; keep() it for longer).
+   */
+  scratch: boolean;
+}
+
+/** Values that stay valid however many batches are built after them. */
+export function keep(values: RecordValues): RecordValues {
+  if (!values.scratch) return values;
+  let end = 0;
+  for (let i = 1; i < values.bounds.length; i += 2) end = Math.max(end, values.bounds[i - 1]! + values.bounds[i]!);
+  const bytes = values.data instanceof Uint8Array ? values.data : new Uint8Array(values.data);
+  return { data: Buffer.from(bytes.subarray(0, end)), bounds: values.bounds, scratch: false };
+}
+
+/** Envelopes of one batch after another are built here (grown when a batch needs more). */
+let envelopeScratch: Buffer | null = null;
+
+/**
+ * Raw lines as they are. Lines of one batch are subarrays of one read chunk: their bounds
+ * are taken in its backing store. Lines that do not share one (decoded, joined multiline
+ * events) are packed into one buffer.
+ */
+export function rawValues(lines: readonly Buffer[]): RecordValues {
+  const n = lines.length;
+  const bounds = new Uint32Array(2 * n);
+  const store = n > 0 ? lines[0]!.buffer : new ArrayBuffer(0);
+  let shared = true;
+  for (let i = 0; i < n; i++) {
+    const line = lines[i]!;
+    if (line.buffer !== store) {
+      shared = false;
+      break;
+    }
+    bounds[2 * i] = line.byteOffset;
+    bounds[2 * i + 1] = line.length;
+  }
+  if (shared) return { data: store, bounds, scratch: false };
+  let total = 0;
+  for (const line of lines) total += line.length;
+  const packed = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const line = lines[i]!;
+    line.copy(packed, pos);
+    bounds[2 * i] = pos;
+    bounds[2 * i + 1] = line.length;
+    pos += line.length;
+  }
+  return { data: packed, bounds, scratch: false };
+}
+
+const MESSAGE_MEMBER = Buffer.from(',"message":');
+
+/** Each record's start offset in its file (the `offset` header, the envelope's `offset`). */
+export function lineStartOffsets(batch: LineBatch): Float64Array {
+  const n = batch.lines.length;
+  const out = new Float64Array(n);
+  out[0] = batch.startOffset;
+  for (let i = 1; i < n; i++) out[i] = batch.ends[i - 1]!;
+  return out;
+}
 
 /** Compiled templates of one input, shared by all its files. */
 export interface InputRoutePlan {
@@ -27,10 +100,10 @@ export class FileRoute {
   /** Consecutive failed attempts of this file's oldest failing ticket (for backoff and logs). */
   failures = 0;
   lastErrorLogAt = 0;
-  private readonly hostHeader: { host: string };
-  private readonly pathHeader: { path: string };
+  /** host and path as static headers, then the name of the per-record offset header. */
+  private readonly headerSpec: HeaderSpec;
   private readonly jsonHead: string;
-  private readonly jsonTail: string;
+  private readonly jsonTail: Buffer;
 
   constructor(
     readonly source: SourceFile,
@@ -42,28 +115,30 @@ export class FileRoute {
     const vars = { input: source.input, host, file: fileVars(source.path), env };
     this.topic = renderTopic(plan.topic, vars);
     this.key = plan.key === null ? null : Buffer.from(plan.key.render(vars));
-    this.hostHeader = { host };
-    this.pathHeader = { path: source.path };
+    this.headerSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path), 'offset'];
     // The envelope's static members are serialised once; per line only the timestamp,
     // offset and message are added. Configured fields never replace the envelope's own.
     const reserved = new Set(['@timestamp', 'host', 'input', 'path', 'offset', 'message']);
     const extra = Object.entries(this.input.fields).filter(([k]) => !reserved.has(k));
     this.jsonHead = `,"host":${JSON.stringify(host)},"input":${JSON.stringify(source.input)},"path":${JSON.stringify(source.path)},"offset":`;
-    this.jsonTail = extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}';
+    this.jsonTail = Buffer.from(extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
   }
 
-  /** The record value for line i of a batch. */
-  value(batch: LineBatch, i: number, timestampIso: string): Buffer {
-    const line = batch.lines[i]!;
-    if (this.input.format === 'raw') return line;
-    const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
-    return Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}${start},"message":${JSON.stringify(line.toString('utf8'))}${this.jsonTail}`);
+  /** The record values of a batch (json: in the shared scratch buffer, see RecordValues). */
+  values(batch: LineBatch, timestampIso: string): RecordValues {
+    const raw = rawValues(batch.lines);
+    if (this.input.format === 'raw') return raw;
+    // The envelope per line is built natively into one buffer: only the timestamp (per batch),
+    // the offset and the escaped message vary.
+    const n = batch.lines.length;
+    const bounds = new Uint32Array(2 * n);
+    const head = Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}`);
+    envelopeScratch = jsonEnvelopes(raw.data, raw.bounds, n, lineStartOffsets(batch), head, MESSAGE_MEMBER, this.jsonTail, bounds, envelopeScratch);
+    return { data: envelopeScratch, bounds, scratch: true };
   }
 
-  /** Record headers for line i, or undefined when the input has headers off. */
-  headers(batch: LineBatch, i: number): RecordHeaders | undefined {
-    if (!this.input.headers) return undefined;
-    const start = i === 0 ? batch.startOffset : batch.ends[i - 1]!;
-    return [this.hostHeader, this.pathHeader, { offset: String(start) }];
+  /** Record headers (host, path, then each record's offset), or null when the input has none. */
+  headers(): HeaderSpec | null {
+    return this.input.headers ? this.headerSpec : null;
   }
 }

@@ -1,7 +1,8 @@
-// Shipper: turns LineBatches into Kafka records through librdkafka's native Producer
-// (produce + delivery reports) and reports, per file, the offset up to which Kafka has
-// acknowledged every line. At-least-once: a record is only ever given up on for a
-// permanent, per-record reason (too large, not authorised), and that is logged and counted.
+// Shipper: turns LineBatches into Kafka records through logship's batch producer (one native
+// call per read chunk, delivery outcomes aggregated per ticket; see native-producer.ts) and
+// reports, per file, the offset up to which Kafka has acknowledged every line. At-least-once:
+// a record is only ever given up on for a permanent, per-record reason (too large, not
+// authorised), and that is logged and counted.
 
 import Kafka from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
@@ -10,13 +11,17 @@ import type { LineBatch, SourceFile } from '../tailer/types.js';
 import { AckWindow, type CommittedPosition, type Ticket } from './ack-window.js';
 import { identityKey } from '../registry/types.js';
 import { InFlightGate } from './in-flight-gate.js';
-import { redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
-import { FileRoute, planInput, type InputRoutePlan } from './route.js';
+import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type ProducerListener } from './native-producer.js';
+import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
+
+export { RECORD_MEMORY_OVERHEAD };
+import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
+import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 
 const codes = Kafka.CODES.ERRORS;
 
 /** Errors that concern one record only: skip it (logged, counted), never block the file. */
-const SKIP_RECORD = new Set<number>([
+export const SKIP_RECORD: ReadonlySet<number> = new Set<number>([
   codes.ERR_MSG_SIZE_TOO_LARGE,
   codes.ERR_TOPIC_AUTHORIZATION_FAILED,
   codes.ERR_INVALID_RECORD,
@@ -35,17 +40,18 @@ export interface ShipperStats {
   /** The last metadata probe was answered in time: Kafka is neither down nor stalled. */
   reachable: boolean;
   lastError: string | null;
+  /** Producers replaced after a fatal librdkafka error. */
+  producerRestarts: number;
+  /** From librdkafka's statistics (statistics.interval.ms); null until the first report. */
+  kafka: KafkaStatistics | null;
 }
-
-/** The native producer surface we use; a seam for unit tests. */
-export type NativeProducer = Pick<
-  InstanceType<typeof Kafka.Producer>,
-  'connect' | 'disconnect' | 'produce' | 'flush' | 'poll' | 'setPollInterval' | 'on' | 'isConnected' | 'getMetadata'
->;
 
 export function newShipperStats(): ShipperStats {
-  return { produced: new Map(), acked: new Map(), failed: new Map(), skipped: new Map(), connected: false, reachable: false, lastError: null };
+  return { produced: new Map(), acked: new Map(), failed: new Map(), skipped: new Map(), connected: false, reachable: false, lastError: null, producerRestarts: 0, kafka: null };
 }
+
+/** Creates the producer for a configuration; a seam for tests (fakes, wrappers). */
+export type ProducerFactory = (conf: LibrdkafkaConfig, permanentCodes: readonly number[], listener: ProducerListener) => BatchProducer;
 
 export interface ShipperOptions {
   config: AgentConfig;
@@ -56,24 +62,28 @@ export interface ShipperOptions {
   onCommit: CommitListener;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
-  createProducer?: (conf: LibrdkafkaConfig) => NativeProducer;
+  createProducer?: ProducerFactory;
 }
 
-type ShipTicket = Ticket<FileRoute>;
+/** What the shipper keeps with each ticket: the file's route and the id records carry. */
+interface ShipVia {
+  route: FileRoute;
+  id: number;
+}
 
+type ShipTicket = Ticket<ShipVia>;
+
+/** One produce attempt of a ticket, possibly spread over several calls (QUEUE_FULL). */
 interface Pending {
   ticket: ShipTicket;
   /** Index of the next line of the ticket's batch to produce. */
   next: number;
+  /** Built at the attempt's first call; kept until every record is handed over. */
+  values: RecordValues | null;
+  offsets: Float64Array | null;
 }
 
 const ROUTE_IDLE_MS = 60_000;
-/**
- * Estimated memory per record in flight beyond its payload (librdkafka's rd_kafka_msg_t and
- * payload copy, record headers, our Buffer and ticket share), counted against
- * kafka.max_in_flight_bytes so that the bound holds for memory, not only for payload bytes.
- */
-export const RECORD_MEMORY_OVERHEAD = 384;
 const PROBE_EVERY_MS = 2_000;
 /**
  * One connection attempt (metadata request). Kept short: an attempt in progress cannot be
@@ -82,12 +92,24 @@ const PROBE_EVERY_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 const PROBE_TIMEOUT_MS = 3_000;
 const ERROR_LOG_EVERY_MS = 10_000;
+/** Retry of records librdkafka's queue had no room for, when no delivery report wakes us. */
+const BACKLOG_RETRY_MS = 20;
+/** Extra time for close() beyond its flush deadline (purge and serve every report). */
+const CLOSE_GRACE_MS = 5_000;
+const TICKET_ID_MASK = 0x7fffffff;
 
 export class Shipper {
   readonly gate: InFlightGate;
   readonly stats: ShipperStats;
-  private producer: NativeProducer;
-  private readonly create: (conf: LibrdkafkaConfig) => NativeProducer;
+  private producer: BatchProducer;
+  /** Topic handles of the current producer. */
+  private topicIds = new Map<string, number>();
+  /** Producers replaced after a fatal error, still handing back their records' outcomes. */
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly create: ProducerFactory;
+  /** Tickets by the id their records carry through librdkafka. */
+  private readonly tickets = new Map<number, ShipTicket>();
+  private nextTicketId = 1;
   private readonly plans = new Map<string, InputRoutePlan>();
   /** Topic, key and record shape per followed file (SourceFile.key); rebuilt on reload. */
   private routes = new Map<string, FileRoute>();
@@ -95,7 +117,7 @@ export class Shipper {
    * Commit order per file identity, not per SourceFile: a file handed from one tailer to the
    * next (reload) keeps one window, so no commit can overtake an older batch still in flight.
    */
-  private readonly windows = new Map<string, AckWindow<FileRoute>>();
+  private readonly windows = new Map<string, AckWindow<ShipVia>>();
   /** Records that could not be handed to librdkafka yet (local queue full), in order. */
   private backlog: Pending[] = [];
   private backlogTimer: NodeJS.Timeout | null = null;
@@ -121,29 +143,54 @@ export class Shipper {
     this.config = opts.config;
     this.gate = new InFlightGate(opts.config.kafka.max_in_flight_bytes);
     for (const input of opts.config.inputs) this.plans.set(input.id, planInput(input));
-    this.create = opts.createProducer ?? ((conf: LibrdkafkaConfig) => new Kafka.Producer(conf));
+    this.create = opts.createProducer ?? createNativeProducer;
     this.log.info({ librdkafka: redactLibrdkafkaConfig(opts.librdkafka) }, 'producer configuration');
     this.producer = this.newProducer();
   }
 
-  /**
-   * A fresh client for each connection attempt: the binding registers its callbacks again on
-   * every connect() of the same instance, after which each delivery report would arrive twice
-   * (acknowledging tickets early: offsets committed before Kafka has every record).
-   */
-  private newProducer(): NativeProducer {
-    const producer = this.create(this.opts.librdkafka);
-    producer.on('delivery-report', (err, report) => this.onDelivery(err, report.opaque as ShipTicket));
-    producer.on('event.log', (entry: { severity: number; fac: string; message: string }) => {
-      // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
-      const level = entry.severity <= 3 ? 'error' : entry.severity === 4 ? 'warn' : entry.severity <= 6 ? 'info' : 'debug';
-      this.log[level]({ librdkafka: entry.fac }, entry.message);
-    });
-    producer.on('event.error', (err) => {
-      this.stats.lastError = err.message;
-      this.log.warn({ code: err.code, err: err.message }, 'kafka client error (librdkafka keeps retrying)');
-    });
+  private newProducer(): BatchProducer {
+    const listener: ProducerListener = {
+      outcomes: (o) => this.onOutcomes(o),
+      log: (severity, facility, message) => {
+        // syslog severities: 0-3 error, 4 warning, 5-6 notice/info, 7 debug
+        const level = severity <= 3 ? 'error' : severity === 4 ? 'warn' : severity <= 6 ? 'info' : 'debug';
+        this.log[level]({ librdkafka: facility }, message);
+      },
+      error: (code, name, reason) => {
+        this.stats.lastError = reason;
+        this.log.warn({ code, name, err: reason }, 'kafka client error (librdkafka keeps retrying)');
+      },
+      fatal: (code, name, reason) => this.onFatal(code, name, reason),
+      stats: (json) => {
+        const parsed = parseKafkaStatistics(json);
+        if (parsed) this.stats.kafka = parsed;
+      },
+    };
+    const producer = this.create(this.opts.librdkafka, [...SKIP_RECORD], listener);
+    this.topicIds = new Map();
     return producer;
+  }
+
+  /**
+   * A fatal librdkafka error (idempotence fenced, ...): this producer can produce no more.
+   * A new one takes over; the old one purges what it holds, so every record it had comes back
+   * failed on its ticket and is produced again by the new one — nothing unacknowledged is
+   * committed.
+   */
+  private onFatal(code: number, name: string, reason: string): void {
+    this.stats.lastError = reason;
+    if (this.stopping) {
+      this.log.error({ code, name, err: reason }, 'fatal librdkafka error while stopping');
+      return;
+    }
+    this.stats.producerRestarts++;
+    this.log.error({ code, name, err: reason }, 'fatal librdkafka error: replacing the producer; unacknowledged lines are produced again (nothing lost)');
+    const old = this.producer;
+    this.producer = this.newProducer();
+    const closing = old.close(0).catch((err: unknown) => this.log.error({ err }, 'closing the failed producer'));
+    this.retiring.add(closing);
+    void closing.finally(() => this.retiring.delete(closing));
+    this.drainBacklog();
   }
 
   /** Connects in the background: an unreachable Kafka at startup is a warning, not a failure. */
@@ -154,27 +201,22 @@ export class Shipper {
 
   private connect(retryMs: number): void {
     if (this.stopping) return;
-    this.producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => {
-      if (this.stopping) return;
-      if (err) {
+    this.producer.metadata(CONNECT_TIMEOUT_MS).then(
+      () => {
+        if (this.stopping) return;
+        this.log.info({ brokers: this.opts.librdkafka['bootstrap.servers'] }, 'connected to Kafka');
+        this.stats.connected = true;
+        this.gate.setConnected(true);
+        this.stats.reachable = true;
+        this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
+      },
+      (err: Error) => {
+        if (this.stopping) return;
         this.stats.lastError = err.message;
         this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; tailers wait, nothing is lost, retrying');
-        // Nothing was produced yet (the gate opens only once connected): a new client is safe.
-        this.producer = this.newProducer();
         this.connectTimer = setTimeout(() => this.connect(Math.min(retryMs * 2, 30_000)), retryMs);
-        return;
-      }
-      this.log.info({ brokers: this.opts.librdkafka['bootstrap.servers'] }, 'connected to Kafka');
-      this.stats.connected = true;
-      // Delivery reports are dispatched as soon as librdkafka has them; a poll timer would add
-      // its period to every line's latency.
-      const p = this.producer as NativeProducer & { setPollInBackground?: (on: boolean) => void };
-      if (typeof p.setPollInBackground === 'function') p.setPollInBackground(true);
-      else this.producer.setPollInterval(5);
-      this.gate.setConnected(true);
-      this.stats.reachable = true;
-      this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
-    });
+      },
+    );
   }
 
   /**
@@ -184,15 +226,18 @@ export class Shipper {
   private probe(): void {
     if (this.probing || this.stopping) return;
     this.probing = true;
-    this.producer.getMetadata({ timeout: PROBE_TIMEOUT_MS }, (err) => {
+    const producer = this.producer;
+    const answered = (err: Error | null): void => {
       this.probing = false;
+      if (producer !== this.producer) return; // replaced meanwhile: its answer says nothing
       const reachable = !err;
       if (reachable !== this.stats.reachable) {
         if (reachable) this.log.info('Kafka answers again');
         else this.log.warn({ err: err?.message }, 'Kafka does not answer (down or stalled): not ready; lines wait in the files');
       }
       this.stats.reachable = reachable;
-    });
+    };
+    producer.metadata(PROBE_TIMEOUT_MS).then(() => answered(null), answered);
   }
 
   /** The BatchSink handed to the tailer. Never throws for Kafka reasons. */
@@ -206,17 +251,26 @@ export class Shipper {
     for (const line of batch.lines) bytes += line.length;
     const now = this.now();
     route.lastUsed = now;
-    const ticket = this.windowFor(batch.source).open(batch, bytes, route, now);
+    const id = this.allocateTicketId();
+    const ticket = this.windowFor(batch.source).open(batch, bytes, { route, id }, now);
+    this.tickets.set(id, ticket);
     this.outstandingTickets++;
     this.gate.add(bytes);
-    this.enqueue({ ticket, next: 0 });
+    this.enqueue({ ticket, next: 0, values: null, offsets: null });
   };
 
-  private windowFor(source: SourceFile): AckWindow<FileRoute> {
+  private allocateTicketId(): number {
+    let id = this.nextTicketId;
+    while (this.tickets.has(id)) id = (id + 1) & TICKET_ID_MASK;
+    this.nextTicketId = (id + 1) & TICKET_ID_MASK;
+    return id;
+  }
+
+  private windowFor(source: SourceFile): AckWindow<ShipVia> {
     const key = identityKey(source.identity);
     let window = this.windows.get(key);
     if (!window) {
-      window = new AckWindow<FileRoute>();
+      window = new AckWindow<ShipVia>();
       this.windows.set(key, window);
     }
     return window;
@@ -247,70 +301,122 @@ export class Shipper {
     }
   }
 
-  /** Produces the rest of a ticket. False when librdkafka's queue is full (try again later). */
+  private topicId(topic: string): number {
+    let id = this.topicIds.get(topic);
+    if (id === undefined) {
+      id = this.producer.topic(topic);
+      this.topicIds.set(topic, id);
+    }
+    return id;
+  }
+
+  /**
+   * Hands the rest of a ticket's records to librdkafka in one call. False when its queue had
+   * no room for all of them: `p.next` then says where to resume (always a prefix went).
+   */
   private produceFrom(p: Pending): boolean {
     const { ticket } = p;
-    const route = ticket.via;
+    const route = ticket.via.route;
     const batch = ticket.batch;
     const n = batch.lines.length;
-    const iso = route.input.format === 'json' ? new Date(this.now()).toISOString() : '';
-    let produced = 0;
-    try {
-      for (; p.next < n; p.next++) {
-        const i = p.next;
-        try {
-          this.producer.produce(route.topic, null, route.value(batch, i, iso), route.key, null, ticket, route.headers(batch, i));
-          produced++;
-        } catch (e) {
-          const code = (e as { code?: number }).code ?? -1;
-          if (code === codes.ERR__QUEUE_FULL) return false;
-          if (SKIP_RECORD.has(code)) this.skipRecord(route, batch, i, e as Error);
-          else this.recordFailed(route, ticket, e as Error);
-          this.settleOne(ticket);
-        }
+    if (p.next >= n) return true;
+    p.values ??= route.values(batch, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
+    const headers = route.headers();
+    if (headers) p.offsets ??= lineStartOffsets(batch);
+    const producer = this.producer;
+    const consumed = producer.produce(this.topicId(route.topic), ticket.via.id, p.next, n - p.next, p.values.data, p.values.bounds, route.key, headers, p.offsets);
+    const first = p.next;
+    p.next += consumed;
+    const refused = producer.refused;
+    const refusedCount = refused[0]!;
+    if (consumed - refusedCount > 0) bump(this.stats.produced, route.topic, consumed - refusedCount);
+    if (refusedCount > 0) {
+      // Refused before queueing (too large, fatal state...): settled now, like a failed delivery.
+      for (let k = 0; k < refusedCount; k++) {
+        const index = refused[1 + 2 * k]!;
+        const code = refused[2 + 2 * k]!;
+        const err = { code, message: librdkafkaErrorString(code) };
+        if (SKIP_RECORD.has(code)) this.skipRecord(route, batch, index, err);
+        else this.recordFailed(route, ticket, err, 1);
       }
-      return true;
-    } finally {
-      if (produced > 0) bump(this.stats.produced, route.topic, produced);
+      this.settle(ticket, refusedCount);
     }
+    if (p.next < n) {
+      this.log.trace({ topic: route.topic, first, consumed }, 'librdkafka queue full: the rest of the batch waits');
+      p.values = keep(p.values); // the next batch's envelopes would overwrite a scratch buffer
+      return false;
+    }
+    p.values = null;
+    p.offsets = null;
+    return true;
   }
 
   private scheduleBacklog(): void {
-    if (this.backlogTimer) return;
+    if (this.backlogTimer || this.stopping) return;
     this.backlogTimer = setTimeout(() => {
       this.backlogTimer = null;
-      while (this.backlog.length > 0) {
-        if (!this.produceFrom(this.backlog[0]!)) {
-          this.scheduleBacklog();
-          return;
-        }
-        this.backlog.shift();
+      this.drainBacklog();
+    }, BACKLOG_RETRY_MS);
+  }
+
+  /** Produces waiting records, oldest first, until librdkafka's queue is full again. */
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && !this.stopping) {
+      if (!this.produceFrom(this.backlog[0]!)) {
+        this.scheduleBacklog();
+        return;
       }
-    }, 10);
-  }
-
-  private onDelivery(err: { code: number; message: string } | null | undefined, ticket: ShipTicket): void {
-    const route = ticket.via;
-    if (err) {
-      if (SKIP_RECORD.has(err.code)) this.skipRecord(route, ticket.batch, -1, err);
-      else this.recordFailed(route, ticket, err);
-    } else {
-      bump(this.stats.acked, route.topic, 1);
+      this.backlog.shift();
     }
-    this.settleOne(ticket);
   }
 
-  /** One record of the ticket is settled (acknowledged, skipped or failed). */
-  private settleOne(ticket: ShipTicket): void {
-    if (--ticket.remaining > 0) return;
+  /** Delivery outcomes of many records, aggregated per ticket by the native poll thread. */
+  private onOutcomes(o: DeliveryOutcomes): void {
+    for (let k = 0; k < o.detailCount; k++) {
+      const row = k * DETAIL_INTS;
+      const code = o.details[row + 2]!;
+      if (!SKIP_RECORD.has(code)) continue;
+      const ticket = this.tickets.get(o.details[row]!);
+      if (ticket) this.logSkipped(ticket.via.route, ticket.batch, o.details[row + 1]!, { code, message: librdkafkaErrorString(code) });
+    }
+    for (let k = 0; k < o.entryCount; k++) {
+      const row = k * ENTRY_INTS;
+      const id = o.entries[row]!;
+      const acked = o.entries[row + 1]!;
+      const failed = o.entries[row + 2]!;
+      const skipped = o.entries[row + 3]!;
+      const ticket = this.tickets.get(id);
+      if (!ticket) {
+        this.log.error({ ticket: id, records: acked + failed + skipped }, 'delivery report for an unknown batch (internal error); ignored');
+        continue;
+      }
+      const route = ticket.via.route;
+      if (acked > 0) bump(this.stats.acked, route.topic, acked);
+      if (skipped > 0) bump(this.stats.skipped, route.topic, skipped);
+      if (failed > 0) {
+        const code = o.entries[row + 4]!;
+        this.recordFailed(route, ticket, { code, message: librdkafkaErrorString(code) }, failed);
+      }
+      this.settle(ticket, acked + failed + skipped);
+    }
+    if (o.detailsDropped > 0) this.log.warn({ records: o.detailsDropped }, 'more failed records than described individually in one report (counted in the metrics)');
+    if (this.backlog.length > 0 && !this.backlogTimer) this.drainBacklog();
+  }
+
+  /** `n` records of the ticket are settled (acknowledged, skipped or failed). */
+  private settle(ticket: ShipTicket, n: number): void {
+    ticket.remaining -= n;
+    if (ticket.remaining > 0) return;
     const source = ticket.batch.source;
-    const route = ticket.via;
+    const route = ticket.via.route;
     if (ticket.failed > 0) {
       if (!this.stopping) this.retryTicket(route, ticket);
-      // Stopping: librdkafka purges what it still holds. A failed ticket is never committed;
+      // Stopping: the producer purges what it still holds. A failed ticket is never committed;
       // its lines are read again at the next start (or by the next producer after a reload).
+      else this.tickets.delete(ticket.via.id);
       return;
     }
+    this.tickets.delete(ticket.via.id);
     if (route.failures > 0) {
       route.failures = 0;
       this.gate.unhold(source);
@@ -334,15 +440,19 @@ export class Shipper {
     const { backoff, backoff_max } = this.config.kafka.retries;
     const delay = Math.min(backoff_max, backoff * 2 ** Math.min(route.failures - 1, 20));
     setTimeout(() => {
+      if (this.stopping) {
+        this.tickets.delete(ticket.via.id);
+        return;
+      }
       ticket.failed = 0;
       ticket.remaining = ticket.batch.lines.length;
-      this.enqueue({ ticket, next: 0 });
+      this.enqueue({ ticket, next: 0, values: null, offsets: null });
     }, delay);
   }
 
-  private recordFailed(route: FileRoute, ticket: ShipTicket, err: { code?: number; message: string }): void {
-    ticket.failed++;
-    bump(this.stats.failed, route.topic, 1);
+  private recordFailed(route: FileRoute, ticket: ShipTicket, err: { code?: number; message: string }, records: number): void {
+    ticket.failed += records;
+    bump(this.stats.failed, route.topic, records);
     const now = this.now();
     if (now - route.lastErrorLogAt >= ERROR_LOG_EVERY_MS) {
       route.lastErrorLogAt = now;
@@ -357,7 +467,11 @@ export class Shipper {
 
   private skipRecord(route: FileRoute, batch: LineBatch, index: number, err: { code?: number; message: string }): void {
     bump(this.stats.skipped, route.topic, 1);
-    const where = index >= 0 ? { offset: index === 0 ? batch.startOffset : batch.ends[index - 1], bytes: batch.lines[index]!.length } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
+    this.logSkipped(route, batch, index, err);
+  }
+
+  private logSkipped(route: FileRoute, batch: LineBatch, index: number, err: { code?: number; message: string }): void {
+    const where = index >= 0 && index < batch.lines.length ? { offset: index === 0 ? batch.startOffset : batch.ends[index - 1], bytes: batch.lines[index]!.length } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
     this.log.error({ path: route.source.path, topic: route.topic, code: err.code, err: err.message, ...where }, 'record rejected permanently by Kafka: skipped (counted in records_skipped)');
   }
 
@@ -406,7 +520,11 @@ export class Shipper {
     });
   }
 
-  /** Stops producing and disconnects. Call drain() first for a clean stop. */
+  /**
+   * Stops producing and closes the producer: flushes until the deadline, then purges; every
+   * record still held comes back failed on its ticket, and a failed ticket is never committed
+   * (its lines are read again at the next start). Call drain() first for a clean stop.
+   */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.gate.stop();
@@ -414,15 +532,16 @@ export class Shipper {
     if (this.probeTimer) clearInterval(this.probeTimer);
     if (this.backlogTimer) clearTimeout(this.backlogTimer);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (!this.stats.connected) return;
-    const deadline = Math.max(100, timeoutMs);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, deadline + 1_000);
-      this.producer.disconnect(deadline, () => {
-        clearTimeout(timer);
-        resolve();
-      });
+    this.backlog = [];
+    const deadline = Math.max(0, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.all([this.producer.close(deadline), ...this.retiring]).then(() => true);
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadline + CLOSE_GRACE_MS);
     });
+    const inTime = await Promise.race([closed, late]);
+    clearTimeout(timer);
+    if (!inTime) this.log.warn({ waitedMs: deadline + CLOSE_GRACE_MS }, 'librdkafka did not close in time; going on (unacknowledged lines are read again at next start)');
     this.stats.connected = false;
   }
 }

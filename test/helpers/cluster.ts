@@ -5,6 +5,7 @@
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -49,6 +50,28 @@ export class TestCluster {
     this.child.kill('SIGSTOP');
   }
 
+  /**
+   * Resolves once every thread of the cluster process is stopped: SIGSTOP is asynchronous, and
+   * on a loaded machine a broker thread can still answer a request right after stall().
+   */
+  async stalled(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const tasks = readdirSync(`/proc/${this.pid}/task`);
+      const states = tasks.map((t) => {
+        try {
+          const stat = readFileSync(`/proc/${this.pid}/task/${t}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        } catch {
+          return 'T'; // the thread is gone
+        }
+      });
+      if (states.every((s) => s === 'T' || s === 't')) return;
+      if (Date.now() > deadline) throw new Error(`test cluster not stopped after ${timeoutMs} ms (thread states ${states.join('')})`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   resume(): void {
     this.child.kill('SIGCONT');
   }
@@ -63,40 +86,52 @@ export class TestCluster {
     clearTimeout(timer);
   }
 
-  /** Partition ids of a topic (empty when it does not exist). */
-  async partitions(topic: string): Promise<number[]> {
-    const { stdout } = await execFileP('kcat', ['-L', '-J', '-b', this.bootstrap, '-t', topic, '-m', '10'], { maxBuffer: 1 << 26 });
-    const md = JSON.parse(stdout) as { topics: Array<{ topic: string; error?: string; partitions: Array<{ partition: number }> }> };
-    const t = md.topics.find((x) => x.topic === topic);
-    if (!t || t.error) return [];
-    return t.partitions.map((p) => p.partition).sort((a, b) => a - b);
+  partitions(topic: string): Promise<number[]> {
+    return kcatPartitions(this.bootstrap, topic);
   }
 
-  /** Sum of the high watermarks of every partition: the number of records delivered. */
-  async count(topic: string): Promise<number> {
-    const parts = await this.partitions(topic);
-    if (parts.length === 0) return 0;
-    const args = ['-Q', '-b', this.bootstrap];
-    for (const p of parts) args.push('-t', `${topic}:${p}:-1`);
-    const { stdout } = await execFileP('kcat', args, { maxBuffer: 1 << 26 });
-    let sum = 0;
-    for (const m of stdout.matchAll(/\[(\d+)\] offset (-?\d+)/g)) sum += Math.max(0, Number(m[2]));
-    return sum;
+  count(topic: string): Promise<number> {
+    return kcatCount(this.bootstrap, topic);
   }
 
-  /**
-   * Every record of a topic, read with kcat from the beginning to the current end, byte-exact
-   * (payloads are framed by their length, so newlines and binary data survive).
-   */
-  async consume(topic: string): Promise<KafkaRecord[]> {
-    if ((await this.partitions(topic)).length === 0) return [];
-    const fmt = '%p %o %K %S\n%k%s\n%h\n';
-    const { stdout } = await execFileP('kcat', ['-C', '-b', this.bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', fmt], {
-      encoding: 'buffer',
-      maxBuffer: 1 << 30,
-    });
-    return parseKcat(stdout);
+  consume(topic: string): Promise<KafkaRecord[]> {
+    return kcatConsume(this.bootstrap, topic);
   }
+}
+
+/** Partition ids of a topic (empty when it does not exist). */
+export async function kcatPartitions(bootstrap: string, topic: string): Promise<number[]> {
+  const { stdout } = await execFileP('kcat', ['-L', '-J', '-b', bootstrap, '-t', topic, '-m', '10'], { maxBuffer: 1 << 26 });
+  const md = JSON.parse(stdout) as { topics: Array<{ topic: string; error?: string; partitions: Array<{ partition: number }> }> };
+  const t = md.topics.find((x) => x.topic === topic);
+  if (!t || t.error) return [];
+  return t.partitions.map((p) => p.partition).sort((a, b) => a - b);
+}
+
+/** Sum of the high watermarks of every partition: the number of records delivered. */
+export async function kcatCount(bootstrap: string, topic: string): Promise<number> {
+  const parts = await kcatPartitions(bootstrap, topic);
+  if (parts.length === 0) return 0;
+  const args = ['-Q', '-b', bootstrap];
+  for (const p of parts) args.push('-t', `${topic}:${p}:-1`);
+  const { stdout } = await execFileP('kcat', args, { maxBuffer: 1 << 26 });
+  let sum = 0;
+  for (const m of stdout.matchAll(/\[(\d+)\] offset (-?\d+)/g)) sum += Math.max(0, Number(m[2]));
+  return sum;
+}
+
+/**
+ * Every record of a topic, read with kcat from the beginning to the current end, byte-exact
+ * (payloads are framed by their length, so newlines and binary data survive).
+ */
+export async function kcatConsume(bootstrap: string, topic: string): Promise<KafkaRecord[]> {
+  if ((await kcatPartitions(bootstrap, topic)).length === 0) return [];
+  const fmt = '%p %o %K %S\n%k%s\n%h\n';
+  const { stdout } = await execFileP('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', fmt], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 30,
+  });
+  return parseKcat(stdout);
 }
 
 function parseKcat(buf: Buffer): KafkaRecord[] {

@@ -1,0 +1,1191 @@
+// logship's batch producer: a small N-API addon over the librdkafka that
+// @confluentinc/kafka-javascript builds (one librdkafka per process, see README).
+//
+// Why it exists (measured, issue #10): the binding's per-record produce() and per-record
+// JavaScript delivery report cost 4-10x what librdkafka itself needs. Here one call produces
+// a whole read chunk (values are bounds into one buffer, copied by librdkafka), and a native
+// thread polls librdkafka and hands delivery outcomes to JavaScript aggregated per ticket,
+// in typed arrays, with at most one call pending.
+//
+// Threads:
+//   - the JavaScript thread: produce(), topic(), metadata() (async work), close();
+//   - the poll thread (one per producer): rd_kafka_poll(), which runs the delivery-report,
+//     log (log.queue), error and statistics callbacks; it aggregates into the fill set and
+//     wakes JavaScript through a thread-safe function; at close it flushes, purges, serves
+//     the purged records' reports, hands everything over and destroys the handle;
+//   - libuv's pool: metadata requests (blocking, bounded by their timeout).
+// One mutex guards the outcome sets, the text events and the state.
+
+#define _GNU_SOURCE /* dladdr */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Static_assert(sizeof(void *) == 8, "the record opaque packs ticket and index into 64 bits");
+
+#define ENTRY_INTS 5         /* ticket, acked, failed, skipped, first error */
+#define ENTRY_CAP 8192       /* tickets per hand-over */
+#define DETAIL_INTS 3        /* ticket, record index, error code */
+#define DETAIL_CAP 4096      /* failed records described per hand-over; more are counted */
+#define IMMEDIATE_CAP 2048   /* records refused by one produce() call (index, code) */
+#define SUB_BATCH 1024       /* records per rd_kafka_produce_batch call */
+#define TEXT_CAP 20000       /* log/error/stats events held for JavaScript; more are counted */
+#define MERGE_SLOTS 256      /* ticket -> entry cache, so interleaved reports still merge */
+#define POLL_MS 100
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    napi_status status_ = (call);                                          \
+    if (status_ != napi_ok) {                                              \
+      throw_last(env, #call);                                              \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static void throw_last(napi_env env, const char *what) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  char msg[512];
+  snprintf(msg, sizeof msg, "logship native: %s failed: %s", what, info && info->error_message ? info->error_message : "unknown");
+  napi_throw_error(env, NULL, msg);
+}
+
+static napi_value throw_msg(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- text events */
+
+enum text_kind { TEXT_LOG = 0, TEXT_ERROR = 1, TEXT_FATAL = 2, TEXT_STATS = 3 };
+
+typedef struct text_event {
+  struct text_event *next;
+  int kind;
+  int num;
+  char *a;
+  char *b;
+} text_event;
+
+/* ---------------------------------------------------------------- producer */
+
+enum state { ST_RUNNING = 0, ST_CLOSING = 1, ST_CLOSED = 2 };
+
+typedef struct {
+  int32_t *entries; /* ENTRY_CAP * ENTRY_INTS */
+  int32_t *details; /* DETAIL_CAP * DETAIL_INTS */
+  napi_ref entries_ref;
+  napi_ref details_ref;
+  int n_entries;
+  int n_details;
+  int details_dropped;
+  text_event *texts_head;
+  text_event *texts_tail;
+  int n_texts;
+  int texts_dropped;
+} outcome_set;
+
+typedef struct producer {
+  rd_kafka_t *rk;
+  napi_env env;
+  napi_ref wrapper;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+  int thread_started;
+
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int state;            /* guarded by mu */
+  int signalled;        /* a call to JavaScript is pending (guarded by mu) */
+  int fill;             /* index of the set the poll thread fills (guarded by mu) */
+  outcome_set sets[2];
+  int32_t merge_ticket[MERGE_SLOTS];
+  int merge_entry[MERGE_SLOTS];
+  int merge_gen_fill;   /* merge cache valid for this fill generation */
+  int merge_gen[MERGE_SLOTS];
+  int64_t flush_deadline_ms;
+  int metadata_inflight; /* guarded by mu: destroy waits for these */
+  int closed_reported;
+  napi_ref close_cb;     /* JS callback for close() */
+
+  int32_t *permanent;   /* error codes that skip a record */
+  int n_permanent;
+
+  int32_t *immediate;   /* [count, (index, code)...] of the last produce() */
+  napi_ref immediate_ref;
+
+  rd_kafka_topic_t **topics;
+  char **topic_names;
+  int n_topics;
+  int cap_topics;
+} producer;
+
+static int format_offset(char *out, double v);
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int is_permanent(const producer *p, int32_t err) {
+  for (int i = 0; i < p->n_permanent; i++)
+    if (p->permanent[i] == err) return 1;
+  return 0;
+}
+
+/* Wakes JavaScript if nothing is pending and there is something to hand over. mu held. */
+static void signal_js_locked(producer *p) {
+  outcome_set *s = &p->sets[p->fill];
+  int closed = p->state == ST_CLOSED && !p->closed_reported;
+  if (p->signalled || (s->n_entries == 0 && s->n_details == 0 && s->texts_head == NULL && !closed && s->texts_dropped == 0 && s->details_dropped == 0)) return;
+  p->signalled = 1;
+  napi_call_threadsafe_function(p->tsfn, NULL, napi_tsfn_nonblocking);
+}
+
+/* The fill set is full: hand it over and wait until JavaScript has taken it. mu held. */
+static void wait_for_room_locked(producer *p) {
+  int gen = p->fill;
+  signal_js_locked(p);
+  while (p->fill == gen) pthread_cond_wait(&p->cv, &p->mu);
+}
+
+static void push_text_locked(producer *p, int kind, int num, const char *a, const char *b) {
+  outcome_set *s = &p->sets[p->fill];
+  if (s->n_texts >= TEXT_CAP) {
+    s->texts_dropped++;
+    return;
+  }
+  text_event *e = calloc(1, sizeof *e);
+  if (!e) return;
+  e->kind = kind;
+  e->num = num;
+  e->a = a ? strdup(a) : NULL;
+  e->b = b ? strdup(b) : NULL;
+  if (s->texts_tail) s->texts_tail->next = e;
+  else s->texts_head = e;
+  s->texts_tail = e;
+  s->n_texts++;
+}
+
+/* ---------------------------------------------------------------- librdkafka callbacks (poll thread) */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk;
+  producer *p = opaque;
+  uint64_t packed = (uint64_t)(uintptr_t)m->_private;
+  int32_t ticket = (int32_t)(packed >> 32);
+  int32_t index = (int32_t)(packed & 0xffffffffu);
+  int32_t err = m->err;
+  pthread_mutex_lock(&p->mu);
+  outcome_set *s = &p->sets[p->fill];
+  unsigned slot = (unsigned)ticket % MERGE_SLOTS;
+  int e = -1;
+  if (p->merge_gen[slot] == p->merge_gen_fill && p->merge_ticket[slot] == ticket) e = p->merge_entry[slot];
+  if (e < 0) {
+    if (s->n_entries >= ENTRY_CAP) {
+      wait_for_room_locked(p);
+      s = &p->sets[p->fill];
+    }
+    e = s->n_entries++;
+    int32_t *row = s->entries + e * ENTRY_INTS;
+    row[0] = ticket;
+    row[1] = row[2] = row[3] = row[4] = 0;
+    p->merge_gen[slot] = p->merge_gen_fill;
+    p->merge_ticket[slot] = ticket;
+    p->merge_entry[slot] = e;
+  }
+  int32_t *row = s->entries + e * ENTRY_INTS;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    row[1]++;
+  } else {
+    if (is_permanent(p, err)) row[3]++;
+    else row[2]++;
+    if (row[4] == 0) row[4] = err;
+    if (s->n_details < DETAIL_CAP) {
+      int32_t *d = s->details + s->n_details++ * DETAIL_INTS;
+      d[0] = ticket;
+      d[1] = index;
+      d[2] = err;
+    } else {
+      s->details_dropped++;
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  producer *p = rd_kafka_opaque(rk);
+  if (!p) return;
+  pthread_mutex_lock(&p->mu);
+  push_text_locked(p, TEXT_LOG, level, fac, buf);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  producer *p = opaque;
+  char fatal[512] = "";
+  int fatal_code = 0;
+  if (err == RD_KAFKA_RESP_ERR__FATAL) fatal_code = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+  pthread_mutex_lock(&p->mu);
+  if (fatal_code) push_text_locked(p, TEXT_FATAL, fatal_code, rd_kafka_err2name(fatal_code), fatal);
+  else push_text_locked(p, TEXT_ERROR, err, rd_kafka_err2name(err), reason);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  (void)len;
+  producer *p = opaque;
+  pthread_mutex_lock(&p->mu);
+  push_text_locked(p, TEXT_STATS, 0, NULL, json);
+  pthread_mutex_unlock(&p->mu);
+  return 0; /* librdkafka frees json */
+}
+
+/* ---------------------------------------------------------------- poll thread */
+
+static void hand_over(producer *p) {
+  pthread_mutex_lock(&p->mu);
+  signal_js_locked(p);
+  pthread_mutex_unlock(&p->mu);
+}
+
+static void *poll_main(void *arg) {
+  producer *p = arg;
+  int purged = 0;
+  pthread_setname_np(pthread_self(), "logship-poll"); /* shows in top -H, /proc/<pid>/task */
+  for (;;) {
+    pthread_mutex_lock(&p->mu);
+    int state = p->state;
+    int64_t deadline = p->flush_deadline_ms;
+    pthread_mutex_unlock(&p->mu);
+    if (state == ST_RUNNING) {
+      rd_kafka_poll(p->rk, POLL_MS);
+    } else {
+      /* Closing: flush until the deadline, purge what is left, serve every purged record's
+       * report so that each ticket learns its records failed, then stop. */
+      int64_t left = deadline - now_ms();
+      if (!purged && left > 0 && rd_kafka_outq_len(p->rk) > 0) {
+        rd_kafka_flush(p->rk, (int)(left < 50 ? left : 50));
+      } else if (!purged) {
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        purged = 1;
+      } else if (rd_kafka_outq_len(p->rk) > 0) {
+        rd_kafka_poll(p->rk, 10);
+      } else {
+        break;
+      }
+    }
+    hand_over(p);
+  }
+  /* Nothing is queued any more. Wait for metadata requests still running on the pool. */
+  pthread_mutex_lock(&p->mu);
+  while (p->metadata_inflight > 0) pthread_cond_wait(&p->cv, &p->mu);
+  pthread_mutex_unlock(&p->mu);
+  for (int i = 0; i < p->n_topics; i++) rd_kafka_topic_destroy(p->topics[i]);
+  p->n_topics = 0;
+  rd_kafka_destroy(p->rk);
+  /* Destroying may log (served on no queue now): those lines are dropped, not an issue. */
+  pthread_mutex_lock(&p->mu);
+  p->rk = NULL;
+  p->state = ST_CLOSED;
+  /* The final hand-over: wait until JavaScript took the last outcomes, then report closed. */
+  signal_js_locked(p);
+  pthread_mutex_unlock(&p->mu);
+  napi_release_threadsafe_function(p->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- JavaScript side of the hand-over */
+
+static napi_value text_events_to_js(napi_env env, text_event *head, int count) {
+  napi_value arr;
+  if (napi_create_array_with_length(env, (size_t)count, &arr) != napi_ok) return NULL;
+  uint32_t i = 0;
+  for (text_event *e = head; e; e = e->next) {
+    napi_value row, v;
+    napi_create_array_with_length(env, 4, &row);
+    napi_create_int32(env, e->kind, &v);
+    napi_set_element(env, row, 0, v);
+    napi_create_int32(env, e->num, &v);
+    napi_set_element(env, row, 1, v);
+    if (e->a) napi_create_string_utf8(env, e->a, NAPI_AUTO_LENGTH, &v);
+    else napi_get_null(env, &v);
+    napi_set_element(env, row, 2, v);
+    if (e->b) napi_create_string_utf8(env, e->b, NAPI_AUTO_LENGTH, &v);
+    else napi_get_null(env, &v);
+    napi_set_element(env, row, 3, v);
+    napi_set_element(env, arr, i++, row);
+  }
+  return arr;
+}
+
+static void free_texts(text_event *head) {
+  while (head) {
+    text_event *next = head->next;
+    free(head->a);
+    free(head->b);
+    free(head);
+    head = next;
+  }
+}
+
+/* onEvents(set, entries, details, detailsDropped, texts | null, textsDropped, closed) */
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)data;
+  producer *p = context;
+  if (env == NULL) return;
+  pthread_mutex_lock(&p->mu);
+  int set = p->fill;
+  outcome_set *s = &p->sets[set];
+  int n_entries = s->n_entries, n_details = s->n_details, dropped = s->details_dropped;
+  int texts_dropped = s->texts_dropped, n_texts = s->n_texts;
+  text_event *texts = s->texts_head;
+  int closed = p->state == ST_CLOSED && !p->closed_reported;
+  if (closed) p->closed_reported = 1;
+  /* Swap: the poll thread fills the other set while JavaScript reads this one. */
+  p->fill = 1 - set;
+  outcome_set *o = &p->sets[p->fill];
+  o->n_entries = o->n_details = o->details_dropped = o->n_texts = o->texts_dropped = 0;
+  o->texts_head = o->texts_tail = NULL;
+  s->texts_head = s->texts_tail = NULL;
+  p->merge_gen_fill++;
+  p->signalled = 0;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+
+  napi_value argv[7], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_int32(env, set, &argv[0]);
+  napi_create_int32(env, n_entries, &argv[1]);
+  napi_create_int32(env, n_details, &argv[2]);
+  napi_create_int32(env, dropped, &argv[3]);
+  if (texts) argv[4] = text_events_to_js(env, texts, n_texts);
+  else napi_get_null(env, &argv[4]);
+  napi_create_int32(env, texts_dropped, &argv[5]);
+  napi_get_boolean(env, closed, &argv[6]);
+  free_texts(texts);
+  if (js_cb) napi_call_function(env, undefined, js_cb, 7, argv, NULL);
+  if (closed && p->close_cb) {
+    napi_value cb;
+    if (napi_get_reference_value(env, p->close_cb, &cb) == napi_ok && cb) napi_call_function(env, undefined, cb, 0, NULL, NULL);
+    napi_delete_reference(env, p->close_cb);
+    p->close_cb = NULL;
+  }
+  /* Whatever arrived meanwhile goes out at the poll thread's next turn; while closing wake it. */
+  pthread_mutex_lock(&p->mu);
+  if (p->state != ST_RUNNING) signal_js_locked(p);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* ---------------------------------------------------------------- construction */
+
+static void producer_free(producer *p) {
+  for (int i = 0; i < p->n_topics; i++) free(p->topic_names[i]);
+  free(p->topics);
+  free(p->topic_names);
+  free(p->permanent);
+  for (int i = 0; i < 2; i++) free_texts(p->sets[i].texts_head);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+  free(p);
+}
+
+static void producer_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  producer *p = data;
+  /* A producer is closed before it is dropped (the shipper always closes it). If not, the poll
+   * thread still owns the handle: leak it rather than free memory a thread uses. */
+  if (p->thread_started && p->state != ST_CLOSED) return;
+  if (p->thread_started) pthread_join(p->thread, NULL);
+  for (int i = 0; i < 2; i++) {
+    if (p->sets[i].entries_ref) napi_delete_reference(env, p->sets[i].entries_ref);
+    if (p->sets[i].details_ref) napi_delete_reference(env, p->sets[i].details_ref);
+  }
+  if (p->immediate_ref) napi_delete_reference(env, p->immediate_ref);
+  producer_free(p);
+}
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static napi_value make_int32_array(napi_env env, size_t n, int32_t **data, napi_ref *ref) {
+  napi_value ab, ta;
+  void *raw = NULL;
+  if (napi_create_arraybuffer(env, n * sizeof(int32_t), &raw, &ab) != napi_ok) return NULL;
+  memset(raw, 0, n * sizeof(int32_t));
+  if (napi_create_typedarray(env, napi_int32_array, n, ab, 0, &ta) != napi_ok) return NULL;
+  if (napi_create_reference(env, ta, 1, ref) != napi_ok) return NULL;
+  *data = raw;
+  return ta;
+}
+
+/* new Producer(confPairs: string[], permanentCodes: Int32Array, onEvents: Function) */
+static napi_value producer_new(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  if (argc < 3) return throw_msg(env, "ERR_ARGS", "Producer(conf, permanentCodes, onEvents)");
+
+  producer *p = calloc(1, sizeof *p);
+  if (!p) return throw_msg(env, "ERR_NOMEM", "out of memory");
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->env = env;
+  p->merge_gen_fill = 1;
+
+  /* permanent error codes */
+  napi_typedarray_type tt;
+  size_t tlen;
+  void *tdata;
+  if (napi_get_typedarray_info(env, argv[1], &tt, &tlen, &tdata, NULL, NULL) != napi_ok || tt != napi_int32_array) {
+    producer_free(p);
+    return throw_msg(env, "ERR_ARGS", "permanentCodes must be an Int32Array");
+  }
+  p->permanent = malloc((tlen ? tlen : 1) * sizeof(int32_t));
+  memcpy(p->permanent, tdata, tlen * sizeof(int32_t));
+  p->n_permanent = (int)tlen;
+
+  /* configuration */
+  char errstr[512];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  for (uint32_t i = 0; i + 1 < n; i += 2) {
+    napi_value k, v;
+    napi_get_element(env, argv[0], i, &k);
+    napi_get_element(env, argv[0], i + 1, &v);
+    char *ks = get_string(env, k), *vs = get_string(env, v);
+    if (!ks || !vs) {
+      free(ks);
+      free(vs);
+      rd_kafka_conf_destroy(conf);
+      producer_free(p);
+      return throw_msg(env, "ERR_ARGS", "configuration keys and values must be strings");
+    }
+    if (rd_kafka_conf_set(conf, ks, vs, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      char msg[1024];
+      /* The value is not echoed: it may be a secret. */
+      snprintf(msg, sizeof msg, "librdkafka property %s: %s", ks, errstr);
+      free(ks);
+      free(vs);
+      rd_kafka_conf_destroy(conf);
+      producer_free(p);
+      napi_value err, code, m;
+      napi_create_string_utf8(env, "ERR_LIBRDKAFKA_CONF", NAPI_AUTO_LENGTH, &code);
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+      napi_create_error(env, code, m, &err);
+      napi_throw(env, err);
+      return NULL;
+    }
+    free(ks);
+    free(vs);
+  }
+  /* Logs are served by the poll thread, not spontaneously from librdkafka's threads. */
+  rd_kafka_conf_set(conf, "log.queue", "true", errstr, sizeof errstr);
+  rd_kafka_conf_set_opaque(conf, p);
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_log_cb(conf, on_log);
+  rd_kafka_conf_set_error_cb(conf, on_error);
+  rd_kafka_conf_set_stats_cb(conf, on_stats);
+
+  /* outcome sets and the immediate-error array, owned by JavaScript objects we keep */
+  napi_value sets_js, imm;
+  napi_create_array_with_length(env, 4, &sets_js);
+  for (int i = 0; i < 2; i++) {
+    napi_value e = make_int32_array(env, ENTRY_CAP * ENTRY_INTS, &p->sets[i].entries, &p->sets[i].entries_ref);
+    napi_value d = make_int32_array(env, DETAIL_CAP * DETAIL_INTS, &p->sets[i].details, &p->sets[i].details_ref);
+    if (!e || !d) {
+      rd_kafka_conf_destroy(conf);
+      return throw_msg(env, "ERR_NOMEM", "cannot allocate outcome buffers");
+    }
+    napi_set_element(env, sets_js, (uint32_t)(2 * i), e);
+    napi_set_element(env, sets_js, (uint32_t)(2 * i + 1), d);
+  }
+  imm = make_int32_array(env, 1 + 2 * IMMEDIATE_CAP, &p->immediate, &p->immediate_ref);
+  if (!imm) {
+    rd_kafka_conf_destroy(conf);
+    return throw_msg(env, "ERR_NOMEM", "cannot allocate buffers");
+  }
+
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    char msg[600];
+    snprintf(msg, sizeof msg, "librdkafka refused the producer configuration: %s", errstr);
+    return throw_msg(env, "ERR_LIBRDKAFKA_CONF", msg);
+  }
+  p->rk = rk;
+  rd_kafka_set_log_queue(rk, NULL); /* NULL: the main queue, served by rd_kafka_poll */
+
+  napi_value name;
+  napi_create_string_utf8(env, "logship-producer", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, NULL, NULL, p, call_js, &p->tsfn) != napi_ok) {
+    rd_kafka_destroy(rk);
+    return throw_msg(env, "ERR_TSFN", "cannot create the thread-safe function");
+  }
+  /* Idle producers do not keep the process alive; close() references it until closed. */
+  napi_unref_threadsafe_function(env, p->tsfn);
+
+  CHECK(env, napi_wrap(env, self, p, producer_finalize, NULL, &p->wrapper));
+  napi_set_named_property(env, self, "outcomeBuffers", sets_js);
+  napi_set_named_property(env, self, "immediate", imm);
+
+  if (pthread_create(&p->thread, NULL, poll_main, p) != 0) return throw_msg(env, "ERR_THREAD", "cannot start the poll thread");
+  p->thread_started = 1;
+  return self;
+}
+
+static producer *unwrap(napi_env env, napi_value self) {
+  producer *p = NULL;
+  if (napi_unwrap(env, self, (void **)&p) != napi_ok || !p) {
+    napi_throw_error(env, "ERR_ARGS", "not a Producer");
+    return NULL;
+  }
+  return p;
+}
+
+static int running(napi_env env, producer *p) {
+  pthread_mutex_lock(&p->mu);
+  int ok = p->state == ST_RUNNING;
+  pthread_mutex_unlock(&p->mu);
+  if (!ok) napi_throw_error(env, "ERR_CLOSED", "the producer is closed");
+  return ok;
+}
+
+/* topic(name) -> id (stable for this producer) */
+static napi_value producer_topic(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self, out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p || !running(env, p)) return NULL;
+  char *name = get_string(env, argv[0]);
+  if (!name) return throw_msg(env, "ERR_ARGS", "topic name must be a string");
+  for (int i = 0; i < p->n_topics; i++) {
+    if (strcmp(p->topic_names[i], name) == 0) {
+      free(name);
+      napi_create_int32(env, i, &out);
+      return out;
+    }
+  }
+  if (p->n_topics == p->cap_topics) {
+    int cap = p->cap_topics ? p->cap_topics * 2 : 16;
+    rd_kafka_topic_t **t = realloc(p->topics, (size_t)cap * sizeof *t);
+    char **nm = realloc(p->topic_names, (size_t)cap * sizeof *nm);
+    if (t) p->topics = t;
+    if (nm) p->topic_names = nm;
+    if (!t || !nm) {
+      free(name);
+      return throw_msg(env, "ERR_NOMEM", "out of memory");
+    }
+    p->cap_topics = cap;
+  }
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
+  if (!rkt) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "topic %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+    free(name);
+    return throw_msg(env, "ERR_TOPIC", msg);
+  }
+  p->topics[p->n_topics] = rkt;
+  p->topic_names[p->n_topics] = name;
+  napi_create_int32(env, p->n_topics++, &out);
+  return out;
+}
+
+static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *len) {
+  bool is = false;
+  napi_is_arraybuffer(env, v, &is);
+  if (is) return napi_get_arraybuffer_info(env, v, (void **)data, len) == napi_ok;
+  napi_is_typedarray(env, v, &is);
+  if (is) {
+    napi_typedarray_type t;
+    size_t n;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &t, &n, (void **)data, &ab, &off) != napi_ok || t != napi_uint8_array) return 0;
+    *len = n;
+    return 1;
+  }
+  return 0;
+}
+
+/*
+ * produce(topicId, ticket, first, count, data, bounds, key, headers, offsets, timestampMs)
+ *   data:    ArrayBuffer or Uint8Array holding the values
+ *   bounds:  Uint32Array of (start, length) pairs into data, indexed by record index
+ *   key:     Uint8Array or null (one key for the whole batch)
+ *   headers: null, or an array [name, Uint8Array value, name, value, ..., offsetHeaderName|null]
+ *   offsets: Float64Array of each record's file offset (for the offset header), or null
+ * Produces records first .. first+count-1; returns how many were consumed: a prefix, ending
+ * at the first record librdkafka's queue had no room for. Records refused for another reason
+ * (too large, ...) are consumed and listed in `immediate` as (index, code).
+ */
+static napi_value producer_produce(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10], self, out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p || !running(env, p)) return NULL;
+  if (argc < 10) return throw_msg(env, "ERR_ARGS", "produce() takes 10 arguments");
+  int32_t topic_id, ticket, first, count;
+  double ts_ms;
+  napi_get_value_int32(env, argv[0], &topic_id);
+  napi_get_value_int32(env, argv[1], &ticket);
+  napi_get_value_int32(env, argv[2], &first);
+  napi_get_value_int32(env, argv[3], &count);
+  napi_get_value_double(env, argv[9], &ts_ms);
+  if (topic_id < 0 || topic_id >= p->n_topics) return throw_msg(env, "ERR_ARGS", "unknown topic id");
+  rd_kafka_topic_t *rkt = p->topics[topic_id];
+  const uint8_t *data;
+  size_t data_len;
+  if (!get_bytes(env, argv[4], &data, &data_len)) return throw_msg(env, "ERR_ARGS", "data must be an ArrayBuffer or Uint8Array");
+  napi_typedarray_type bt;
+  size_t bn;
+  uint32_t *bounds;
+  if (napi_get_typedarray_info(env, argv[5], &bt, &bn, (void **)&bounds, NULL, NULL) != napi_ok || bt != napi_uint32_array)
+    return throw_msg(env, "ERR_ARGS", "bounds must be a Uint32Array");
+  if (first < 0 || count < 0 || (size_t)(first + count) * 2 > bn) return throw_msg(env, "ERR_ARGS", "bounds too short for the records");
+  const uint8_t *key = NULL;
+  size_t key_len = 0;
+  napi_valuetype vt;
+  napi_typeof(env, argv[6], &vt);
+  if (vt != napi_null && vt != napi_undefined && !get_bytes(env, argv[6], &key, &key_len)) return throw_msg(env, "ERR_ARGS", "key must be a Uint8Array or null");
+
+  /* headers: static pairs plus an optional per-record offset header */
+  napi_typeof(env, argv[7], &vt);
+  int with_headers = vt != napi_null && vt != napi_undefined;
+  enum { MAX_HEADERS = 16 };
+  char *hnames[MAX_HEADERS];
+  const uint8_t *hvals[MAX_HEADERS];
+  size_t hlens[MAX_HEADERS];
+  int nh = 0;
+  char *offset_name = NULL;
+  double *offsets = NULL;
+  if (with_headers) {
+    uint32_t hn = 0;
+    napi_get_array_length(env, argv[7], &hn);
+    for (uint32_t i = 0; i + 1 < hn && nh < MAX_HEADERS; i += 2) {
+      napi_value k, v;
+      napi_get_element(env, argv[7], i, &k);
+      napi_get_element(env, argv[7], i + 1, &v);
+      hnames[nh] = get_string(env, k);
+      if (!hnames[nh] || !get_bytes(env, v, &hvals[nh], &hlens[nh])) {
+        free(hnames[nh]);
+        for (int j = 0; j < nh; j++) free(hnames[j]);
+        return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array, ...]");
+      }
+      nh++;
+    }
+    if (hn % 2 == 1) {
+      napi_value last;
+      napi_get_element(env, argv[7], hn - 1, &last);
+      napi_typeof(env, last, &vt);
+      if (vt == napi_string) offset_name = get_string(env, last);
+    }
+    if (offset_name) {
+      size_t on;
+      napi_typedarray_type ot;
+      if (napi_get_typedarray_info(env, argv[8], &ot, &on, (void **)&offsets, NULL, NULL) != napi_ok || ot != napi_float64_array || on < (size_t)(first + count)) {
+        for (int j = 0; j < nh; j++) free(hnames[j]);
+        free(offset_name);
+        return throw_msg(env, "ERR_ARGS", "offsets must be a Float64Array covering the records");
+      }
+    }
+  }
+  for (int32_t i = first; i < first + count; i++) {
+    if ((uint64_t)bounds[2 * i] + bounds[2 * i + 1] > data_len) {
+      for (int j = 0; j < nh; j++) free(hnames[j]);
+      free(offset_name);
+      return throw_msg(env, "ERR_ARGS", "a record's bounds lie outside data");
+    }
+  }
+
+  int32_t *imm = p->immediate;
+  imm[0] = 0;
+  int consumed = 0;
+  if (!with_headers && ts_ms == 0) {
+    /* rd_kafka_produce_batch: one clock read per call, not four per record. */
+    rd_kafka_message_t msgs[SUB_BATCH];
+    while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
+      int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
+      memset(msgs, 0, (size_t)n * sizeof msgs[0]);
+      for (int j = 0; j < n; j++) {
+        int32_t idx = first + consumed + j;
+        msgs[j].payload = (void *)(data + bounds[2 * idx]);
+        msgs[j].len = bounds[2 * idx + 1];
+        msgs[j].key = (void *)key;
+        msgs[j].key_len = key_len;
+        msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
+      }
+      int ok = rd_kafka_produce_batch(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, msgs, n);
+      int stop = 0;
+      if (ok == n) {
+        consumed += n;
+        continue;
+      }
+      for (int j = 0; j < n; j++) {
+        if (msgs[j].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          stop = 1;
+          break;
+        }
+        if (msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          imm[1 + 2 * imm[0]] = first + consumed;
+          imm[2 + 2 * imm[0]] = msgs[j].err;
+          imm[0]++;
+        }
+        consumed++;
+      }
+      if (stop) break;
+    }
+  } else {
+    char offbuf[32];
+    while (consumed < count && imm[0] < IMMEDIATE_CAP) {
+      int32_t idx = first + consumed;
+      rd_kafka_headers_t *hdrs = NULL;
+      if (with_headers) {
+        hdrs = rd_kafka_headers_new((size_t)nh + 1);
+        for (int j = 0; j < nh; j++) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
+        if (offset_name) {
+          int len = format_offset(offbuf, offsets[idx]);
+          rd_kafka_header_add(hdrs, offset_name, -1, offbuf, len);
+        }
+      }
+      void *opaque = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
+      rd_kafka_resp_err_t err = rd_kafka_producev(
+          p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE((void *)(data + bounds[2 * idx]), bounds[2 * idx + 1]), RD_KAFKA_V_KEY(key, key_len),
+          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_TIMESTAMP((int64_t)ts_ms), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+        imm[1 + 2 * imm[0]] = idx;
+        imm[2 + 2 * imm[0]] = err;
+        imm[0]++;
+      }
+      consumed++;
+    }
+  }
+  for (int j = 0; j < nh; j++) free(hnames[j]);
+  free(offset_name);
+  napi_create_int32(env, consumed, &out);
+  return out;
+}
+
+/* ---------------------------------------------------------------- metadata (readiness, connect) */
+
+typedef struct {
+  producer *p;
+  int timeout_ms;
+  int err;
+  int brokers;
+  napi_ref cb;
+  napi_async_work work;
+} metadata_job;
+
+static void metadata_execute(napi_env env, void *data) {
+  (void)env;
+  metadata_job *j = data;
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(j->p->rk, 0, NULL, &md, j->timeout_ms);
+  j->err = err;
+  if (!err && md) {
+    j->brokers = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+  }
+  pthread_mutex_lock(&j->p->mu);
+  j->p->metadata_inflight--;
+  pthread_cond_broadcast(&j->p->cv);
+  pthread_mutex_unlock(&j->p->mu);
+}
+
+static void metadata_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  metadata_job *j = data;
+  napi_value cb, undefined, argv[3];
+  napi_get_undefined(env, &undefined);
+  napi_get_reference_value(env, j->cb, &cb);
+  napi_create_int32(env, j->err, &argv[0]);
+  napi_create_int32(env, j->brokers, &argv[1]);
+  napi_create_string_utf8(env, j->err ? rd_kafka_err2str(j->err) : "", NAPI_AUTO_LENGTH, &argv[2]);
+  napi_call_function(env, undefined, cb, 3, argv, NULL);
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+/* metadata(timeoutMs, cb(errCode, brokerCount, errMessage)) */
+static napi_value producer_metadata(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self, name;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p) return NULL;
+  pthread_mutex_lock(&p->mu);
+  int ok = p->state == ST_RUNNING;
+  if (ok) p->metadata_inflight++;
+  pthread_mutex_unlock(&p->mu);
+  if (!ok) return throw_msg(env, "ERR_CLOSED", "the producer is closed");
+  metadata_job *j = calloc(1, sizeof *j);
+  j->p = p;
+  napi_get_value_int32(env, argv[0], &j->timeout_ms);
+  napi_create_reference(env, argv[1], 1, &j->cb);
+  napi_create_string_utf8(env, "logship-metadata", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, metadata_execute, metadata_complete, j, &j->work);
+  napi_queue_async_work(env, j->work);
+  return NULL;
+}
+
+/* close(flushMs, cb): flush until the deadline, purge, report every record, destroy. */
+static napi_value producer_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p) return NULL;
+  int32_t flush_ms = 0;
+  napi_get_value_int32(env, argv[0], &flush_ms);
+  pthread_mutex_lock(&p->mu);
+  int first = p->state == ST_RUNNING;
+  if (first) {
+    /* Under the lock: the poll thread cannot reach rd_kafka_destroy before we are done here. */
+    napi_create_reference(env, argv[1], 1, &p->close_cb);
+    napi_ref_threadsafe_function(env, p->tsfn);
+    p->state = ST_CLOSING;
+    p->flush_deadline_ms = now_ms() + (flush_ms > 0 ? flush_ms : 0);
+    rd_kafka_yield(p->rk); /* wake the poll thread now */
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (!first) return throw_msg(env, "ERR_CLOSED", "close() called twice");
+  return NULL;
+}
+
+static napi_value producer_outq_len(napi_env env, napi_callback_info info) {
+  napi_value self, out;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p || !running(env, p)) return NULL;
+  napi_create_int32(env, rd_kafka_outq_len(p->rk), &out);
+  return out;
+}
+
+/* testFatalError(code, reason): librdkafka's hook to fabricate a fatal error (tests only). */
+static napi_value producer_test_fatal(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self, out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  producer *p = unwrap(env, self);
+  if (!p || !running(env, p)) return NULL;
+  int32_t code;
+  napi_get_value_int32(env, argv[0], &code);
+  char *reason = get_string(env, argv[1]);
+  rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(p->rk, code, reason ? reason : "test");
+  free(reason);
+  napi_create_int32(env, err, &out);
+  return out;
+}
+
+/* ---------------------------------------------------------------- mock cluster (tests) */
+
+typedef struct {
+  rd_kafka_t *rk;
+} mock_cluster;
+
+static void mock_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  mock_cluster *m = data;
+  if (m->rk) rd_kafka_destroy(m->rk);
+  free(m);
+}
+
+/* new MockCluster(brokers): librdkafka's mock cluster hosted by an idle client. */
+static napi_value mock_new(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self, bs;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  int32_t brokers = 3;
+  if (argc > 0) napi_get_value_int32(env, argv[0], &brokers);
+  char errstr[512], nb[16];
+  snprintf(nb, sizeof nb, "%d", brokers);
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "test.mock.num.brokers", nb, errstr, sizeof errstr);
+  rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof errstr);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return throw_msg(env, "ERR_MOCK", errstr);
+  }
+  mock_cluster *m = calloc(1, sizeof *m);
+  m->rk = rk;
+  CHECK(env, napi_wrap(env, self, m, mock_finalize, NULL, NULL));
+  rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
+  napi_create_string_utf8(env, rd_kafka_mock_cluster_bootstraps(mc), NAPI_AUTO_LENGTH, &bs);
+  napi_set_named_property(env, self, "bootstrap", bs);
+  return self;
+}
+
+static mock_cluster *unwrap_mock(napi_env env, napi_value self) {
+  mock_cluster *m = NULL;
+  if (napi_unwrap(env, self, (void **)&m) != napi_ok || !m || !m->rk) {
+    napi_throw_error(env, "ERR_ARGS", "not a live MockCluster");
+    return NULL;
+  }
+  return m;
+}
+
+/* pushRequestErrors(apiKey, Int32Array codes): the next requests of that kind fail so. */
+static napi_value mock_push_errors(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  mock_cluster *m = unwrap_mock(env, self);
+  if (!m) return NULL;
+  int32_t api;
+  napi_get_value_int32(env, argv[0], &api);
+  napi_typedarray_type t;
+  size_t n;
+  int32_t *codes;
+  if (napi_get_typedarray_info(env, argv[1], &t, &n, (void **)&codes, NULL, NULL) != napi_ok || t != napi_int32_array)
+    return throw_msg(env, "ERR_ARGS", "codes must be an Int32Array");
+  rd_kafka_resp_err_t *errs = malloc((n ? n : 1) * sizeof *errs);
+  for (size_t i = 0; i < n; i++) errs[i] = (rd_kafka_resp_err_t)codes[i];
+  rd_kafka_mock_push_request_errors_array(rd_kafka_handle_mock_cluster(m->rk), (int16_t)api, n, errs);
+  free(errs);
+  return NULL;
+}
+
+static napi_value mock_destroy(napi_env env, napi_callback_info info) {
+  napi_value self;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  mock_cluster *m = unwrap_mock(env, self);
+  if (!m) return NULL;
+  rd_kafka_destroy(m->rk);
+  m->rk = NULL;
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- json envelope */
+
+/* Extra bytes JSON needs to escape each byte (as JSON.stringify does): 0, 1 (\" \\ \n ...) or 5 (\u00XX). */
+static uint8_t json_extra[256];
+
+static void json_tables_init(void) {
+  for (int c = 0; c < 0x20; c++) json_extra[c] = 5;
+  json_extra['\b'] = json_extra['\t'] = json_extra['\n'] = json_extra['\f'] = json_extra['\r'] = 1;
+  json_extra['"'] = json_extra['\\'] = 1;
+}
+
+static size_t json_escaped_len(const uint8_t *b, size_t n) {
+  size_t out = n;
+  for (size_t i = 0; i < n; i++) out += json_extra[b[i]];
+  return out;
+}
+
+static uint8_t *json_escape(uint8_t *o, const uint8_t *b, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t run = 0; /* start of the current run of bytes copied as they are */
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = b[i];
+    if (json_extra[c] == 0) continue;
+    memcpy(o, b + run, i - run);
+    o += i - run;
+    run = i + 1;
+    *o++ = '\\';
+    switch (c) {
+      case '"': *o++ = '"'; break;
+      case '\\': *o++ = '\\'; break;
+      case '\b': *o++ = 'b'; break;
+      case '\t': *o++ = 't'; break;
+      case '\n': *o++ = 'n'; break;
+      case '\f': *o++ = 'f'; break;
+      case '\r': *o++ = 'r'; break;
+      default:
+        *o++ = 'u';
+        *o++ = '0';
+        *o++ = '0';
+        *o++ = (uint8_t)hex[c >> 4];
+        *o++ = (uint8_t)hex[c & 15];
+    }
+  }
+  memcpy(o, b + run, n - run);
+  return o + (n - run);
+}
+
+/* A file offset (an integer below 2^53) in decimal; returns its length. snprintf("%.0f") cost
+ * ~0.4 us a call (measured: most of the envelope's time). */
+static int format_offset(char *out, double v) {
+  uint64_t x = v > 0 ? (uint64_t)v : 0;
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + x % 10);
+    x /= 10;
+  } while (x);
+  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+/*
+ * jsonEnvelopes(data, bounds, count, offsets, head, middle, tail, outBounds, scratch) -> Buffer
+ * Record i = head + decimal(offsets[i]) + middle + '"' + escaped line i + '"' + tail, all
+ * packed into one new Buffer; outBounds (Uint32Array, 2*count) receives (start, length).
+ * Lines must be valid UTF-8 (the tailer guarantees it): then the escaping equals
+ * JSON.stringify's, byte for byte, without a JavaScript string per line.
+ */
+static napi_value json_envelopes(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) return throw_msg(env, "ERR_ARGS", "jsonEnvelopes() takes 9 arguments");
+  const uint8_t *data, *head, *middle, *tail;
+  size_t data_len, head_len, middle_len, tail_len;
+  if (!get_bytes(env, argv[0], &data, &data_len) || !get_bytes(env, argv[4], &head, &head_len) || !get_bytes(env, argv[5], &middle, &middle_len) ||
+      !get_bytes(env, argv[6], &tail, &tail_len))
+    return throw_msg(env, "ERR_ARGS", "data, head, middle and tail must be bytes");
+  int32_t count;
+  napi_get_value_int32(env, argv[2], &count);
+  napi_typedarray_type t;
+  size_t n;
+  uint32_t *bounds, *out_bounds;
+  double *offsets;
+  if (napi_get_typedarray_info(env, argv[1], &t, &n, (void **)&bounds, NULL, NULL) != napi_ok || t != napi_uint32_array || count < 0 || n < (size_t)count * 2)
+    return throw_msg(env, "ERR_ARGS", "bounds must be a Uint32Array of 2*count");
+  if (napi_get_typedarray_info(env, argv[3], &t, &n, (void **)&offsets, NULL, NULL) != napi_ok || t != napi_float64_array || n < (size_t)count)
+    return throw_msg(env, "ERR_ARGS", "offsets must be a Float64Array of count");
+  if (napi_get_typedarray_info(env, argv[7], &t, &n, (void **)&out_bounds, NULL, NULL) != napi_ok || t != napi_uint32_array || n < (size_t)count * 2)
+    return throw_msg(env, "ERR_ARGS", "outBounds must be a Uint32Array of 2*count");
+  char num[32];
+  size_t total = 0;
+  for (int32_t i = 0; i < count; i++) {
+    if ((uint64_t)bounds[2 * i] + bounds[2 * i + 1] > data_len) return throw_msg(env, "ERR_ARGS", "a line's bounds lie outside data");
+    int nl = format_offset(num, offsets[i]);
+    total += head_len + (size_t)nl + middle_len + 2 + json_escaped_len(data + bounds[2 * i], bounds[2 * i + 1]) + tail_len;
+  }
+  if (total > 0xffffffffu) return throw_msg(env, "ERR_RANGE", "batch too large to pack");
+  /* Into the caller's scratch buffer when it is large enough (reused batch after batch: no
+   * allocation, no fresh pages to fault in); else into a new one, returned for reuse. */
+  uint8_t *buf = NULL;
+  size_t scratch_len = 0;
+  napi_valuetype st;
+  napi_typeof(env, argv[8], &st);
+  if (argc > 8 && st != napi_null && st != napi_undefined && get_bytes(env, argv[8], (const uint8_t **)&buf, &scratch_len) && scratch_len >= total) {
+    out = argv[8];
+  } else {
+    size_t want = total < 65536 ? 65536 : total + total / 4;
+    CHECK(env, napi_create_buffer(env, want, (void **)&buf, &out));
+  }
+  uint8_t *o = buf;
+  for (int32_t i = 0; i < count; i++) {
+    uint8_t *start = o;
+    memcpy(o, head, head_len);
+    o += head_len;
+    int nl = format_offset(num, offsets[i]);
+    memcpy(o, num, (size_t)nl);
+    o += nl;
+    memcpy(o, middle, middle_len);
+    o += middle_len;
+    *o++ = '"';
+    o = json_escape(o, data + bounds[2 * i], bounds[2 * i + 1]);
+    *o++ = '"';
+    memcpy(o, tail, tail_len);
+    o += tail_len;
+    out_bounds[2 * i] = (uint32_t)(start - buf);
+    out_bounds[2 * i + 1] = (uint32_t)(o - start);
+  }
+  return out;
+}
+
+/* ---------------------------------------------------------------- module functions */
+
+/* Which librdkafka this process runs: the file (by the address of one of its functions),
+ * the version it reports, and the version this addon was compiled against. */
+static napi_value librdkafka_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, v;
+  napi_create_object(env, &out);
+  Dl_info dl;
+  const char *path = dladdr((void *)rd_kafka_version, &dl) && dl.dli_fname ? dl.dli_fname : "";
+  napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "path", v);
+  napi_create_string_utf8(env, rd_kafka_version_str(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "version", v);
+  napi_create_int32(env, rd_kafka_version(), &v);
+  napi_set_named_property(env, out, "versionInt", v);
+  napi_create_int32(env, RD_KAFKA_VERSION, &v);
+  napi_set_named_property(env, out, "compiledVersionInt", v);
+  return out;
+}
+
+static napi_value error_string(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t code;
+  napi_get_value_int32(env, argv[0], &code);
+  napi_create_string_utf8(env, rd_kafka_err2str(code), NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  json_tables_init();
+  napi_property_descriptor methods[] = {
+      {"topic", NULL, producer_topic, NULL, NULL, NULL, napi_default, NULL},
+      {"produce", NULL, producer_produce, NULL, NULL, NULL, napi_default, NULL},
+      {"metadata", NULL, producer_metadata, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, producer_close, NULL, NULL, NULL, napi_default, NULL},
+      {"outqLen", NULL, producer_outq_len, NULL, NULL, NULL, napi_default, NULL},
+      {"testFatalError", NULL, producer_test_fatal, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value cls;
+  napi_define_class(env, "Producer", NAPI_AUTO_LENGTH, producer_new, NULL, sizeof methods / sizeof methods[0], methods, &cls);
+  napi_set_named_property(env, exports, "Producer", cls);
+
+  napi_property_descriptor mock_methods[] = {
+      {"pushRequestErrors", NULL, mock_push_errors, NULL, NULL, NULL, napi_default, NULL},
+      {"destroy", NULL, mock_destroy, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value mock_cls;
+  napi_define_class(env, "MockCluster", NAPI_AUTO_LENGTH, mock_new, NULL, 2, mock_methods, &mock_cls);
+  napi_set_named_property(env, exports, "MockCluster", mock_cls);
+
+  napi_value fn;
+  napi_create_function(env, "librdkafka", NAPI_AUTO_LENGTH, librdkafka_info, NULL, &fn);
+  napi_set_named_property(env, exports, "librdkafka", fn);
+  napi_create_function(env, "errorString", NAPI_AUTO_LENGTH, error_string, NULL, &fn);
+  napi_set_named_property(env, exports, "errorString", fn);
+  napi_create_function(env, "jsonEnvelopes", NAPI_AUTO_LENGTH, json_envelopes, NULL, &fn);
+  napi_set_named_property(env, exports, "jsonEnvelopes", fn);
+  napi_value consts, v;
+  napi_create_object(env, &consts);
+  napi_create_int32(env, ENTRY_INTS, &v);
+  napi_set_named_property(env, consts, "ENTRY_INTS", v);
+  napi_create_int32(env, DETAIL_INTS, &v);
+  napi_set_named_property(env, consts, "DETAIL_INTS", v);
+  napi_set_named_property(env, exports, "constants", consts);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
