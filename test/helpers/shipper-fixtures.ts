@@ -39,7 +39,7 @@ export function shipperConfig(input: Partial<InputConfig> = {}, maxInFlight = 1 
       brokers: ['x:9092'], client_id: 'c', acks: 'all', compression: 'lz4', compression_level: -1,
       flush: { max_messages: 10, max_bytes: 1000, frequency: 5 }, retries: { max: 10, backoff: 1, backoff_max: 2 },
       idempotence: true, max_message_bytes: 1_000_000, partitioner: 'consistent_random', max_in_flight_bytes: maxInFlight,
-      topic_create: 'auto', tls: { enabled: false, ca_file: null, cert_file: null, key_file: null }, sasl: null, librdkafka: {},
+      topic_create: 'auto', dead_letter_topic: null, tls: { enabled: false, ca_file: null, cert_file: null, key_file: null }, sasl: null, librdkafka: {},
       ...kafka,
     },
     registry: { flush_interval: 1000, clean_after: 1000 },
