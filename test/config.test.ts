@@ -98,7 +98,7 @@ describe('the example configuration', () => {
           topic: 'k8s.{k8s.namespace}.{k8s.container}',
           key: '{json.trace_id:-}',
           format: 'raw',
-          headers: true,
+          headers: false,
           max_line_bytes: 1_048_576,
           partial_line_timeout: 0,
           encoding: 'utf-8',
