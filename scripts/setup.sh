@@ -40,13 +40,15 @@ if [ ! -f "$addon" ] || [ ! -f "$native_addon" ] || [ ! -f "$stamp" ] || [ "$(ca
   # library that logship's native producer (native/) links to: one librdkafka per process.
   CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
+  fresh_install=1
 fi
 
-# The native producer again when its sources changed since it was built (seconds).
+# The native producer again when its sources changed since it was built, or when nothing says
+# what it was built from (seconds; npm ci above has just built it).
 native_hash=$(cat native/binding.gyp native/build.cjs native/src/*.c | sha256sum | cut -d' ' -f1)
 native_stamp=native/build/.logship-src-sha256
 if [ ! -f "$native_stamp" ] || [ "$(cat "$native_stamp")" != "$native_hash" ]; then
-  if [ -f "$native_stamp" ]; then
+  if [ -z "${fresh_install:-}" ]; then
     echo "setup: rebuilding the native producer (its sources changed)"
     npm rebuild @logship/native --loglevel=error
   fi
