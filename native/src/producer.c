@@ -594,13 +594,25 @@ static int running(napi_env env, producer *p) {
   return ok;
 }
 
+/* A method call's arguments and its producer; NULL (with an exception pending) when `this` is
+ * not a producer, or not a running one when `need_running`. */
+static producer *method_args(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv, int need_running) {
+  napi_value self;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) {
+    throw_last(env, "napi_get_cb_info");
+    return NULL;
+  }
+  producer *p = unwrap(env, self);
+  if (!p || (need_running && !running(env, p))) return NULL;
+  return p;
+}
+
 /* topic(name) -> id (stable for this producer) */
 static napi_value producer_topic(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], self, out;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  producer *p = unwrap(env, self);
-  if (!p || !running(env, p)) return NULL;
+  napi_value argv[1], out;
+  producer *p = method_args(env, info, &argc, argv, 1);
+  if (!p) return NULL;
   char *name = get_string(env, argv[0]);
   if (!name) return throw_msg(env, "ERR_ARGS", "topic name must be a string");
   for (int i = 0; i < p->n_topics; i++) {
@@ -680,10 +692,9 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
  */
 static napi_value producer_produce(napi_env env, napi_callback_info info) {
   size_t argc = 10;
-  napi_value argv[10], self, out;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  producer *p = unwrap(env, self);
-  if (!p || !running(env, p)) return NULL;
+  napi_value argv[10], out;
+  producer *p = method_args(env, info, &argc, argv, 1);
+  if (!p) return NULL;
   if (argc < 10) return throw_msg(env, "ERR_ARGS", "produce() takes 10 arguments");
   int32_t topic_id, ticket, first, count;
   double ts_ms;
@@ -897,9 +908,8 @@ static void metadata_complete(napi_env env, napi_status status, void *data) {
 /* metadata(timeoutMs, cb(errCode, brokerCount, errMessage)) */
 static napi_value producer_metadata(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], self, name;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  producer *p = unwrap(env, self);
+  napi_value argv[2], name;
+  producer *p = method_args(env, info, &argc, argv, 0);
   if (!p) return NULL;
   pthread_mutex_lock(&p->mu);
   int ok = p->state == ST_RUNNING;
@@ -919,9 +929,8 @@ static napi_value producer_metadata(napi_env env, napi_callback_info info) {
 /* close(flushMs, cb): flush until the deadline, purge, report every record, destroy. */
 static napi_value producer_close(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], self;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  producer *p = unwrap(env, self);
+  napi_value argv[2];
+  producer *p = method_args(env, info, &argc, argv, 0);
   if (!p) return NULL;
   int32_t flush_ms = 0;
   napi_get_value_int32(env, argv[0], &flush_ms);
@@ -941,10 +950,10 @@ static napi_value producer_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value producer_outq_len(napi_env env, napi_callback_info info) {
-  napi_value self, out;
-  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
-  producer *p = unwrap(env, self);
-  if (!p || !running(env, p)) return NULL;
+  napi_value out;
+  size_t argc = 0;
+  producer *p = method_args(env, info, &argc, NULL, 1);
+  if (!p) return NULL;
   napi_create_int32(env, rd_kafka_outq_len(p->rk), &out);
   return out;
 }
@@ -952,10 +961,9 @@ static napi_value producer_outq_len(napi_env env, napi_callback_info info) {
 /* testFatalError(code, reason): librdkafka's hook to fabricate a fatal error (tests only). */
 static napi_value producer_test_fatal(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], self, out;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
-  producer *p = unwrap(env, self);
-  if (!p || !running(env, p)) return NULL;
+  napi_value argv[2], out;
+  producer *p = method_args(env, info, &argc, argv, 1);
+  if (!p) return NULL;
   int32_t code;
   napi_get_value_int32(env, argv[0], &code);
   char *reason = get_string(env, argv[1]);
