@@ -48,17 +48,19 @@ if [ "$addon_missing" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$loc
   # library that logship's native producer (native/) links to: one librdkafka per process.
   CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
+  fresh_install=1
 fi
 
-# A native addon again when its sources changed since it was built (seconds): an edit under
-# native/ does not change the lockfile. Each: package name, stamp directory, sources.
+# A native addon again when its sources changed since it was built, or when nothing says what
+# it was built from (seconds; npm ci above has just built both): an edit under native/ does
+# not change the lockfile. Each: package name, stamp directory, sources.
 rebuild_if_changed() {
   local package=$1 dir=$2; shift 2
   local hash stamp_file
   hash=$(cat "$@" | sha256sum | cut -d' ' -f1)
   stamp_file=$dir/build/.logship-src-sha256
   if [ ! -f "$stamp_file" ] || [ "$(cat "$stamp_file")" != "$hash" ]; then
-    if [ -f "$stamp_file" ]; then
+    if [ -z "${fresh_install:-}" ]; then
       echo "setup: rebuilding $package (its sources changed)"
       npm rebuild "$package" --loglevel=error
     fi

@@ -46,6 +46,8 @@ interface ProduceCall {
   first: number;
   count: number;
   consumed: number;
+  /** Records of the call refused outright (index, code pairs). */
+  refused: number[];
 }
 
 /** A shipper on the real native producer, recording every produce() call and outcome. */
@@ -81,7 +83,7 @@ function shipperOn(cfg: AgentConfig, bootstrap = mock.bootstrap) {
         topic: (name) => p.topic(name),
         produce: (topic, ticket, first, count, data, bounds, key, headers, offsets) => {
           const consumed = p.produce(topic, ticket, first, count, data, bounds, key, headers, offsets);
-          calls.push({ producer: index, ticket, first, count, consumed });
+          calls.push({ producer: index, ticket, first, count, consumed, refused: [...p.refused.subarray(1, 1 + 2 * p.refused[0]!)] });
           return consumed;
         },
         get refused() {
@@ -117,7 +119,14 @@ test('native produce: stops at the first QUEUE_FULL (a prefix) and refuses a too
 
 for (const format of ['raw', 'json'] as const) {
   test(`a batch stopped by QUEUE_FULL resumes at the right line: every line once, in order (${format})`, async () => {
-    const cfg = shipperConfig({ headers: false, format, topic: `qf.${format}.{file.stem}` }, 1 << 20, { idempotence: false, librdkafka: { 'queue.buffering.max.messages': 10, 'linger.ms': 20 } });
+    // A linger far above the time of one produce() call, and batches that never fill before
+    // it: nothing can be delivered (freeing room) while the first call runs, even when the
+    // machine is loaded and the call is preempted.
+    const cfg = shipperConfig({ headers: false, format, topic: `qf.${format}.{file.stem}` }, 1 << 20, {
+      idempotence: false,
+      flush: { max_messages: 1000, max_bytes: 1 << 20, frequency: 400 },
+      librdkafka: { 'queue.buffering.max.messages': 10 },
+    });
     const { shipper, calls, commits } = shipperOn(cfg);
     shipper.start();
     await shipper.gate.waitOpen();
@@ -128,7 +137,7 @@ for (const format of ['raw', 'json'] as const) {
     // overwrite the waiting rest of the first batch.
     const second = batch(b.endOffset, lines('qg', 5));
     shipper.ship(second);
-    assert.equal(calls[0]!.consumed, 10, 'the first call queued what librdkafka had room for');
+    assert.equal(calls[0]!.consumed, 10, `the first call queued what librdkafka had room for: ${JSON.stringify(calls)}`);
     assert.equal(await shipper.drain(20_000), true);
     const firstCalls = calls.filter((c) => c.ticket === calls[0]!.ticket);
     for (let i = 1; i < firstCalls.length; i++) assert.equal(firstCalls[i]!.first, firstCalls[i - 1]!.first + firstCalls[i - 1]!.consumed, `call ${i} resumes where call ${i - 1} stopped`);
@@ -244,13 +253,13 @@ test('a retriably failing record is retried, and its file offset does not pass i
 });
 
 test('a fatal error replaces the producer: nothing unacknowledged is committed, nothing is lost', async () => {
-  const cfg = shipperConfig({ headers: false, topic: 'fatal.{file.stem}' }, 1 << 20, { idempotence: true, flush: { max_messages: 10, max_bytes: 1000, frequency: 200 } });
+  const cfg = shipperConfig({ headers: false, topic: 'fatal.{file.stem}' }, 1 << 20, { idempotence: true, flush: { max_messages: 1000, max_bytes: 1 << 20, frequency: 1000 } });
   const { shipper, commits, producers, calls } = shipperOn(cfg);
   shipper.start();
   await shipper.gate.waitOpen();
   const a = batch(0, lines('a', 20));
   shipper.ship(a);
-  // linger 200 ms: a's records are still queued when the fatal error strikes.
+  // linger 1 s (batches never fill): a's records are still queued when the fatal error strikes.
   assert.equal(producers[0]!.testFatalError(ERR.FENCED, 'fabricated by the test'), 0);
   await until(() => producers.length === 2, 10_000, 'a new producer');
   const b = batch(a.endOffset, lines('b', 5));
@@ -327,4 +336,35 @@ test('the agent logs which librdkafka file and version it runs', async () => {
     await agent.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('keyless records: one partition per read chunk once metadata is known, rotating, each line once', async () => {
+  const cfg = shipperConfig({ headers: false, key: null, topic: 'sticky.{file.stem}' }, 1 << 20, { idempotence: false });
+  const { shipper, producers } = shipperOn(cfg);
+  shipper.start();
+  await shipper.gate.waitOpen();
+  const first = batch(0, ['create-the-topic']);
+  shipper.ship(first);
+  assert.equal(await shipper.drain(20_000), true);
+  await producers[0]!.metadata(5_000); // the answer names the topic's partitions and leaders
+  let offset = first.endOffset;
+  const sent: string[][] = [];
+  for (let k = 0; k < 8; k++) {
+    const b = batch(offset, lines(`c${k}`, 20));
+    offset = b.endOffset;
+    sent.push(b.lines.map((l) => l.toString()));
+    shipper.ship(b);
+  }
+  assert.equal(await shipper.drain(20_000), true);
+  const recs = await kcatConsume(mock.bootstrap, 'sticky.app');
+  const partitionOf = new Map(recs.map((r) => [r.value.toString(), r.partition]));
+  assert.equal(recs.length, 1 + 8 * 20, 'each line once');
+  const used = new Set<number>();
+  for (const chunk of sent) {
+    const parts = new Set(chunk.map((l) => partitionOf.get(l)));
+    assert.equal(parts.size, 1, `one partition per chunk: ${[...parts].join(', ')}`);
+    used.add([...parts][0]!);
+  }
+  assert.ok(used.size >= 2, `chunks rotate over partitions (used ${[...used].join(', ')})`);
+  await shipper.stop(1_000);
 });

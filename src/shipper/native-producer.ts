@@ -17,7 +17,7 @@ const require = createRequire(import.meta.url);
 
 /** The addon's surface (native/src/producer.c). */
 interface Addon {
-  Producer: new (conf: string[], permanentCodes: Int32Array, onEvents: EventsCallback) => AddonProducer;
+  Producer: new (conf: string[], permanentCodes: Int32Array, onEvents: EventsCallback, stickyKeyless: boolean) => AddonProducer;
   MockCluster: new (brokers: number) => AddonMockCluster;
   librdkafka(): { path: string; version: string; versionInt: number; compiledVersionInt: number };
   errorString(code: number): string;
@@ -225,6 +225,19 @@ export interface BatchProducer {
 
 export type ProducerFactory = (conf: LibrdkafkaConfig, listener: ProducerListener) => BatchProducer;
 
+/**
+ * Whether keyless records may go to one partition per produce() call (a read chunk): true when
+ * librdkafka itself would stick keyless records to a random partition for a while (the
+ * *_random partitioners with sticky.partitioning.linger.ms > 0, its default), so the native
+ * side can skip the per-record partitioner. `consistent`/`murmur2`/`fnv1a` hash a missing key
+ * to one fixed partition instead: librdkafka keeps partitioning those.
+ */
+export function stickyKeyless(conf: LibrdkafkaConfig): boolean {
+  const partitioner = String(conf.partitioner ?? 'consistent_random');
+  const linger = conf['sticky.partitioning.linger.ms'];
+  return (partitioner === 'random' || partitioner.endsWith('_random')) && (linger === undefined || Number(linger) > 0);
+}
+
 /** Properties meaningful to the JavaScript binding only, never to librdkafka. */
 const BINDING_ONLY = new Set(['dr_cb', 'dr_msg_cb', 'event_cb', 'rebalance_cb', 'offset_commit_cb']);
 
@@ -256,7 +269,7 @@ class NativeBatchProducer implements BatchProducer {
       }
     };
     try {
-      this.native = new (mod().Producer)(pairs, Int32Array.from(permanentCodes), onEvents);
+      this.native = new (mod().Producer)(pairs, Int32Array.from(permanentCodes), onEvents, stickyKeyless(conf));
     } catch (err) {
       throw new NativeProducerError((err as Error).message, err);
     }

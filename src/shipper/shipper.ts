@@ -13,8 +13,6 @@ import { identityKey } from '../registry/types.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type ProducerListener } from './native-producer.js';
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
-
-export { RECORD_MEMORY_OVERHEAD };
 import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 
