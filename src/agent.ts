@@ -9,12 +9,13 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
-import { identityKey, type Checkpoint } from './registry/types.js';
+import { identityKey, type Checkpoint } from './core/file.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
 import { Tailer, newTailerStats, type CheckpointLookup } from './tailer/tailer.js';
-import type { FileIdentity, TailerStats } from './tailer/types.js';
+import type { FileIdentity } from './core/file.js';
+import type { TailerStats } from './tailer/types.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 

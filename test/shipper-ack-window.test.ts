@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import { AckWindow } from '../src/shipper/ack-window.js';
 import { Shipper, type NativeProducer } from '../src/shipper/shipper.js';
 import type { AgentConfig, InputConfig } from '../src/config/types.js';
-import type { LineBatch, SourceFile } from '../src/tailer/types.js';
+import type { SourceFile } from '../src/core/file.js';
+import type { LineBatch } from '../src/core/batch.js';
 
 const source: SourceFile = { key: '1:2:0', identity: { dev: 1, ino: 2 }, input: 'app', path: '/var/log/app.log' };
 

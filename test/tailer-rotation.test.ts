@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { identityKey } from '../src/registry/types.js';
-import { LineFlag } from '../src/tailer/types.js';
+import { identityKey } from '../src/core/file.js';
+import { LineFlag } from '../src/core/batch.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
   assertEachNumberOnceInOrder,

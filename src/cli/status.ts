@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { AgentConfig } from '../config/types.js';
 import { decodeRegistry } from '../registry/registry-file.js';
 import { REGISTRY_FILE_NAME } from '../registry/offset-registry.js';
-import { identityKey, type Checkpoint } from '../registry/types.js';
+import { identityKey, type Checkpoint } from '../core/file.js';
 import { Discovery } from '../tailer/discovery.js';
 import { findByIdentity } from '../tailer/rotation.js';
 

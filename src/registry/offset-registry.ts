@@ -11,14 +11,12 @@
 //     discovery scan calling seen() for 10,000 files costs nothing until that minute is up.
 
 import type { Logger } from 'pino';
-import type { FileIdentity } from '../tailer/types.js';
+import { type Checkpoint, type FileIdentity, identityKey } from '../core/file.js';
 import { RegistryError } from './errors.js';
 import { checkpointProblem, copyCheckpoint, encodeRegistry } from './registry-file.js';
 import { nodeRegistryFs } from './registry-fs.js';
 import type { RegistryFs } from './registry-fs.js';
 import { RegistryStore } from './registry-store.js';
-import type { Checkpoint } from './types.js';
-import { identityKey } from './types.js';
 
 export { RegistryError } from './errors.js';
 export type { RegistryFs, RegistryFileHandle } from './registry-fs.js';

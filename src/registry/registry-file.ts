@@ -12,8 +12,7 @@
 // (Importing zod also adds ~100 ms to a process start, which the SIGKILL test pays 150 times.)
 
 import { createHash } from 'node:crypto';
-import type { Checkpoint } from './types.js';
-import { identityKey } from './types.js';
+import { type Checkpoint, identityKey } from '../core/file.js';
 
 export const REGISTRY_FORMAT_VERSION = 1;
 

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { RegistryError, errnoCode } from './errors.js';
-import type { Checkpoint } from './types.js';
+import type { Checkpoint } from '../core/file.js';
 import { decodeRegistry } from './registry-file.js';
 import type { RegistryFs } from './registry-fs.js';
 

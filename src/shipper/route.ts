@@ -3,7 +3,8 @@
 
 import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
-import type { LineBatch, SourceFile } from '../tailer/types.js';
+import type { SourceFile } from '../core/file.js';
+import type { LineBatch } from '../core/batch.js';
 
 export type RecordHeaders = Array<{ [key: string]: string | Buffer }>;
 

@@ -8,7 +8,7 @@ import { errnoCode, FileGoneError, FileOpenError } from './errors.js';
 import type { HandlePool, HandleSlot, PooledReader } from './handle-pool.js';
 import { identityOf, sameIdentity } from './identity.js';
 import { findByIdentity } from './rotation.js';
-import type { FileIdentity } from './types.js';
+import type { FileIdentity } from '../core/file.js';
 
 export type OpenFile = (path: string) => Promise<FileHandle>;
 

@@ -13,7 +13,6 @@ import { FileAccess, type OpenFile } from './file-access.js';
 import { emptyLines, type FramedLines, LineFramer } from './framer.js';
 import type { HandlePool } from './handle-pool.js';
 import {
-  type ContinuationPoint,
   continuationMismatch,
   FINGERPRINT_MAX_BYTES,
   fingerprintOf,
@@ -27,23 +26,14 @@ import {
 import { MultilineJoiner } from './multiline.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
-import type {
-  BatchSink,
-  FileIdentity,
-  Fingerprint,
-  FlowGate,
-  FollowedFileState,
-  LineBatch,
-  OffsetMarker,
-  SourceFile,
-  TailerStats,
-} from './types.js';
+import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
+import type { FileIdentity, FilePosition, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
+import type { FollowedFileState, TailerStats } from './types.js';
 
 export type ReaderState = FollowedFileState;
 
-/** A committed position to continue from, if the file still holds the same bytes. */
-export interface ResumePoint extends ContinuationPoint {
-  epoch?: number;
+/** A position to continue from, if the file still holds the same bytes. */
+export interface ResumePoint extends FilePosition {
   /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
   path?: string;
 }

@@ -30,7 +30,7 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
-import { type Checkpoint, identityKey } from '../registry/types.js';
+import { type Checkpoint, identityKey } from '../core/file.js';
 import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
 import type { OpenFile } from './file-access.js';
@@ -40,7 +40,9 @@ import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
 import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
-import type { BatchSink, FileIdentity, FlowGate, FollowedFile, TailerStats } from './types.js';
+import type { BatchSink, FlowGate } from '../core/batch.js';
+import type { FileIdentity } from '../core/file.js';
+import type { FollowedFile, TailerStats } from './types.js';
 import type { StartWatch } from './watches.js';
 
 export interface CheckpointLookup {
