@@ -9,48 +9,15 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
-import { identityKey, type Checkpoint } from './core/file.js';
+import { checkpointPosition } from './core/file.js';
+import { OffsetTracker } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
-import { Tailer, newTailerStats, type CheckpointLookup } from './tailer/tailer.js';
-import type { FileIdentity } from './core/file.js';
+import { Tailer, newTailerStats } from './tailer/tailer.js';
 import type { TailerStats } from './tailer/types.js';
 
 const PROGRESS_EVERY_MS = 5_000;
-
-/**
- * What a new tailer resumes from after a reload: where the previous tailer's readers stood
- * (everything before it was handed to the shipper, which still holds it), else the registry.
- * Used only while the new tailer starts; afterwards the registry alone is the truth.
- */
-class HandoffCheckpoints implements CheckpointLookup {
-  private readonly handoff: Map<string, Checkpoint>;
-
-  constructor(
-    private readonly registry: OffsetRegistry,
-    handoff: Checkpoint[],
-  ) {
-    this.handoff = new Map(handoff.map((c) => [identityKey(c.identity), c]));
-  }
-
-  get(identity: FileIdentity): Checkpoint | undefined {
-    return this.handoff.get(identityKey(identity)) ?? this.registry.get(identity);
-  }
-
-  *all(): Iterable<Checkpoint> {
-    yield* this.handoff.values();
-    for (const c of this.registry.all()) if (!this.handoff.has(identityKey(c.identity))) yield c;
-  }
-
-  seen(identity: FileIdentity, path: string): void {
-    this.registry.seen(identity, path);
-  }
-
-  clear(): void {
-    this.handoff.clear();
-  }
-}
 
 export class Agent {
   private progressTimer: NodeJS.Timeout | null = null;
@@ -63,6 +30,12 @@ export class Agent {
   /** Kept across reloads so metrics counters never go backwards. */
   private readonly tailerStats: TailerStats = newTailerStats();
   private readonly shipperStats = newShipperStats();
+  /**
+   * Per file: where its reader started, what it handed to the shipper, what Kafka acknowledged;
+   * and the descriptors of deleted files a stopped tailer was still reading. Outlives the
+   * tailers, so a reload continues exactly where the previous one stood.
+   */
+  private readonly tracker = new OffsetTracker();
   private shipper!: Shipper;
   private tailer!: Tailer;
 
@@ -82,7 +55,7 @@ export class Agent {
     });
     const agent = new Agent(config, registry, null, log);
     agent.shipper = await agent.createShipper(config);
-    agent.tailer = agent.createTailer(config, registry);
+    agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
       const { server } = await serveMetrics(
         config.metrics.listen,
@@ -120,12 +93,15 @@ export class Agent {
 
   private async createShipper(config: AgentConfig): Promise<Shipper> {
     const registry = this.registry;
+    const tracker = this.tracker;
     return new Shipper({
       config,
       librdkafka: producerConfig(config.kafka, await this.bootstrapFor(config)),
       log: this.log,
       stats: this.shipperStats,
-      onCommit: (source, pos) =>
+      onCommit: (source, pos) => {
+        tracker.acknowledged(source.identity, pos);
+        const seenAt = tracker.get(source.identity)?.seenAt;
         registry.commit({
           identity: source.identity,
           fingerprint: pos.fingerprint,
@@ -134,17 +110,20 @@ export class Agent {
           offset: pos.offset,
           marker: pos.offset > 0 ? pos.marker : null,
           lastSeen: Date.now(),
-        }),
+          ...(seenAt === undefined ? {} : { seenAt }),
+        });
+      },
     });
   }
 
-  private createTailer(config: AgentConfig, checkpoints: CheckpointLookup): Tailer {
+  private createTailer(config: AgentConfig): Tailer {
     return new Tailer({
       inputs: config.inputs.map((i) => ({ ...i, max_line_bytes: effectiveMaxLineBytes(i.max_line_bytes, config.kafka) })),
       maxOpenFiles: config.agent.max_open_files,
       sink: this.shipper.ship,
       gate: this.shipper.gate,
-      checkpoints,
+      checkpoints: this.registry,
+      tracker: this.tracker,
       stats: this.tailerStats,
       log: this.log.child({ module: 'tailer' }),
     });
@@ -155,14 +134,18 @@ export class Agent {
     return !this.stopRequested && this.shipper.stats.connected && this.shipper.stats.reachable;
   }
 
-  /** Per followed file: size on disk against the offset Kafka has acknowledged. */
+  /**
+   * Per followed file: size on disk against what needs nothing more shipped — acknowledged by
+   * Kafka, or before where its reader started when those bytes were not its to ship (a
+   * copytruncate copy starts where the original stood). From the offset tracker.
+   */
   fileLags(): FileLag[] {
     return this.tailer.files().map((f) => ({
       path: f.path,
       file: f.currentPath,
       input: f.input,
       size: f.size,
-      committed: this.registry.get(f.identity)?.offset ?? 0,
+      committed: this.tracker.get(f.identity)?.shippedOffset ?? this.registry.get(f.identity)?.offset ?? 0,
     }));
   }
 
@@ -226,9 +209,9 @@ export class Agent {
     };
     this.log.level = next.log.level;
 
-    // Stop reading; what the readers handed over is in the shipper and is not read again.
+    // Stop reading; what the readers handed over is in the shipper and is not read again: the
+    // tracker keeps where they stood (and the descriptors of deleted files still being read).
     await this.tailer.stop();
-    let resumeFrom: CheckpointLookup = new HandoffCheckpoints(this.registry, this.tailer.handoff());
     if (JSON.stringify(next.kafka) !== JSON.stringify(previous.kafka)) {
       this.log.info('kafka settings changed: draining the running producer before swapping it');
       const drained = await this.drainForSwap(next.agent.shutdown_timeout);
@@ -237,7 +220,10 @@ export class Agent {
         // Whatever the old producer still holds is given up by it and read again from the
         // registry's committed offsets by the new one: at-least-once, never a gap.
         this.log.warn({ unacknowledgedBatches: this.shipper.outstanding }, 'old producer not drained in shutdown_timeout; unacknowledged lines will be read again');
-        resumeFrom = this.registry;
+        this.tracker.rewindToAcknowledged((identity) => {
+          const cp = this.registry.get(identity);
+          return cp === undefined ? undefined : checkpointPosition(cp);
+        });
       }
       await this.shipper.stop(1_000);
       if (next.kafka.brokers !== 'embedded' && this.embedded) {
@@ -250,9 +236,8 @@ export class Agent {
       this.shipper.updateConfig(next);
     }
     this.config = next;
-    this.tailer = this.createTailer(next, resumeFrom);
+    this.tailer = this.createTailer(next);
     await this.tailer.start();
-    if (resumeFrom instanceof HandoffCheckpoints) resumeFrom.clear();
     const before = new Set(previous.inputs.map((i) => i.id));
     const after = new Set(next.inputs.map((i) => i.id));
     this.log.info(
@@ -305,6 +290,7 @@ export class Agent {
       }
     }
     await this.tailer.stop();
+    await this.tracker.closeHeld();
     const drained = await this.shipper.drain(Math.max(0, deadline - Date.now()));
     if (!drained) {
       this.log.warn(

@@ -40,6 +40,22 @@ async function onDisk(file: string): Promise<Checkpoint[]> {
 }
 
 describe('OffsetRegistry persistence', () => {
+  it('seenAt (last sighting at the path) is the tailer\'s: a commit without one keeps it, lastSeen moves on every commit, both persist', async () => {
+    const clock = manualClock();
+    const registry = await OffsetRegistry.open(options({ now: clock.now }));
+    const sighting = clock.now() - 5_000;
+    registry.commit(checkpoint(1, 100, { seenAt: sighting }));
+    clock.advance(3_000);
+    registry.commit(checkpoint(1, 200));
+    await registry.flush();
+    const [entry] = await onDisk(registry.file);
+    assert.equal(entry?.offset, 200);
+    assert.equal(entry?.seenAt, sighting, 'a commit is no sighting');
+    assert.equal(entry?.lastSeen, clock.now(), 'lastSeen (cleaning) follows commits');
+    const reopened = await OffsetRegistry.open(options({ now: clock.now }));
+    assert.equal(reopened.get({ dev: 2049, ino: 1 })?.seenAt, sighting);
+  });
+
   it('roundtrip: committed entries come back identical after flush and reopen', async () => {
     const clock = manualClock();
     const registry = await OffsetRegistry.open(options({ now: clock.now }));

@@ -23,6 +23,8 @@ export class TrackedFile {
   private handedFingerprint: Fingerprint;
   private handedEpoch: number;
   private acked: FilePosition | null = null;
+  private floor: number;
+  private lookedAt: number | undefined;
 
   constructor(
     readonly identity: FileIdentity,
@@ -30,8 +32,11 @@ export class TrackedFile {
     readonly input: string,
     readonly path: string,
     start: FilePosition,
+    /** Bytes before it need nothing shipped by this record (see shippedOffset). */
+    floor = start.offset,
   ) {
     this.startAt = start;
+    this.floor = floor;
     this.handedOffset = start.offset;
     this.handedMarker = start.marker;
     this.handedFingerprint = start.fingerprint;
@@ -41,6 +46,7 @@ export class TrackedFile {
   /** The reader (re)started at `position`: at its first open, or at 0 after a truncation (next epoch). */
   started(position: FilePosition): void {
     this.startAt = position;
+    this.floor = position.offset;
     this.handedOffset = position.offset;
     this.handedMarker = position.marker;
     this.handedFingerprint = position.fingerprint;
@@ -60,6 +66,16 @@ export class TrackedFile {
     this.acked = position;
   }
 
+  /** The tailer looked at the file's live path and found this file there (ms). */
+  seen(at: number): void {
+    this.lookedAt = at;
+  }
+
+  /** Last time the file was seen at its live path, if it was while this agent ran. */
+  get seenAt(): number | undefined {
+    return this.lookedAt;
+  }
+
   get start(): FilePosition {
     return this.startAt;
   }
@@ -75,14 +91,15 @@ export class TrackedFile {
 
   /**
    * Up to where the file needs nothing more shipped in the epoch the reader is in: what Kafka
-   * acknowledged, and at least where the reader started (bytes before the start were shipped
-   * under another identity — a copytruncate copy starts where its original stood — or skipped
-   * on purpose by start_at / ignore_older). The lag metric is size minus this.
+   * acknowledged, and at least where the reader started when the bytes before were not this
+   * file's to ship (a copytruncate copy starts where its original stood; start_at: end and
+   * ignore_older skip on purpose; a registry checkpoint was acknowledged). A reader continuing
+   * a hand-over keeps the floor of the record it continues. The lag metric is size minus this.
    */
   get shippedOffset(): number {
     const epoch = this.startAt.epoch ?? 0;
     const acked = this.acked !== null && (this.acked.epoch ?? 0) === epoch ? this.acked.offset : 0;
-    return Math.max(this.startAt.offset, acked);
+    return Math.max(this.floor, acked);
   }
 }
 
@@ -105,10 +122,16 @@ export class OffsetTracker {
   track(identity: FileIdentity, input: string, path: string, start: FilePosition): TrackedFile {
     const key = identityKey(identity);
     const previous = this.files.get(key);
-    const record = new TrackedFile(identity, input, path, start);
-    // An acknowledgement of the same epoch still in flight belongs to the same bytes.
-    const acked = previous?.acknowledgedPosition;
-    if (acked !== null && acked !== undefined && previous !== undefined && (acked.epoch ?? 0) === (start.epoch ?? 0)) record.acknowledged(acked);
+    // Continuing where the previous record's reader stood (a reload): same bytes, so its
+    // acknowledgements (some maybe still on their way) and its floor carry over.
+    const continues =
+      previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset && previous.handedOverPosition.fingerprint.hash === start.fingerprint.hash;
+    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset);
+    if (continues) {
+      const acked = previous.acknowledgedPosition;
+      if (acked !== null) record.acknowledged(acked);
+      if (previous.seenAt !== undefined) record.seen(previous.seenAt);
+    }
     this.files.delete(key);
     this.files.set(key, record);
     if (this.files.size > TRACKED_MEMORY) this.files.delete(this.files.keys().next().value!);
@@ -139,10 +162,10 @@ export class OffsetTracker {
    * What was handed over but not acknowledged will not be acknowledged any more (the producer
    * was replaced without draining): successors continue from the acknowledged positions.
    */
-  rewindToAcknowledged(): void {
+  rewindToAcknowledged(committed: (identity: FileIdentity) => FilePosition | undefined): void {
     for (const [key, record] of this.files) {
-      const acked = record.acknowledgedPosition;
-      if (acked === null) this.files.delete(key);
+      const acked = record.acknowledgedPosition ?? committed(record.identity);
+      if (acked === undefined) this.files.delete(key);
       else record.started({ ...acked, epoch: acked.epoch ?? 0 });
     }
   }

@@ -132,11 +132,13 @@ export class OffsetRegistry {
 
   /**
    * Records a committed offset (the shipper's ack path: O(1), no I/O). The registry keeps its
-   * own copy and stamps lastSeen with its clock; the caller's lastSeen is ignored.
+   * own copy and stamps lastSeen with its clock; the caller's lastSeen is ignored. `seenAt`
+   * (when the tailer last saw the file at its path) is the caller's: a commit is no sighting,
+   * so without one the entry keeps the seenAt it had.
    */
   commit(cp: Checkpoint): void {
     const key = identityKey(cp.identity);
-    this.entries.set(key, copyCheckpoint(cp, this.now()));
+    this.entries.set(key, copyCheckpoint(cp, this.now(), cp.seenAt ?? this.entries.get(key)?.seenAt));
     this.entryJson.delete(key);
     this.seenUnwritten.delete(key);
     this.changeSeq++;

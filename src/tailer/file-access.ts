@@ -28,6 +28,8 @@ export class FileAccess implements PooledReader {
     private readonly openFile: OpenFile,
     /** The owner is at EOF: its handle is the cheapest to close. */
     private readonly ownerAtEof: () => boolean,
+    /** A descriptor opened by someone else (a deleted file handed over): used before any open. */
+    private inherited?: FileHandle,
   ) {}
 
   get handle(): FileHandle | null {
@@ -52,6 +54,13 @@ export class FileAccess implements PooledReader {
       this.pool.busy(this.slot);
       return this.current;
     }
+    if (this.inherited !== undefined) {
+      const slot = await this.pool.reserve(this);
+      this.current = this.inherited;
+      this.inherited = undefined;
+      this.slot = slot;
+      return this.current;
+    }
     for (let attempt = 1; ; attempt++) {
       const slot = await this.pool.reserve(this);
       try {
@@ -71,7 +80,22 @@ export class FileAccess implements PooledReader {
     if (this.slot !== null) this.pool.idle(this.slot);
   }
 
+  /** Gives the open handle away (still open) and frees its slot; null when none is open. */
+  detach(): FileHandle | null {
+    const handle = this.current;
+    const slot = this.slot;
+    this.current = null;
+    this.slot = null;
+    if (slot !== null) this.pool.released(slot);
+    return handle;
+  }
+
   close(): Promise<void> {
+    if (this.inherited !== undefined) {
+      const inherited = this.inherited;
+      this.inherited = undefined;
+      void inherited.close().catch(() => undefined);
+    }
     const handle = this.current;
     const slot = this.slot;
     this.current = null;

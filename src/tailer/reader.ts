@@ -28,6 +28,7 @@ import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
 import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
 import type { FileIdentity, FilePosition, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
+import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
 import type { FollowedFileState, TailerStats } from './types.js';
 
 export type ReaderState = FollowedFileState;
@@ -80,6 +81,8 @@ export interface ReaderContext {
   now: () => number;
   openFile: OpenFile;
   events: ReaderEvents;
+  /** Where each file started, what was handed over: shared with the agent, outlives the tailer. */
+  tracker: OffsetTracker;
 }
 
 export interface FileReaderOptions {
@@ -91,6 +94,8 @@ export interface FileReaderOptions {
   start: StartPoint;
   /** Resolves when the files this one continues (rotated predecessors) were read to EOF. */
   after?: Promise<unknown>;
+  /** The open descriptor of a deleted file, handed over by a previous tailer. */
+  inherited?: FileHandle;
 }
 
 /** Chunks read in one go before a reader lets others waiting for a read buffer go first. */
@@ -135,6 +140,8 @@ export class FileReader {
 
   private readonly access: FileAccess;
   private openFailing = false;
+  /** This file's entry in the offset tracker, from the first open on. */
+  private tracked: TrackedFile | null = null;
 
   private dirty = false;
   private reachedEof = false;
@@ -158,8 +165,9 @@ export class FileReader {
     this.source = options.source;
     this.identity = options.source.identity;
     this.input = options.input;
-    this.access = new FileAccess(this.identity, options.currentPath, ctx.pool, ctx.openFile, () => this.atEof);
+    this.access = new FileAccess(this.identity, options.currentPath, ctx.pool, ctx.openFile, () => this.atEof, options.inherited);
     this.state = options.state;
+    if (this.state === 'removed') this.removedAt = ctx.now();
     this.start = options.start;
     this.after = options.after ?? Promise.resolve();
     this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
@@ -258,12 +266,38 @@ export class FileReader {
 
   /** Stops reading without emitting anything more; pending bytes are read again after a restart. */
   async stop(): Promise<void> {
+    await this.halt();
+    await this.closeHandle();
+    this.end();
+  }
+
+  /**
+   * Stops reading like stop(), but the descriptor of a file deleted meanwhile is kept open and
+   * returned, not closed: nothing else reaches such a file, and a successor reads its rest.
+   */
+  async stopKeepingDeleted(): Promise<FileHandle | null> {
+    await this.halt();
+    const handle = this.access.handle;
+    let deleted = false;
+    if (handle !== null && this.tracked !== null && !this.finished) {
+      try {
+        deleted = (await handle.stat()).nlink === 0;
+      } catch {
+        deleted = false;
+      }
+    }
+    const kept = deleted ? this.access.detach() : null;
+    if (kept === null) await this.closeHandle();
+    this.ctx.stats.filesOpen = this.ctx.pool.openCount;
+    this.end();
+    return kept;
+  }
+
+  private async halt(): Promise<void> {
     this.stopping = true;
     this.endGateWait?.(false);
     this.clearQuietTimer();
     await this.settled();
-    await this.closeHandle();
-    this.end();
   }
 
   private async closeHandle(): Promise<void> {
@@ -474,7 +508,11 @@ export class FileReader {
       } else if (start.fallback === 'skip') {
         return this.skip(`checkpoint does not match (${mismatch})`);
       } else {
+        // Truncated (or replaced) since that position was taken, maybe while the agent was down:
+        // a copytruncate copy holds the rest, and is looked for exactly as when the truncation
+        // is seen while reading.
         this.log.info({ offset: resume.offset, size, reason: mismatch }, 'checkpoint no longer matches the file: reading it from the start');
+        if (resume.offset > 0) await this.ctx.events.truncated(this, resume);
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
@@ -483,6 +521,11 @@ export class FileReader {
     this.setHead(head);
     this.restartAt(position);
     await this.seedWindow(handle, position);
+    const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
+    this.lastMarker = marker;
+    this.tracked = this.ctx.tracker.track(this.identity, this.input.id, this.source.path, { offset: position, fingerprint: this.fingerprint, marker, epoch: this.epoch });
+    // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
+    if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
     return true;
   }
 
@@ -534,6 +577,7 @@ export class FileReader {
     this.epoch++;
     this.restartAt(0);
     this.setHead(await readAt(handle, 0, FINGERPRINT_MAX_BYTES));
+    this.tracked?.started({ offset: 0, fingerprint: this.fingerprint, marker: null, epoch: this.epoch });
   }
 
   private restartAt(position: number): void {
@@ -579,6 +623,7 @@ export class FileReader {
     };
     this.emittedEnd = endOffset;
     this.lastMarker = marker;
+    this.tracked?.handedOver(endOffset, marker, this.fingerprint, this.epoch);
     const linesRead = this.ctx.stats.linesRead;
     linesRead.set(this.input.id, (linesRead.get(this.input.id) ?? 0) + count);
     this.ctx.sink(batch);

@@ -26,7 +26,7 @@
 // the scan is for.
 
 import type { Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
@@ -41,7 +41,8 @@ import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
 import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
-import type { FileIdentity } from '../core/file.js';
+import { checkpointPosition, type FileIdentity } from '../core/file.js';
+import { OffsetTracker } from '../core/offset-tracker.js';
 import type { FollowedFile, TailerStats } from './types.js';
 import type { StartWatch } from './watches.js';
 
@@ -58,6 +59,11 @@ export interface TailerOptions {
   sink: BatchSink;
   gate: FlowGate;
   checkpoints: CheckpointLookup;
+  /**
+   * Where files started and what was handed over, shared with the agent and kept across
+   * reloads: a new tailer continues where the previous one's readers stood (default: a fresh one).
+   */
+  tracker?: OffsetTracker;
   log: Logger;
   stats?: TailerStats;
   /**
@@ -79,8 +85,6 @@ export interface TailerOptions {
 export const DEFAULT_SCAN_INTERVAL_MS = 1000;
 export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
 export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
-/** Released files remembered (so a reappearing one continues instead of starting over). */
-const RELEASED_MEMORY = 10_000;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
 const IGNORED_MEMORY = 100_000;
 
@@ -111,6 +115,7 @@ export class Tailer {
   private readonly idleScanIntervalMs: number;
   private readonly discovery: Discovery;
   private readonly checkpoints: CheckpointLookup;
+  private readonly tracker: OffsetTracker;
   private readonly ctx: ReaderContext;
 
   /** Followed files by identity key: one reader per file. */
@@ -123,8 +128,6 @@ export class Tailer {
   private readonly pathLooks = new Map<string, number>();
   /** Paths whose file went away, by when: their looks are kept for a while. */
   private readonly vacated = new Map<string, number>();
-  /** Files released after rotation: where they ended, should one come back. */
-  private readonly released = new Map<string, ResumePoint>();
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
   /** Last number given to a followed file: keys stay unique even when an inode is reused. */
@@ -154,6 +157,7 @@ export class Tailer {
     this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.idleScanIntervalMs = opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
+    this.tracker = opts.tracker ?? new OffsetTracker();
     this.discovery = new Discovery({
       inputs: opts.inputs,
       log: opts.log,
@@ -173,6 +177,7 @@ export class Tailer {
       buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
       now: this.now,
       openFile: opts.openFile ?? ((path) => open(path, 'r')),
+      tracker: this.tracker,
       events: {
         atEof: (reader) => this.onReaderEof(reader),
         openFailed: (reader, error) => this.onOpenFailed(reader, error),
@@ -207,13 +212,44 @@ export class Tailer {
     this.stopping = true;
     if (this.scanTimer !== null) clearTimeout(this.scanTimer);
     this.scanTimer = null;
-    const readersStopped = [...this.readers.values()].map((reader) => reader.stop());
+    const readersStopped = [...this.readers.values()].map((reader) => this.stopReader(reader));
     this.discovery.close();
     await this.control;
     await Promise.all(readersStopped);
     // Readers created by a decision that was already running when stop began.
-    await Promise.all([...this.readers.values()].map((reader) => reader.stop()));
+    await Promise.all([...this.readers.values()].map((reader) => this.stopReader(reader)));
     this.stats.filesOpen = this.ctx.pool.openCount;
+  }
+
+  /** A deleted file still being read is left, open, to the tracker: a successor reads its rest. */
+  private async stopReader(reader: FileReader): Promise<void> {
+    const handle = await reader.stopKeepingDeleted();
+    if (handle === null) return;
+    this.log.info({ path: reader.source.path, key: reader.source.key, position: reader.position }, 'deleted file not read to the end: its descriptor is kept for the next tailer');
+    this.tracker.hold({ identity: reader.identity, input: reader.input.id, path: reader.source.path, currentPath: reader.currentPath, handle });
+  }
+
+  /** Deleted files a previous tailer was still reading: continue them through their descriptors. */
+  private adoptHeldFiles(): void {
+    for (const held of this.tracker.takeHeld()) {
+      const input = this.inputById(held.input);
+      const resume = this.tracker.resumeFor(held.identity);
+      if (input === undefined || resume === undefined || this.readers.has(identityKey(held.identity))) {
+        this.log.warn({ path: held.path, input: held.input }, 'deleted file handed over by the previous configuration is no longer followed (its input is gone): its rest is abandoned');
+        void held.handle.close().catch(() => undefined);
+        continue;
+      }
+      this.log.info({ path: held.path, currentPath: held.currentPath, offset: resume.offset }, 'continuing a deleted file through the descriptor handed over');
+      this.follow({
+        identity: held.identity,
+        input,
+        livePath: held.path,
+        currentPath: held.currentPath,
+        state: 'removed',
+        start: { resume, fallback: 'skip' },
+        inherited: held.handle,
+      });
+    }
   }
 
   files(): FollowedFile[] {
@@ -230,30 +266,6 @@ export class Tailer {
   }
 
   /**
-   * After stop(): where each followed file's reader stood — the end of the last line it handed
-   * to the sink — as checkpoints, so a successor tailer (configuration reload) continues
-   * exactly there instead of at the (older) committed offsets.
-   */
-  handoff(): Checkpoint[] {
-    const now = this.now();
-    // A reader that never opened its file has no position of its own: the successor decides
-    // where it starts (registry checkpoint, start_at) exactly as this tailer would have.
-    const started = [...this.readers.values()].filter((reader) => reader.hasStarted);
-    return started.map((reader) => {
-      const point = reader.resumePoint();
-      return {
-        identity: reader.identity,
-        fingerprint: point.fingerprint,
-        input: reader.input.id,
-        path: reader.source.path,
-        offset: point.offset,
-        marker: point.offset > 0 ? point.marker : null,
-        lastSeen: now,
-      };
-    });
-  }
-
-  /**
    * Resolves when every followed file has been read to its EOF as of a fresh scan (files that
    * cannot be opened excepted). Waits while the gate is closed.
    */
@@ -263,8 +275,10 @@ export class Tailer {
       const readers = [...this.readers.values()];
       await Promise.all(readers.map((reader) => reader.settled()));
       if (this.stopping) return;
+      // A reader may have led to another meanwhile (the copy of a file found truncated): look again.
+      const added = [...this.readers.values()].some((reader) => !readers.includes(reader));
       const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && !this.unopenable.has(reader));
-      if (behind.length === 0) return;
+      if (behind.length === 0 && !added) return;
       for (const reader of behind) reader.wake();
       await Promise.all(behind.map((reader) => reader.settled()));
     }
@@ -367,11 +381,12 @@ export class Tailer {
   // --- Scans ---------------------------------------------------------------------------------
 
   private async startupScan(): Promise<void> {
+    this.adoptHeldFiles();
     const observed = (await this.discovery.scan()).files;
     const observedIds = new Set([...observed.values()].map((obs) => identityKey(identityOf(obs.stat))));
-    for (const [path, checkpoints] of this.checkpointsByPath()) {
+    for (const [path, checkpoints] of this.knownFilesByPath()) {
       if (this.stopping) return;
-      const lastSeen = Math.max(...checkpoints.map((cp) => cp.lastSeen));
+      const lastSeen = Math.max(...checkpoints.map((cp) => cp.seenAt));
       this.pathLooks.set(path, lastSeen);
       const current = observed.get(path);
       const currentId = current === undefined ? undefined : identityOf(current.stat);
@@ -384,20 +399,21 @@ export class Tailer {
       const input = this.inputById(checkpoints[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const listing = await listDirectoryFiles(dirname(path));
-      for (const cp of rotated.sort((a, b) => a.lastSeen - b.lastSeen)) {
+      for (const cp of rotated.sort((a, b) => a.seenAt - b.seenAt)) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
         if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
+        const resume = this.resumePointFor(cp.identity)!;
         // Even a fully read one is followed: the application may still write to it until it
         // reopens its log. It is released after close_renamed_after of quiet.
-        this.log.info({ path, rotatedTo: found.path, offset: cp.offset }, 'finishing a rotated file');
+        this.log.info({ path, rotatedTo: found.path, offset: resume.offset }, 'finishing a rotated file');
         this.follow({
           identity: cp.identity,
           input,
           livePath: path,
           currentPath: found.path,
           state: 'rotated',
-          start: { resume: resumeFromCheckpoint(cp), fallback: 'skip', skipCompressed: true },
+          start: { resume, fallback: 'skip', skipCompressed: true },
         });
       }
       // New files came and went at the path only if it changed hands.
@@ -463,6 +479,7 @@ export class Tailer {
     const live = this.liveByPath.get(path);
     if (live !== undefined && sameIdentity(live.identity, identity)) {
       this.pathLooks.set(path, obs.lookedAt);
+      this.tracker.get(identity)?.seen(obs.lookedAt);
       // A reader still reading (or waiting for a handle) reads up to EOF anyway: waking it
       // only adds a pass, and with many readers queued for few handles (max_open_files) those
       // passes came back faster than the queue emptied.
@@ -541,7 +558,7 @@ export class Tailer {
   private followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): void {
     const isKnown = (identity: FileIdentity): boolean =>
       this.readers.has(identityKey(identity)) ||
-      this.released.has(identityKey(identity)) ||
+      this.tracker.get(identity) !== undefined ||
       this.checkpoints.get(identity) !== undefined ||
       (newcomer !== undefined && sameIdentity(identity, newcomer));
     for (const middle of middleFiles(listing, livePath, since, isKnown)) {
@@ -556,13 +573,10 @@ export class Tailer {
     const { path, input, stat } = obs;
     const identity = identityOf(stat);
     const key = identityKey(identity);
-    const released = this.released.get(key);
-    const checkpoint = this.checkpoints.get(identity);
+    const resume = this.resumePointFor(identity);
     let start: StartPoint;
-    if (released !== undefined) {
-      start = { resume: released, fallback: 0 };
-    } else if (checkpoint !== undefined) {
-      start = { resume: resumeFromCheckpoint(checkpoint), fallback: 0 };
+    if (resume !== undefined) {
+      start = { resume, fallback: 0 };
     } else if (this.isIgnoredOld(input, key, stat)) {
       return;
     } else {
@@ -606,6 +620,7 @@ export class Tailer {
     state: ReaderState;
     start: StartPoint;
     after?: Promise<unknown>;
+    inherited?: FileHandle;
   }): FileReader {
     const key = identityKey(spec.identity);
     const reader = new FileReader(this.ctx, {
@@ -615,6 +630,7 @@ export class Tailer {
       state: spec.state,
       start: spec.start,
       ...(spec.after === undefined ? {} : { after: spec.after }),
+      ...(spec.inherited === undefined ? {} : { inherited: spec.inherited }),
     });
     this.readers.set(key, reader);
     if (spec.state === 'live') this.liveByPath.set(spec.currentPath, reader);
@@ -661,9 +677,8 @@ export class Tailer {
     this.releasing.add(reader);
     void reader.finish().then(() => {
       this.releasing.delete(reader);
-      // Interrupted by stop(): keep it listed so handoff() reports where it stood.
+      // Interrupted by stop(): keep it listed, it is stopped with the others.
       if (this.stopping) return;
-      this.remember(reader);
       this.forget(reader);
       this.log.info({ path: reader.source.path, currentPath: reader.currentPath, key: reader.source.key, state: reader.state }, 'released file');
     });
@@ -679,13 +694,6 @@ export class Tailer {
         'gave up on a deleted file that could not be read to the end (close_removed_after elapsed while output was blocked)',
       );
     });
-  }
-
-  private remember(reader: FileReader): void {
-    const key = identityKey(reader.identity);
-    this.released.delete(key);
-    this.released.set(key, reader.resumePoint());
-    if (this.released.size > RELEASED_MEMORY) this.released.delete(this.released.keys().next().value!);
   }
 
   private forget(reader: FileReader): void {
@@ -737,7 +745,10 @@ export class Tailer {
   private async followTruncatedCopy(reader: FileReader, before: ResumePoint): Promise<boolean> {
     if (this.stopping) return false;
     const isKnown = (identity: FileIdentity): boolean =>
-      sameIdentity(identity, reader.identity) || this.readers.has(identityKey(identity)) || this.released.has(identityKey(identity));
+      sameIdentity(identity, reader.identity) ||
+      this.readers.has(identityKey(identity)) ||
+      this.tracker.get(identity) !== undefined ||
+      this.checkpoints.get(identity) !== undefined;
     const copy = await findTruncatedCopy(reader.currentPath, before, isKnown, this.ctx.openFile);
     if (copy === undefined) return false;
     this.log.info({ path: reader.source.path, copy: copy.path, offset: before.offset }, 'file truncated after being copied: finishing the copy');
@@ -759,12 +770,37 @@ export class Tailer {
 
   // --- Helpers --------------------------------------------------------------------------------
 
-  private checkpointsByPath(): Map<string, Checkpoint[]> {
-    const byPath = new Map<string, Checkpoint[]>();
+  /**
+   * Where a file we know continues: where the last reader of it (in this tailer or the one
+   * before a reload) stood, else the registry's acknowledged checkpoint.
+   */
+  private resumePointFor(identity: FileIdentity): ResumePoint | undefined {
+    const handedOver = this.tracker.resumeFor(identity);
+    if (handedOver !== undefined) return handedOver;
+    const checkpoint = this.checkpoints.get(identity);
+    return checkpoint === undefined ? undefined : resumeFromCheckpoint(checkpoint);
+  }
+
+  /**
+   * Files known by live path — handed over by a previous tailer (reload) or in the registry —
+   * with the last time each was seen at that path (a checkpoint's commit time does not count:
+   * a file born at the path after the last look and rotated away must still be found).
+   */
+  private knownFilesByPath(): Map<string, KnownFile[]> {
+    const byPath = new Map<string, KnownFile[]>();
+    const add = (file: KnownFile): void => {
+      const list = byPath.get(file.path);
+      if (list === undefined) byPath.set(file.path, [file]);
+      else list.push(file);
+    };
+    const now = this.now();
+    const tracked = new Set<string>();
+    for (const record of this.tracker.all()) {
+      tracked.add(identityKey(record.identity));
+      add({ identity: record.identity, input: record.input, path: record.path, seenAt: record.seenAt ?? now });
+    }
     for (const cp of this.checkpoints.all()) {
-      const list = byPath.get(cp.path);
-      if (list === undefined) byPath.set(cp.path, [cp]);
-      else list.push(cp);
+      if (!tracked.has(identityKey(cp.identity))) add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen });
     }
     return byPath;
   }
@@ -780,6 +816,14 @@ export class Tailer {
   }
 }
 
+interface KnownFile {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+  /** Last time it was seen at `path`, ms. */
+  seenAt: number;
+}
+
 function resumeFromCheckpoint(cp: Checkpoint): ResumePoint {
-  return { offset: cp.offset, fingerprint: cp.fingerprint, marker: cp.marker, path: cp.path };
+  return { ...checkpointPosition(cp), path: cp.path };
 }
