@@ -10,7 +10,7 @@ import type { AgentConfig } from './config/types.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { checkpointPosition } from './core/file.js';
-import { OffsetTracker } from './core/offset-tracker.js';
+import { OffsetTracker, type TrackedFile } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
@@ -35,7 +35,12 @@ export class Agent {
    * and the descriptors of deleted files a stopped tailer was still reading. Outlives the
    * tailers, so a reload continues exactly where the previous one stood.
    */
-  private readonly tracker = new OffsetTracker();
+  private readonly tracker = new OffsetTracker({
+    tracked: (record) => this.registerFollowed(record),
+    // A deleted file, read to its end and closed, cannot be resumed: its entry would only make
+    // a new file on the same inode look known.
+    gone: (identity) => this.registry.remove(identity),
+  });
   private shipper!: Shipper;
   private tailer!: Tailer;
 
@@ -100,7 +105,7 @@ export class Agent {
       log: this.log,
       stats: this.shipperStats,
       onCommit: (source, pos) => {
-        tracker.acknowledged(source.identity, pos);
+        if (!tracker.acknowledged(source, pos)) return;
         const seenAt = tracker.get(source.identity)?.seenAt;
         registry.commit({
           identity: source.identity,
@@ -126,6 +131,28 @@ export class Agent {
       tracker: this.tracker,
       stats: this.tailerStats,
       log: this.log.child({ module: 'tailer' }),
+    });
+  }
+
+  /**
+   * A file followed from its first byte that the registry does not know yet gets an entry at
+   * offset 0 (nothing acknowledged, nothing owed): should it be written to and rotated away
+   * while the agent is down, the restart knows it and reads it, instead of finding an unknown
+   * file under a rotated name. Only offset 0: any other start may stand on bytes not yet
+   * acknowledged (a hand-over, a copytruncate copy), and a crash must not skip them.
+   */
+  private registerFollowed(record: TrackedFile): void {
+    if (record.start.offset !== 0 || this.registry.get(record.identity) !== undefined) return;
+    const seenAt = record.seenAt;
+    this.registry.commit({
+      identity: record.identity,
+      fingerprint: record.start.fingerprint,
+      input: record.input,
+      path: record.path,
+      offset: 0,
+      marker: null,
+      lastSeen: Date.now(),
+      ...(seenAt === undefined ? {} : { seenAt }),
     });
   }
 

@@ -10,7 +10,7 @@
 // outside; the hand-over on every batch stores four fields and allocates nothing.
 
 import type { FileHandle } from 'node:fs/promises';
-import { identityKey, type FileIdentity, type Fingerprint, type FilePosition, type OffsetMarker } from './file.js';
+import { identityKey, type FileIdentity, type Fingerprint, type FilePosition, type OffsetMarker, type SourceFile } from './file.js';
 
 /** Identities remembered once their reader is gone (a file may come back under a followed path). */
 export const TRACKED_MEMORY = 20_000;
@@ -33,7 +33,9 @@ export class TrackedFile {
     readonly path: string,
     start: FilePosition,
     /** Bytes before it need nothing shipped by this record (see shippedOffset). */
-    floor = start.offset,
+    floor: number,
+    /** SourceFile keys of the readers that followed this very file (one per reload). */
+    private readonly sourceKeys: readonly string[],
   ) {
     this.startAt = start;
     this.floor = floor;
@@ -64,6 +66,15 @@ export class TrackedFile {
   /** Kafka acknowledged everything before `position` (in its epoch). */
   acknowledged(position: FilePosition): void {
     this.acked = position;
+  }
+
+  /** Was a batch from `source` read from this very file (not an earlier one on the same inode)? */
+  owns(source: SourceFile): boolean {
+    return this.sourceKeys.includes(source.key);
+  }
+
+  get keys(): readonly string[] {
+    return this.sourceKeys;
   }
 
   /** The tailer looked at the file's live path and found this file there (ms). */
@@ -114,19 +125,39 @@ export interface HeldFile {
   handle: FileHandle;
 }
 
+export interface TrackerListener {
+  /** A reader started following a file (the agent registers never-seen files). */
+  tracked(record: TrackedFile): void;
+  /** A file was deleted and its last reader closed it (the agent drops its registry entry). */
+  gone(identity: FileIdentity): void;
+}
+
+const NO_LISTENER: TrackerListener = { tracked: () => undefined, gone: () => undefined };
+
 export class OffsetTracker {
   private readonly files = new Map<string, TrackedFile>();
+  /** Identities of files gone for good (until a reader tracks the identity again: inode reuse). */
+  private readonly goneKeys = new Set<string>();
   private held: HeldFile[] = [];
+  private follows = 0;
+
+  constructor(private readonly listener: TrackerListener = NO_LISTENER) {}
+
+  /** A number for a new follow, unique for the agent's life (part of SourceFile.key). */
+  nextFollow(): number {
+    return ++this.follows;
+  }
 
   /** The record of a file a reader starts following (replacing an older record of the identity). */
-  track(identity: FileIdentity, input: string, path: string, start: FilePosition): TrackedFile {
+  track(source: SourceFile, start: FilePosition): TrackedFile {
+    const { identity, input, path } = source;
     const key = identityKey(identity);
     const previous = this.files.get(key);
     // Continuing where the previous record's reader stood (a reload): same bytes, so its
     // acknowledgements (some maybe still on their way) and its floor carry over.
     const continues =
       previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset && previous.handedOverPosition.fingerprint.hash === start.fingerprint.hash;
-    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset);
+    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key]);
     if (continues) {
       const acked = previous.acknowledgedPosition;
       if (acked !== null) record.acknowledged(acked);
@@ -135,7 +166,29 @@ export class OffsetTracker {
     this.files.delete(key);
     this.files.set(key, record);
     if (this.files.size > TRACKED_MEMORY) this.files.delete(this.files.keys().next().value!);
+    this.goneKeys.delete(key);
+    this.listener.tracked(record);
     return record;
+  }
+
+  /**
+   * The file was deleted and its reader closed it: its positions describe nothing on disk any
+   * more, and a new file may get its inode — forgotten, so that file is not taken for it.
+   */
+  gone(identity: FileIdentity, record: TrackedFile | null): void {
+    const key = identityKey(identity);
+    const current = this.files.get(key);
+    // A new file on the reused inode is followed already: it is not the one that went.
+    if (current !== undefined && current !== record) return;
+    this.files.delete(key);
+    this.goneKeys.add(key);
+    if (this.goneKeys.size > TRACKED_MEMORY) this.goneKeys.delete(this.goneKeys.keys().next().value!);
+    this.listener.gone(identity);
+  }
+
+  /** Deleted and closed (see gone()): late acknowledgements of it are not worth persisting. */
+  isGone(identity: FileIdentity): boolean {
+    return this.goneKeys.has(identityKey(identity));
   }
 
   get(identity: FileIdentity): TrackedFile | undefined {
@@ -153,9 +206,17 @@ export class OffsetTracker {
     return this.files.values();
   }
 
-  /** Kafka acknowledged a position of a file (from the shipper's commit path). */
-  acknowledged(identity: FileIdentity, position: FilePosition): void {
-    this.files.get(identityKey(identity))?.acknowledged(position);
+  /**
+   * Kafka acknowledged a position of a file (from the shipper's commit path). False when the
+   * batch came from a file no longer followed under that identity (deleted, its inode reused):
+   * its position says nothing about the file there now and must not be persisted for it.
+   */
+  acknowledged(source: SourceFile, position: FilePosition): boolean {
+    const record = this.files.get(identityKey(source.identity));
+    if (record === undefined) return !this.goneKeys.has(identityKey(source.identity));
+    if (!record.owns(source)) return false;
+    record.acknowledged(position);
+    return true;
   }
 
   /**

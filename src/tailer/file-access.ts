@@ -19,6 +19,8 @@ export class FileAccess implements PooledReader {
   private current: FileHandle | null = null;
   private slot: HandleSlot | null = null;
   private closing: Promise<void> = Promise.resolve();
+  /** The file was found deleted (nlink 0): once closed, nothing by its identity is it any more. */
+  private isDeleted = false;
 
   constructor(
     private readonly identity: FileIdentity,
@@ -61,6 +63,7 @@ export class FileAccess implements PooledReader {
       this.slot = slot;
       return this.current;
     }
+    if (this.isDeleted) throw new FileGoneError(this.path, this.identity);
     for (let attempt = 1; ; attempt++) {
       const slot = await this.pool.reserve(this);
       try {
@@ -78,6 +81,14 @@ export class FileAccess implements PooledReader {
   /** Done reading for now: the handle stays open but may be evicted. */
   idle(): void {
     if (this.slot !== null) this.pool.idle(this.slot);
+  }
+
+  /**
+   * The file is deleted: a closed handle cannot be reopened, since a file found later by the
+   * same device and inode is another one that got the freed inode.
+   */
+  deleted(): void {
+    this.isDeleted = true;
   }
 
   /** Gives the open handle away (still open) and frees its slot; null when none is open. */

@@ -234,6 +234,11 @@ export class FileReader {
     return { offset: this.emittedEnd, fingerprint: this.fingerprint, marker: this.lastMarker, epoch: this.epoch, path: this.source.path };
   }
 
+  /** The file's record in the offset tracker, once the reader has started. */
+  get tracking(): TrackedFile | null {
+    return this.tracked;
+  }
+
   /** Resolves once the reader first reached EOF (or ended): successors wait for it. */
   get firstEof(): Promise<void> {
     return this.firstEofPromise;
@@ -331,6 +336,7 @@ export class FileReader {
     if (nlink === 0 && this.state !== 'removed') {
       this.state = 'removed';
       this.removedAt = this.ctx.now();
+      this.access.deleted();
       // Already read to the end: the tailer may release it now (close_removed).
       if (this.atEof) this.ctx.events.atEof(this);
     }
@@ -523,7 +529,7 @@ export class FileReader {
     await this.seedWindow(handle, position);
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
     this.lastMarker = marker;
-    this.tracked = this.ctx.tracker.track(this.identity, this.input.id, this.source.path, { offset: position, fingerprint: this.fingerprint, marker, epoch: this.epoch });
+    this.tracked = this.ctx.tracker.track(this.source, { offset: position, fingerprint: this.fingerprint, marker, epoch: this.epoch });
     // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
     if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
     return true;

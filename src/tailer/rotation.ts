@@ -124,7 +124,8 @@ export async function findTruncatedCopy(
   return undefined;
 }
 
-async function continuesAt(path: string, point: FilePosition, openFile: OpenFile): Promise<boolean> {
+/** Does the file at `path` hold the bytes `point` describes (first bytes, bytes before its offset)? */
+export async function continuesAt(path: string, point: FilePosition, openFile: OpenFile): Promise<boolean> {
   let handle;
   try {
     handle = await openFile(path);

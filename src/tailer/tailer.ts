@@ -39,7 +39,7 @@ import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
-import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import { bornAfter, bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
 import { checkpointPosition, type FileIdentity } from '../core/file.js';
 import { OffsetTracker } from '../core/offset-tracker.js';
@@ -130,8 +130,6 @@ export class Tailer {
   private readonly vacated = new Map<string, number>();
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
-  /** Last number given to a followed file: keys stay unique even when an inode is reused. */
-  private followSequence = 0;
   private readonly releasing = new Set<FileReader>();
   private readonly unopenable = new Set<FileReader>();
   private readonly warnedUnopenable = new Set<string>();
@@ -405,7 +403,10 @@ export class Tailer {
         if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
         const resume = this.resumePointFor(cp.identity)!;
         // Even a fully read one is followed: the application may still write to it until it
-        // reopens its log. It is released after close_renamed_after of quiet.
+        // reopens its log. It is released after close_renamed_after of quiet. One that no longer
+        // holds what the position describes was truncated before its rename (its old content is
+        // looked for in a copy), or is another file on a reused inode: either way, all of it is
+        // new, as for a live file.
         this.log.info({ path, rotatedTo: found.path, offset: resume.offset }, 'finishing a rotated file');
         this.follow({
           identity: cp.identity,
@@ -413,11 +414,11 @@ export class Tailer {
           livePath: path,
           currentPath: found.path,
           state: 'rotated',
-          start: { resume, fallback: 'skip', skipCompressed: true },
+          start: { resume, fallback: 0, skipCompressed: true },
         });
       }
       // New files came and went at the path only if it changed hands.
-      if (!liveKnown) this.followMiddleFiles(listing, path, lastSeen, input, currentId);
+      if (!liveKnown) await this.followMiddleFiles(listing, path, lastSeen, input, currentId);
     }
     for (const obs of observed.values()) {
       if (this.stopping) return;
@@ -501,7 +502,7 @@ export class Tailer {
     }
     if (!startup && since !== undefined) {
       listing ??= await listDirectoryFiles(dirname(path));
-      this.followMiddleFiles(listing, path, since, obs.input, identity);
+      await this.followMiddleFiles(listing, path, since, obs.input, identity);
     }
     this.followNew(obs, startup, since);
   }
@@ -555,17 +556,42 @@ export class Tailer {
   }
 
   /** Follows the files created at `livePath` after `since` and rotated away before we looked. */
-  private followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): void {
-    const isKnown = (identity: FileIdentity): boolean =>
-      this.readers.has(identityKey(identity)) ||
-      this.tracker.get(identity) !== undefined ||
-      this.checkpoints.get(identity) !== undefined ||
-      (newcomer !== undefined && sameIdentity(identity, newcomer));
-    for (const middle of middleFiles(listing, livePath, since, isKnown)) {
+  private async followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): Promise<void> {
+    const isFollowed = (identity: FileIdentity): boolean => this.readers.has(identityKey(identity)) || (newcomer !== undefined && sameIdentity(identity, newcomer));
+    for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
+      // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
+      // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
+      if ((await this.knownPosition(middle)) !== undefined) continue;
       this.stats.rotations++;
+      // A copytruncate copy born since the last look (its original was renamed away before the
+      // truncation was seen) holds what was read already: it continues where that reader stood.
+      const copied = await this.copiedFrom(middle, livePath);
+      if (copied !== undefined) {
+        this.log.info({ path: livePath, copy: middle.path, offset: copied.offset }, 'file truncated after being copied: finishing the copy');
+        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied, fallback: 'skip' } });
+        continue;
+      }
       this.log.info({ path: livePath, rotatedTo: middle.path }, 'found a file created and rotated away between two looks: reading it from the start');
       this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
     }
+  }
+
+  /** The position remembered for `file` (tracker, else registry) if the file still holds what it describes. */
+  private async knownPosition(file: DirectoryFile): Promise<ResumePoint | undefined> {
+    const own = this.resumePointFor(file.identity);
+    if (own === undefined || file.stat.size < own.offset) return undefined;
+    return (await continuesAt(file.path, own, this.ctx.openFile)) ? own : undefined;
+  }
+
+  /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
+  private async copiedFrom(file: DirectoryFile, livePath: string): Promise<ResumePoint | undefined> {
+    for (const reader of this.readers.values()) {
+      if (reader.source.path !== livePath) continue;
+      const point = reader.hasStarted ? reader.resumePoint() : this.resumePointFor(reader.identity);
+      if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
+      if (await continuesAt(file.path, point, this.ctx.openFile)) return point;
+    }
+    return undefined;
   }
 
   /** A file we do not follow yet at a glob-matched path. */
@@ -624,7 +650,8 @@ export class Tailer {
   }): FileReader {
     const key = identityKey(spec.identity);
     const reader = new FileReader(this.ctx, {
-      source: { key: `${key}:${++this.followSequence}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
+      // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
+      source: { key: `${key}:${this.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
       input: spec.input,
       currentPath: spec.currentPath,
       state: spec.state,
@@ -680,6 +707,9 @@ export class Tailer {
       // Interrupted by stop(): keep it listed, it is stopped with the others.
       if (this.stopping) return;
       this.forget(reader);
+      // Deleted and closed: nothing reaches it any more, and its inode may be given to a new
+      // file, which must not be taken for it.
+      if (reader.state === 'removed') this.tracker.gone(reader.identity, reader.tracking);
       this.log.info({ path: reader.source.path, currentPath: reader.currentPath, key: reader.source.key, state: reader.state }, 'released file');
     });
   }
@@ -736,6 +766,7 @@ export class Tailer {
     if (abandoned > 0) this.log.warn({ path: error.path, key: reader.source.key, bytesAbandoned: abandoned }, 'file disappeared before it was read to the end');
     else this.log.debug({ path: error.path, key: reader.source.key }, 'file disappeared');
     this.forget(reader);
+    this.tracker.gone(reader.identity, reader.tracking);
   }
 
   /**
@@ -744,21 +775,24 @@ export class Tailer {
    */
   private async followTruncatedCopy(reader: FileReader, before: ResumePoint): Promise<boolean> {
     if (this.stopping) return false;
-    const isKnown = (identity: FileIdentity): boolean =>
-      sameIdentity(identity, reader.identity) ||
-      this.readers.has(identityKey(identity)) ||
-      this.tracker.get(identity) !== undefined ||
-      this.checkpoints.get(identity) !== undefined;
-    const copy = await findTruncatedCopy(reader.currentPath, before, isKnown, this.ctx.openFile);
+    // Only files followed right now are left out: a position remembered for an identity
+    // (tracker, registry) may belong to a deleted file whose inode the copy reuses — it counts
+    // only if the copy still holds what it describes, and then the copy continues from it.
+    const isFollowed = (identity: FileIdentity): boolean => sameIdentity(identity, reader.identity) || this.readers.has(identityKey(identity));
+    // Copies are named after the live path (a file truncated before its rename is found again
+    // under a rotated name; its copy is still named after the live one).
+    const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
     if (copy === undefined) return false;
-    this.log.info({ path: reader.source.path, copy: copy.path, offset: before.offset }, 'file truncated after being copied: finishing the copy');
+    const own = await this.knownPosition(copy);
+    const resume = own !== undefined && own.offset >= before.offset ? own : { ...before, path: reader.source.path };
+    this.log.info({ path: reader.source.path, copy: copy.path, offset: resume.offset }, 'file truncated after being copied: finishing the copy');
     this.follow({
       identity: copy.identity,
       input: reader.input,
       livePath: reader.source.path,
       currentPath: copy.path,
       state: 'rotated',
-      start: { resume: { ...before, path: reader.source.path }, fallback: 'skip' },
+      start: { resume, fallback: 'skip' },
     });
     return true;
   }
