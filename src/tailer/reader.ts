@@ -27,28 +27,14 @@ import { MultilineJoiner } from './multiline.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
 import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
-import type { FileIdentity, FilePosition, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
+import type { FileIdentity, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
+import type { ResumePoint, StartPoint } from './prospector.js';
 import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
 import type { FollowedFileState, TailerStats } from './types.js';
 
 export type ReaderState = FollowedFileState;
 
-/** A position to continue from, if the file still holds the same bytes. */
-export interface ResumePoint extends FilePosition {
-  /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
-  path?: string;
-}
-
-export interface StartPoint {
-  resume?: ResumePoint;
-  /**
-   * Where to start without a (matching) resume point: 0, or the size seen for start_at: end;
-   * 'skip' for a file we only want if it is the one the resume point describes.
-   */
-  fallback: number | 'skip';
-  /** Rotated/middle candidates: a file starting with a compressed format's magic is skipped. */
-  skipCompressed?: boolean;
-}
+export type { ResumePoint, StartPoint } from './prospector.js';
 
 /** What a reader tells the tailer. Called from the reader's read loop; must not throw. */
 export interface ReaderEvents {

@@ -25,7 +25,6 @@
 // rejected: appends do not change a directory's mtime, and missed appends are exactly what
 // the scan is for.
 
-import type { Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
@@ -38,8 +37,9 @@ import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { ReadBuffers } from './read-buffers.js';
-import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
-import { bornAfter, bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import { copyStart, decideStart, type KnownFile, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
+import { FileReader, type ReaderContext, type ReaderState } from './reader.js';
+import { bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
 import { checkpointPosition, type FileIdentity } from '../core/file.js';
 import { OffsetTracker } from '../core/offset-tracker.js';
@@ -382,22 +382,19 @@ export class Tailer {
     this.adoptHeldFiles();
     const observed = (await this.discovery.scan()).files;
     const observedIds = new Set([...observed.values()].map((obs) => identityKey(identityOf(obs.stat))));
-    for (const [path, checkpoints] of this.knownFilesByPath()) {
+    for (const [path, known] of this.knownFilesByPath()) {
       if (this.stopping) return;
-      const lastSeen = Math.max(...checkpoints.map((cp) => cp.seenAt));
-      this.pathLooks.set(path, lastSeen);
       const current = observed.get(path);
       const currentId = current === undefined ? undefined : identityOf(current.stat);
-      // The live file is one we know: the path did not change hands while we were down, but
-      // files rotated away before the stop (or handed over by a reload) may still be unfinished
-      // and even growing, as long as the application has not reopened its log.
-      const liveKnown = currentId !== undefined && checkpoints.some((cp) => sameIdentity(cp.identity, currentId));
-      const rotated = checkpoints.filter((cp) => currentId === undefined || !sameIdentity(cp.identity, currentId));
-      if (liveKnown && rotated.length === 0) continue;
-      const input = this.inputById(checkpoints[0]!.input) ?? current?.input;
+      const plan = planKnownPath(known, currentId);
+      if (plan === null) continue;
+      this.pathLooks.set(path, plan.since);
+      const { rotated } = plan;
+      if (!plan.searchMiddle && rotated.length === 0) continue;
+      const input = this.inputById(known[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const listing = await listDirectoryFiles(dirname(path));
-      for (const cp of rotated.sort((a, b) => a.seenAt - b.seenAt)) {
+      for (const cp of rotated) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
         if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
@@ -418,7 +415,7 @@ export class Tailer {
         });
       }
       // New files came and went at the path only if it changed hands.
-      if (!liveKnown) await this.followMiddleFiles(listing, path, lastSeen, input, currentId);
+      if (plan.searchMiddle) await this.followMiddleFiles(listing, path, plan.since, input, currentId);
     }
     for (const obs of observed.values()) {
       if (this.stopping) return;
@@ -599,43 +596,28 @@ export class Tailer {
     const { path, input, stat } = obs;
     const identity = identityOf(stat);
     const key = identityKey(identity);
-    const resume = this.resumePointFor(identity);
-    let start: StartPoint;
-    if (resume !== undefined) {
-      start = { resume, fallback: 0 };
-    } else if (this.isIgnoredOld(input, key, stat)) {
+    const decision = decideStart({
+      input,
+      file: { size: stat.size, mtimeMs: stat.mtimeMs, bornAt: bornAtMs(stat), birthtimeKnown: stat.birthtimeMs !== 0 },
+      known: this.resumePointFor(identity),
+      ignored: this.ignoredOld.get(key),
+      startup,
+      since,
+      now: this.now(),
+    });
+    if (decision.kind === 'ignore') {
+      if (!this.ignoredOld.has(key)) {
+        this.ignoredOld.set(key, decision.remember);
+        if (this.ignoredOld.size > IGNORED_MEMORY) this.ignoredOld.delete(this.ignoredOld.keys().next().value!);
+      }
       return;
-    } else {
-      start = { fallback: this.fallbackFor(key, stat, input, startup, since) };
     }
+    if (decision.forgetIgnored) this.ignoredOld.delete(key);
+    const start = decision.start;
     // Whatever was rotated away from this path is read first, so a topic gets old lines first.
     const predecessors = [...this.nonLive].filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
     const reader = this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
     reader.observed(stat); // so the next scan wakes it only if the file changed since
-  }
-
-  private fallbackFor(key: string, stat: Stats, input: InputConfig, startup: boolean, since: number | undefined): number {
-    const ignored = this.ignoredOld.get(key);
-    if (ignored !== undefined) {
-      this.ignoredOld.delete(key);
-      const sameFile = ignored.bornAt === bornAtMs(stat) || stat.birthtimeMs === 0;
-      if (sameFile && stat.size >= ignored.size) return ignored.size;
-    }
-    // Files that appear while running always start at 0; start_at is for files found at
-    // startup, unless the file was created at a path we knew after we last looked at it.
-    if (!startup) return 0;
-    if (since !== undefined && bornAfter(stat, since)) return 0;
-    return input.start_at === 'end' ? stat.size : 0;
-  }
-
-  /** ignore_older: a never-followed file untouched for that long is skipped (remembered at its size). */
-  private isIgnoredOld(input: InputConfig, key: string, stat: Stats): boolean {
-    if (input.ignore_older <= 0 || this.now() - stat.mtimeMs <= input.ignore_older) return false;
-    if (!this.ignoredOld.has(key)) {
-      this.ignoredOld.set(key, { size: stat.size, bornAt: bornAtMs(stat) });
-      if (this.ignoredOld.size > IGNORED_MEMORY) this.ignoredOld.delete(this.ignoredOld.keys().next().value!);
-    }
-    return true;
   }
 
   private follow(spec: {
@@ -783,8 +765,7 @@ export class Tailer {
     // under a rotated name; its copy is still named after the live one).
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
     if (copy === undefined) return false;
-    const own = await this.knownPosition(copy);
-    const resume = own !== undefined && own.offset >= before.offset ? own : { ...before, path: reader.source.path };
+    const resume = copyStart({ ...before, path: reader.source.path }, await this.knownPosition(copy));
     this.log.info({ path: reader.source.path, copy: copy.path, offset: resume.offset }, 'file truncated after being copied: finishing the copy');
     this.follow({
       identity: copy.identity,
@@ -848,14 +829,6 @@ export class Tailer {
     const rotation = this.discovery.inputFor(path)?.rotation;
     return Math.max(rotation?.close_renamed_after ?? 0, 10 * this.scanIntervalMs);
   }
-}
-
-interface KnownFile {
-  identity: FileIdentity;
-  input: string;
-  path: string;
-  /** Last time it was seen at `path`, ms. */
-  seenAt: number;
 }
 
 function resumeFromCheckpoint(cp: Checkpoint): ResumePoint {
