@@ -9,6 +9,8 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { identityKey, identityOf } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
+import { LoggedTailerEvents, RecordingTailerEvents } from '../src/tailer/events.js';
+import { newTailerStats } from '../src/tailer/tailer.js';
 import { LineFlag } from '../src/core/batch.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
@@ -190,18 +192,23 @@ test('a deleted file that cannot be finished (gate closed) is given up after clo
   const collector = new Collector();
   collector.onBatch = () => gate.close();
   const { log, records } = collectingLogger();
+  const stats = newTailerStats();
+  const observer = new RecordingTailerEvents(new LoggedTailerEvents(log, stats));
   const { tailer } = await startTailer(t, {
     inputs: [inputConfig({ paths: [path], rotation: { close_renamed_after: 100, close_removed: true, close_removed_after: 150 } })],
     gate,
     collector,
     log,
+    stats,
+    observer,
   });
   await waitFor(() => collector.batches.length === 1, 'the first batch');
   unlinkSync(path);
-  const isWarning = (record: (typeof records)[number]) => record.level === 40 && record.msg.includes('gave up on a deleted file');
-  await waitFor(() => records.some(isWarning), 'the file to be given up, with a warning');
-  assert.equal(tailer.stats.bytesAbandoned, Buffer.byteLength(content) - collector.batches[0]!.endOffset);
-  assert.equal(records.find(isWarning)!.bytesAbandoned, tailer.stats.bytesAbandoned);
+  const abandoned = await observer.waitFor('abandoned', (event) => event.path === path);
+  assert.equal(abandoned.bytes, Buffer.byteLength(content) - collector.batches[0]!.endOffset);
+  assert.equal(tailer.stats.bytesAbandoned, abandoned.bytes, 'counted for /metrics');
+  const warning = records.find((record) => record.level === 40 && record.msg.includes('gave up on a deleted file'));
+  assert.equal(warning?.bytesAbandoned, abandoned.bytes, 'and logged as a warning');
   assert.deepEqual(openDescriptorsUnder(path), [], 'its descriptor is closed');
   assert.equal(collector.batches.length, 1);
 });

@@ -30,6 +30,7 @@ import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
 import type { FileIdentity, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
 import type { ResumePoint, StartPoint } from './prospector.js';
 import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
+import type { TailerEvents } from './events.js';
 import type { FollowedFileState, TailerStats } from './types.js';
 
 export type ReaderState = FollowedFileState;
@@ -69,6 +70,8 @@ export interface ReaderContext {
   events: ReaderEvents;
   /** Where each file started, what was handed over: shared with the agent, outlives the tailer. */
   tracker: OffsetTracker;
+  /** Where truncations, read failures... are told. */
+  observer: TailerEvents;
 }
 
 export interface FileReaderOptions {
@@ -299,9 +302,7 @@ export class FileReader {
   /** Gives up on the file (e.g. removed while Kafka blocks): counts the bytes never emitted. */
   async abandon(): Promise<number> {
     await this.stop();
-    const abandoned = this.backlog;
-    this.ctx.stats.bytesAbandoned += abandoned;
-    return abandoned;
+    return this.backlog;
   }
 
   /**
@@ -351,8 +352,7 @@ export class FileReader {
       await this.readAvailable(handle);
       if (this.atEof) await this.afterEof(handle);
     } catch (err) {
-      this.ctx.stats.readErrors++;
-      this.log.warn({ err: new FileReadError(this.currentPath, this.identity, this.position, err) }, 'read failed; will reopen and retry');
+      this.ctx.observer.emit({ type: 'read-failed', path: this.currentPath, key: this.source.key, error: new FileReadError(this.currentPath, this.identity, this.position, err) });
       await this.closeHandle();
     } finally {
       this.access.idle();
@@ -503,7 +503,7 @@ export class FileReader {
         // Truncated (or replaced) since that position was taken, maybe while the agent was down:
         // a copytruncate copy holds the rest, and is looked for exactly as when the truncation
         // is seen while reading.
-        this.log.info({ offset: resume.offset, size, reason: mismatch }, 'checkpoint no longer matches the file: reading it from the start');
+        this.ctx.observer.emit({ type: 'position-mismatch', path: this.currentPath, key: this.source.key, offset: resume.offset, size, reason: mismatch });
         if (resume.offset > 0) await this.ctx.events.truncated(this, resume);
       }
     } else if (start.fallback === 'skip') {
@@ -561,8 +561,7 @@ export class FileReader {
   private async restartAfterTruncation(handle: FileHandle): Promise<void> {
     const { size } = await handle.stat();
     this.lastSize = size;
-    this.log.info({ position: this.position, size, epoch: this.epoch + 1 }, 'file truncated: reading it again from the start');
-    this.ctx.stats.truncations++;
+    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch: this.epoch + 1 });
     const copyFollowed = await this.ctx.events.truncated(this, this.resumePoint());
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);

@@ -33,6 +33,7 @@ import { type Checkpoint, identityKey } from '../core/file.js';
 import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
 import type { OpenFile } from './file-access.js';
+import { LoggedTailerEvents, type TailerEvents } from './events.js';
 import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
@@ -66,6 +67,8 @@ export interface TailerOptions {
   tracker?: OffsetTracker;
   log: Logger;
   stats?: TailerStats;
+  /** Where rotations, truncations, releases, failures... are told (default: counted in stats and logged). */
+  observer?: TailerEvents;
   /**
    * Safety-net scan period while discovery is scan-only (inotify refused) or files are busy
    * (written or read since the last scan), ms (default 1000). See the header.
@@ -116,6 +119,7 @@ export class Tailer {
   private readonly discovery: Discovery;
   private readonly checkpoints: CheckpointLookup;
   private readonly tracker: OffsetTracker;
+  private readonly observer: TailerEvents;
   private readonly ctx: ReaderContext;
 
   /** Followed files by identity key: one reader per file. */
@@ -156,6 +160,7 @@ export class Tailer {
     this.idleScanIntervalMs = opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
     this.tracker = opts.tracker ?? new OffsetTracker();
+    this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.stats);
     this.discovery = new Discovery({
       inputs: opts.inputs,
       log: opts.log,
@@ -176,6 +181,7 @@ export class Tailer {
       now: this.now,
       openFile: opts.openFile ?? ((path) => open(path, 'r')),
       tracker: this.tracker,
+      observer: this.observer,
       events: {
         atEof: (reader) => this.onReaderEof(reader),
         openFailed: (reader, error) => this.onOpenFailed(reader, error),
@@ -223,7 +229,7 @@ export class Tailer {
   private async stopReader(reader: FileReader): Promise<void> {
     const handle = await reader.stopKeepingDeleted();
     if (handle === null) return;
-    this.log.info({ path: reader.source.path, key: reader.source.key, position: reader.position }, 'deleted file not read to the end: its descriptor is kept for the next tailer');
+    this.observer.emit({ type: 'deleted-held', path: reader.source.path, key: reader.source.key, position: reader.position });
     this.tracker.hold({ identity: reader.identity, input: reader.input.id, path: reader.source.path, currentPath: reader.currentPath, handle });
   }
 
@@ -233,11 +239,11 @@ export class Tailer {
       const input = this.inputById(held.input);
       const resume = this.tracker.resumeFor(held.identity);
       if (input === undefined || resume === undefined || this.readers.has(identityKey(held.identity))) {
-        this.log.warn({ path: held.path, input: held.input }, 'deleted file handed over by the previous configuration is no longer followed (its input is gone): its rest is abandoned');
+        this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
       }
-      this.log.info({ path: held.path, currentPath: held.currentPath, offset: resume.offset }, 'continuing a deleted file through the descriptor handed over');
+      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
       this.follow({
         identity: held.identity,
         input,
@@ -404,7 +410,7 @@ export class Tailer {
         // holds what the position describes was truncated before its rename (its old content is
         // looked for in a copy), or is another file on a reused inode: either way, all of it is
         // new, as for a live file.
-        this.log.info({ path, rotatedTo: found.path, offset: resume.offset }, 'finishing a rotated file');
+        this.observer.emit({ type: 'rotated-resumed', path, file: found.path, offset: resume.offset });
         this.follow({
           identity: cp.identity,
           input,
@@ -534,8 +540,7 @@ export class Tailer {
     if (moved !== undefined) reader.currentPath = moved.path;
     if (reader.state === 'live') reader.state = 'rotated';
     this.nonLive.add(reader);
-    if (replaced || moved !== undefined) this.stats.rotations++;
-    this.log.info({ path, key: reader.source.key, renamedTo: moved?.path ?? null }, moved === undefined ? 'file gone from its path (deleted or moved away): reading it to the end' : 'file rotated: reading it to the end');
+    this.observer.emit({ type: 'rotated', path, key: reader.source.key, renamedTo: moved?.path ?? null, replaced });
     if (moved === undefined) void reader.checkRemoved();
     reader.wake();
   }
@@ -559,16 +564,15 @@ export class Tailer {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
       if ((await this.knownPosition(middle)) !== undefined) continue;
-      this.stats.rotations++;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copied = await this.copiedFrom(middle, livePath);
       if (copied !== undefined) {
-        this.log.info({ path: livePath, copy: middle.path, offset: copied.offset }, 'file truncated after being copied: finishing the copy');
+        this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.offset });
         this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied, fallback: 'skip' } });
         continue;
       }
-      this.log.info({ path: livePath, rotatedTo: middle.path }, 'found a file created and rotated away between two looks: reading it from the start');
+      this.observer.emit({ type: 'middle-file', path: livePath, file: middle.path });
       this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
     }
   }
@@ -692,7 +696,7 @@ export class Tailer {
       // Deleted and closed: nothing reaches it any more, and its inode may be given to a new
       // file, which must not be taken for it.
       if (reader.state === 'removed') this.tracker.gone(reader.identity, reader.tracking);
-      this.log.info({ path: reader.source.path, currentPath: reader.currentPath, key: reader.source.key, state: reader.state }, 'released file');
+      this.observer.emit({ type: 'released', path: reader.source.path, file: reader.currentPath, key: reader.source.key, state: reader.state });
     });
   }
 
@@ -701,10 +705,7 @@ export class Tailer {
     void reader.abandon().then((bytes) => {
       this.releasing.delete(reader);
       this.forget(reader);
-      this.log.warn(
-        { path: reader.source.path, key: reader.source.key, bytesAbandoned: bytes },
-        'gave up on a deleted file that could not be read to the end (close_removed_after elapsed while output was blocked)',
-      );
+      this.observer.emit({ type: 'abandoned', path: reader.source.path, key: reader.source.key, bytes });
     });
   }
 
@@ -733,20 +734,16 @@ export class Tailer {
     this.unopenable.add(reader);
     if (this.warnedUnopenable.has(error.path)) return;
     this.warnedUnopenable.add(error.path);
-    this.stats.readErrors++;
-    this.log.warn({ path: error.path, code: error.code, err: error }, 'cannot open file; retrying at each scan');
+    this.observer.emit({ type: 'open-failed', path: error.path, code: error.code, error });
   }
 
   private onOpenRecovered(reader: FileReader): void {
     this.unopenable.delete(reader);
-    if (this.warnedUnopenable.delete(reader.currentPath)) this.log.info({ path: reader.currentPath }, 'file can be opened again');
+    if (this.warnedUnopenable.delete(reader.currentPath)) this.observer.emit({ type: 'open-recovered', path: reader.currentPath });
   }
 
   private onReaderGone(reader: FileReader, error: FileGoneError): void {
-    const abandoned = reader.backlog;
-    this.stats.bytesAbandoned += abandoned;
-    if (abandoned > 0) this.log.warn({ path: error.path, key: reader.source.key, bytesAbandoned: abandoned }, 'file disappeared before it was read to the end');
-    else this.log.debug({ path: error.path, key: reader.source.key }, 'file disappeared');
+    this.observer.emit({ type: 'gone', path: error.path, key: reader.source.key, bytes: reader.backlog });
     this.forget(reader);
     this.tracker.gone(reader.identity, reader.tracking);
   }
@@ -766,7 +763,7 @@ export class Tailer {
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
     if (copy === undefined) return false;
     const resume = copyStart({ ...before, path: reader.source.path }, await this.knownPosition(copy));
-    this.log.info({ path: reader.source.path, copy: copy.path, offset: resume.offset }, 'file truncated after being copied: finishing the copy');
+    this.observer.emit({ type: 'copy-found', path: reader.source.path, copy: copy.path, offset: resume.offset });
     this.follow({
       identity: copy.identity,
       input: reader.input,
@@ -779,7 +776,7 @@ export class Tailer {
   }
 
   private onReaderSkipped(reader: FileReader, reason: string): void {
-    this.log.info({ path: reader.source.path, currentPath: reader.currentPath, reason }, 'not reading file');
+    this.observer.emit({ type: 'skipped', path: reader.source.path, file: reader.currentPath, reason });
     this.forget(reader);
   }
 
