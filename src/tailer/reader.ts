@@ -205,8 +205,16 @@ export class FileReader {
     return this.access.path;
   }
 
-  set currentPath(path: string) {
+  /** Its file left its live path: renamed to `movedTo`, or (undefined) deleted or moved out of sight. */
+  leftLivePath(movedTo: string | undefined): void {
+    if (movedTo !== undefined) this.access.path = movedTo;
+    if (this.state === 'live') this.state = 'rotated';
+  }
+
+  /** Its file was renamed (back) to a glob-matched path. */
+  backAtLivePath(path: string): void {
     this.access.path = path;
+    if (this.state !== 'removed') this.state = 'live';
   }
 
   get hasStarted(): boolean {

@@ -35,6 +35,8 @@ import type { FileGoneError, FileOpenError } from './errors.js';
 import type { OpenFile } from './file-access.js';
 import { LoggedTailerEvents, type TailerEvents } from './events.js';
 import { GateTurns } from './gate-turns.js';
+import { ReaderGroup } from './reader-group.js';
+import { ScanSchedule } from './scan-schedule.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { ReadBuffers } from './read-buffers.js';
@@ -115,40 +117,26 @@ export class Tailer {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly scanIntervalMs: number;
-  private readonly idleScanIntervalMs: number;
   private readonly discovery: Discovery;
   private readonly checkpoints: CheckpointLookup;
   private readonly tracker: OffsetTracker;
   private readonly observer: TailerEvents;
   private readonly ctx: ReaderContext;
 
-  /** Followed files by identity key: one reader per file. */
-  private readonly readers = new Map<string, FileReader>();
-  /** Readers of files at a glob-matched path. */
-  private readonly liveByPath = new Map<string, FileReader>();
-  /** Renamed or deleted files still being read. */
-  private readonly nonLive = new Set<FileReader>();
+  /** Followed files by identity: one reader per file, one slot state each. */
+  private readonly group = new ReaderGroup();
   /** Last time each live (or recently vacated) path was looked at: bounds "middle" files. */
   private readonly pathLooks = new Map<string, number>();
   /** Paths whose file went away, by when: their looks are kept for a while. */
   private readonly vacated = new Map<string, number>();
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
-  private readonly releasing = new Set<FileReader>();
-  private readonly unopenable = new Set<FileReader>();
   private readonly warnedUnopenable = new Set<string>();
 
   private control: Promise<void> = Promise.resolve();
   private readonly pendingPaths = new Set<string>();
   private pathsQueued = false;
-  private scanQueued = false;
-  private scanTimer: NodeJS.Timeout | null = null;
-  /** Period the scan timer was last armed with. */
-  private armedScanPeriodMs = 0;
-  /** Bytes read by every reader together at the last scan: tells whether files are busy. */
-  private bytesReadAtScan = 0;
-  /** inotify reported a write since the last scan. */
-  private modifiedSinceScan = false;
+  private readonly schedule: ScanSchedule;
   private started = false;
   private stopping = false;
 
@@ -157,7 +145,6 @@ export class Tailer {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
-    this.idleScanIntervalMs = opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
     this.tracker = opts.tracker ?? new OffsetTracker();
     this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.stats);
@@ -167,8 +154,15 @@ export class Tailer {
       now: this.now,
       onPathEvent: (path) => this.onPathEvent(path),
       onPathModified: (path) => this.onPathModified(path),
-      onScanOnly: () => this.onScanOnly(),
+      onScanOnly: () => this.schedule.scanOnlyNow(),
       ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
+    });
+    this.schedule = new ScanSchedule({
+      busyMs: this.scanIntervalMs,
+      idleMs: opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS,
+      scanOnly: () => this.discovery.mode === 'scan-only',
+      enqueueScan: (scan) => this.enqueue(scan),
+      scan: () => this.scan(),
     });
     this.ctx = {
       gate: new GateTurns(opts.gate),
@@ -195,7 +189,7 @@ export class Tailer {
 
   /** Period of the safety-net scan now, ms (see the header); 0 before the first scan. */
   get scanPeriodMs(): number {
-    return this.armedScanPeriodMs;
+    return this.schedule.periodMs;
   }
 
   /** 'inotify', or 'scan-only' after the kernel refused file watches. */
@@ -214,14 +208,13 @@ export class Tailer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
-    this.scanTimer = null;
-    const readersStopped = [...this.readers.values()].map((reader) => this.stopReader(reader));
+    this.schedule.stop();
+    const readersStopped = this.group.readers().map((reader) => this.stopReader(reader));
     this.discovery.close();
     await this.control;
     await Promise.all(readersStopped);
     // Readers created by a decision that was already running when stop began.
-    await Promise.all([...this.readers.values()].map((reader) => this.stopReader(reader)));
+    await Promise.all(this.group.readers().map((reader) => this.stopReader(reader)));
     this.stats.filesOpen = this.ctx.pool.openCount;
   }
 
@@ -238,7 +231,7 @@ export class Tailer {
     for (const held of this.tracker.takeHeld()) {
       const input = this.inputById(held.input);
       const resume = this.tracker.resumeFor(held.identity);
-      if (input === undefined || resume === undefined || this.readers.has(identityKey(held.identity))) {
+      if (input === undefined || resume === undefined || this.group.has(held.identity)) {
         this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
@@ -257,16 +250,7 @@ export class Tailer {
   }
 
   files(): FollowedFile[] {
-    return [...this.readers.values()].map((reader) => ({
-      key: reader.source.key,
-      input: reader.input.id,
-      path: reader.source.path,
-      currentPath: reader.currentPath,
-      identity: reader.identity,
-      position: reader.position,
-      size: reader.lastSize,
-      state: reader.state,
-    }));
+    return this.group.files();
   }
 
   /**
@@ -276,12 +260,12 @@ export class Tailer {
   async drained(): Promise<void> {
     for (;;) {
       await this.enqueue(() => this.scan());
-      const readers = [...this.readers.values()];
+      const readers = this.group.readers();
       await Promise.all(readers.map((reader) => reader.settled()));
       if (this.stopping) return;
       // A reader may have led to another meanwhile (the copy of a file found truncated): look again.
-      const added = [...this.readers.values()].some((reader) => !readers.includes(reader));
-      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && !this.unopenable.has(reader));
+      const added = this.group.readers().some((reader) => !readers.includes(reader));
+      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && this.group.stateOf(reader) !== 'unopenable');
       if (behind.length === 0 && !added) return;
       for (const reader of behind) reader.wake();
       await Promise.all(behind.map((reader) => reader.settled()));
@@ -297,45 +281,10 @@ export class Tailer {
     return run;
   }
 
-  private scheduleScan(): void {
-    if (this.scanQueued || this.stopping) return;
-    this.scanQueued = true;
-    void this.enqueue(async () => {
-      this.scanQueued = false;
-      try {
-        await this.scan();
-      } finally {
-        // A scan that failed (or was cut short) must not end the scans.
-        if (this.scanTimer === null) this.armScanTimer(true);
-      }
-    }).catch(() => undefined);
-  }
-
-  /**
-   * Arms the timer of the next safety-net scan (one timer, never more): soon while scans are
-   * all there is or files are `busy`, later otherwise (see the header).
-   */
-  private armScanTimer(busy: boolean): void {
-    if (this.stopping) return;
-    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
-    this.armedScanPeriodMs = this.discovery.mode === 'scan-only' || busy ? this.scanIntervalMs : this.idleScanIntervalMs;
-    this.scanTimer = setTimeout(() => {
-      this.scanTimer = null;
-      this.scheduleScan();
-    }, this.armedScanPeriodMs);
-  }
-
   private bytesReadSoFar(): number {
     let total = 0;
     for (const bytes of this.stats.bytesRead.values()) total += bytes;
     return total;
-  }
-
-  /** Watches were refused: events may have been missed, and scans are all there is now. */
-  private onScanOnly(): void {
-    // No timer yet: the start-up scan is still to come, and arms it with the short period.
-    if (this.stopping || this.scanTimer === null) return;
-    this.scheduleScan();
   }
 
   /**
@@ -344,15 +293,11 @@ export class Tailer {
    */
   private onPathModified(path: string): void {
     if (this.stopping) return;
-    if (!this.modifiedSinceScan) {
-      this.modifiedSinceScan = true;
-      // Quiet until now: files are busy from here on, and the scan must not wait 10 s.
-      if (this.scanTimer !== null && this.armedScanPeriodMs > this.scanIntervalMs) this.armScanTimer(true);
-    }
-    const live = this.liveByPath.get(path);
+    this.schedule.written();
+    const live = this.group.atPath(path);
     live?.wake();
     let woken = live !== undefined;
-    for (const reader of this.nonLive) {
+    for (const reader of this.group.notLive()) {
       if (reader.currentPath !== path) continue;
       reader.wake();
       woken = true;
@@ -375,7 +320,7 @@ export class Tailer {
     this.pendingPaths.clear();
     for (const path of paths) {
       if (this.stopping) return;
-      for (const reader of this.nonLive) if (reader.currentPath === path) reader.wake();
+      for (const reader of this.group.notLive()) if (reader.currentPath === path) reader.wake();
       const look = await this.discovery.look(path);
       if (look.kind === 'present') await this.reconcilePresent(look.observation, false);
       else if (look.kind === 'absent') await this.reconcileAbsent(path, look.lookedAt);
@@ -403,7 +348,7 @@ export class Tailer {
       for (const cp of rotated) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
-        if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
+        if (found === undefined || this.group.has(cp.identity)) continue;
         const resume = this.resumePointFor(cp.identity)!;
         // Even a fully read one is followed: the application may still write to it until it
         // reopens its log. It is released after close_renamed_after of quiet. One that no longer
@@ -443,14 +388,14 @@ export class Tailer {
     // (EMFILE, EACCES) says nothing about its files.
     if (complete) await this.reconcileVanished(observed, startedAt);
     this.reviewNonLive();
-    for (const reader of this.unopenable) reader.wake();
+    for (const reader of this.group.unopenableReaders()) reader.wake();
     this.afterScan();
   }
 
   /** Live paths missing from a complete scan, and how long emptied paths are remembered. */
   private async reconcileVanished(observed: ReadonlyMap<string, Observation>, startedAt: number): Promise<void> {
     const listings = new Map<string, Promise<DirectoryFile[]>>();
-    for (const path of [...this.liveByPath.keys()]) {
+    for (const path of this.group.livePaths()) {
       if (!observed.has(path)) await this.reconcileAbsent(path, startedAt, listings);
     }
     for (const [path, since] of this.vacated) {
@@ -464,14 +409,10 @@ export class Tailer {
   }
 
   private afterScan(): void {
-    for (const reader of this.readers.values()) this.checkpoints.seen(reader.identity, reader.source.path);
-    this.stats.filesFollowed = this.readers.size;
+    for (const reader of this.group.readers()) this.checkpoints.seen(reader.identity, reader.source.path);
+    this.stats.filesFollowed = this.group.size;
     this.scanCount++;
-    const bytesRead = this.bytesReadSoFar();
-    const busy = this.modifiedSinceScan || bytesRead !== this.bytesReadAtScan;
-    this.modifiedSinceScan = false;
-    this.bytesReadAtScan = bytesRead;
-    this.armScanTimer(busy);
+    this.schedule.scanned(this.bytesReadSoFar());
   }
 
   // --- Reconciling what is on disk with what we follow ----------------------------------------
@@ -480,7 +421,7 @@ export class Tailer {
   private async reconcilePresent(obs: Observation, startup: boolean): Promise<void> {
     const { path } = obs;
     const identity = identityOf(obs.stat);
-    const live = this.liveByPath.get(path);
+    const live = this.group.atPath(path);
     if (live !== undefined && sameIdentity(live.identity, identity)) {
       this.pathLooks.set(path, obs.lookedAt);
       this.tracker.get(identity)?.seen(obs.lookedAt);
@@ -498,7 +439,7 @@ export class Tailer {
     }
     this.vacated.delete(path);
     this.pathLooks.set(path, obs.lookedAt);
-    const known = this.readers.get(identityKey(identity));
+    const known = this.group.get(identity);
     if (known !== undefined) {
       this.adopt(known, path);
       return;
@@ -516,9 +457,9 @@ export class Tailer {
    */
   private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
     if (this.vacated.has(path)) this.pathLooks.set(path, lookedAt);
-    const reader = this.liveByPath.get(path);
+    const reader = this.group.atPath(path);
     if (reader === undefined) return;
-    this.liveByPath.delete(path);
+    this.group.leftPath(reader);
     this.vacated.set(path, lookedAt);
     this.pathLooks.set(path, lookedAt);
     const dir = dirname(path);
@@ -535,11 +476,9 @@ export class Tailer {
    * reading it through its handle.
    */
   private rotatedAway(reader: FileReader, path: string, listing: readonly DirectoryFile[], replaced: boolean): void {
-    if (this.liveByPath.get(path) === reader) this.liveByPath.delete(path);
+    this.group.leftPath(reader);
     const moved = listing.find((file) => sameIdentity(file.identity, reader.identity));
-    if (moved !== undefined) reader.currentPath = moved.path;
-    if (reader.state === 'live') reader.state = 'rotated';
-    this.nonLive.add(reader);
+    reader.leftLivePath(moved?.path);
     this.observer.emit({ type: 'rotated', path, key: reader.source.key, renamedTo: moved?.path ?? null, replaced });
     if (moved === undefined) void reader.checkRemoved();
     reader.wake();
@@ -547,19 +486,14 @@ export class Tailer {
 
   /** A file we follow showed up at a glob-matched path (renamed into it). */
   private adopt(reader: FileReader, path: string): void {
-    for (const [livePath, liveReader] of this.liveByPath) {
-      if (liveReader === reader && livePath !== path) this.liveByPath.delete(livePath);
-    }
-    reader.currentPath = path;
-    if (reader.state !== 'removed') reader.state = 'live';
-    this.nonLive.delete(reader);
-    this.liveByPath.set(path, reader);
+    this.group.adopt(reader, path);
+    reader.backAtLivePath(path);
     reader.wake();
   }
 
   /** Follows the files created at `livePath` after `since` and rotated away before we looked. */
   private async followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): Promise<void> {
-    const isFollowed = (identity: FileIdentity): boolean => this.readers.has(identityKey(identity)) || (newcomer !== undefined && sameIdentity(identity, newcomer));
+    const isFollowed = (identity: FileIdentity): boolean => this.group.has(identity) || (newcomer !== undefined && sameIdentity(identity, newcomer));
     for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
@@ -586,7 +520,7 @@ export class Tailer {
 
   /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
   private async copiedFrom(file: DirectoryFile, livePath: string): Promise<ResumePoint | undefined> {
-    for (const reader of this.readers.values()) {
+    for (const reader of this.group.readers()) {
       if (reader.source.path !== livePath) continue;
       const point = reader.hasStarted ? reader.resumePoint() : this.resumePointFor(reader.identity);
       if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
@@ -619,7 +553,7 @@ export class Tailer {
     if (decision.forgetIgnored) this.ignoredOld.delete(key);
     const start = decision.start;
     // Whatever was rotated away from this path is read first, so a topic gets old lines first.
-    const predecessors = [...this.nonLive].filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
+    const predecessors = this.group.notLive().filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
     const reader = this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
     reader.observed(stat); // so the next scan wakes it only if the file changed since
   }
@@ -645,10 +579,8 @@ export class Tailer {
       ...(spec.after === undefined ? {} : { after: spec.after }),
       ...(spec.inherited === undefined ? {} : { inherited: spec.inherited }),
     });
-    this.readers.set(key, reader);
-    if (spec.state === 'live') this.liveByPath.set(spec.currentPath, reader);
-    else this.nonLive.add(reader);
-    this.stats.filesFollowed = this.readers.size;
+    this.group.add(reader, spec.state === 'live' ? spec.currentPath : null);
+    this.stats.filesFollowed = this.group.size;
     reader.wake();
     return reader;
   }
@@ -657,39 +589,22 @@ export class Tailer {
 
   /** Rotated and removed files: release when done, give up when stuck too long, else look again. */
   private reviewNonLive(): void {
-    const now = this.now();
-    for (const reader of this.nonLive) {
-      if (this.releasing.has(reader)) continue;
-      if (reader.isFinished) {
-        this.forget(reader);
-        continue;
+    for (const { reader, action } of this.group.review(this.now())) {
+      if (action === 'forget') this.forget(reader);
+      else if (action === 'release') this.release(reader);
+      else if (action === 'abandon') this.abandon(reader);
+      else {
+        // Old rotations get deleted; the gate may keep the reader from seeing it.
+        if (reader.state !== 'removed') void reader.checkRemoved();
+        reader.wake();
       }
-      const rotation = reader.input.rotation;
-      const quietFor = now - reader.lastGrowthAt;
-      if (reader.state === 'removed') {
-        if (reader.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) {
-          this.release(reader);
-          continue;
-        }
-        if (!reader.atEof && now - (reader.removedAt ?? now) >= rotation.close_removed_after) {
-          this.abandon(reader);
-          continue;
-        }
-      } else if (reader.atEof && quietFor >= rotation.close_renamed_after) {
-        this.release(reader);
-        continue;
-      } else {
-        void reader.checkRemoved(); // old rotations get deleted; the gate may keep the reader from seeing it
-      }
-      reader.wake();
     }
   }
 
   /** Done with a rotated or removed file: emit what it still holds, close it, remember where it ended. */
   private release(reader: FileReader): void {
-    this.releasing.add(reader);
+    this.group.releasing(reader);
     void reader.finish().then(() => {
-      this.releasing.delete(reader);
       // Interrupted by stop(): keep it listed, it is stopped with the others.
       if (this.stopping) return;
       this.forget(reader);
@@ -701,44 +616,38 @@ export class Tailer {
   }
 
   private abandon(reader: FileReader): void {
-    this.releasing.add(reader);
+    this.group.releasing(reader);
     void reader.abandon().then((bytes) => {
-      this.releasing.delete(reader);
       this.forget(reader);
       this.observer.emit({ type: 'abandoned', path: reader.source.path, key: reader.source.key, bytes });
     });
   }
 
   private forget(reader: FileReader): void {
-    const key = identityKey(reader.identity);
-    if (this.readers.get(key) === reader) this.readers.delete(key);
-    this.nonLive.delete(reader);
-    this.unopenable.delete(reader);
-    for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
-    this.stats.filesFollowed = this.readers.size;
+    this.group.forget(reader);
+    this.stats.filesFollowed = this.group.size;
   }
 
   // --- Reader events --------------------------------------------------------------------------
 
   private onReaderEof(reader: FileReader): void {
-    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.releasing.has(reader) || this.stopping) return;
+    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.group.isReleasing(reader) || this.stopping) return;
     void this.enqueue(async () => {
-      if (this.readers.get(identityKey(reader.identity)) !== reader || this.releasing.has(reader)) return;
-      this.nonLive.add(reader);
-      for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
+      if (this.group.get(reader.identity) !== reader || this.group.isReleasing(reader)) return;
+      this.group.removed(reader);
       this.release(reader);
     }).catch(() => undefined);
   }
 
   private onOpenFailed(reader: FileReader, error: FileOpenError): void {
-    this.unopenable.add(reader);
+    this.group.unopenable(reader, true);
     if (this.warnedUnopenable.has(error.path)) return;
     this.warnedUnopenable.add(error.path);
     this.observer.emit({ type: 'open-failed', path: error.path, code: error.code, error });
   }
 
   private onOpenRecovered(reader: FileReader): void {
-    this.unopenable.delete(reader);
+    this.group.unopenable(reader, false);
     if (this.warnedUnopenable.delete(reader.currentPath)) this.observer.emit({ type: 'open-recovered', path: reader.currentPath });
   }
 
@@ -757,7 +666,7 @@ export class Tailer {
     // Only files followed right now are left out: a position remembered for an identity
     // (tracker, registry) may belong to a deleted file whose inode the copy reuses — it counts
     // only if the copy still holds what it describes, and then the copy continues from it.
-    const isFollowed = (identity: FileIdentity): boolean => sameIdentity(identity, reader.identity) || this.readers.has(identityKey(identity));
+    const isFollowed = (identity: FileIdentity): boolean => sameIdentity(identity, reader.identity) || this.group.has(identity);
     // Copies are named after the live path (a file truncated before its rename is found again
     // under a rotated name; its copy is still named after the live one).
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
