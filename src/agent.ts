@@ -37,9 +37,9 @@ export class Agent {
    */
   private readonly tracker = new OffsetTracker({
     tracked: (record) => this.registerFollowed(record),
-    // A deleted file, read to its end and closed, cannot be resumed: its entry would only make
-    // a new file on the same inode look known.
-    gone: (identity) => this.registry.remove(identity),
+    // A deleted file, read to its end and closed, cannot be resumed: its entry stays (what was
+    // acknowledged of it), marked so that a new file on the same inode is not taken for it.
+    gone: (identity) => this.registry.markDeleted(identity),
   });
   private shipper!: Shipper;
   private tailer!: Tailer;
@@ -105,7 +105,8 @@ export class Agent {
       log: this.log,
       stats: this.shipperStats,
       onCommit: (source, pos) => {
-        if (!tracker.acknowledged(source, pos)) return;
+        const verdict = tracker.acknowledged(source, pos);
+        if (verdict === 'stale') return;
         const seenAt = tracker.get(source.identity)?.seenAt;
         registry.commit({
           identity: source.identity,
@@ -116,6 +117,7 @@ export class Agent {
           marker: pos.offset > 0 ? pos.marker : null,
           lastSeen: Date.now(),
           ...(seenAt === undefined ? {} : { seenAt }),
+          ...(verdict === 'deleted' ? { deleted: true } : {}),
         });
       },
     });
@@ -142,7 +144,8 @@ export class Agent {
    * acknowledged (a hand-over, a copytruncate copy), and a crash must not skip them.
    */
   private registerFollowed(record: TrackedFile): void {
-    if (record.start.offset !== 0 || this.registry.get(record.identity) !== undefined) return;
+    const existing = this.registry.get(record.identity);
+    if (record.start.offset !== 0 || (existing !== undefined && existing.deleted !== true)) return;
     const seenAt = record.seenAt;
     this.registry.commit({
       identity: record.identity,

@@ -40,6 +40,20 @@ async function onDisk(file: string): Promise<Checkpoint[]> {
 }
 
 describe('OffsetRegistry persistence', () => {
+  it('markDeleted keeps what was acknowledged of a deleted file, flagged; a commit of a new file on the inode clears the flag', async () => {
+    const clock = manualClock();
+    const registry = await OffsetRegistry.open(options({ now: clock.now }));
+    registry.commit(checkpoint(7, 300));
+    registry.markDeleted({ dev: 2049, ino: 7 });
+    await registry.flush();
+    const [flagged] = await onDisk(registry.file);
+    assert.deepEqual([flagged?.offset, flagged?.deleted], [300, true]);
+    registry.commit(checkpoint(7, 40));
+    await registry.flush();
+    const [fresh] = await onDisk(registry.file);
+    assert.deepEqual([fresh?.offset, fresh?.deleted], [40, undefined]);
+  });
+
   it('seenAt (last sighting at the path) is the tailer\'s: a commit without one keeps it, lastSeen moves on every commit, both persist', async () => {
     const clock = manualClock();
     const registry = await OffsetRegistry.open(options({ now: clock.now }));

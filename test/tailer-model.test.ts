@@ -198,13 +198,18 @@ class Stop implements fc.AsyncCommand<Model, Real> {
     // As if Kafka acknowledged every batch: the registry holds the end of each file's last one,
     // and when the tailer last saw it at its path; files followed from 0 with nothing shipped
     // yet have an entry at 0 (the agent registers them, see Agent.registerFollowed).
-    // Deleted files, read to the end and closed, are dropped (see Agent: tracker.gone).
-    // Only batches of the file that has the identity now count (see OffsetTracker.acknowledged).
-    const owned = real.collector.batches.slice(real.batchesBefore).filter((batch) => real.tracker.get(batch.source.identity)?.owns(batch.source) === true);
+    // As the agent persists acknowledgements (OffsetTracker.acknowledged): batches of the file
+    // that has the identity now; of a file deleted and closed since, marked deleted; of an
+    // earlier file on a reused inode, not at all.
+    const batches = real.collector.batches.slice(real.batchesBefore);
+    const owned = batches.filter((batch) => real.tracker.get(batch.source.identity)?.owns(batch.source) === true);
+    const ofDeleted = batches.filter((batch) => real.tracker.get(batch.source.identity) === undefined && real.tracker.isGone(batch.source.identity));
     for (const cp of FakeCheckpoints.committedFrom(owned, Date.now()).all()) real.checkpoints.set(cp);
-    for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity)) real.checkpoints.entries.delete(identityKey(cp.identity));
+    for (const cp of FakeCheckpoints.committedFrom(ofDeleted, Date.now()).all()) real.checkpoints.set({ ...cp, deleted: true });
+    for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity) && real.tracker.get(cp.identity) === undefined) cp.deleted = true;
     for (const record of real.tracker.all()) {
-      if (record.start.offset !== 0 || real.checkpoints.get(record.identity) !== undefined) continue;
+      const existing = real.checkpoints.get(record.identity);
+      if (record.start.offset !== 0 || (existing !== undefined && existing.deleted !== true)) continue;
       real.checkpoints.set({ identity: record.identity, fingerprint: record.start.fingerprint, input: record.input, path: record.path, offset: 0, marker: null, lastSeen: Date.now() });
     }
     for (const cp of real.checkpoints.all()) {

@@ -99,6 +99,11 @@ export interface Checkpoint {
    * written before it existed (lastSeen stands in).
    */
   seenAt?: number;
+  /**
+   * The file was deleted and read to its end (or given up): the entry keeps what was
+   * acknowledged, but describes no file on disk — a new file on its inode is not this one.
+   */
+  deleted?: boolean;
 }
 
 /** The position a checkpoint describes. */

@@ -207,16 +207,18 @@ export class OffsetTracker {
   }
 
   /**
-   * Kafka acknowledged a position of a file (from the shipper's commit path). False when the
-   * batch came from a file no longer followed under that identity (deleted, its inode reused):
-   * its position says nothing about the file there now and must not be persisted for it.
+   * Kafka acknowledged a position of a file (from the shipper's commit path). 'current': the
+   * file is followed (or was, and is remembered no more); 'deleted': it was deleted and closed
+   * since (persist it as such: a new file on its inode is not it); 'stale': the batch came from
+   * an earlier file on an identity another file has now — its position says nothing about it.
    */
-  acknowledged(source: SourceFile, position: FilePosition): boolean {
-    const record = this.files.get(identityKey(source.identity));
-    if (record === undefined) return !this.goneKeys.has(identityKey(source.identity));
-    if (!record.owns(source)) return false;
+  acknowledged(source: SourceFile, position: FilePosition): 'current' | 'deleted' | 'stale' {
+    const key = identityKey(source.identity);
+    const record = this.files.get(key);
+    if (record === undefined) return this.goneKeys.has(key) ? 'deleted' : 'current';
+    if (!record.owns(source)) return 'stale';
     record.acknowledged(position);
-    return true;
+    return 'current';
   }
 
   /**

@@ -157,6 +157,16 @@ export class OffsetRegistry {
     this.seenUnwritten.add(key);
   }
 
+  /** The file was deleted and read to its end: keep the entry, but it describes no file on disk now. */
+  markDeleted(identity: FileIdentity): void {
+    const key = identityKey(identity);
+    const cp = this.entries.get(key);
+    if (cp === undefined || cp.deleted === true) return;
+    this.entries.set(key, copyCheckpoint(cp, cp.lastSeen, cp.seenAt, true));
+    this.entryJson.delete(key);
+    this.changeSeq++;
+  }
+
   remove(identity: FileIdentity): void {
     const key = identityKey(identity);
     this.entryJson.delete(key);

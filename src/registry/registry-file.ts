@@ -25,7 +25,7 @@ export type DecodeResult =
  * canonical text the checksum covers) and no stray properties from the caller's object.
  * No validation: this runs on the commit hot path; checkpointProblem vets it before a write.
  */
-export function copyCheckpoint(cp: Checkpoint, lastSeen: number, seenAt = cp.seenAt): Checkpoint {
+export function copyCheckpoint(cp: Checkpoint, lastSeen: number, seenAt = cp.seenAt, deleted = cp.deleted): Checkpoint {
   const copy: Checkpoint = {
     identity: { dev: cp.identity.dev, ino: cp.identity.ino },
     fingerprint: { len: cp.fingerprint.len, hash: cp.fingerprint.hash },
@@ -36,6 +36,7 @@ export function copyCheckpoint(cp: Checkpoint, lastSeen: number, seenAt = cp.see
     lastSeen,
   };
   if (seenAt !== undefined) copy.seenAt = seenAt;
+  if (deleted === true) copy.deleted = true;
   return copy;
 }
 
@@ -45,7 +46,7 @@ export function copyCheckpoint(cp: Checkpoint, lastSeen: number, seenAt = cp.see
  */
 export function checkpointProblem(value: unknown): string | null {
   if (!isRecord(value)) return 'must be an object';
-  const { identity, fingerprint, input, path, offset, marker, lastSeen, seenAt } = value;
+  const { identity, fingerprint, input, path, offset, marker, lastSeen, seenAt, deleted } = value;
   // st_dev / st_ino can exceed 2^53 on some filesystems; they are identities, not arithmetic.
   if (!isRecord(identity) || !isWholeNumber(identity.dev) || !isWholeNumber(identity.ino)) {
     return 'identity must be {dev, ino} with whole numbers >= 0';
@@ -57,6 +58,7 @@ export function checkpointProblem(value: unknown): string | null {
   if (marker !== null && !isDigest(marker)) return 'marker must be null or {len, hash}: a byte count and a hex digest';
   if (typeof lastSeen !== 'number' || !Number.isFinite(lastSeen) || lastSeen < 0) return 'lastSeen must be a time in ms >= 0';
   if (seenAt !== undefined && (typeof seenAt !== 'number' || !Number.isFinite(seenAt) || seenAt < 0)) return 'seenAt must be absent or a time in ms >= 0';
+  if (deleted !== undefined && deleted !== true) return 'deleted must be absent or true';
   return null;
 }
 

@@ -699,7 +699,7 @@ export class Tailer {
     const handedOver = this.tracker.resumeFor(identity);
     if (handedOver !== undefined) return handedOver;
     const checkpoint = this.checkpoints.get(identity);
-    return checkpoint === undefined ? undefined : resumeFromCheckpoint(checkpoint);
+    return checkpoint === undefined || checkpoint.deleted === true ? undefined : resumeFromCheckpoint(checkpoint);
   }
 
   /**
@@ -721,7 +721,7 @@ export class Tailer {
       add({ identity: record.identity, input: record.input, path: record.path, seenAt: record.seenAt ?? now });
     }
     for (const cp of this.checkpoints.all()) {
-      if (!tracked.has(identityKey(cp.identity))) add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen });
+      if (cp.deleted !== true && !tracked.has(identityKey(cp.identity))) add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen });
     }
     return byPath;
   }
