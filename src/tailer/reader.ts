@@ -8,9 +8,9 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import { FileGoneError, FileOpenError, FileReadError } from './errors.js';
-import { createDecoder, type LineDecoder } from './decoder.js';
 import { FileAccess, type OpenFile } from './file-access.js';
-import { emptyLines, type FramedLines, LineFramer } from './framer.js';
+import type { FramedLines } from './framer.js';
+import { LinePipeline } from './line-pipeline.js';
 import type { HandlePool } from './handle-pool.js';
 import {
   continuationMismatch,
@@ -23,7 +23,6 @@ import {
   readHead,
   readHeadInto,
 } from './identity.js';
-import { MultilineJoiner } from './multiline.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
 import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
@@ -111,9 +110,7 @@ export class FileReader {
   epoch = 0;
 
   private readonly log: Logger;
-  private readonly decoder: LineDecoder;
-  private readonly framer: LineFramer;
-  private readonly joiner: MultilineJoiner | null;
+  private readonly lines: LinePipeline;
   private readonly window = new MarkerWindow();
   private lastMarker: OffsetMarker | null = null;
   private start: StartPoint | null;
@@ -124,8 +121,6 @@ export class FileReader {
   private observedMtimeMs = 0;
   /** End of the last emitted batch: what a checkpoint may cover. */
   private emittedEnd = 0;
-  /** The next emitted line starts at offset 0 (a BOM there is dropped). */
-  private atFileStart = false;
 
   private readonly access: FileAccess;
   private openFailing = false;
@@ -160,9 +155,7 @@ export class FileReader {
     this.start = options.start;
     this.after = options.after ?? Promise.resolve();
     this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
-    this.decoder = createDecoder(this.input.encoding);
-    this.framer = new LineFramer(this.decoder, this.input.max_line_bytes, ctx.stats);
-    this.joiner = this.input.multiline === null ? null : new MultilineJoiner(this.input.multiline, this.input.max_line_bytes);
+    this.lines = new LinePipeline(this.input, ctx.stats);
     this.lastGrowthAt = ctx.now();
     this.finishedPromise = new Promise((resolve) => (this.signalFinished = resolve));
     this.firstEofPromise = new Promise((resolve) => (this.signalFirstEof = resolve));
@@ -170,7 +163,7 @@ export class FileReader {
 
   /** Next byte to read (bytes before it are emitted or held as an unfinished line/event). */
   get position(): number {
-    return this.framer.position;
+    return this.lines.position;
   }
 
   /**
@@ -472,9 +465,7 @@ export class FileReader {
         if (chunkStart + bytesRead > this.lastSize) this.lastSize = chunkStart + bytesRead;
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
         const chunk = buffer.subarray(before.length, readTotal);
-        const framed = emptyLines();
-        this.framer.push(chunk, framed);
-        await this.deliver(handle, framed, chunk, chunkStart);
+        await this.emit(handle, this.lines.push(chunk), chunk, chunkStart);
         this.window.advance(chunk, chunkStart);
         // Short of what was asked: the end of the file as of this read. What is written after it
         // is reported by inotify (or found by a scan) and read by the next pass.
@@ -580,23 +571,10 @@ export class FileReader {
   }
 
   private restartAt(position: number): void {
-    this.framer.reset(position);
-    this.joiner?.reset();
+    this.lines.reset(position);
     this.window.reset(position);
     this.emittedEnd = position;
     if (position === 0) this.lastMarker = null;
-    this.atFileStart = position === 0;
-  }
-
-  /** Decodes, joins and emits framed lines as one batch. */
-  private async deliver(handle: FileHandle, framed: FramedLines, chunk: Buffer, chunkStart: number): Promise<void> {
-    if (framed.lines.length === 0) return;
-    this.ctx.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
-    this.atFileStart = false;
-    if (this.joiner === null) return this.emit(handle, framed, chunk, chunkStart);
-    const events = emptyLines();
-    this.joiner.push(framed, events);
-    return this.emit(handle, events, chunk, chunkStart);
   }
 
   /**
@@ -633,10 +611,7 @@ export class FileReader {
    * the pending multiline event.
    */
   private async flushPending(handle: FileHandle, partial: boolean): Promise<void> {
-    const framed = emptyLines();
-    if (partial && this.framer.flushPartial(framed)) await this.deliver(handle, framed, EMPTY, this.position);
-    const events = emptyLines();
-    if (this.joiner?.flush(events) === true) await this.emit(handle, events, EMPTY, this.position);
+    for (const out of this.lines.flush(partial)) await this.emit(handle, out, EMPTY, this.position);
   }
 
   private async afterEof(handle: FileHandle): Promise<void> {
@@ -654,28 +629,14 @@ export class FileReader {
 
   /** partial_line_timeout / multiline.timeout: emit what waited that long without growth. */
   private async flushIfQuiet(handle: FileHandle): Promise<void> {
-    const quietFor = this.ctx.now() - this.lastGrowthAt;
-    const partialTimeout = this.input.partial_line_timeout;
-    if (partialTimeout > 0 && this.framer.pendingBytes > 0 && quietFor >= partialTimeout) {
-      const framed = emptyLines();
-      this.framer.flushPartial(framed);
-      await this.deliver(handle, framed, EMPTY, this.position);
-    }
-    const multiline = this.input.multiline;
-    if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
-      const events = emptyLines();
-      this.joiner.flush(events);
-      await this.emit(handle, events, EMPTY, this.position);
-    }
+    for (const out of this.lines.flushQuiet(this.ctx.now() - this.lastGrowthAt)) await this.emit(handle, out, EMPTY, this.position);
   }
 
   /** One timer, only while something waits for a timeout: idle files cost no timers. */
   private armQuietTimer(): void {
     this.clearQuietTimer();
-    let delay = Infinity;
-    if (this.input.partial_line_timeout > 0 && this.framer.pendingBytes > 0) delay = this.input.partial_line_timeout;
-    if (this.input.multiline !== null && this.joiner?.hasPending === true) delay = Math.min(delay, this.input.multiline.timeout);
-    if (delay === Infinity) return;
+    const delay = this.lines.quietDeadline;
+    if (delay === null) return;
     const wait = Math.max(0, this.lastGrowthAt + delay - this.ctx.now());
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null;
