@@ -29,32 +29,28 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
-import { type Checkpoint, identityKey } from '../core/file.js';
+import type { BatchSink, FlowGate } from '../core/batch.js';
+import { type FileIdentity, identityKey } from '../core/file.js';
+import { OffsetTracker } from '../core/offset-tracker.js';
 import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
-import type { OpenFile } from './file-access.js';
 import { LoggedTailerEvents, type TailerEvents } from './events.js';
+import type { OpenFile } from './file-access.js';
 import { GateTurns } from './gate-turns.js';
-import { ReaderGroup } from './reader-group.js';
-import { ScanSchedule } from './scan-schedule.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
+import { type CheckpointLookup, KnownFiles } from './known-files.js';
+import { PathLooks } from './path-looks.js';
+import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
-import { copyStart, decideStart, type KnownFile, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
 import { FileReader, type ReaderContext, type ReaderState } from './reader.js';
+import { ReaderGroup } from './reader-group.js';
 import { bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
-import type { BatchSink, FlowGate } from '../core/batch.js';
-import { checkpointPosition, type FileIdentity } from '../core/file.js';
-import { OffsetTracker } from '../core/offset-tracker.js';
+import { ScanSchedule } from './scan-schedule.js';
 import type { FollowedFile, TailerStats } from './types.js';
 import type { StartWatch } from './watches.js';
 
-export interface CheckpointLookup {
-  get(identity: FileIdentity): Checkpoint | undefined;
-  all(): Iterable<Checkpoint>;
-  /** Tell the registry the file still exists (keeps its entry from being cleaned). */
-  seen(identity: FileIdentity, path: string): void;
-}
+export type { CheckpointLookup } from './known-files.js';
 
 export interface TailerOptions {
   inputs: InputConfig[];
@@ -126,9 +122,8 @@ export class Tailer {
   /** Followed files by identity: one reader per file, one slot state each. */
   private readonly group = new ReaderGroup();
   /** Last time each live (or recently vacated) path was looked at: bounds "middle" files. */
-  private readonly pathLooks = new Map<string, number>();
-  /** Paths whose file went away, by when: their looks are kept for a while. */
-  private readonly vacated = new Map<string, number>();
+  private readonly looks = new PathLooks();
+  private readonly known: KnownFiles;
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
   private readonly warnedUnopenable = new Set<string>();
@@ -147,6 +142,7 @@ export class Tailer {
     this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
     this.tracker = opts.tracker ?? new OffsetTracker();
+    this.known = new KnownFiles(this.tracker, opts.checkpoints, opts.openFile ?? ((path) => open(path, 'r')), this.now);
     this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.stats);
     this.discovery = new Discovery({
       inputs: opts.inputs,
@@ -333,13 +329,13 @@ export class Tailer {
     this.adoptHeldFiles();
     const observed = (await this.discovery.scan()).files;
     const observedIds = new Set([...observed.values()].map((obs) => identityKey(identityOf(obs.stat))));
-    for (const [path, known] of this.knownFilesByPath()) {
+    for (const [path, known] of this.known.byPath()) {
       if (this.stopping) return;
       const current = observed.get(path);
       const currentId = current === undefined ? undefined : identityOf(current.stat);
       const plan = planKnownPath(known, currentId);
       if (plan === null) continue;
-      this.pathLooks.set(path, plan.since);
+      this.looks.looked(path, plan.since);
       const { rotated } = plan;
       if (!plan.searchMiddle && rotated.length === 0) continue;
       const input = this.inputById(known[0]!.input) ?? current?.input;
@@ -349,7 +345,7 @@ export class Tailer {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
         if (found === undefined || this.group.has(cp.identity)) continue;
-        const resume = this.resumePointFor(cp.identity)!;
+        const resume = this.known.resumePointFor(cp.identity)!;
         // Even a fully read one is followed: the application may still write to it until it
         // reopens its log. It is released after close_renamed_after of quiet. One that no longer
         // holds what the position describes was truncated before its rename (its old content is
@@ -398,14 +394,7 @@ export class Tailer {
     for (const path of this.group.livePaths()) {
       if (!observed.has(path)) await this.reconcileAbsent(path, startedAt, listings);
     }
-    for (const [path, since] of this.vacated) {
-      if (observed.has(path)) continue;
-      this.pathLooks.set(path, startedAt);
-      if (startedAt - since > this.vacancyMemoryMs(path)) {
-        this.vacated.delete(path);
-        this.pathLooks.delete(path);
-      }
-    }
+    this.looks.expire((path) => !observed.has(path), startedAt, (path) => this.vacancyMemoryMs(path));
   }
 
   private afterScan(): void {
@@ -423,7 +412,7 @@ export class Tailer {
     const identity = identityOf(obs.stat);
     const live = this.group.atPath(path);
     if (live !== undefined && sameIdentity(live.identity, identity)) {
-      this.pathLooks.set(path, obs.lookedAt);
+      this.looks.looked(path, obs.lookedAt);
       this.tracker.get(identity)?.seen(obs.lookedAt);
       // A reader still reading (or waiting for a handle) reads up to EOF anyway: waking it
       // only adds a pass, and with many readers queued for few handles (max_open_files) those
@@ -431,14 +420,13 @@ export class Tailer {
       if (live.observed(obs.stat) || (!live.atEof && !live.isReading)) live.wake();
       return;
     }
-    const since = this.pathLooks.get(path);
+    const since = this.looks.since(path);
     let listing: DirectoryFile[] | undefined;
     if (live !== undefined) {
       listing = await listDirectoryFiles(dirname(path));
       this.rotatedAway(live, path, listing, true);
     }
-    this.vacated.delete(path);
-    this.pathLooks.set(path, obs.lookedAt);
+    this.looks.occupied(path, obs.lookedAt);
     const known = this.group.get(identity);
     if (known !== undefined) {
       this.adopt(known, path);
@@ -456,12 +444,11 @@ export class Tailer {
    * `listings` shares directory listings between the paths of one scan.
    */
   private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
-    if (this.vacated.has(path)) this.pathLooks.set(path, lookedAt);
+    this.looks.lookedEmpty(path, lookedAt);
     const reader = this.group.atPath(path);
     if (reader === undefined) return;
     this.group.leftPath(reader);
-    this.vacated.set(path, lookedAt);
-    this.pathLooks.set(path, lookedAt);
+    this.looks.vacate(path, lookedAt);
     const dir = dirname(path);
     let listing = listings.get(dir);
     if (listing === undefined) {
@@ -497,7 +484,7 @@ export class Tailer {
     for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
-      if ((await this.knownPosition(middle)) !== undefined) continue;
+      if ((await this.known.verified(middle)) !== undefined) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copied = await this.copiedFrom(middle, livePath);
@@ -511,18 +498,11 @@ export class Tailer {
     }
   }
 
-  /** The position remembered for `file` (tracker, else registry) if the file still holds what it describes. */
-  private async knownPosition(file: DirectoryFile): Promise<ResumePoint | undefined> {
-    const own = this.resumePointFor(file.identity);
-    if (own === undefined || file.stat.size < own.offset) return undefined;
-    return (await continuesAt(file.path, own, this.ctx.openFile)) ? own : undefined;
-  }
-
   /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
   private async copiedFrom(file: DirectoryFile, livePath: string): Promise<ResumePoint | undefined> {
     for (const reader of this.group.readers()) {
       if (reader.source.path !== livePath) continue;
-      const point = reader.hasStarted ? reader.resumePoint() : this.resumePointFor(reader.identity);
+      const point = reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity);
       if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
       if (await continuesAt(file.path, point, this.ctx.openFile)) return point;
     }
@@ -537,7 +517,7 @@ export class Tailer {
     const decision = decideStart({
       input,
       file: { size: stat.size, mtimeMs: stat.mtimeMs, bornAt: bornAtMs(stat), birthtimeKnown: stat.birthtimeMs !== 0 },
-      known: this.resumePointFor(identity),
+      known: this.known.resumePointFor(identity),
       ignored: this.ignoredOld.get(key),
       startup,
       since,
@@ -671,7 +651,7 @@ export class Tailer {
     // under a rotated name; its copy is still named after the live one).
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
     if (copy === undefined) return false;
-    const resume = copyStart({ ...before, path: reader.source.path }, await this.knownPosition(copy));
+    const resume = copyStart({ ...before, path: reader.source.path }, await this.known.verified(copy));
     this.observer.emit({ type: 'copy-found', path: reader.source.path, copy: copy.path, offset: resume.offset });
     this.follow({
       identity: copy.identity,
@@ -691,41 +671,6 @@ export class Tailer {
 
   // --- Helpers --------------------------------------------------------------------------------
 
-  /**
-   * Where a file we know continues: where the last reader of it (in this tailer or the one
-   * before a reload) stood, else the registry's acknowledged checkpoint.
-   */
-  private resumePointFor(identity: FileIdentity): ResumePoint | undefined {
-    const handedOver = this.tracker.resumeFor(identity);
-    if (handedOver !== undefined) return handedOver;
-    const checkpoint = this.checkpoints.get(identity);
-    return checkpoint === undefined || checkpoint.deleted === true ? undefined : resumeFromCheckpoint(checkpoint);
-  }
-
-  /**
-   * Files known by live path — handed over by a previous tailer (reload) or in the registry —
-   * with the last time each was seen at that path (a checkpoint's commit time does not count:
-   * a file born at the path after the last look and rotated away must still be found).
-   */
-  private knownFilesByPath(): Map<string, KnownFile[]> {
-    const byPath = new Map<string, KnownFile[]>();
-    const add = (file: KnownFile): void => {
-      const list = byPath.get(file.path);
-      if (list === undefined) byPath.set(file.path, [file]);
-      else list.push(file);
-    };
-    const now = this.now();
-    const tracked = new Set<string>();
-    for (const record of this.tracker.all()) {
-      tracked.add(identityKey(record.identity));
-      add({ identity: record.identity, input: record.input, path: record.path, seenAt: record.seenAt ?? now });
-    }
-    for (const cp of this.checkpoints.all()) {
-      if (cp.deleted !== true && !tracked.has(identityKey(cp.identity))) add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen });
-    }
-    return byPath;
-  }
-
   private inputById(id: string): InputConfig | undefined {
     return this.discovery.matchers.find((matcher) => matcher.input.id === id)?.input;
   }
@@ -735,8 +680,4 @@ export class Tailer {
     const rotation = this.discovery.inputFor(path)?.rotation;
     return Math.max(rotation?.close_renamed_after ?? 0, 10 * this.scanIntervalMs);
   }
-}
-
-function resumeFromCheckpoint(cp: Checkpoint): ResumePoint {
-  return { ...checkpointPosition(cp), path: cp.path };
 }
