@@ -12,21 +12,12 @@ import { FileAccess, type OpenFile } from './file-access.js';
 import type { FramedLines } from './framer.js';
 import { LinePipeline } from './line-pipeline.js';
 import type { HandlePool } from './handle-pool.js';
-import {
-  continuationMismatch,
-  FINGERPRINT_MAX_BYTES,
-  fingerprintOf,
-  MARKER_MAX_BYTES,
-  markerAt,
-  MarkerWindow,
-  readAt,
-  readHead,
-  readHeadInto,
-} from './identity.js';
+import { FileCursor } from './file-cursor.js';
+import { continuationMismatch, FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, markerAt, readAt, readHead, readHeadInto } from './identity.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
 import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
-import type { FileIdentity, Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
+import type { FileIdentity, SourceFile } from '../core/file.js';
 import type { ResumePoint, StartPoint } from './prospector.js';
 import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
 import type { TailerEvents } from './events.js';
@@ -107,20 +98,14 @@ export class FileReader {
    * the committed offset, so it follows the reads, not the scans.
    */
   lastSize = 0;
-  epoch = 0;
 
   private readonly log: Logger;
   private readonly lines: LinePipeline;
-  private readonly window = new MarkerWindow();
-  private lastMarker: OffsetMarker | null = null;
+  /** What was read of the file: emission end, first bytes, bytes before the position, epoch. */
+  private readonly cursor = new FileCursor();
   private start: StartPoint | null;
-  private fingerprint: Fingerprint = { len: 0, hash: '' };
-  /** The `fingerprint.len` bytes it was taken from: compared as they are at each pass (cheaper than hashing). */
-  private headBytes: Buffer = EMPTY;
   /** mtime of the file when a scan last looked at it. */
   private observedMtimeMs = 0;
-  /** End of the last emitted batch: what a checkpoint may cover. */
-  private emittedEnd = 0;
 
   private readonly access: FileAccess;
   private openFailing = false;
@@ -216,12 +201,12 @@ export class FileReader {
 
   /** Unread bytes as of the last fstat. */
   get backlog(): number {
-    return Math.max(0, this.lastSize - this.emittedEnd);
+    return Math.max(0, this.lastSize - this.cursor.emittedEnd);
   }
 
   /** Where a later reader of the same file may continue (all emitted up to here). */
   resumePoint(): ResumePoint {
-    return { offset: this.emittedEnd, fingerprint: this.fingerprint, marker: this.lastMarker, epoch: this.epoch, path: this.source.path };
+    return { ...this.cursor.position(), path: this.source.path };
   }
 
   /** The file's record in the offset tracker, once the reader has started. */
@@ -444,7 +429,7 @@ export class FileReader {
         // The same read also fetches the bytes just before the position again: if they are not
         // the ones read there before, the file was truncated and refilled since the last look,
         // and what follows is new content, not a continuation. One pread leaves no window.
-        const before = this.window.bytesBefore(chunkStart);
+        const before = this.cursor.bytesBefore(chunkStart);
         const tailRead = chunks === 0 && !starting;
         const wanted = tailRead ? Math.min(chunkBytes, TAIL_READ_BYTES) : chunkBytes;
         const readTotal = tailRead
@@ -466,7 +451,7 @@ export class FileReader {
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
         const chunk = buffer.subarray(before.length, readTotal);
         await this.emit(handle, this.lines.push(chunk), chunk, chunkStart);
-        this.window.advance(chunk, chunkStart);
+        this.cursor.advance(chunk, chunkStart);
         // Short of what was asked: the end of the file as of this read. What is written after it
         // is reported by inotify (or found by a scan) and read by the next pass.
         if (bytesRead < wanted) {
@@ -488,13 +473,13 @@ export class FileReader {
     const head = await readHead(handle, size);
     if (start.skipCompressed === true && isCompressedHead(head)) return this.skip('compressed archive');
     let position = start.fallback === 'skip' || start.fallback > size ? 0 : start.fallback;
+    let epoch = 0;
     if (start.resume !== undefined) {
       const resume = start.resume;
       const mismatch = await continuationMismatch(handle, size, head, resume);
       if (mismatch === null) {
         position = resume.offset;
-        this.epoch = resume.epoch ?? 0;
-        this.lastMarker = resume.marker;
+        epoch = resume.epoch ?? 0;
         if (resume.path !== undefined) this.source = { ...this.source, path: resume.path };
       } else if (start.fallback === 'skip') {
         return this.skip(`checkpoint does not match (${mismatch})`);
@@ -509,30 +494,19 @@ export class FileReader {
       return this.skip('nothing to resume');
     }
     this.start = null;
-    this.setHead(head);
-    this.restartAt(position);
-    await this.seedWindow(handle, position);
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
-    this.lastMarker = marker;
-    this.tracked = this.ctx.tracker.track(this.source, { offset: position, fingerprint: this.fingerprint, marker, epoch: this.epoch });
+    this.lines.reset(position);
+    this.cursor.startAt(position, head, marker, epoch);
+    if (position > 0) {
+      // The bytes before the position go into the window, so that the first read already
+      // checks them (a file truncated below the position shows in the read itself).
+      const len = Math.min(position, MARKER_MAX_BYTES);
+      this.cursor.seed(await readAt(handle, position - len, len), position - len);
+    }
+    this.tracked = this.ctx.tracker.track(this.source, this.cursor.position());
     // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
     if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
     return true;
-  }
-
-  /**
-   * Starting at `position` > 0: the bytes before it go into the window, so that the first read
-   * already checks them (a file truncated below the position shows in the read itself).
-   */
-  private async seedWindow(handle: FileHandle, position: number): Promise<void> {
-    if (position === 0) return;
-    const len = Math.min(position, MARKER_MAX_BYTES);
-    this.window.advance(await readAt(handle, position - len, len), position - len);
-  }
-
-  private setHead(head: Buffer): void {
-    this.fingerprint = fingerprintOf(head);
-    this.headBytes = Buffer.from(head.subarray(0, this.fingerprint.len));
   }
 
   private async skip(reason: string): Promise<false> {
@@ -548,33 +522,23 @@ export class FileReader {
    * smaller than the position when no bytes before it are known to read again with the chunk.
    */
   private async checkTruncation(handle: FileHandle, scratch: Buffer): Promise<void> {
-    const unchecked = this.position > 0 && this.window.bytesBefore(this.position).length === 0;
+    const unchecked = this.position > 0 && this.cursor.bytesBefore(this.position).length === 0;
     if (unchecked && (await handle.stat()).size < this.position) return this.restartAfterTruncation(handle);
-    const head = readHeadInto(handle, scratch);
-    const len = this.headBytes.length;
-    if (head.length < len || head.compare(this.headBytes, 0, len, 0, len) !== 0) await this.restartAfterTruncation(handle);
-    else if (head.length > len) this.setHead(head);
+    if (!this.cursor.headStillMatches(readHeadInto(handle, scratch))) await this.restartAfterTruncation(handle);
   }
 
   /** The file was truncated (copytruncate, or emptied and refilled): read it again from 0. */
   private async restartAfterTruncation(handle: FileHandle): Promise<void> {
     const { size } = await handle.stat();
     this.lastSize = size;
-    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch: this.epoch + 1 });
+    const epoch = this.cursor.epoch + 1;
+    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch });
     const copyFollowed = await this.ctx.events.truncated(this, this.resumePoint());
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
-    this.epoch++;
-    this.restartAt(0);
-    this.setHead(await readAt(handle, 0, FINGERPRINT_MAX_BYTES));
-    this.tracked?.started({ offset: 0, fingerprint: this.fingerprint, marker: null, epoch: this.epoch });
-  }
-
-  private restartAt(position: number): void {
-    this.lines.reset(position);
-    this.window.reset(position);
-    this.emittedEnd = position;
-    if (position === 0) this.lastMarker = null;
+    this.lines.reset(0);
+    this.cursor.startAt(0, await readAt(handle, 0, FINGERPRINT_MAX_BYTES), null, epoch);
+    this.tracked?.started(this.cursor.position());
   }
 
   /**
@@ -585,22 +549,21 @@ export class FileReader {
     const count = out.lines.length;
     if (count === 0) return;
     const endOffset = out.ends[count - 1]!;
-    const marker = this.window.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
+    const marker = this.cursor.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
     const batch: LineBatch = {
       source: this.source,
-      epoch: this.epoch,
+      epoch: this.cursor.epoch,
       lines: out.lines,
       // Emission is contiguous: this batch starts where the previous one ended.
-      startOffset: this.emittedEnd,
+      startOffset: this.cursor.emittedEnd,
       ends: out.ends,
       flags: out.flags,
       endOffset,
       marker,
-      fingerprint: this.fingerprint,
+      fingerprint: this.cursor.fingerprint,
     };
-    this.emittedEnd = endOffset;
-    this.lastMarker = marker;
-    this.tracked?.handedOver(endOffset, marker, this.fingerprint, this.epoch);
+    this.cursor.emitted(endOffset, marker);
+    this.tracked?.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);
     const linesRead = this.ctx.stats.linesRead;
     linesRead.set(this.input.id, (linesRead.get(this.input.id) ?? 0) + count);
     this.ctx.sink(batch);
