@@ -153,10 +153,11 @@ export class OffsetTracker {
     const { identity, input, path } = source;
     const key = identityKey(identity);
     const previous = this.files.get(key);
-    // Continuing where the previous record's reader stood (a reload): same bytes, so its
-    // acknowledgements (some maybe still on their way) and its floor carry over.
-    const continues =
-      previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset && previous.handedOverPosition.fingerprint.hash === start.fingerprint.hash;
+    // Continuing where the previous record's reader stood (a reload, a file coming back): the
+    // reader checked that the file still holds those bytes before it started there, so its
+    // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
+    // the fingerprints — the new one may cover more of the first bytes than the old one did.)
+    const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
     const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key]);
     if (continues) {
       const acked = previous.acknowledgedPosition;
