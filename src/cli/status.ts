@@ -54,15 +54,20 @@ export async function collectStatus(config: AgentConfig): Promise<StatusReport> 
     const key = identityKey({ dev: st.dev, ino: st.ino });
     if (reported.has(key)) continue;
     reported.add(key);
-    const cp = byIdentity.get(key);
+    const entry = byIdentity.get(key);
+    // An entry of a deleted file says nothing about a new file on its inode.
+    const cp = entry?.deleted === true ? undefined : entry;
     const committed = cp ? cp.offset : null;
     files.push({ path, input: input.id, identity: key, committed, size: st.size, lag: committed === null ? st.size : Math.max(0, st.size - committed), state: cp ? 'live' : 'new' });
+    if (cp === undefined && entry !== undefined) reported.delete(key); // the deleted file is listed below as gone
   }
   // Registry entries not at a matched path: rotated away (same directory, another name) or gone.
   for (const cp of entries) {
     const key = identityKey(cp.identity);
     if (reported.has(key)) continue;
-    const found = await findByIdentity(dirname(cp.path), cp.identity).catch(() => undefined);
+    // A deleted file's entry (kept for what was acknowledged of it) describes nothing on disk,
+    // even if a new file got its inode.
+    const found = cp.deleted === true ? undefined : await findByIdentity(dirname(cp.path), cp.identity).catch(() => undefined);
     const st = found ? await stat(found).catch(() => null) : null;
     files.push({
       path: found ?? cp.path,
