@@ -28,23 +28,28 @@ export type ReaderState = FollowedFileState;
 export type { ResumePoint, StartPoint } from './prospector.js';
 
 /** What a reader tells the tailer. Called from the reader's read loop; must not throw. */
-export interface ReaderEvents {
+export type ReaderOutcome =
   /** Read to EOF (the file may grow again). */
-  atEof(reader: FileReader): void;
+  | { kind: 'at-eof' }
   /** The file could not be opened; the reader tries again when next woken. */
-  openFailed(reader: FileReader, error: FileOpenError): void;
+  | { kind: 'open-failed'; error: FileOpenError }
   /** Opened after earlier failures. */
-  openRecovered(reader: FileReader): void;
+  | { kind: 'open-recovered' }
   /** The file can no longer be found by its identity; the reader is done. */
-  gone(reader: FileReader, error: FileGoneError): void;
+  | { kind: 'gone'; error: FileGoneError }
   /** The file was not read (compressed archive, or not the file its resume point describes); the reader is done. */
-  skipped(reader: FileReader, reason: string): void;
+  | { kind: 'skipped'; reason: string };
+
+/** Whom a reader reports to: its outcomes, and the one question it cannot answer itself. */
+export interface ReaderHost {
+  /** What came of a pass (or of opening). Must not throw. */
+  report(reader: FileReader, outcome: ReaderOutcome): void;
   /**
-   * The file was truncated in place. `before` is where emission stood in the old content: if a
-   * copy of it exists (copytruncate), the tailer follows the copy from there and resolves true,
+   * The file no longer holds what was read up to `before` (truncated, maybe while not followed):
+   * is there a copy of it (copytruncate)? If so it is followed from there and this resolves true,
    * and the reader drops what it held back instead of flushing it.
    */
-  truncated(reader: FileReader, before: ResumePoint): Promise<boolean>;
+  copyFollowed(reader: FileReader, before: ResumePoint): Promise<boolean>;
 }
 
 /** Everything a tailer's readers share. */
@@ -57,7 +62,7 @@ export interface ReaderContext {
   buffers: ReadBuffers;
   now: () => number;
   openFile: OpenFile;
-  events: ReaderEvents;
+  host: ReaderHost;
   /** Where each file started, what was handed over: shared with the agent, outlives the tailer. */
   tracker: OffsetTracker;
   /** Where truncations, read failures... are told. */
@@ -311,7 +316,7 @@ export class FileReader {
       this.removedAt = this.ctx.now();
       this.access.deleted();
       // Already read to the end: the tailer may release it now (close_removed).
-      if (this.atEof) this.ctx.events.atEof(this);
+      if (this.atEof) this.ctx.host.report(this, AT_EOF);
     }
   }
 
@@ -352,18 +357,18 @@ export class FileReader {
       this.ctx.stats.filesOpen = this.ctx.pool.openCount;
       if (this.openFailing) {
         this.openFailing = false;
-        this.ctx.events.openRecovered(this);
+        this.ctx.host.report(this, { kind: 'open-recovered' });
       }
       return handle;
     } catch (err) {
       if (err instanceof FileGoneError) {
         this.end();
-        this.ctx.events.gone(this, err);
+        this.ctx.host.report(this, { kind: 'gone', error: err });
       } else if (err instanceof FileOpenError) {
         this.openFailing = true;
         // Successors must not wait on a file that cannot be read.
         this.signalFirstEof();
-        this.ctx.events.openFailed(this, err);
+        this.ctx.host.report(this, { kind: 'open-failed', error: err });
       } else {
         throw err;
       }
@@ -488,7 +493,7 @@ export class FileReader {
         // a copytruncate copy holds the rest, and is looked for exactly as when the truncation
         // is seen while reading.
         this.ctx.observer.emit({ type: 'position-mismatch', path: this.currentPath, key: this.source.key, offset: resume.offset, size, reason: mismatch });
-        if (resume.offset > 0) await this.ctx.events.truncated(this, resume);
+        if (resume.offset > 0) await this.ctx.host.copyFollowed(this, resume);
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
@@ -513,7 +518,7 @@ export class FileReader {
     this.start = null;
     await this.closeHandle();
     this.end();
-    this.ctx.events.skipped(this, reason);
+    this.ctx.host.report(this, { kind: 'skipped', reason });
     return false;
   }
 
@@ -533,7 +538,7 @@ export class FileReader {
     this.lastSize = size;
     const epoch = this.cursor.epoch + 1;
     this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch });
-    const copyFollowed = await this.ctx.events.truncated(this, this.resumePoint());
+    const copyFollowed = await this.ctx.host.copyFollowed(this, this.resumePoint());
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
     this.lines.reset(0);
@@ -587,7 +592,7 @@ export class FileReader {
     await this.flushIfQuiet(handle);
     this.armQuietTimer();
     this.signalFirstEof();
-    this.ctx.events.atEof(this);
+    this.ctx.host.report(this, AT_EOF);
   }
 
   /** partial_line_timeout / multiline.timeout: emit what waited that long without growth. */
@@ -622,3 +627,4 @@ export class FileReader {
 }
 
 const EMPTY = Buffer.alloc(0);
+const AT_EOF: ReaderOutcome = { kind: 'at-eof' };

@@ -43,7 +43,7 @@ import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { PathLooks } from './path-looks.js';
 import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
-import { FileReader, type ReaderContext, type ReaderState } from './reader.js';
+import { FileReader, type ReaderContext, type ReaderOutcome, type ReaderState } from './reader.js';
 import { ReaderGroup } from './reader-group.js';
 import { bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import { ScanSchedule } from './scan-schedule.js';
@@ -172,13 +172,9 @@ export class Tailer {
       openFile: opts.openFile ?? ((path) => open(path, 'r')),
       tracker: this.tracker,
       observer: this.observer,
-      events: {
-        atEof: (reader) => this.onReaderEof(reader),
-        openFailed: (reader, error) => this.onOpenFailed(reader, error),
-        openRecovered: (reader) => this.onOpenRecovered(reader),
-        gone: (reader, error) => this.onReaderGone(reader, error),
-        skipped: (reader, reason) => this.onReaderSkipped(reader, reason),
-        truncated: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
+      host: {
+        report: (reader, outcome) => this.onReaderOutcome(reader, outcome),
+        copyFollowed: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
       },
     };
   }
@@ -609,6 +605,21 @@ export class Tailer {
   }
 
   // --- Reader events --------------------------------------------------------------------------
+
+  private onReaderOutcome(reader: FileReader, outcome: ReaderOutcome): void {
+    switch (outcome.kind) {
+      case 'at-eof':
+        return this.onReaderEof(reader);
+      case 'open-failed':
+        return this.onOpenFailed(reader, outcome.error);
+      case 'open-recovered':
+        return this.onOpenRecovered(reader);
+      case 'gone':
+        return this.onReaderGone(reader, outcome.error);
+      case 'skipped':
+        return this.onReaderSkipped(reader, outcome.reason);
+    }
+  }
 
   private onReaderEof(reader: FileReader): void {
     if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.group.isReleasing(reader) || this.stopping) return;
