@@ -119,6 +119,12 @@ export class Agent {
           ...(seenAt === undefined ? {} : { seenAt }),
           ...(verdict === 'deleted' ? { deleted: true } : {}),
         });
+        // A copytruncate copy holds the same bytes up to where its original stood: until its own
+        // lines are acknowledged, its entry follows the original's (a crash then re-reads the
+        // copy from there, and a clean stop re-reads nothing).
+        for (const copy of tracker.copiesHolding(source.identity, pos)) {
+          registry.commit({ identity: copy.identity, fingerprint: pos.fingerprint, input: copy.input, path: copy.path, offset: pos.offset, marker: pos.offset > 0 ? pos.marker : null, lastSeen: Date.now() });
+        }
       },
     });
   }
@@ -137,23 +143,25 @@ export class Agent {
   }
 
   /**
-   * A file followed from its first byte that the registry does not know yet gets an entry at
-   * offset 0 (nothing acknowledged, nothing owed): should it be written to and rotated away
-   * while the agent is down, the restart knows it and reads it, instead of finding an unknown
-   * file under a rotated name. Only offset 0: any other start may stand on bytes not yet
-   * acknowledged (a hand-over, a copytruncate copy), and a crash must not skip them.
+   * A file the registry does not know yet gets an entry as soon as it is followed, at a position
+   * that owes nothing: 0 for a file read from its start, and for a copytruncate copy the position
+   * up to which its original's lines are acknowledged. Should the agent stop or crash before any
+   * of its own lines are, the restart knows the file — a file written to and rotated away while
+   * down is read, a copy is finished — instead of finding an unknown file under a rotated name.
+   * Other starts (a hand-over) may stand on bytes not yet acknowledged: not registered.
    */
   private registerFollowed(record: TrackedFile): void {
     const existing = this.registry.get(record.identity);
-    if (record.start.offset !== 0 || (existing !== undefined && existing.deleted !== true)) return;
+    const at = record.persistable;
+    if (at === null || (existing !== undefined && existing.deleted !== true)) return;
     const seenAt = record.seenAt;
     this.registry.commit({
       identity: record.identity,
-      fingerprint: record.start.fingerprint,
+      fingerprint: at.fingerprint,
       input: record.input,
       path: record.path,
-      offset: 0,
-      marker: null,
+      offset: at.offset,
+      marker: at.offset > 0 ? at.marker : null,
       lastSeen: Date.now(),
       ...(seenAt === undefined ? {} : { seenAt }),
     });

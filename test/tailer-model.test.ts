@@ -197,7 +197,8 @@ class Stop implements fc.AsyncCommand<Model, Real> {
     await tailer.stop();
     // As if Kafka acknowledged every batch: the registry holds the end of each file's last one,
     // and when the tailer last saw it at its path; files followed from 0 with nothing shipped
-    // yet have an entry at 0 (the agent registers them, see Agent.registerFollowed).
+    // yet have an entry at 0, copies one where their original was acknowledged (the agent
+    // registers them, see Agent.registerFollowed).
     // As the agent persists acknowledgements (OffsetTracker.acknowledged): batches of the file
     // that has the identity now; of a file deleted and closed since, marked deleted; of an
     // earlier file on a reused inode, not at all.
@@ -209,8 +210,16 @@ class Stop implements fc.AsyncCommand<Model, Real> {
     for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity) && real.tracker.get(cp.identity) === undefined) cp.deleted = true;
     for (const record of real.tracker.all()) {
       const existing = real.checkpoints.get(record.identity);
-      if (record.start.offset !== 0 || (existing !== undefined && existing.deleted !== true)) continue;
-      real.checkpoints.set({ identity: record.identity, fingerprint: record.start.fingerprint, input: record.input, path: record.path, offset: 0, marker: null, lastSeen: Date.now() });
+      const at = record.persistable;
+      if (at === null || (existing !== undefined && existing.deleted !== true)) continue;
+      real.checkpoints.set({ identity: record.identity, fingerprint: at.fingerprint, input: record.input, path: record.path, offset: at.offset, marker: at.offset > 0 ? at.marker : null, lastSeen: Date.now() });
+    }
+    // Copies none of whose own lines were shipped: where their original's acknowledgements reached.
+    for (const record of real.tracker.all()) {
+      const origin = record.copyOf;
+      if (origin === null || owned.some((batch) => batch.source.identity.ino === record.identity.ino && batch.source.identity.dev === record.identity.dev)) continue;
+      const reached = [...owned, ...ofDeleted].filter((batch) => identityKey(batch.source.identity) === identityKey(origin.identity) && batch.epoch === origin.epoch && batch.endOffset <= origin.upTo).at(-1);
+      if (reached !== undefined) real.checkpoints.set({ identity: record.identity, fingerprint: reached.fingerprint, input: record.input, path: record.path, offset: reached.endOffset, marker: reached.marker, lastSeen: Date.now() });
     }
     for (const cp of real.checkpoints.all()) {
       const seenAt = real.tracker.get(cp.identity)?.seenAt;

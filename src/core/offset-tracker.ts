@@ -25,6 +25,10 @@ export class TrackedFile {
   private acked: FilePosition | null = null;
   private floor: number;
   private lookedAt: number | undefined;
+  /** What the registry may hold for this file before its own lines are acknowledged (null: nothing). */
+  readonly persistable: FilePosition | null;
+  /** A copytruncate copy: of which file, in which epoch, continuing it at which offset. */
+  readonly copyOf: CopyOrigin | null;
 
   constructor(
     readonly identity: FileIdentity,
@@ -36,7 +40,11 @@ export class TrackedFile {
     floor: number,
     /** SourceFile keys of the readers that followed this very file (one per reload). */
     private readonly sourceKeys: readonly string[],
+    persistable: FilePosition | null = null,
+    copyOf: CopyOrigin | null = null,
   ) {
+    this.persistable = persistable;
+    this.copyOf = copyOf;
     this.startAt = start;
     this.floor = floor;
     this.handedOffset = start.offset;
@@ -114,6 +122,13 @@ export class TrackedFile {
   }
 }
 
+/** Where a copytruncate copy came from: its bytes up to `upTo` are the original's of that epoch. */
+export interface CopyOrigin {
+  identity: FileIdentity;
+  epoch: number;
+  upTo: number;
+}
+
 /** A deleted file still being read when its tailer stopped: only this descriptor reaches it. */
 export interface HeldFile {
   identity: FileIdentity;
@@ -149,7 +164,7 @@ export class OffsetTracker {
   }
 
   /** The record of a file a reader starts following (replacing an older record of the identity). */
-  track(source: SourceFile, start: FilePosition): TrackedFile {
+  track(source: SourceFile, start: FilePosition, persistable: FilePosition | null = start.offset === 0 ? start : null, copyOf: CopyOrigin | null = null): TrackedFile {
     const { identity, input, path } = source;
     const key = identityKey(identity);
     const previous = this.files.get(key);
@@ -158,7 +173,7 @@ export class OffsetTracker {
     // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
     // the fingerprints — the new one may cover more of the first bytes than the old one did.)
     const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
-    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key]);
+    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key], persistable, copyOf);
     if (continues) {
       const acked = previous.acknowledgedPosition;
       if (acked !== null) record.acknowledged(acked);
@@ -220,6 +235,20 @@ export class OffsetTracker {
     if (!record.owns(source)) return 'stale';
     record.acknowledged(position);
     return 'current';
+  }
+
+  /**
+   * Copies of `original` that none of their own lines were acknowledged of yet, and that hold
+   * `position` (an acknowledged position of the original): the registry may hold it for them.
+   */
+  copiesHolding(original: FileIdentity, position: FilePosition): TrackedFile[] {
+    const out: TrackedFile[] = [];
+    for (const record of this.files.values()) {
+      const origin = record.copyOf;
+      if (origin === null || record.acknowledgedPosition !== null) continue;
+      if (origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo) out.push(record);
+    }
+    return out;
   }
 
   /**

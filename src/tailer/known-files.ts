@@ -34,6 +34,12 @@ export class KnownFiles {
     return checkpoint === undefined || checkpoint.deleted === true ? undefined : { ...checkpointPosition(checkpoint), path: checkpoint.path };
   }
 
+  /** The registry's acknowledged position of a file (not of a deleted one). */
+  checkpointOf(identity: FileIdentity): ResumePoint | undefined {
+    const checkpoint = this.checkpoints.get(identity);
+    return checkpoint === undefined || checkpoint.deleted === true ? undefined : { ...checkpointPosition(checkpoint), path: checkpoint.path };
+  }
+
   /** The remembered position of `file` if the file still holds what it describes. */
   async verified(file: DirectoryFile): Promise<ResumePoint | undefined> {
     const own = this.resumePointFor(file.identity);

@@ -13,6 +13,7 @@
 // The reader checks the position against the file (it has the handle); everything else is here.
 
 import type { FilePosition, FileIdentity } from '../core/file.js';
+import type { CopyOrigin } from '../core/offset-tracker.js';
 import { sameIdentity } from '../core/file.js';
 import { CLOCK_MARGIN_MS } from './rotation.js';
 
@@ -31,6 +32,14 @@ export interface StartPoint {
   fallback: number | 'skip';
   /** Rotated/middle candidates: a file starting with a compressed format's magic is skipped. */
   skipCompressed?: boolean;
+  /**
+   * A copytruncate copy: the position in it up to which its original's lines are acknowledged
+   * (else its start). The registry may hold it before any of the copy's own lines are: should
+   * the agent crash, the copy is found again from there — some lines twice, none lost.
+   */
+  acknowledgedUpTo?: FilePosition;
+  /** A copytruncate copy: of which file (see OffsetTracker.copiesHolding). */
+  copyOf?: CopyOrigin;
 }
 
 /** A file skipped by ignore_older: its size and birth then. */

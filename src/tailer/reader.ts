@@ -494,6 +494,9 @@ export class FileReader {
         // is seen while reading.
         this.ctx.observer.emit({ type: 'position-mismatch', path: this.currentPath, key: this.source.key, offset: resume.offset, size, reason: mismatch });
         if (resume.offset > 0) await this.ctx.host.copyFollowed(this, resume);
+        // Stopped meanwhile (a reload, a stop): the copy was not looked for. Nothing is recorded,
+        // so the successor starts from the same position and looks for it again.
+        if (this.stopping) return false;
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
@@ -508,7 +511,8 @@ export class FileReader {
       const len = Math.min(position, MARKER_MAX_BYTES);
       this.cursor.seed(await readAt(handle, position - len, len), position - len);
     }
-    this.tracked = this.ctx.tracker.track(this.source, this.cursor.position());
+    const from = this.cursor.position();
+    this.tracked = this.ctx.tracker.track(this.source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
     // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
     if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
     return true;
@@ -539,6 +543,9 @@ export class FileReader {
     const epoch = this.cursor.epoch + 1;
     this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch });
     const copyFollowed = await this.ctx.host.copyFollowed(this, this.resumePoint());
+    // Stopped meanwhile: the copy was not looked for. The tracker keeps the old position, from
+    // which the successor finds the file truncated again and looks for the copy itself.
+    if (this.stopping) return;
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
     this.lines.reset(0);

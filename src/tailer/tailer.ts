@@ -30,7 +30,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
-import { type FileIdentity, identityKey } from '../core/file.js';
+import { type FileIdentity, type FilePosition, identityKey } from '../core/file.js';
 import { OffsetTracker } from '../core/offset-tracker.js';
 import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
@@ -38,7 +38,7 @@ import { LoggedTailerEvents, type TailerEvents } from './events.js';
 import type { OpenFile } from './file-access.js';
 import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
-import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
+import { fingerprintOf, identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { PathLooks } from './path-looks.js';
 import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
@@ -82,6 +82,9 @@ export interface TailerOptions {
   /** Seam for tests: how directories are watched (default fs.watch). */
   startWatch?: StartWatch;
 }
+
+/** The fingerprint of no bytes: any file continues it. */
+const EMPTY_FINGERPRINT = fingerprintOf(Buffer.alloc(0));
 
 export const DEFAULT_SCAN_INTERVAL_MS = 1000;
 export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
@@ -485,8 +488,10 @@ export class Tailer {
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copied = await this.copiedFrom(middle, livePath);
       if (copied !== undefined) {
-        this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.offset });
-        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied, fallback: 'skip' } });
+        this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.point.offset });
+        const acknowledgedUpTo = await this.acknowledgedIn(middle, copied.original, copied.point);
+        const copyOf = { identity: copied.original, epoch: copied.point.epoch ?? 0, upTo: copied.point.offset };
+        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied.point, fallback: 'skip', acknowledgedUpTo, copyOf } });
         continue;
       }
       this.observer.emit({ type: 'middle-file', path: livePath, file: middle.path });
@@ -495,14 +500,27 @@ export class Tailer {
   }
 
   /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
-  private async copiedFrom(file: DirectoryFile, livePath: string): Promise<ResumePoint | undefined> {
+  private async copiedFrom(file: DirectoryFile, livePath: string): Promise<{ point: ResumePoint; original: FileIdentity } | undefined> {
     for (const reader of this.group.readers()) {
       if (reader.source.path !== livePath) continue;
       const point = reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity);
       if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
-      if (await continuesAt(file.path, point, this.ctx.openFile)) return point;
+      if (await continuesAt(file.path, point, this.ctx.openFile)) return { point, original: reader.identity };
     }
     return undefined;
+  }
+
+  /**
+   * In `copy` (which continues `original` at `before`): the position up to which the original's
+   * lines are acknowledged (tracker, else registry) if the copy holds it, else the copy's start.
+   */
+  private async acknowledgedIn(copy: DirectoryFile, original: FileIdentity, before: ResumePoint): Promise<FilePosition> {
+    const registered = this.known.checkpointOf(original);
+    for (const at of [this.tracker.get(original)?.acknowledgedPosition ?? undefined, registered]) {
+      if (at === undefined || at.offset > before.offset || (at.epoch ?? 0) !== (before.epoch ?? 0)) continue;
+      if (at.offset === 0 || (await continuesAt(copy.path, at, this.ctx.openFile))) return at;
+    }
+    return { offset: 0, fingerprint: before.offset === 0 ? before.fingerprint : EMPTY_FINGERPRINT, marker: null };
   }
 
   /** A file we do not follow yet at a glob-matched path. */
@@ -663,6 +681,7 @@ export class Tailer {
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
     if (copy === undefined) return false;
     const resume = copyStart({ ...before, path: reader.source.path }, await this.known.verified(copy));
+    const acknowledgedUpTo = await this.acknowledgedIn(copy, reader.identity, before);
     this.observer.emit({ type: 'copy-found', path: reader.source.path, copy: copy.path, offset: resume.offset });
     this.follow({
       identity: copy.identity,
@@ -670,7 +689,7 @@ export class Tailer {
       livePath: reader.source.path,
       currentPath: copy.path,
       state: 'rotated',
-      start: { resume, fallback: 'skip' },
+      start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf: { identity: reader.identity, epoch: before.epoch ?? 0, upTo: before.offset } },
     });
     return true;
   }
