@@ -345,6 +345,9 @@ export class Tailer {
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
         if (found === undefined || this.group.has(cp.identity)) continue;
         const resume = this.known.resumePointFor(cp.identity)!;
+        // No longer what the position describes, and born after the file was last seen: another
+        // file got the inode (a copy, a newer rotation) — found as such below, not taken for this one.
+        if (bornAtMs(found.stat) > cp.seenAt && (await this.known.verified(found)) === undefined) continue;
         // Even a fully read one is followed: the application may still write to it until it
         // reopens its log. It is released after close_renamed_after of quiet. One that no longer
         // holds what the position describes was truncated before its rename (its old content is
