@@ -26,7 +26,7 @@
 // the scan is for.
 
 import { type FileHandle, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
@@ -336,7 +336,12 @@ export class Tailer {
       if (plan === null) continue;
       this.looks.looked(path, plan.since);
       const { rotated } = plan;
-      if (!plan.searchMiddle && rotated.length === 0) continue;
+      // The live file is known but no longer holds what we knew (truncated while we were down):
+      // copies of it may have come and gone too — the newest holds what no position points to.
+      const liveChanged =
+        !plan.searchMiddle && current !== undefined && (await this.known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat })) === undefined;
+      const searchMiddle = plan.searchMiddle || liveChanged;
+      if (!searchMiddle && rotated.length === 0) continue;
       const input = this.inputById(known[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const listing = await listDirectoryFiles(dirname(path));
@@ -364,7 +369,7 @@ export class Tailer {
         });
       }
       // New files came and went at the path only if it changed hands.
-      if (plan.searchMiddle) await this.followMiddleFiles(listing, path, plan.since, input, currentId);
+      if (searchMiddle) await this.followMiddleFiles(listing, path, plan.since, input, currentId, known.map((file) => file.identity));
     }
     for (const obs of observed.values()) {
       if (this.stopping) return;
@@ -481,7 +486,15 @@ export class Tailer {
   }
 
   /** Follows the files created at `livePath` after `since` and rotated away before we looked. */
-  private async followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): Promise<void> {
+  private async followMiddleFiles(
+    listing: readonly DirectoryFile[],
+    livePath: string,
+    since: number,
+    input: InputConfig,
+    newcomer: FileIdentity | undefined,
+    /** Files known at the path but not followed yet (startup): a copy may continue one of them. */
+    originals: readonly FileIdentity[] = [],
+  ): Promise<void> {
     const isFollowed = (identity: FileIdentity): boolean => this.group.has(identity) || (newcomer !== undefined && sameIdentity(identity, newcomer));
     for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
@@ -489,7 +502,7 @@ export class Tailer {
       if ((await this.known.verified(middle)) !== undefined) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
-      const copied = await this.copiedFrom(middle, livePath);
+      const copied = await this.copiedFrom(middle, livePath, originals);
       if (copied !== undefined) {
         this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.point.offset });
         const acknowledgedUpTo = await this.acknowledgedIn(middle, copied.original, copied.point);
@@ -503,12 +516,16 @@ export class Tailer {
   }
 
   /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
-  private async copiedFrom(file: DirectoryFile, livePath: string): Promise<{ point: ResumePoint; original: FileIdentity } | undefined> {
+  private async copiedFrom(file: DirectoryFile, livePath: string, originals: readonly FileIdentity[]): Promise<{ point: ResumePoint; original: FileIdentity } | undefined> {
+    const candidates: Array<{ identity: FileIdentity; point: ResumePoint | undefined }> = [];
     for (const reader of this.group.readers()) {
       if (reader.source.path !== livePath) continue;
-      const point = reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity);
+      candidates.push({ identity: reader.identity, point: reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity) });
+    }
+    for (const identity of originals) if (!this.group.has(identity)) candidates.push({ identity, point: this.known.resumePointFor(identity) });
+    for (const { identity, point } of candidates) {
       if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
-      if (await continuesAt(file.path, point, this.ctx.openFile)) return { point, original: reader.identity };
+      if (await continuesAt(file.path, point, this.ctx.openFile)) return { point, original: identity };
     }
     return undefined;
   }
@@ -682,7 +699,14 @@ export class Tailer {
     // Copies are named after the live path (a file truncated before its rename is found again
     // under a rotated name; its copy is still named after the live one).
     const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
-    if (copy === undefined) return false;
+    if (copy !== undefined) await this.followCopy(reader, before, copy);
+    // Truncated more than once since the reader last read (its output was blocked): the later
+    // copies hold content it never read at all — files born since, found like middle files.
+    await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, reader.lastGrowthAt, reader.input, reader.identity);
+    return copy !== undefined;
+  }
+
+  private async followCopy(reader: FileReader, before: ResumePoint, copy: DirectoryFile): Promise<void> {
     const resume = copyStart({ ...before, path: reader.source.path }, await this.known.verified(copy));
     const acknowledgedUpTo = await this.acknowledgedIn(copy, reader.identity, before);
     this.observer.emit({ type: 'copy-found', path: reader.source.path, copy: copy.path, offset: resume.offset });
@@ -694,7 +718,6 @@ export class Tailer {
       state: 'rotated',
       start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf: { identity: reader.identity, epoch: before.epoch ?? 0, upTo: before.offset } },
     });
-    return true;
   }
 
   private onReaderSkipped(reader: FileReader, reason: string): void {
