@@ -6,14 +6,14 @@
 // after each look (drain) every line written must have been emitted exactly once, at exactly
 // those offsets.
 //
-// What the model leaves out, on purpose, because no tailer can ship it: lines written to a file
-// that is deleted before any reader opened it, and a second copytruncate or a rename after a
-// copytruncate while the agent is down (the copy of the first is then found, the content between
-// the two lives only in a file nothing identifies), and a copytruncate of a file of which nothing
-// was read yet (found by the first run: an empty file, written, copied and truncated before the
-// reader looked, is an empty file to it — no offset to miss, so no copy is looked for). Deletion and copytruncate while running let
-// the tailer catch up first and then append an unread rest, which it must still ship. A stop
-// drains first, as the agent's SIGTERM does (drain_on_stop).
+// What the model leaves out, on purpose, because no tailer can ship it (or not without guessing):
+// lines written to a file that is deleted before any reader opened it; a rename after a
+// copytruncate while the agent is down; a copytruncate of a file of which nothing was read yet
+// (an empty file, written, copied and truncated before the reader looked, is an empty file to
+// it — no offset to miss); a file created and rotated away at a path the tailer has not seen a
+// file at; and a restart within CLOCK_MARGIN_MS of a copy's birth (see Stop). Deletion and
+// copytruncate while running let the tailer catch up first and then append an unread rest, which
+// it must still ship. A stop drains first, as the agent's SIGTERM does (drain_on_stop).
 
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -144,7 +144,9 @@ class CopyTruncate implements fc.AsyncCommand<Model, Real> {
   constructor(readonly unread: number) {}
   check(model: Readonly<Model>): boolean {
     if (model.liveSize === null || model.rotated >= MAX_ROTATED) return false;
-    return model.running ? model.liveSize > 0 : model.liveRead > 0 && !model.copiedWhileStopped && model.pathKnown;
+    // While stopped: a file of which something was read (its checkpoint finds the copy), or a
+    // further copytruncate (that copy is newer than the last look: found as a middle file).
+    return model.running ? model.liveSize > 0 : model.pathKnown && model.liveSize > 0 && (model.liveRead > 0 || model.copiedWhileStopped);
   }
   async run(model: Model, real: Real): Promise<void> {
     if (real.fixture !== null) await real.fixture.tailer.drained();
