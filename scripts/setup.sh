@@ -15,8 +15,8 @@ fi
 # Libraries librdkafka is built against (TLS, SASL, gzip, lz4, zstd; snappy is bundled), a
 # compiler toolchain for the native addon, kcat to read Kafka back in tests, and
 # systemd-analyze for the unit-file check, tmux to drive `logship top` in its test as a person
-# would.
-packages=(build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat systemd tmux)
+# would, logrotate for the rotation tests (copytruncate as Debian hosts run it).
+packages=(build-essential python3 libssl-dev zlib1g-dev libzstd-dev liblz4-dev libsasl2-dev libcurl4-openssl-dev kcat systemd tmux logrotate)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,48 +10,16 @@ import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
-import { identityKey, type Checkpoint } from './registry/types.js';
+import { checkpointPosition } from './core/file.js';
+import { OffsetTracker, type TrackedFile } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { loadNativeProducer } from './shipper/native-producer.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
-import { Tailer, newTailerStats, type CheckpointLookup } from './tailer/tailer.js';
-import type { FileIdentity, TailerStats } from './tailer/types.js';
+import { Tailer, newTailerStats } from './tailer/tailer.js';
+import type { TailerStats } from './tailer/types.js';
 
 const PROGRESS_EVERY_MS = 5_000;
-
-/**
- * What a new tailer resumes from after a reload: where the previous tailer's readers stood
- * (everything before it was handed to the shipper, which still holds it), else the registry.
- * Used only while the new tailer starts; afterwards the registry alone is the truth.
- */
-class HandoffCheckpoints implements CheckpointLookup {
-  private readonly handoff: Map<string, Checkpoint>;
-
-  constructor(
-    private readonly registry: OffsetRegistry,
-    handoff: Checkpoint[],
-  ) {
-    this.handoff = new Map(handoff.map((c) => [identityKey(c.identity), c]));
-  }
-
-  get(identity: FileIdentity): Checkpoint | undefined {
-    return this.handoff.get(identityKey(identity)) ?? this.registry.get(identity);
-  }
-
-  *all(): Iterable<Checkpoint> {
-    yield* this.handoff.values();
-    for (const c of this.registry.all()) if (!this.handoff.has(identityKey(c.identity))) yield c;
-  }
-
-  seen(identity: FileIdentity, path: string): void {
-    this.registry.seen(identity, path);
-  }
-
-  clear(): void {
-    this.handoff.clear();
-  }
-}
 
 /** How a configuration reload (SIGHUP) ended; the agent keeps running in every case. */
 export type ReloadOutcome =
@@ -77,6 +45,17 @@ export class Agent {
   private readonly shipperStats = newShipperStats();
   /** Per-file read counters for /metrics, kept across reloads like the stats above. */
   private readonly activity = new FileActivity(() => this.tailer.files().map((f) => f.identity));
+  /**
+   * Per file: where its reader started, what it handed to the shipper, what Kafka acknowledged;
+   * and the descriptors of deleted files a stopped tailer was still reading. Outlives the
+   * tailers, so a reload continues exactly where the previous one stood.
+   */
+  private readonly tracker = new OffsetTracker({
+    tracked: (record) => this.registerFollowed(record),
+    // A deleted file, read to its end and closed, cannot be resumed: its entry stays (what was
+    // acknowledged of it), marked so that a new file on the same inode is not taken for it.
+    gone: (identity) => this.registry.markDeleted(identity),
+  });
   private shipper!: Shipper;
   private tailer!: Tailer;
 
@@ -100,7 +79,7 @@ export class Agent {
     });
     const agent = new Agent(config, registry, null, log);
     agent.shipper = await agent.createShipper(config);
-    agent.tailer = agent.createTailer(config, registry);
+    agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
       const { server } = await serveMetrics(
         config.metrics.listen,
@@ -138,12 +117,16 @@ export class Agent {
 
   private async createShipper(config: AgentConfig): Promise<Shipper> {
     const registry = this.registry;
+    const tracker = this.tracker;
     return new Shipper({
       config,
       librdkafka: producerConfig(config.kafka, await this.bootstrapFor(config)),
       log: this.log,
       stats: this.shipperStats,
-      onCommit: (source, pos) =>
+      onCommit: (source, pos) => {
+        const verdict = tracker.acknowledged(source, pos);
+        if (verdict === 'stale') return;
+        const seenAt = tracker.get(source.identity)?.seenAt;
         registry.commit({
           identity: source.identity,
           fingerprint: pos.fingerprint,
@@ -152,19 +135,54 @@ export class Agent {
           offset: pos.offset,
           marker: pos.offset > 0 ? pos.marker : null,
           lastSeen: Date.now(),
-        }),
+          ...(seenAt === undefined ? {} : { seenAt }),
+          ...(verdict === 'deleted' ? { deleted: true } : {}),
+        });
+        // A copytruncate copy holds the same bytes up to where its original stood: until its own
+        // lines are acknowledged, its entry follows the original's (a crash then re-reads the
+        // copy from there, and a clean stop re-reads nothing).
+        for (const copy of tracker.copiesHolding(source.identity, pos)) {
+          registry.commit({ identity: copy.identity, fingerprint: pos.fingerprint, input: copy.input, path: copy.path, offset: pos.offset, marker: pos.offset > 0 ? pos.marker : null, lastSeen: Date.now() });
+        }
+      },
     });
   }
 
-  private createTailer(config: AgentConfig, checkpoints: CheckpointLookup): Tailer {
+  private createTailer(config: AgentConfig): Tailer {
     return new Tailer({
       inputs: config.inputs.map((i) => ({ ...i, max_line_bytes: effectiveMaxLineBytes(i.max_line_bytes, config.kafka) })),
       maxOpenFiles: config.agent.max_open_files,
       sink: this.activity.counting(this.shipper.ship),
       gate: this.shipper.gate,
-      checkpoints,
+      checkpoints: this.registry,
+      tracker: this.tracker,
       stats: this.tailerStats,
       log: this.log.child({ module: 'tailer' }),
+    });
+  }
+
+  /**
+   * A file the registry does not know yet gets an entry as soon as it is followed, at a position
+   * that owes nothing: 0 for a file read from its start, and for a copytruncate copy the position
+   * up to which its original's lines are acknowledged. Should the agent stop or crash before any
+   * of its own lines are, the restart knows the file — a file written to and rotated away while
+   * down is read, a copy is finished — instead of finding an unknown file under a rotated name.
+   * Other starts (a hand-over) may stand on bytes not yet acknowledged: not registered.
+   */
+  private registerFollowed(record: TrackedFile): void {
+    const existing = this.registry.get(record.identity);
+    const at = record.persistable;
+    if (at === null || (existing !== undefined && existing.deleted !== true)) return;
+    const seenAt = record.seenAt;
+    this.registry.commit({
+      identity: record.identity,
+      fingerprint: at.fingerprint,
+      input: record.input,
+      path: record.path,
+      offset: at.offset,
+      marker: at.offset > 0 ? at.marker : null,
+      lastSeen: Date.now(),
+      ...(seenAt === undefined ? {} : { seenAt }),
     });
   }
 
@@ -173,7 +191,11 @@ export class Agent {
     return !this.stopRequested && this.shipper.stats.connected && this.shipper.stats.reachable;
   }
 
-  /** Per followed file: size on disk against the offset Kafka has acknowledged, and what was read. */
+  /**
+   * Per followed file: size on disk against what needs nothing more shipped — acknowledged by
+   * Kafka, or before where its reader started when those bytes were not its to ship (a
+   * copytruncate copy starts where the original stood), from the offset tracker — and what was read.
+   */
   fileLags(): FileLag[] {
     return this.tailer.files().map((f) => {
       const read = this.activity.of(f.identity);
@@ -183,7 +205,7 @@ export class Agent {
         input: f.input,
         state: f.state,
         size: f.size,
-        committed: this.registry.get(f.identity)?.offset ?? 0,
+        committed: this.tracker.get(f.identity)?.shippedOffset ?? this.registry.get(f.identity)?.offset ?? 0,
         linesRead: read?.lines ?? 0,
         bytesRead: read?.bytes ?? 0,
         lastReadAt: read?.lastReadAt ?? null,
@@ -260,9 +282,9 @@ export class Agent {
     };
     this.log.level = next.log.level;
 
-    // Stop reading; what the readers handed over is in the shipper and is not read again.
+    // Stop reading; what the readers handed over is in the shipper and is not read again: the
+    // tracker keeps where they stood (and the descriptors of deleted files still being read).
     await this.tailer.stop();
-    let resumeFrom: CheckpointLookup = new HandoffCheckpoints(this.registry, this.tailer.handoff());
     if (JSON.stringify(next.kafka) !== JSON.stringify(previous.kafka)) {
       this.log.info('kafka settings changed: draining the running producer before swapping it');
       const drained = await this.drainForSwap(next.agent.shutdown_timeout);
@@ -271,7 +293,10 @@ export class Agent {
         // Whatever the old producer still holds is given up by it and read again from the
         // registry's committed offsets by the new one: at-least-once, never a gap.
         this.log.warn({ unacknowledgedBatches: this.shipper.outstanding }, 'old producer not drained in shutdown_timeout; unacknowledged lines will be read again');
-        resumeFrom = this.registry;
+        this.tracker.rewindToAcknowledged((identity) => {
+          const cp = this.registry.get(identity);
+          return cp === undefined ? undefined : checkpointPosition(cp);
+        });
       }
       await this.shipper.stop(1_000);
       if (next.kafka.brokers !== 'embedded' && this.embedded) {
@@ -284,9 +309,8 @@ export class Agent {
       this.shipper.updateConfig(next);
     }
     this.config = next;
-    this.tailer = this.createTailer(next, resumeFrom);
+    this.tailer = this.createTailer(next);
     await this.tailer.start();
-    if (resumeFrom instanceof HandoffCheckpoints) resumeFrom.clear();
     const before = new Set(previous.inputs.map((i) => i.id));
     const after = new Set(next.inputs.map((i) => i.id));
     this.log.info(
@@ -340,6 +364,7 @@ export class Agent {
       }
     }
     await this.tailer.stop();
+    await this.tracker.closeHeld();
     const drained = await this.shipper.drain(Math.max(0, deadline - Date.now()));
     if (!drained) {
       this.log.warn(

@@ -22,7 +22,8 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Tailer } from '../src/tailer/tailer.js';
-import { LineFlag, type LineBatch, type TailerStats } from '../src/tailer/types.js';
+import { LineFlag, type LineBatch } from '../src/core/batch.js';
+import { type TailerStats } from '../src/tailer/types.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
   type CollectedLine,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { decodeRegistry, encodeRegistry } from '../src/registry/registry-file.js';
-import { identityKey } from '../src/registry/types.js';
+import { identityKey } from '../src/core/file.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
 import { agentYaml, numberedLines, tally, tempDir } from './helpers/configs.js';

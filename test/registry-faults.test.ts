@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { OffsetRegistry } from '../src/registry/offset-registry.js';
 import type { RegistryOptions } from '../src/registry/offset-registry.js';
 import { decodeRegistry } from '../src/registry/registry-file.js';
-import type { Checkpoint } from '../src/registry/types.js';
+import type { Checkpoint } from '../src/core/file.js';
 import { FaultyFs, LEVEL, checkpoint, collectingLogger, listDir, makeTempDir, manualClock, removeDir } from './helpers/registry-fixtures.js';
 import type { FsOperation } from './helpers/registry-fixtures.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OffsetRegistry } from '../src/registry/offset-registry.js';
 import { copyCheckpoint, decodeRegistry, encodeRegistry, parseCheckpoint } from '../src/registry/registry-file.js';
-import type { Checkpoint } from '../src/registry/types.js';
+import type { Checkpoint } from '../src/core/file.js';
 import { checkpoint, makeTempDir, manualClock, removeDir, silentLog } from './helpers/registry-fixtures.js';
 
 function encode(entries: Checkpoint[], writtenAt = 1_700_000_000_000): string {

@@ -11,7 +11,7 @@ import type { RegistryOptions } from '../src/registry/offset-registry.js';
 import { decodeRegistry, encodeRegistry } from '../src/registry/registry-file.js';
 import { nodeRegistryFs } from '../src/registry/registry-fs.js';
 import type { RegistryFs } from '../src/registry/registry-fs.js';
-import type { Checkpoint } from '../src/registry/types.js';
+import type { Checkpoint } from '../src/core/file.js';
 import { LEVEL, checkpoint, collectingLogger, listDir, makeTempDir, manualClock, removeDir, silentLog } from './helpers/registry-fixtures.js';
 import type { LogRecord } from './helpers/registry-fixtures.js';
 

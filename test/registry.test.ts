@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { OffsetRegistry, SEEN_ONLY_WRITE_INTERVAL_MS } from '../src/registry/offset-registry.js';
 import type { RegistryOptions } from '../src/registry/offset-registry.js';
 import { decodeRegistry } from '../src/registry/registry-file.js';
-import type { Checkpoint } from '../src/registry/types.js';
+import type { Checkpoint } from '../src/core/file.js';
 import { FaultyFs, LEVEL, checkpoint, collectingLogger, listDir, makeTempDir, manualClock, removeDir, silentLog, waitFor } from './helpers/registry-fixtures.js';
 
 let root: string;
@@ -40,6 +40,36 @@ async function onDisk(file: string): Promise<Checkpoint[]> {
 }
 
 describe('OffsetRegistry persistence', () => {
+  it('markDeleted keeps what was acknowledged of a deleted file, flagged; a commit of a new file on the inode clears the flag', async () => {
+    const clock = manualClock();
+    const registry = await OffsetRegistry.open(options({ now: clock.now }));
+    registry.commit(checkpoint(7, 300));
+    registry.markDeleted({ dev: 2049, ino: 7 });
+    await registry.flush();
+    const [flagged] = await onDisk(registry.file);
+    assert.deepEqual([flagged?.offset, flagged?.deleted], [300, true]);
+    registry.commit(checkpoint(7, 40));
+    await registry.flush();
+    const [fresh] = await onDisk(registry.file);
+    assert.deepEqual([fresh?.offset, fresh?.deleted], [40, undefined]);
+  });
+
+  it('seenAt (last sighting at the path) is the tailer\'s: a commit without one keeps it, lastSeen moves on every commit, both persist', async () => {
+    const clock = manualClock();
+    const registry = await OffsetRegistry.open(options({ now: clock.now }));
+    const sighting = clock.now() - 5_000;
+    registry.commit(checkpoint(1, 100, { seenAt: sighting }));
+    clock.advance(3_000);
+    registry.commit(checkpoint(1, 200));
+    await registry.flush();
+    const [entry] = await onDisk(registry.file);
+    assert.equal(entry?.offset, 200);
+    assert.equal(entry?.seenAt, sighting, 'a commit is no sighting');
+    assert.equal(entry?.lastSeen, clock.now(), 'lastSeen (cleaning) follows commits');
+    const reopened = await OffsetRegistry.open(options({ now: clock.now }));
+    assert.equal(reopened.get({ dev: 2049, ino: 1 })?.seenAt, sighting);
+  });
+
   it('roundtrip: committed entries come back identical after flush and reopen', async () => {
     const clock = manualClock();
     const registry = await OffsetRegistry.open(options({ now: clock.now }));

@@ -261,9 +261,6 @@ describe('soak findings', () => {
 
   test(
     'two SIGHUP reloads while Kafka is stalled ship nothing twice',
-    {
-      todo: 'src/tailer/tailer.ts handoff() leaves out readers that never opened their file (the gate was closed by the stall): the third tailer falls back to the registry offset, behind what the first handed to the shipper, and ships it again',
-    },
     async () => {
       const dir = tempDir('finding-two-reloads');
       const log = join(dir, 'app.log');
@@ -301,9 +298,6 @@ describe('soak findings', () => {
 
   test(
     'a SIGHUP reload while a deleted file is still being read (gate closed by a stall) ships the rest of it',
-    {
-      todo: 'src/agent.ts reloadOnce -> tailer.stop() closes the deleted file\'s descriptor; the new tailer has no path to find it again, so its unread tail is lost (close_removed_after never gets a chance)',
-    },
     async () => {
       const dir = tempDir('finding-reload-deleted');
       const port = await freePort();
@@ -347,9 +341,6 @@ describe('soak findings', () => {
 
   test(
     'the copy a copytruncate leaves does not count as lag once the agent has shipped what it held',
-    {
-      todo: 'src/agent.ts fileLags(): committed = registry offset ?? 0, and the copy has no registry entry until a batch of it is acknowledged (none when nothing was left): its whole size shows as lag (the soak saw 495 KB for a copy with nothing to ship)',
-    },
     async () => {
       const dir = tempDir('finding-copy-lag');
       const port = await freePort();
@@ -385,9 +376,6 @@ describe('soak findings', () => {
 
   test(
     'copytruncate while the agent is down: the lines only the copy holds are shipped after the restart',
-    {
-      todo: 'src/tailer/reader.ts resolveStart(): a checkpoint past EOF (the file was truncated) restarts the file at 0 without looking for the copy; Tailer.followTruncatedCopy runs only for a reader that sees the truncation while it reads',
-    },
     async () => {
       const dir = tempDir('finding-copytruncate');
       const live = join(dir, 'app.log');

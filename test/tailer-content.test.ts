@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LineFlag } from '../src/tailer/types.js';
+import { LineFlag } from '../src/core/batch.js';
 import { waitFor } from './helpers/fs-wait.js';
 import { assertOffsetsMatchFile, inputConfig, startTailer, tempDir } from './helpers/tailer-harness.js';
 

@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { identityKey } from '../src/registry/types.js';
-import { LineFlag } from '../src/tailer/types.js';
+import { identityKey, identityOf } from '../src/core/file.js';
+import { OffsetTracker } from '../src/core/offset-tracker.js';
+import { LoggedTailerEvents, RecordingTailerEvents } from '../src/tailer/events.js';
+import { newTailerStats } from '../src/tailer/tailer.js';
+import { LineFlag } from '../src/core/batch.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
   assertEachNumberOnceInOrder,
@@ -189,18 +192,23 @@ test('a deleted file that cannot be finished (gate closed) is given up after clo
   const collector = new Collector();
   collector.onBatch = () => gate.close();
   const { log, records } = collectingLogger();
+  const stats = newTailerStats();
+  const observer = new RecordingTailerEvents(new LoggedTailerEvents(log, stats));
   const { tailer } = await startTailer(t, {
     inputs: [inputConfig({ paths: [path], rotation: { close_renamed_after: 100, close_removed: true, close_removed_after: 150 } })],
     gate,
     collector,
     log,
+    stats,
+    observer,
   });
   await waitFor(() => collector.batches.length === 1, 'the first batch');
   unlinkSync(path);
-  const isWarning = (record: (typeof records)[number]) => record.level === 40 && record.msg.includes('gave up on a deleted file');
-  await waitFor(() => records.some(isWarning), 'the file to be given up, with a warning');
-  assert.equal(tailer.stats.bytesAbandoned, Buffer.byteLength(content) - collector.batches[0]!.endOffset);
-  assert.equal(records.find(isWarning)!.bytesAbandoned, tailer.stats.bytesAbandoned);
+  const abandoned = await observer.waitFor('abandoned', (event) => event.path === path);
+  assert.equal(abandoned.bytes, Buffer.byteLength(content) - collector.batches[0]!.endOffset);
+  assert.equal(tailer.stats.bytesAbandoned, abandoned.bytes, 'counted for /metrics');
+  const warning = records.find((record) => record.level === 40 && record.msg.includes('gave up on a deleted file'));
+  assert.equal(warning?.bytesAbandoned, abandoned.bytes, 'and logged as a warning');
   assert.deepEqual(openDescriptorsUnder(path), [], 'its descriptor is closed');
   assert.equal(collector.batches.length, 1);
 });
@@ -359,33 +367,76 @@ test('copytruncate when the reader is caught up: the copy is not read again', as
   assertEachNumberOnceInOrder(collector, 110);
 });
 
-test('handoff(): a successor continues where the stopped tailer stood; files it never opened are left to the registry', async (t) => {
+test('the offset tracker hands over: a successor continues where the stopped tailer stood, also through a tailer whose reader never opened the file', async (t) => {
   const dir = await tempDir(t);
   const read = join(dir, 'read.log');
-  const unopened = join(dir, 'unopened.log');
   writeFileSync(read, numberedLines(0, 500));
+  const tracker = new OffsetTracker();
   const first = new Collector();
-  const firstRun = await startTailer(t, { inputs: [inputConfig({ paths: [read] })], collector: first });
+  const firstRun = await startTailer(t, { inputs: [inputConfig({ paths: [read] })], collector: first, tracker });
   await waitFor(() => first.lineCount === 500, 'the first run');
   await firstRun.tailer.stop();
-  const handoff = firstRun.tailer.handoff();
-  assert.deepEqual(
-    handoff.map((cp) => [cp.path, cp.offset]),
-    [[read, Buffer.byteLength(numberedLines(0, 500))]],
-  );
+  const stood = tracker.resumeFor(identityOf(statSync(read)));
+  assert.deepEqual([stood?.path, stood?.offset], [read, Buffer.byteLength(numberedLines(0, 500))]);
 
-  writeFileSync(unopened, numberedLines(1000, 10));
-  const gate = new ManualGate(false); // never opens: the reader of unopened.log never starts
-  const blocked = await startTailer(t, { inputs: [inputConfig({ paths: [unopened] })], gate });
-  await waitFor(() => blocked.tailer.files().length === 1, 'unopened.log to be followed');
-  await blocked.tailer.stop();
-  assert.deepEqual(blocked.tailer.handoff(), [], 'a reader that never opened its file hands nothing off');
-
+  // A second tailer whose gate never opens: its reader of read.log never starts, and must not
+  // make the third one fall back to the registry (empty here: everything would be read again).
   appendFileSync(read, numberedLines(500, 500));
-  const checkpoints = new FakeCheckpoints();
-  for (const cp of handoff) checkpoints.set(cp);
+  const blocked = await startTailer(t, { inputs: [inputConfig({ paths: [read] })], gate: new ManualGate(false), tracker });
+  await waitFor(() => blocked.tailer.files().length === 1, 'read.log to be followed');
+  await blocked.tailer.stop();
+
+  const third = new Collector();
+  const thirdRun = await startTailer(t, { inputs: [inputConfig({ paths: [read] })], collector: third, tracker });
+  await waitFor(() => third.lineCount >= 500, () => `500 lines, got ${third.lineCount}`);
+  await thirdRun.tailer.drained();
+  assert.deepEqual(third.texts().map(lineNumber), Array.from({ length: 500 }, (_, i) => 500 + i));
+});
+
+
+test('copytruncate while no tailer runs: the copy is found from the checkpoint (offset past the truncated file\'s end) and finished from there, the live file read from 0', async (t) => {
+  const dir = await tempDir(t);
+  const live = join(dir, 'app.log');
+  writeFileSync(live, numberedLines(0, 100));
+  const first = new Collector();
+  const firstRun = await startTailer(t, { inputs: [inputConfig({ paths: [join(dir, '*.log')] })], collector: first });
+  await waitFor(() => first.lineCount === 100, 'the first run');
+  await firstRun.tailer.stop();
+  const checkpoints = FakeCheckpoints.committedFrom(first.batches, Date.now());
+
+  appendFileSync(live, numberedLines(100, 100));
+  copyFileSync(live, `${live}.1`);
+  truncateSync(live, 0);
+  appendFileSync(live, numberedLines(200, 50));
   const second = new Collector();
-  await startTailer(t, { inputs: [inputConfig({ paths: [read] })], collector: second, checkpoints });
-  await waitFor(() => second.lineCount >= 500, () => `500 lines, got ${second.lineCount}`);
-  assert.deepEqual(second.texts().map(lineNumber), Array.from({ length: 500 }, (_, i) => 500 + i));
+  const secondRun = await startTailer(t, { inputs: [inputConfig({ paths: [join(dir, '*.log')] })], collector: second, checkpoints });
+  await waitFor(() => second.lineCount >= 150, () => `150 lines, got ${second.lineCount}`);
+  await secondRun.tailer.drained();
+  assert.deepEqual(second.texts().map(lineNumber).sort((a, b) => a - b), Array.from({ length: 150 }, (_, i) => 100 + i));
+});
+
+test('a file created and rotated away after the last look at its path is found at start, though the checkpoint was committed after its birth (seenAt, not lastSeen)', async (t) => {
+  const dir = await tempDir(t);
+  const live = join(dir, 'app.log');
+  writeFileSync(live, numberedLines(0, 100));
+  const first = new Collector();
+  const firstRun = await startTailer(t, { inputs: [inputConfig({ paths: [live] })], collector: first });
+  await waitFor(() => first.lineCount === 100, 'the first run');
+  await firstRun.tailer.stop();
+  const lastLook = Date.now();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // kernel file times are coarse: be born clearly after the look
+
+  renameSync(live, `${live}.2`);
+  writeFileSync(live, numberedLines(100, 50)); // the middle file: born after the last look...
+  renameSync(live, `${live}.1`); // ...and rotated away before the next
+  writeFileSync(live, numberedLines(150, 50));
+  // Commits of the first file went on after the middle file was born: lastSeen is later than its birth.
+  const checkpoints = FakeCheckpoints.committedFrom(first.batches, Date.now());
+  for (const cp of checkpoints.all()) cp.seenAt = lastLook;
+
+  const second = new Collector();
+  const secondRun = await startTailer(t, { inputs: [inputConfig({ paths: [live] })], collector: second, checkpoints });
+  await waitFor(() => second.lineCount >= 100, () => `100 lines, got ${second.lineCount}`);
+  await secondRun.tailer.drained();
+  assert.deepEqual(second.texts().map(lineNumber).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => 100 + i));
 });

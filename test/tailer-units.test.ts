@@ -16,7 +16,8 @@ import { continuationMismatch, fingerprintOf, markerAt, MarkerWindow, markerOf, 
 import { MultilineJoiner } from '../src/tailer/multiline.js';
 import { isCompressedHead, isCompressedName } from '../src/tailer/rotation.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
-import { type FlowGate, LineFlag, type SourceFile } from '../src/tailer/types.js';
+import { type SourceFile } from '../src/core/file.js';
+import { type FlowGate, LineFlag } from '../src/core/batch.js';
 import { DirectoryWatches, type EntryEvent, type StartWatch } from '../src/tailer/watches.js';
 import { inputConfig, silentLogger, tempDir } from './helpers/tailer-harness.js';
 

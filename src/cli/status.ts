@@ -2,13 +2,14 @@
 // access and no running agent needed. Reads the registry without changing it (a damaged file
 // is reported, not moved aside: that is the running agent's job).
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { pino } from 'pino';
 import { dirname, join } from 'node:path';
 import type { AgentConfig } from '../config/types.js';
-import { decodeRegistry } from '../registry/registry-file.js';
 import { REGISTRY_FILE_NAME } from '../registry/offset-registry.js';
-import { identityKey, type Checkpoint } from '../registry/types.js';
+import { nodeRegistryFs } from '../registry/registry-fs.js';
+import { RegistryStore } from '../registry/registry-store.js';
+import { identityKey } from '../core/file.js';
 import { Discovery } from '../tailer/discovery.js';
 import { findByIdentity } from '../tailer/rotation.js';
 
@@ -31,32 +32,9 @@ export interface StatusReport {
   files: FileStatus[];
 }
 
-async function readRegistry(dataDir: string): Promise<{ entries: Checkpoint[]; source: StatusReport['registrySource']; problems: string[] }> {
-  const problems: string[] = [];
-  const file = join(dataDir, REGISTRY_FILE_NAME);
-  let absent = 0;
-  for (const [path, source] of [
-    [file, 'current'],
-    [`${file}.prev`, 'previous'],
-  ] as const) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') absent++;
-      else problems.push(`${path}: ${(err as Error).message}`);
-      continue;
-    }
-    const decoded = decodeRegistry(text);
-    if (decoded.ok) return { entries: decoded.entries, source, problems };
-    problems.push(`${path}: ${decoded.problem}`);
-  }
-  if (absent === 2) problems.push('no registry yet: the agent has not committed any offset in this data_dir');
-  return { entries: [], source: 'none', problems };
-}
-
 export async function collectStatus(config: AgentConfig): Promise<StatusReport> {
-  const { entries, source, problems } = await readRegistry(config.agent.data_dir);
+  // The registry's own choice of copy (registry.json, else .prev), read without changing anything.
+  const { entries, source, problems } = await RegistryStore.peek(config.agent.data_dir, nodeRegistryFs);
   const byIdentity = new Map(entries.map((e) => [identityKey(e.identity), e]));
   const reported = new Set<string>();
   const files: FileStatus[] = [];
@@ -76,15 +54,20 @@ export async function collectStatus(config: AgentConfig): Promise<StatusReport> 
     const key = identityKey({ dev: st.dev, ino: st.ino });
     if (reported.has(key)) continue;
     reported.add(key);
-    const cp = byIdentity.get(key);
+    const entry = byIdentity.get(key);
+    // An entry of a deleted file says nothing about a new file on its inode.
+    const cp = entry?.deleted === true ? undefined : entry;
     const committed = cp ? cp.offset : null;
     files.push({ path, input: input.id, identity: key, committed, size: st.size, lag: committed === null ? st.size : Math.max(0, st.size - committed), state: cp ? 'live' : 'new' });
+    if (cp === undefined && entry !== undefined) reported.delete(key); // the deleted file is listed below as gone
   }
   // Registry entries not at a matched path: rotated away (same directory, another name) or gone.
   for (const cp of entries) {
     const key = identityKey(cp.identity);
     if (reported.has(key)) continue;
-    const found = await findByIdentity(dirname(cp.path), cp.identity).catch(() => undefined);
+    // A deleted file's entry (kept for what was acknowledged of it) describes nothing on disk,
+    // even if a new file got its inode.
+    const found = cp.deleted === true ? undefined : await findByIdentity(dirname(cp.path), cp.identity).catch(() => undefined);
     const st = found ? await stat(found).catch(() => null) : null;
     files.push({
       path: found ?? cp.path,

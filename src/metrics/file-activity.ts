@@ -4,7 +4,8 @@
 // Keyed by file identity (device:inode), which survives configuration reloads (a new tailer
 // numbers its readers anew) and rotation (a renamed file is the same file).
 
-import type { BatchSink, FileIdentity, LineBatch } from '../tailer/types.js';
+import type { BatchSink, LineBatch } from '../core/batch.js';
+import type { FileIdentity } from '../core/file.js';
 
 export interface FileReadCounts {
   lines: number;

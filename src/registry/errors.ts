@@ -1,6 +1,7 @@
 // Typed errors of the offsets registry: every failure names the file and the operation, so a
 // log line alone tells an operator what broke and where.
 
+import { errnoCode } from '../core/errors.js';
 export class RegistryError extends Error {
   /** The file or directory the failing operation was about. */
   readonly file: string;
@@ -18,10 +19,4 @@ export class RegistryError extends Error {
   }
 }
 
-/** The errno code of a Node system error, or undefined for anything else. */
-export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
-    return err.code;
-  }
-  return undefined;
-}
+export { errnoCode };

@@ -11,14 +11,12 @@
 //     discovery scan calling seen() for 10,000 files costs nothing until that minute is up.
 
 import type { Logger } from 'pino';
-import type { FileIdentity } from '../tailer/types.js';
+import { type Checkpoint, type FileIdentity, identityKey } from '../core/file.js';
 import { RegistryError } from './errors.js';
 import { checkpointProblem, copyCheckpoint, encodeRegistry } from './registry-file.js';
 import { nodeRegistryFs } from './registry-fs.js';
 import type { RegistryFs } from './registry-fs.js';
 import { RegistryStore } from './registry-store.js';
-import type { Checkpoint } from './types.js';
-import { identityKey } from './types.js';
 
 export { RegistryError } from './errors.js';
 export type { RegistryFs, RegistryFileHandle } from './registry-fs.js';
@@ -134,11 +132,13 @@ export class OffsetRegistry {
 
   /**
    * Records a committed offset (the shipper's ack path: O(1), no I/O). The registry keeps its
-   * own copy and stamps lastSeen with its clock; the caller's lastSeen is ignored.
+   * own copy and stamps lastSeen with its clock; the caller's lastSeen is ignored. `seenAt`
+   * (when the tailer last saw the file at its path) is the caller's: a commit is no sighting,
+   * so without one the entry keeps the seenAt it had.
    */
   commit(cp: Checkpoint): void {
     const key = identityKey(cp.identity);
-    this.entries.set(key, copyCheckpoint(cp, this.now()));
+    this.entries.set(key, copyCheckpoint(cp, this.now(), cp.seenAt ?? this.entries.get(key)?.seenAt));
     this.entryJson.delete(key);
     this.seenUnwritten.delete(key);
     this.changeSeq++;
@@ -155,6 +155,16 @@ export class OffsetRegistry {
     if (cp === undefined) return;
     cp.lastSeen = this.now();
     this.seenUnwritten.add(key);
+  }
+
+  /** The file was deleted and read to its end: keep the entry, but it describes no file on disk now. */
+  markDeleted(identity: FileIdentity): void {
+    const key = identityKey(identity);
+    const cp = this.entries.get(key);
+    if (cp === undefined || cp.deleted === true) return;
+    this.entries.set(key, copyCheckpoint(cp, cp.lastSeen, cp.seenAt, true));
+    this.entryJson.delete(key);
+    this.changeSeq++;
   }
 
   remove(identity: FileIdentity): void {

@@ -12,8 +12,7 @@
 // (Importing zod also adds ~100 ms to a process start, which the SIGKILL test pays 150 times.)
 
 import { createHash } from 'node:crypto';
-import type { Checkpoint } from './types.js';
-import { identityKey } from './types.js';
+import { type Checkpoint, identityKey } from '../core/file.js';
 
 export const REGISTRY_FORMAT_VERSION = 1;
 
@@ -26,8 +25,8 @@ export type DecodeResult =
  * canonical text the checksum covers) and no stray properties from the caller's object.
  * No validation: this runs on the commit hot path; checkpointProblem vets it before a write.
  */
-export function copyCheckpoint(cp: Checkpoint, lastSeen: number): Checkpoint {
-  return {
+export function copyCheckpoint(cp: Checkpoint, lastSeen: number, seenAt = cp.seenAt, deleted = cp.deleted): Checkpoint {
+  const copy: Checkpoint = {
     identity: { dev: cp.identity.dev, ino: cp.identity.ino },
     fingerprint: { len: cp.fingerprint.len, hash: cp.fingerprint.hash },
     input: cp.input,
@@ -36,6 +35,9 @@ export function copyCheckpoint(cp: Checkpoint, lastSeen: number): Checkpoint {
     marker: cp.marker === null ? null : { len: cp.marker.len, hash: cp.marker.hash },
     lastSeen,
   };
+  if (seenAt !== undefined) copy.seenAt = seenAt;
+  if (deleted === true) copy.deleted = true;
+  return copy;
 }
 
 /**
@@ -44,7 +46,7 @@ export function copyCheckpoint(cp: Checkpoint, lastSeen: number): Checkpoint {
  */
 export function checkpointProblem(value: unknown): string | null {
   if (!isRecord(value)) return 'must be an object';
-  const { identity, fingerprint, input, path, offset, marker, lastSeen } = value;
+  const { identity, fingerprint, input, path, offset, marker, lastSeen, seenAt, deleted } = value;
   // st_dev / st_ino can exceed 2^53 on some filesystems; they are identities, not arithmetic.
   if (!isRecord(identity) || !isWholeNumber(identity.dev) || !isWholeNumber(identity.ino)) {
     return 'identity must be {dev, ino} with whole numbers >= 0';
@@ -55,6 +57,8 @@ export function checkpointProblem(value: unknown): string | null {
   if (!isByteCount(offset)) return 'offset must be a whole number of bytes >= 0';
   if (marker !== null && !isDigest(marker)) return 'marker must be null or {len, hash}: a byte count and a hex digest';
   if (typeof lastSeen !== 'number' || !Number.isFinite(lastSeen) || lastSeen < 0) return 'lastSeen must be a time in ms >= 0';
+  if (seenAt !== undefined && (typeof seenAt !== 'number' || !Number.isFinite(seenAt) || seenAt < 0)) return 'seenAt must be absent or a time in ms >= 0';
+  if (deleted !== undefined && deleted !== true) return 'deleted must be absent or true';
   return null;
 }
 

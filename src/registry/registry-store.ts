@@ -6,20 +6,31 @@
 // A write never replaces the good file with anything but a complete, fsynced new one.
 
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { RegistryError, errnoCode } from './errors.js';
-import type { Checkpoint } from './types.js';
+import type { Checkpoint } from '../core/file.js';
 import { decodeRegistry } from './registry-file.js';
 import type { RegistryFs } from './registry-fs.js';
 
 export const REGISTRY_FILE_NAME = 'registry.json';
 const DIR_MODE = 0o700;
+/** peek() logs nothing: it reports what it finds to its caller. */
+const SILENT = pino({ level: 'silent' });
 const FILE_MODE = 0o600;
 
 export interface LoadedRegistry {
   entries: Checkpoint[];
   /** The state came from registry.json.prev because registry.json was missing or bad. */
   recoveredFromBackup: boolean;
+}
+
+/** What a look at the registry without an agent (logship status) finds. */
+export interface RegistryPeek {
+  entries: Checkpoint[];
+  /** Which copy the entries come from, by the rule load() applies; 'none' when neither is good. */
+  source: 'current' | 'previous' | 'none';
+  /** What was wrong with the copies passed over. */
+  problems: string[];
 }
 
 type Candidate =
@@ -58,6 +69,27 @@ export class RegistryStore {
     await store.prepareDir();
     await store.removeStaleTemps();
     return store;
+  }
+
+  /**
+   * Reads the registry as load() would choose it — registry.json, else registry.json.prev — but
+   * changes nothing: no directory created, no damaged file moved aside, no temp file removed.
+   */
+  static async peek(dataDir: string, fs: RegistryFs): Promise<RegistryPeek> {
+    const store = new RegistryStore(dataDir, fs, SILENT, Date.now);
+    const problems: string[] = [];
+    let missing = 0;
+    for (const [file, source] of [
+      [store.file, 'current'],
+      [store.prevFile, 'previous'],
+    ] as const) {
+      const candidate = await store.readCandidate(file);
+      if (candidate.kind === 'good') return { entries: candidate.entries, source, problems };
+      if (candidate.kind === 'missing') missing++;
+      else problems.push(`${file}: ${candidate.kind === 'corrupt' ? candidate.problem : String((candidate.error as Error).message ?? candidate.error)}`);
+    }
+    if (missing === 2) problems.push('no registry yet: the agent has not committed any offset in this data_dir');
+    return { entries: [], source: 'none', problems };
   }
 
   /**

@@ -3,7 +3,8 @@
 // position is the end of the longest prefix of tickets whose every record Kafka acknowledged.
 // Bookkeeping is per batch (one ticket per read chunk), never per line.
 
-import type { Fingerprint, LineBatch, OffsetMarker } from '../tailer/types.js';
+import type { Fingerprint, OffsetMarker } from '../core/file.js';
+import type { LineBatch } from '../core/batch.js';
 
 /**
  * One batch in flight: its records still unacknowledged, and where the file stands after it.

@@ -4,7 +4,8 @@
 // and memory stays flat however long Kafka is slow or away. Single files can be held back
 // on their own (a topic that keeps failing) while the others flow.
 
-import type { FlowGate, SourceFile } from '../tailer/types.js';
+import type { SourceFile } from '../core/file.js';
+import type { FlowGate } from '../core/batch.js';
 
 export class InFlightGate implements FlowGate {
   private bytes = 0;

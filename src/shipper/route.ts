@@ -5,7 +5,8 @@
 
 import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
-import type { LineBatch, SourceFile } from '../tailer/types.js';
+import type { SourceFile } from '../core/file.js';
+import type { LineBatch } from '../core/batch.js';
 
 import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
 

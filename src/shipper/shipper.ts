@@ -7,9 +7,10 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/types.js';
-import type { LineBatch, SourceFile } from '../tailer/types.js';
+import type { SourceFile } from '../core/file.js';
+import type { LineBatch } from '../core/batch.js';
 import { AckWindow, type CommittedPosition, type Ticket } from './ack-window.js';
-import { identityKey } from '../registry/types.js';
+import { identityKey } from '../core/file.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type ProducerListener } from './native-producer.js';
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';

@@ -6,7 +6,7 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { FileEncoding } from '../config/types.js';
 import type { FramedLines, FramingRules } from './framer.js';
-import { LineFlag } from './types.js';
+import { LineFlag } from '../core/batch.js';
 
 export interface LineDecoder extends FramingRules {
   readonly encoding: FileEncoding;

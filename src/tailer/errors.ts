@@ -1,7 +1,8 @@
 // Typed errors of the tailer: each carries the file (path, identity) and, where it matters,
 // the offset, so a log line or a caller can say exactly what failed where.
 
-import type { FileIdentity } from './types.js';
+import { errnoCode } from '../core/errors.js';
+import type { FileIdentity } from '../core/file.js';
 
 export class TailerError extends Error {
   constructor(
@@ -41,11 +42,4 @@ export class FileReadError extends TailerError {
   }
 }
 
-/** The errno name of a Node.js system error ("ENOENT", ...), or undefined. */
-export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
+export { errnoCode };

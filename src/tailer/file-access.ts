@@ -8,7 +8,7 @@ import { errnoCode, FileGoneError, FileOpenError } from './errors.js';
 import type { HandlePool, HandleSlot, PooledReader } from './handle-pool.js';
 import { identityOf, sameIdentity } from './identity.js';
 import { findByIdentity } from './rotation.js';
-import type { FileIdentity } from './types.js';
+import type { FileIdentity } from '../core/file.js';
 
 export type OpenFile = (path: string) => Promise<FileHandle>;
 
@@ -19,6 +19,8 @@ export class FileAccess implements PooledReader {
   private current: FileHandle | null = null;
   private slot: HandleSlot | null = null;
   private closing: Promise<void> = Promise.resolve();
+  /** The file was found deleted (nlink 0): once closed, nothing by its identity is it any more. */
+  private isDeleted = false;
 
   constructor(
     private readonly identity: FileIdentity,
@@ -28,6 +30,8 @@ export class FileAccess implements PooledReader {
     private readonly openFile: OpenFile,
     /** The owner is at EOF: its handle is the cheapest to close. */
     private readonly ownerAtEof: () => boolean,
+    /** A descriptor opened by someone else (a deleted file handed over): used before any open. */
+    private inherited?: FileHandle,
   ) {}
 
   get handle(): FileHandle | null {
@@ -52,6 +56,14 @@ export class FileAccess implements PooledReader {
       this.pool.busy(this.slot);
       return this.current;
     }
+    if (this.inherited !== undefined) {
+      const slot = await this.pool.reserve(this);
+      this.current = this.inherited;
+      this.inherited = undefined;
+      this.slot = slot;
+      return this.current;
+    }
+    if (this.isDeleted) throw new FileGoneError(this.path, this.identity);
     for (let attempt = 1; ; attempt++) {
       const slot = await this.pool.reserve(this);
       try {
@@ -71,7 +83,30 @@ export class FileAccess implements PooledReader {
     if (this.slot !== null) this.pool.idle(this.slot);
   }
 
+  /**
+   * The file is deleted: a closed handle cannot be reopened, since a file found later by the
+   * same device and inode is another one that got the freed inode.
+   */
+  deleted(): void {
+    this.isDeleted = true;
+  }
+
+  /** Gives the open handle away (still open) and frees its slot; null when none is open. */
+  detach(): FileHandle | null {
+    const handle = this.current;
+    const slot = this.slot;
+    this.current = null;
+    this.slot = null;
+    if (slot !== null) this.pool.released(slot);
+    return handle;
+  }
+
   close(): Promise<void> {
+    if (this.inherited !== undefined) {
+      const inherited = this.inherited;
+      this.inherited = undefined;
+      void inherited.close().catch(() => undefined);
+    }
     const handle = this.current;
     const slot = this.slot;
     this.current = null;

@@ -3,7 +3,7 @@
 // holding more than max_line_bytes of it: longer lines leave as flagged pieces.
 
 import type { TailerStats } from './types.js';
-import { LineFlag } from './types.js';
+import { LineFlag } from '../core/batch.js';
 
 /** How lines are delimited in the raw bytes of an encoding (see decoder.ts). */
 export interface FramingRules {

@@ -8,7 +8,8 @@
 // for it) waits on the gate directly: its turn would otherwise block the line.
 
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { FlowGate, SourceFile } from './types.js';
+import type { FlowGate } from '../core/batch.js';
+import type { SourceFile } from '../core/file.js';
 
 export class GateTurns implements FlowGate {
   private readonly line: Array<() => void> = [];

@@ -5,20 +5,14 @@
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import type { FileIdentity, Fingerprint, OffsetMarker } from './types.js';
+import type { Fingerprint, FilePosition, OffsetMarker } from '../core/file.js';
 
 /** A fingerprint covers at most this many leading bytes. */
 export const FINGERPRINT_MAX_BYTES = 1024;
 /** A marker covers at most this many bytes before its offset. */
 export const MARKER_MAX_BYTES = 64;
 
-export function identityOf(stat: { dev: number; ino: number }): FileIdentity {
-  return { dev: stat.dev, ino: stat.ino };
-}
-
-export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
+export { identityOf, sameIdentity } from '../core/file.js';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -86,18 +80,12 @@ export async function verifyMarker(handle: FileHandle, offset: number, marker: O
 
 const EMPTY = Buffer.alloc(0);
 
-/** A position in a file together with what identifies the bytes before it. */
-export interface ContinuationPoint {
-  offset: number;
-  fingerprint: Fingerprint;
-  marker: OffsetMarker | null;
-}
 
 /**
  * Why the file (of `size` bytes, starting with `head`) does not continue at `point`, or null
  * when it does: same first bytes and same bytes before the offset.
  */
-export async function continuationMismatch(handle: FileHandle, size: number, head: Buffer, point: ContinuationPoint): Promise<string | null> {
+export async function continuationMismatch(handle: FileHandle, size: number, head: Buffer, point: FilePosition): Promise<string | null> {
   if (point.offset > size) return 'offset past EOF';
   if (!fingerprintMatches(head, point.fingerprint)) return 'first bytes differ (inode reused or file replaced)';
   if (point.marker !== null && !(await verifyMarker(handle, point.offset, point.marker))) return 'bytes before the offset differ';

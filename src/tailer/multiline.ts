@@ -6,7 +6,7 @@
 
 import type { MultilineConfig } from '../config/types.js';
 import type { FramedLines } from './framer.js';
-import { LineFlag } from './types.js';
+import { LineFlag } from '../core/batch.js';
 
 const NEWLINE = Buffer.from('\n');
 

@@ -8,75 +8,48 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import { FileGoneError, FileOpenError, FileReadError } from './errors.js';
-import { createDecoder, type LineDecoder } from './decoder.js';
 import { FileAccess, type OpenFile } from './file-access.js';
-import { emptyLines, type FramedLines, LineFramer } from './framer.js';
+import type { FramedLines } from './framer.js';
+import { LinePipeline } from './line-pipeline.js';
 import type { HandlePool } from './handle-pool.js';
-import {
-  type ContinuationPoint,
-  continuationMismatch,
-  FINGERPRINT_MAX_BYTES,
-  fingerprintOf,
-  MARKER_MAX_BYTES,
-  markerAt,
-  MarkerWindow,
-  readAt,
-  readHead,
-  readHeadInto,
-} from './identity.js';
-import { MultilineJoiner } from './multiline.js';
+import { FileCursor } from './file-cursor.js';
+import { continuationMismatch, FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, markerAt, readAt, readHead, readHeadInto } from './identity.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { isCompressedHead } from './rotation.js';
-import type {
-  BatchSink,
-  FileIdentity,
-  Fingerprint,
-  FlowGate,
-  FollowedFileState,
-  LineBatch,
-  OffsetMarker,
-  SourceFile,
-  TailerStats,
-} from './types.js';
+import type { BatchSink, FlowGate, LineBatch } from '../core/batch.js';
+import type { FileIdentity, SourceFile } from '../core/file.js';
+import type { ResumePoint, StartPoint } from './prospector.js';
+import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
+import type { TailerEvents } from './events.js';
+import type { FollowedFileState, TailerStats } from './types.js';
 
 export type ReaderState = FollowedFileState;
 
-/** A committed position to continue from, if the file still holds the same bytes. */
-export interface ResumePoint extends ContinuationPoint {
-  epoch?: number;
-  /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
-  path?: string;
-}
-
-export interface StartPoint {
-  resume?: ResumePoint;
-  /**
-   * Where to start without a (matching) resume point: 0, or the size seen for start_at: end;
-   * 'skip' for a file we only want if it is the one the resume point describes.
-   */
-  fallback: number | 'skip';
-  /** Rotated/middle candidates: a file starting with a compressed format's magic is skipped. */
-  skipCompressed?: boolean;
-}
+export type { ResumePoint, StartPoint } from './prospector.js';
 
 /** What a reader tells the tailer. Called from the reader's read loop; must not throw. */
-export interface ReaderEvents {
+export type ReaderOutcome =
   /** Read to EOF (the file may grow again). */
-  atEof(reader: FileReader): void;
+  | { kind: 'at-eof' }
   /** The file could not be opened; the reader tries again when next woken. */
-  openFailed(reader: FileReader, error: FileOpenError): void;
+  | { kind: 'open-failed'; error: FileOpenError }
   /** Opened after earlier failures. */
-  openRecovered(reader: FileReader): void;
+  | { kind: 'open-recovered' }
   /** The file can no longer be found by its identity; the reader is done. */
-  gone(reader: FileReader, error: FileGoneError): void;
+  | { kind: 'gone'; error: FileGoneError }
   /** The file was not read (compressed archive, or not the file its resume point describes); the reader is done. */
-  skipped(reader: FileReader, reason: string): void;
+  | { kind: 'skipped'; reason: string };
+
+/** Whom a reader reports to: its outcomes, and the one question it cannot answer itself. */
+export interface ReaderHost {
+  /** What came of a pass (or of opening). Must not throw. */
+  report(reader: FileReader, outcome: ReaderOutcome): void;
   /**
-   * The file was truncated in place. `before` is where emission stood in the old content: if a
-   * copy of it exists (copytruncate), the tailer follows the copy from there and resolves true,
+   * The file no longer holds what was read up to `before` (truncated, maybe while not followed):
+   * is there a copy of it (copytruncate)? If so it is followed from there and this resolves true,
    * and the reader drops what it held back instead of flushing it.
    */
-  truncated(reader: FileReader, before: ResumePoint): Promise<boolean>;
+  copyFollowed(reader: FileReader, before: ResumePoint): Promise<boolean>;
 }
 
 /** Everything a tailer's readers share. */
@@ -89,7 +62,11 @@ export interface ReaderContext {
   buffers: ReadBuffers;
   now: () => number;
   openFile: OpenFile;
-  events: ReaderEvents;
+  host: ReaderHost;
+  /** Where each file started, what was handed over: shared with the agent, outlives the tailer. */
+  tracker: OffsetTracker;
+  /** Where truncations, read failures... are told. */
+  observer: TailerEvents;
 }
 
 export interface FileReaderOptions {
@@ -101,6 +78,8 @@ export interface FileReaderOptions {
   start: StartPoint;
   /** Resolves when the files this one continues (rotated predecessors) were read to EOF. */
   after?: Promise<unknown>;
+  /** The open descriptor of a deleted file, handed over by a previous tailer. */
+  inherited?: FileHandle;
 }
 
 /** Chunks read in one go before a reader lets others waiting for a read buffer go first. */
@@ -124,27 +103,19 @@ export class FileReader {
    * the committed offset, so it follows the reads, not the scans.
    */
   lastSize = 0;
-  epoch = 0;
 
   private readonly log: Logger;
-  private readonly decoder: LineDecoder;
-  private readonly framer: LineFramer;
-  private readonly joiner: MultilineJoiner | null;
-  private readonly window = new MarkerWindow();
-  private lastMarker: OffsetMarker | null = null;
+  private readonly lines: LinePipeline;
+  /** What was read of the file: emission end, first bytes, bytes before the position, epoch. */
+  private readonly cursor = new FileCursor();
   private start: StartPoint | null;
-  private fingerprint: Fingerprint = { len: 0, hash: '' };
-  /** The `fingerprint.len` bytes it was taken from: compared as they are at each pass (cheaper than hashing). */
-  private headBytes: Buffer = EMPTY;
   /** mtime of the file when a scan last looked at it. */
   private observedMtimeMs = 0;
-  /** End of the last emitted batch: what a checkpoint may cover. */
-  private emittedEnd = 0;
-  /** The next emitted line starts at offset 0 (a BOM there is dropped). */
-  private atFileStart = false;
 
   private readonly access: FileAccess;
   private openFailing = false;
+  /** This file's entry in the offset tracker, from the first open on. */
+  private tracked: TrackedFile | null = null;
 
   private dirty = false;
   private reachedEof = false;
@@ -168,14 +139,13 @@ export class FileReader {
     this.source = options.source;
     this.identity = options.source.identity;
     this.input = options.input;
-    this.access = new FileAccess(this.identity, options.currentPath, ctx.pool, ctx.openFile, () => this.atEof);
+    this.access = new FileAccess(this.identity, options.currentPath, ctx.pool, ctx.openFile, () => this.atEof, options.inherited);
     this.state = options.state;
+    if (this.state === 'removed') this.removedAt = ctx.now();
     this.start = options.start;
     this.after = options.after ?? Promise.resolve();
     this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
-    this.decoder = createDecoder(this.input.encoding);
-    this.framer = new LineFramer(this.decoder, this.input.max_line_bytes, ctx.stats);
-    this.joiner = this.input.multiline === null ? null : new MultilineJoiner(this.input.multiline, this.input.max_line_bytes);
+    this.lines = new LinePipeline(this.input, ctx.stats);
     this.lastGrowthAt = ctx.now();
     this.finishedPromise = new Promise((resolve) => (this.signalFinished = resolve));
     this.firstEofPromise = new Promise((resolve) => (this.signalFirstEof = resolve));
@@ -183,7 +153,7 @@ export class FileReader {
 
   /** Next byte to read (bytes before it are emitted or held as an unfinished line/event). */
   get position(): number {
-    return this.framer.position;
+    return this.lines.position;
   }
 
   /**
@@ -218,8 +188,16 @@ export class FileReader {
     return this.access.path;
   }
 
-  set currentPath(path: string) {
+  /** Its file left its live path: renamed to `movedTo`, or (undefined) deleted or moved out of sight. */
+  leftLivePath(movedTo: string | undefined): void {
+    if (movedTo !== undefined) this.access.path = movedTo;
+    if (this.state === 'live') this.state = 'rotated';
+  }
+
+  /** Its file was renamed (back) to a glob-matched path. */
+  backAtLivePath(path: string): void {
     this.access.path = path;
+    if (this.state !== 'removed') this.state = 'live';
   }
 
   get hasStarted(): boolean {
@@ -228,12 +206,17 @@ export class FileReader {
 
   /** Unread bytes as of the last fstat. */
   get backlog(): number {
-    return Math.max(0, this.lastSize - this.emittedEnd);
+    return Math.max(0, this.lastSize - this.cursor.emittedEnd);
   }
 
   /** Where a later reader of the same file may continue (all emitted up to here). */
   resumePoint(): ResumePoint {
-    return { offset: this.emittedEnd, fingerprint: this.fingerprint, marker: this.lastMarker, epoch: this.epoch, path: this.source.path };
+    return { ...this.cursor.position(), path: this.source.path };
+  }
+
+  /** The file's record in the offset tracker, once the reader has started. */
+  get tracking(): TrackedFile | null {
+    return this.tracked;
   }
 
   /** Resolves once the reader first reached EOF (or ended): successors wait for it. */
@@ -268,12 +251,38 @@ export class FileReader {
 
   /** Stops reading without emitting anything more; pending bytes are read again after a restart. */
   async stop(): Promise<void> {
+    await this.halt();
+    await this.closeHandle();
+    this.end();
+  }
+
+  /**
+   * Stops reading like stop(), but the descriptor of a file deleted meanwhile is kept open and
+   * returned, not closed: nothing else reaches such a file, and a successor reads its rest.
+   */
+  async stopKeepingDeleted(): Promise<FileHandle | null> {
+    await this.halt();
+    const handle = this.access.handle;
+    let deleted = false;
+    if (handle !== null && this.tracked !== null && !this.finished) {
+      try {
+        deleted = (await handle.stat()).nlink === 0;
+      } catch {
+        deleted = false;
+      }
+    }
+    const kept = deleted ? this.access.detach() : null;
+    if (kept === null) await this.closeHandle();
+    this.ctx.stats.filesOpen = this.ctx.pool.openCount;
+    this.end();
+    return kept;
+  }
+
+  private async halt(): Promise<void> {
     this.stopping = true;
     this.endGateWait?.(false);
     this.clearQuietTimer();
     await this.settled();
-    await this.closeHandle();
-    this.end();
   }
 
   private async closeHandle(): Promise<void> {
@@ -284,9 +293,7 @@ export class FileReader {
   /** Gives up on the file (e.g. removed while Kafka blocks): counts the bytes never emitted. */
   async abandon(): Promise<number> {
     await this.stop();
-    const abandoned = this.backlog;
-    this.ctx.stats.bytesAbandoned += abandoned;
-    return abandoned;
+    return this.backlog;
   }
 
   /**
@@ -307,8 +314,9 @@ export class FileReader {
     if (nlink === 0 && this.state !== 'removed') {
       this.state = 'removed';
       this.removedAt = this.ctx.now();
+      this.access.deleted();
       // Already read to the end: the tailer may release it now (close_removed).
-      if (this.atEof) this.ctx.events.atEof(this);
+      if (this.atEof) this.ctx.host.report(this, AT_EOF);
     }
   }
 
@@ -335,8 +343,7 @@ export class FileReader {
       await this.readAvailable(handle);
       if (this.atEof) await this.afterEof(handle);
     } catch (err) {
-      this.ctx.stats.readErrors++;
-      this.log.warn({ err: new FileReadError(this.currentPath, this.identity, this.position, err) }, 'read failed; will reopen and retry');
+      this.ctx.observer.emit({ type: 'read-failed', path: this.currentPath, key: this.source.key, error: new FileReadError(this.currentPath, this.identity, this.position, err) });
       await this.closeHandle();
     } finally {
       this.access.idle();
@@ -350,18 +357,18 @@ export class FileReader {
       this.ctx.stats.filesOpen = this.ctx.pool.openCount;
       if (this.openFailing) {
         this.openFailing = false;
-        this.ctx.events.openRecovered(this);
+        this.ctx.host.report(this, { kind: 'open-recovered' });
       }
       return handle;
     } catch (err) {
       if (err instanceof FileGoneError) {
         this.end();
-        this.ctx.events.gone(this, err);
+        this.ctx.host.report(this, { kind: 'gone', error: err });
       } else if (err instanceof FileOpenError) {
         this.openFailing = true;
         // Successors must not wait on a file that cannot be read.
         this.signalFirstEof();
-        this.ctx.events.openFailed(this, err);
+        this.ctx.host.report(this, { kind: 'open-failed', error: err });
       } else {
         throw err;
       }
@@ -427,7 +434,7 @@ export class FileReader {
         // The same read also fetches the bytes just before the position again: if they are not
         // the ones read there before, the file was truncated and refilled since the last look,
         // and what follows is new content, not a continuation. One pread leaves no window.
-        const before = this.window.bytesBefore(chunkStart);
+        const before = this.cursor.bytesBefore(chunkStart);
         const tailRead = chunks === 0 && !starting;
         const wanted = tailRead ? Math.min(chunkBytes, TAIL_READ_BYTES) : chunkBytes;
         const readTotal = tailRead
@@ -448,10 +455,8 @@ export class FileReader {
         if (chunkStart + bytesRead > this.lastSize) this.lastSize = chunkStart + bytesRead;
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
         const chunk = buffer.subarray(before.length, readTotal);
-        const framed = emptyLines();
-        this.framer.push(chunk, framed);
-        await this.deliver(handle, framed, chunk, chunkStart);
-        this.window.advance(chunk, chunkStart);
+        await this.emit(handle, this.lines.push(chunk), chunk, chunkStart);
+        this.cursor.advance(chunk, chunkStart);
         // Short of what was asked: the end of the file as of this read. What is written after it
         // is reported by inotify (or found by a scan) and read by the next pass.
         if (bytesRead < wanted) {
@@ -473,49 +478,51 @@ export class FileReader {
     const head = await readHead(handle, size);
     if (start.skipCompressed === true && isCompressedHead(head)) return this.skip('compressed archive');
     let position = start.fallback === 'skip' || start.fallback > size ? 0 : start.fallback;
+    let epoch = 0;
     if (start.resume !== undefined) {
       const resume = start.resume;
       const mismatch = await continuationMismatch(handle, size, head, resume);
       if (mismatch === null) {
         position = resume.offset;
-        this.epoch = resume.epoch ?? 0;
-        this.lastMarker = resume.marker;
+        epoch = resume.epoch ?? 0;
         if (resume.path !== undefined) this.source = { ...this.source, path: resume.path };
       } else if (start.fallback === 'skip') {
         return this.skip(`checkpoint does not match (${mismatch})`);
       } else {
-        this.log.info({ offset: resume.offset, size, reason: mismatch }, 'checkpoint no longer matches the file: reading it from the start');
+        // Truncated (or replaced) since that position was taken, maybe while the agent was down:
+        // a copytruncate copy holds the rest, and is looked for exactly as when the truncation
+        // is seen while reading.
+        this.ctx.observer.emit({ type: 'position-mismatch', path: this.currentPath, key: this.source.key, offset: resume.offset, size, reason: mismatch });
+        if (resume.offset > 0) await this.ctx.host.copyFollowed(this, resume);
+        // Stopped meanwhile (a reload, a stop): the copy was not looked for. Nothing is recorded,
+        // so the successor starts from the same position and looks for it again.
+        if (this.stopping) return false;
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
     }
     this.start = null;
-    this.setHead(head);
-    this.restartAt(position);
-    await this.seedWindow(handle, position);
+    const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
+    this.lines.reset(position);
+    this.cursor.startAt(position, head, marker, epoch);
+    if (position > 0) {
+      // The bytes before the position go into the window, so that the first read already
+      // checks them (a file truncated below the position shows in the read itself).
+      const len = Math.min(position, MARKER_MAX_BYTES);
+      this.cursor.seed(await readAt(handle, position - len, len), position - len);
+    }
+    const from = this.cursor.position();
+    this.tracked = this.ctx.tracker.track(this.source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
+    // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
+    if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
     return true;
-  }
-
-  /**
-   * Starting at `position` > 0: the bytes before it go into the window, so that the first read
-   * already checks them (a file truncated below the position shows in the read itself).
-   */
-  private async seedWindow(handle: FileHandle, position: number): Promise<void> {
-    if (position === 0) return;
-    const len = Math.min(position, MARKER_MAX_BYTES);
-    this.window.advance(await readAt(handle, position - len, len), position - len);
-  }
-
-  private setHead(head: Buffer): void {
-    this.fingerprint = fingerprintOf(head);
-    this.headBytes = Buffer.from(head.subarray(0, this.fingerprint.len));
   }
 
   private async skip(reason: string): Promise<false> {
     this.start = null;
     await this.closeHandle();
     this.end();
-    this.ctx.events.skipped(this, reason);
+    this.ctx.host.report(this, { kind: 'skipped', reason });
     return false;
   }
 
@@ -524,46 +531,26 @@ export class FileReader {
    * smaller than the position when no bytes before it are known to read again with the chunk.
    */
   private async checkTruncation(handle: FileHandle, scratch: Buffer): Promise<void> {
-    const unchecked = this.position > 0 && this.window.bytesBefore(this.position).length === 0;
+    const unchecked = this.position > 0 && this.cursor.bytesBefore(this.position).length === 0;
     if (unchecked && (await handle.stat()).size < this.position) return this.restartAfterTruncation(handle);
-    const head = readHeadInto(handle, scratch);
-    const len = this.headBytes.length;
-    if (head.length < len || head.compare(this.headBytes, 0, len, 0, len) !== 0) await this.restartAfterTruncation(handle);
-    else if (head.length > len) this.setHead(head);
+    if (!this.cursor.headStillMatches(readHeadInto(handle, scratch))) await this.restartAfterTruncation(handle);
   }
 
   /** The file was truncated (copytruncate, or emptied and refilled): read it again from 0. */
   private async restartAfterTruncation(handle: FileHandle): Promise<void> {
     const { size } = await handle.stat();
     this.lastSize = size;
-    this.log.info({ position: this.position, size, epoch: this.epoch + 1 }, 'file truncated: reading it again from the start');
-    this.ctx.stats.truncations++;
-    const copyFollowed = await this.ctx.events.truncated(this, this.resumePoint());
+    const epoch = this.cursor.epoch + 1;
+    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.source.key, position: this.position, size, epoch });
+    const copyFollowed = await this.ctx.host.copyFollowed(this, this.resumePoint());
+    // Stopped meanwhile: the copy was not looked for. The tracker keeps the old position, from
+    // which the successor finds the file truncated again and looks for the copy itself.
+    if (this.stopping) return;
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
-    this.epoch++;
-    this.restartAt(0);
-    this.setHead(await readAt(handle, 0, FINGERPRINT_MAX_BYTES));
-  }
-
-  private restartAt(position: number): void {
-    this.framer.reset(position);
-    this.joiner?.reset();
-    this.window.reset(position);
-    this.emittedEnd = position;
-    if (position === 0) this.lastMarker = null;
-    this.atFileStart = position === 0;
-  }
-
-  /** Decodes, joins and emits framed lines as one batch. */
-  private async deliver(handle: FileHandle, framed: FramedLines, chunk: Buffer, chunkStart: number): Promise<void> {
-    if (framed.lines.length === 0) return;
-    this.ctx.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
-    this.atFileStart = false;
-    if (this.joiner === null) return this.emit(handle, framed, chunk, chunkStart);
-    const events = emptyLines();
-    this.joiner.push(framed, events);
-    return this.emit(handle, events, chunk, chunkStart);
+    this.lines.reset(0);
+    this.cursor.startAt(0, await readAt(handle, 0, FINGERPRINT_MAX_BYTES), null, epoch);
+    this.tracked?.started(this.cursor.position());
   }
 
   /**
@@ -574,21 +561,21 @@ export class FileReader {
     const count = out.lines.length;
     if (count === 0) return;
     const endOffset = out.ends[count - 1]!;
-    const marker = this.window.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
+    const marker = this.cursor.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
     const batch: LineBatch = {
       source: this.source,
-      epoch: this.epoch,
+      epoch: this.cursor.epoch,
       lines: out.lines,
       // Emission is contiguous: this batch starts where the previous one ended.
-      startOffset: this.emittedEnd,
+      startOffset: this.cursor.emittedEnd,
       ends: out.ends,
       flags: out.flags,
       endOffset,
       marker,
-      fingerprint: this.fingerprint,
+      fingerprint: this.cursor.fingerprint,
     };
-    this.emittedEnd = endOffset;
-    this.lastMarker = marker;
+    this.cursor.emitted(endOffset, marker);
+    this.tracked?.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);
     const linesRead = this.ctx.stats.linesRead;
     linesRead.set(this.input.id, (linesRead.get(this.input.id) ?? 0) + count);
     this.ctx.sink(batch);
@@ -599,10 +586,7 @@ export class FileReader {
    * the pending multiline event.
    */
   private async flushPending(handle: FileHandle, partial: boolean): Promise<void> {
-    const framed = emptyLines();
-    if (partial && this.framer.flushPartial(framed)) await this.deliver(handle, framed, EMPTY, this.position);
-    const events = emptyLines();
-    if (this.joiner?.flush(events) === true) await this.emit(handle, events, EMPTY, this.position);
+    for (const out of this.lines.flush(partial)) await this.emit(handle, out, EMPTY, this.position);
   }
 
   private async afterEof(handle: FileHandle): Promise<void> {
@@ -615,33 +599,19 @@ export class FileReader {
     await this.flushIfQuiet(handle);
     this.armQuietTimer();
     this.signalFirstEof();
-    this.ctx.events.atEof(this);
+    this.ctx.host.report(this, AT_EOF);
   }
 
   /** partial_line_timeout / multiline.timeout: emit what waited that long without growth. */
   private async flushIfQuiet(handle: FileHandle): Promise<void> {
-    const quietFor = this.ctx.now() - this.lastGrowthAt;
-    const partialTimeout = this.input.partial_line_timeout;
-    if (partialTimeout > 0 && this.framer.pendingBytes > 0 && quietFor >= partialTimeout) {
-      const framed = emptyLines();
-      this.framer.flushPartial(framed);
-      await this.deliver(handle, framed, EMPTY, this.position);
-    }
-    const multiline = this.input.multiline;
-    if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
-      const events = emptyLines();
-      this.joiner.flush(events);
-      await this.emit(handle, events, EMPTY, this.position);
-    }
+    for (const out of this.lines.flushQuiet(this.ctx.now() - this.lastGrowthAt)) await this.emit(handle, out, EMPTY, this.position);
   }
 
   /** One timer, only while something waits for a timeout: idle files cost no timers. */
   private armQuietTimer(): void {
     this.clearQuietTimer();
-    let delay = Infinity;
-    if (this.input.partial_line_timeout > 0 && this.framer.pendingBytes > 0) delay = this.input.partial_line_timeout;
-    if (this.input.multiline !== null && this.joiner?.hasPending === true) delay = Math.min(delay, this.input.multiline.timeout);
-    if (delay === Infinity) return;
+    const delay = this.lines.quietDeadline;
+    if (delay === null) return;
     const wait = Math.max(0, this.lastGrowthAt + delay - this.ctx.now());
     this.quietTimer = setTimeout(() => {
       this.quietTimer = null;
@@ -664,3 +634,4 @@ export class FileReader {
 }
 
 const EMPTY = Buffer.alloc(0);
+const AT_EOF: ReaderOutcome = { kind: 'at-eof' };

@@ -7,8 +7,8 @@ import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { OpenFile } from './file-access.js';
-import { type ContinuationPoint, continuationMismatch, identityOf, readHead, sameIdentity } from './identity.js';
-import type { FileIdentity } from './types.js';
+import type { FileIdentity, FilePosition } from '../core/file.js';
+import { continuationMismatch, identityOf, readHead, sameIdentity } from './identity.js';
 
 export interface DirectoryFile {
   path: string;
@@ -110,7 +110,7 @@ export function middleFiles(
  */
 export async function findTruncatedCopy(
   livePath: string,
-  point: ContinuationPoint,
+  point: FilePosition,
   isKnown: (identity: FileIdentity) => boolean,
   openFile: OpenFile,
 ): Promise<DirectoryFile | undefined> {
@@ -124,7 +124,8 @@ export async function findTruncatedCopy(
   return undefined;
 }
 
-async function continuesAt(path: string, point: ContinuationPoint, openFile: OpenFile): Promise<boolean> {
+/** Does the file at `path` hold the bytes `point` describes (first bytes, bytes before its offset)? */
+export async function continuesAt(path: string, point: FilePosition, openFile: OpenFile): Promise<boolean> {
   let handle;
   try {
     handle = await openFile(path);

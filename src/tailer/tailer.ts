@@ -25,30 +25,32 @@
 // rejected: appends do not change a directory's mtime, and missed appends are exactly what
 // the scan is for.
 
-import type { Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
-import { type Checkpoint, identityKey } from '../registry/types.js';
+import type { BatchSink, FlowGate } from '../core/batch.js';
+import { type FileIdentity, type FilePosition, identityKey } from '../core/file.js';
+import { OffsetTracker } from '../core/offset-tracker.js';
 import { Discovery, type Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
+import { LoggedTailerEvents, type TailerEvents } from './events.js';
 import type { OpenFile } from './file-access.js';
 import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
-import { identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
+import { fingerprintOf, identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
+import { type CheckpointLookup, KnownFiles } from './known-files.js';
+import { PathLooks } from './path-looks.js';
+import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
-import { FileReader, type ReaderContext, type ReaderState, type ResumePoint, type StartPoint } from './reader.js';
-import { bornAfter, bornAtMs, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
-import type { BatchSink, FileIdentity, FlowGate, FollowedFile, TailerStats } from './types.js';
+import { FileReader, type ReaderContext, type ReaderOutcome, type ReaderState } from './reader.js';
+import { ReaderGroup } from './reader-group.js';
+import { bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import { ScanSchedule } from './scan-schedule.js';
+import type { FollowedFile, TailerStats } from './types.js';
 import type { StartWatch } from './watches.js';
 
-export interface CheckpointLookup {
-  get(identity: FileIdentity): Checkpoint | undefined;
-  all(): Iterable<Checkpoint>;
-  /** Tell the registry the file still exists (keeps its entry from being cleaned). */
-  seen(identity: FileIdentity, path: string): void;
-}
+export type { CheckpointLookup } from './known-files.js';
 
 export interface TailerOptions {
   inputs: InputConfig[];
@@ -56,8 +58,15 @@ export interface TailerOptions {
   sink: BatchSink;
   gate: FlowGate;
   checkpoints: CheckpointLookup;
+  /**
+   * Where files started and what was handed over, shared with the agent and kept across
+   * reloads: a new tailer continues where the previous one's readers stood (default: a fresh one).
+   */
+  tracker?: OffsetTracker;
   log: Logger;
   stats?: TailerStats;
+  /** Where rotations, truncations, releases, failures... are told (default: counted in stats and logged). */
+  observer?: TailerEvents;
   /**
    * Safety-net scan period while discovery is scan-only (inotify refused) or files are busy
    * (written or read since the last scan), ms (default 1000). See the header.
@@ -74,11 +83,12 @@ export interface TailerOptions {
   startWatch?: StartWatch;
 }
 
+/** The fingerprint of no bytes: any file continues it. */
+const EMPTY_FINGERPRINT = fingerprintOf(Buffer.alloc(0));
+
 export const DEFAULT_SCAN_INTERVAL_MS = 1000;
 export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
 export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
-/** Released files remembered (so a reappearing one continues instead of starting over). */
-const RELEASED_MEMORY = 10_000;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
 const IGNORED_MEMORY = 100_000;
 
@@ -106,42 +116,25 @@ export class Tailer {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly scanIntervalMs: number;
-  private readonly idleScanIntervalMs: number;
   private readonly discovery: Discovery;
   private readonly checkpoints: CheckpointLookup;
+  private readonly tracker: OffsetTracker;
+  private readonly observer: TailerEvents;
   private readonly ctx: ReaderContext;
 
-  /** Followed files by identity key: one reader per file. */
-  private readonly readers = new Map<string, FileReader>();
-  /** Readers of files at a glob-matched path. */
-  private readonly liveByPath = new Map<string, FileReader>();
-  /** Renamed or deleted files still being read. */
-  private readonly nonLive = new Set<FileReader>();
+  /** Followed files by identity: one reader per file, one slot state each. */
+  private readonly group = new ReaderGroup();
   /** Last time each live (or recently vacated) path was looked at: bounds "middle" files. */
-  private readonly pathLooks = new Map<string, number>();
-  /** Paths whose file went away, by when: their looks are kept for a while. */
-  private readonly vacated = new Map<string, number>();
-  /** Files released after rotation: where they ended, should one come back. */
-  private readonly released = new Map<string, ResumePoint>();
+  private readonly looks = new PathLooks();
+  private readonly known: KnownFiles;
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
-  /** Last number given to a followed file: keys stay unique even when an inode is reused. */
-  private followSequence = 0;
-  private readonly releasing = new Set<FileReader>();
-  private readonly unopenable = new Set<FileReader>();
   private readonly warnedUnopenable = new Set<string>();
 
   private control: Promise<void> = Promise.resolve();
   private readonly pendingPaths = new Set<string>();
   private pathsQueued = false;
-  private scanQueued = false;
-  private scanTimer: NodeJS.Timeout | null = null;
-  /** Period the scan timer was last armed with. */
-  private armedScanPeriodMs = 0;
-  /** Bytes read by every reader together at the last scan: tells whether files are busy. */
-  private bytesReadAtScan = 0;
-  /** inotify reported a write since the last scan. */
-  private modifiedSinceScan = false;
+  private readonly schedule: ScanSchedule;
   private started = false;
   private stopping = false;
 
@@ -150,16 +143,25 @@ export class Tailer {
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.scanIntervalMs = opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS;
-    this.idleScanIntervalMs = opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS;
     this.checkpoints = opts.checkpoints;
+    this.tracker = opts.tracker ?? new OffsetTracker();
+    this.known = new KnownFiles(this.tracker, opts.checkpoints, opts.openFile ?? ((path) => open(path, 'r')), this.now);
+    this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.stats);
     this.discovery = new Discovery({
       inputs: opts.inputs,
       log: opts.log,
       now: this.now,
       onPathEvent: (path) => this.onPathEvent(path),
       onPathModified: (path) => this.onPathModified(path),
-      onScanOnly: () => this.onScanOnly(),
+      onScanOnly: () => this.schedule.scanOnlyNow(),
       ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
+    });
+    this.schedule = new ScanSchedule({
+      busyMs: this.scanIntervalMs,
+      idleMs: opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS,
+      scanOnly: () => this.discovery.mode === 'scan-only',
+      enqueueScan: (scan) => this.enqueue(scan),
+      scan: () => this.scan(),
     });
     this.ctx = {
       gate: new GateTurns(opts.gate),
@@ -171,20 +173,18 @@ export class Tailer {
       buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
       now: this.now,
       openFile: opts.openFile ?? ((path) => open(path, 'r')),
-      events: {
-        atEof: (reader) => this.onReaderEof(reader),
-        openFailed: (reader, error) => this.onOpenFailed(reader, error),
-        openRecovered: (reader) => this.onOpenRecovered(reader),
-        gone: (reader, error) => this.onReaderGone(reader, error),
-        skipped: (reader, reason) => this.onReaderSkipped(reader, reason),
-        truncated: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
+      tracker: this.tracker,
+      observer: this.observer,
+      host: {
+        report: (reader, outcome) => this.onReaderOutcome(reader, outcome),
+        copyFollowed: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
       },
     };
   }
 
   /** Period of the safety-net scan now, ms (see the header); 0 before the first scan. */
   get scanPeriodMs(): number {
-    return this.armedScanPeriodMs;
+    return this.schedule.periodMs;
   }
 
   /** 'inotify', or 'scan-only' after the kernel refused file watches. */
@@ -203,52 +203,49 @@ export class Tailer {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
-    this.scanTimer = null;
-    const readersStopped = [...this.readers.values()].map((reader) => reader.stop());
+    this.schedule.stop();
+    const readersStopped = this.group.readers().map((reader) => this.stopReader(reader));
     this.discovery.close();
     await this.control;
     await Promise.all(readersStopped);
     // Readers created by a decision that was already running when stop began.
-    await Promise.all([...this.readers.values()].map((reader) => reader.stop()));
+    await Promise.all(this.group.readers().map((reader) => this.stopReader(reader)));
     this.stats.filesOpen = this.ctx.pool.openCount;
   }
 
-  files(): FollowedFile[] {
-    return [...this.readers.values()].map((reader) => ({
-      key: reader.source.key,
-      input: reader.input.id,
-      path: reader.source.path,
-      currentPath: reader.currentPath,
-      identity: reader.identity,
-      position: reader.position,
-      size: reader.lastSize,
-      state: reader.state,
-    }));
+  /** A deleted file still being read is left, open, to the tracker: a successor reads its rest. */
+  private async stopReader(reader: FileReader): Promise<void> {
+    const handle = await reader.stopKeepingDeleted();
+    if (handle === null) return;
+    this.observer.emit({ type: 'deleted-held', path: reader.source.path, key: reader.source.key, position: reader.position });
+    this.tracker.hold({ identity: reader.identity, input: reader.input.id, path: reader.source.path, currentPath: reader.currentPath, handle });
   }
 
-  /**
-   * After stop(): where each followed file's reader stood — the end of the last line it handed
-   * to the sink — as checkpoints, so a successor tailer (configuration reload) continues
-   * exactly there instead of at the (older) committed offsets.
-   */
-  handoff(): Checkpoint[] {
-    const now = this.now();
-    // A reader that never opened its file has no position of its own: the successor decides
-    // where it starts (registry checkpoint, start_at) exactly as this tailer would have.
-    const started = [...this.readers.values()].filter((reader) => reader.hasStarted);
-    return started.map((reader) => {
-      const point = reader.resumePoint();
-      return {
-        identity: reader.identity,
-        fingerprint: point.fingerprint,
-        input: reader.input.id,
-        path: reader.source.path,
-        offset: point.offset,
-        marker: point.offset > 0 ? point.marker : null,
-        lastSeen: now,
-      };
-    });
+  /** Deleted files a previous tailer was still reading: continue them through their descriptors. */
+  private adoptHeldFiles(): void {
+    for (const held of this.tracker.takeHeld()) {
+      const input = this.inputById(held.input);
+      const resume = this.tracker.resumeFor(held.identity);
+      if (input === undefined || resume === undefined || this.group.has(held.identity)) {
+        this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
+        void held.handle.close().catch(() => undefined);
+        continue;
+      }
+      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
+      this.follow({
+        identity: held.identity,
+        input,
+        livePath: held.path,
+        currentPath: held.currentPath,
+        state: 'removed',
+        start: { resume, fallback: 'skip' },
+        inherited: held.handle,
+      });
+    }
+  }
+
+  files(): FollowedFile[] {
+    return this.group.files();
   }
 
   /**
@@ -258,11 +255,13 @@ export class Tailer {
   async drained(): Promise<void> {
     for (;;) {
       await this.enqueue(() => this.scan());
-      const readers = [...this.readers.values()];
+      const readers = this.group.readers();
       await Promise.all(readers.map((reader) => reader.settled()));
       if (this.stopping) return;
-      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && !this.unopenable.has(reader));
-      if (behind.length === 0) return;
+      // A reader may have led to another meanwhile (the copy of a file found truncated): look again.
+      const added = this.group.readers().some((reader) => !readers.includes(reader));
+      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && this.group.stateOf(reader) !== 'unopenable');
+      if (behind.length === 0 && !added) return;
       for (const reader of behind) reader.wake();
       await Promise.all(behind.map((reader) => reader.settled()));
     }
@@ -277,45 +276,10 @@ export class Tailer {
     return run;
   }
 
-  private scheduleScan(): void {
-    if (this.scanQueued || this.stopping) return;
-    this.scanQueued = true;
-    void this.enqueue(async () => {
-      this.scanQueued = false;
-      try {
-        await this.scan();
-      } finally {
-        // A scan that failed (or was cut short) must not end the scans.
-        if (this.scanTimer === null) this.armScanTimer(true);
-      }
-    }).catch(() => undefined);
-  }
-
-  /**
-   * Arms the timer of the next safety-net scan (one timer, never more): soon while scans are
-   * all there is or files are `busy`, later otherwise (see the header).
-   */
-  private armScanTimer(busy: boolean): void {
-    if (this.stopping) return;
-    if (this.scanTimer !== null) clearTimeout(this.scanTimer);
-    this.armedScanPeriodMs = this.discovery.mode === 'scan-only' || busy ? this.scanIntervalMs : this.idleScanIntervalMs;
-    this.scanTimer = setTimeout(() => {
-      this.scanTimer = null;
-      this.scheduleScan();
-    }, this.armedScanPeriodMs);
-  }
-
   private bytesReadSoFar(): number {
     let total = 0;
     for (const bytes of this.stats.bytesRead.values()) total += bytes;
     return total;
-  }
-
-  /** Watches were refused: events may have been missed, and scans are all there is now. */
-  private onScanOnly(): void {
-    // No timer yet: the start-up scan is still to come, and arms it with the short period.
-    if (this.stopping || this.scanTimer === null) return;
-    this.scheduleScan();
   }
 
   /**
@@ -324,15 +288,11 @@ export class Tailer {
    */
   private onPathModified(path: string): void {
     if (this.stopping) return;
-    if (!this.modifiedSinceScan) {
-      this.modifiedSinceScan = true;
-      // Quiet until now: files are busy from here on, and the scan must not wait 10 s.
-      if (this.scanTimer !== null && this.armedScanPeriodMs > this.scanIntervalMs) this.armScanTimer(true);
-    }
-    const live = this.liveByPath.get(path);
+    this.schedule.written();
+    const live = this.group.atPath(path);
     live?.wake();
     let woken = live !== undefined;
-    for (const reader of this.nonLive) {
+    for (const reader of this.group.notLive()) {
       if (reader.currentPath !== path) continue;
       reader.wake();
       woken = true;
@@ -355,7 +315,7 @@ export class Tailer {
     this.pendingPaths.clear();
     for (const path of paths) {
       if (this.stopping) return;
-      for (const reader of this.nonLive) if (reader.currentPath === path) reader.wake();
+      for (const reader of this.group.notLive()) if (reader.currentPath === path) reader.wake();
       const look = await this.discovery.look(path);
       if (look.kind === 'present') await this.reconcilePresent(look.observation, false);
       else if (look.kind === 'absent') await this.reconcileAbsent(path, look.lookedAt);
@@ -365,41 +325,51 @@ export class Tailer {
   // --- Scans ---------------------------------------------------------------------------------
 
   private async startupScan(): Promise<void> {
+    this.adoptHeldFiles();
     const observed = (await this.discovery.scan()).files;
     const observedIds = new Set([...observed.values()].map((obs) => identityKey(identityOf(obs.stat))));
-    for (const [path, checkpoints] of this.checkpointsByPath()) {
+    for (const [path, known] of this.known.byPath()) {
       if (this.stopping) return;
-      const lastSeen = Math.max(...checkpoints.map((cp) => cp.lastSeen));
-      this.pathLooks.set(path, lastSeen);
       const current = observed.get(path);
       const currentId = current === undefined ? undefined : identityOf(current.stat);
-      // The live file is one we know: the path did not change hands while we were down, but
-      // files rotated away before the stop (or handed over by a reload) may still be unfinished
-      // and even growing, as long as the application has not reopened its log.
-      const liveKnown = currentId !== undefined && checkpoints.some((cp) => sameIdentity(cp.identity, currentId));
-      const rotated = checkpoints.filter((cp) => currentId === undefined || !sameIdentity(cp.identity, currentId));
-      if (liveKnown && rotated.length === 0) continue;
-      const input = this.inputById(checkpoints[0]!.input) ?? current?.input;
+      const plan = planKnownPath(known, currentId);
+      if (plan === null) continue;
+      this.looks.looked(path, plan.since);
+      const { rotated } = plan;
+      // The live file is known but no longer holds what we knew (truncated while we were down):
+      // copies of it may have come and gone too — the newest holds what no position points to.
+      const liveChanged =
+        !plan.searchMiddle && current !== undefined && (await this.known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat })) === undefined;
+      const searchMiddle = plan.searchMiddle || liveChanged;
+      if (!searchMiddle && rotated.length === 0) continue;
+      const input = this.inputById(known[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const listing = await listDirectoryFiles(dirname(path));
-      for (const cp of rotated.sort((a, b) => a.lastSeen - b.lastSeen)) {
+      for (const cp of rotated) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
-        if (found === undefined || this.readers.has(identityKey(cp.identity))) continue;
+        if (found === undefined || this.group.has(cp.identity)) continue;
+        const resume = this.known.resumePointFor(cp.identity)!;
+        // No longer what the position describes, and born after the file was last seen: another
+        // file got the inode (a copy, a newer rotation) — found as such below, not taken for this one.
+        if (bornAtMs(found.stat) > cp.seenAt && (await this.known.verified(found)) === undefined) continue;
         // Even a fully read one is followed: the application may still write to it until it
-        // reopens its log. It is released after close_renamed_after of quiet.
-        this.log.info({ path, rotatedTo: found.path, offset: cp.offset }, 'finishing a rotated file');
+        // reopens its log. It is released after close_renamed_after of quiet. One that no longer
+        // holds what the position describes was truncated before its rename (its old content is
+        // looked for in a copy), or is another file on a reused inode: either way, all of it is
+        // new, as for a live file.
+        this.observer.emit({ type: 'rotated-resumed', path, file: found.path, offset: resume.offset });
         this.follow({
           identity: cp.identity,
           input,
           livePath: path,
           currentPath: found.path,
           state: 'rotated',
-          start: { resume: resumeFromCheckpoint(cp), fallback: 'skip', skipCompressed: true },
+          start: { resume, fallback: 0, skipCompressed: true },
         });
       }
       // New files came and went at the path only if it changed hands.
-      if (!liveKnown) this.followMiddleFiles(listing, path, lastSeen, input, currentId);
+      if (searchMiddle) await this.followMiddleFiles(listing, path, plan.since, input, currentId, known.map((file) => file.identity));
     }
     for (const obs of observed.values()) {
       if (this.stopping) return;
@@ -421,35 +391,24 @@ export class Tailer {
     // (EMFILE, EACCES) says nothing about its files.
     if (complete) await this.reconcileVanished(observed, startedAt);
     this.reviewNonLive();
-    for (const reader of this.unopenable) reader.wake();
+    for (const reader of this.group.unopenableReaders()) reader.wake();
     this.afterScan();
   }
 
   /** Live paths missing from a complete scan, and how long emptied paths are remembered. */
   private async reconcileVanished(observed: ReadonlyMap<string, Observation>, startedAt: number): Promise<void> {
     const listings = new Map<string, Promise<DirectoryFile[]>>();
-    for (const path of [...this.liveByPath.keys()]) {
+    for (const path of this.group.livePaths()) {
       if (!observed.has(path)) await this.reconcileAbsent(path, startedAt, listings);
     }
-    for (const [path, since] of this.vacated) {
-      if (observed.has(path)) continue;
-      this.pathLooks.set(path, startedAt);
-      if (startedAt - since > this.vacancyMemoryMs(path)) {
-        this.vacated.delete(path);
-        this.pathLooks.delete(path);
-      }
-    }
+    this.looks.expire((path) => !observed.has(path), startedAt, (path) => this.vacancyMemoryMs(path));
   }
 
   private afterScan(): void {
-    for (const reader of this.readers.values()) this.checkpoints.seen(reader.identity, reader.source.path);
-    this.stats.filesFollowed = this.readers.size;
+    for (const reader of this.group.readers()) this.checkpoints.seen(reader.identity, reader.source.path);
+    this.stats.filesFollowed = this.group.size;
     this.scanCount++;
-    const bytesRead = this.bytesReadSoFar();
-    const busy = this.modifiedSinceScan || bytesRead !== this.bytesReadAtScan;
-    this.modifiedSinceScan = false;
-    this.bytesReadAtScan = bytesRead;
-    this.armScanTimer(busy);
+    this.schedule.scanned(this.bytesReadSoFar());
   }
 
   // --- Reconciling what is on disk with what we follow ----------------------------------------
@@ -458,31 +417,31 @@ export class Tailer {
   private async reconcilePresent(obs: Observation, startup: boolean): Promise<void> {
     const { path } = obs;
     const identity = identityOf(obs.stat);
-    const live = this.liveByPath.get(path);
+    const live = this.group.atPath(path);
     if (live !== undefined && sameIdentity(live.identity, identity)) {
-      this.pathLooks.set(path, obs.lookedAt);
+      this.looks.looked(path, obs.lookedAt);
+      this.tracker.get(identity)?.seen(obs.lookedAt);
       // A reader still reading (or waiting for a handle) reads up to EOF anyway: waking it
       // only adds a pass, and with many readers queued for few handles (max_open_files) those
       // passes came back faster than the queue emptied.
       if (live.observed(obs.stat) || (!live.atEof && !live.isReading)) live.wake();
       return;
     }
-    const since = this.pathLooks.get(path);
+    const since = this.looks.since(path);
     let listing: DirectoryFile[] | undefined;
     if (live !== undefined) {
       listing = await listDirectoryFiles(dirname(path));
       this.rotatedAway(live, path, listing, true);
     }
-    this.vacated.delete(path);
-    this.pathLooks.set(path, obs.lookedAt);
-    const known = this.readers.get(identityKey(identity));
+    this.looks.occupied(path, obs.lookedAt);
+    const known = this.group.get(identity);
     if (known !== undefined) {
       this.adopt(known, path);
       return;
     }
     if (!startup && since !== undefined) {
       listing ??= await listDirectoryFiles(dirname(path));
-      this.followMiddleFiles(listing, path, since, obs.input, identity);
+      await this.followMiddleFiles(listing, path, since, obs.input, identity);
     }
     this.followNew(obs, startup, since);
   }
@@ -492,12 +451,11 @@ export class Tailer {
    * `listings` shares directory listings between the paths of one scan.
    */
   private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
-    if (this.vacated.has(path)) this.pathLooks.set(path, lookedAt);
-    const reader = this.liveByPath.get(path);
+    this.looks.lookedEmpty(path, lookedAt);
+    const reader = this.group.atPath(path);
     if (reader === undefined) return;
-    this.liveByPath.delete(path);
-    this.vacated.set(path, lookedAt);
-    this.pathLooks.set(path, lookedAt);
+    this.group.leftPath(reader);
+    this.looks.vacate(path, lookedAt);
     const dir = dirname(path);
     let listing = listings.get(dir);
     if (listing === undefined) {
@@ -512,41 +470,77 @@ export class Tailer {
    * reading it through its handle.
    */
   private rotatedAway(reader: FileReader, path: string, listing: readonly DirectoryFile[], replaced: boolean): void {
-    if (this.liveByPath.get(path) === reader) this.liveByPath.delete(path);
+    this.group.leftPath(reader);
     const moved = listing.find((file) => sameIdentity(file.identity, reader.identity));
-    if (moved !== undefined) reader.currentPath = moved.path;
-    if (reader.state === 'live') reader.state = 'rotated';
-    this.nonLive.add(reader);
-    if (replaced || moved !== undefined) this.stats.rotations++;
-    this.log.info({ path, key: reader.source.key, renamedTo: moved?.path ?? null }, moved === undefined ? 'file gone from its path (deleted or moved away): reading it to the end' : 'file rotated: reading it to the end');
+    reader.leftLivePath(moved?.path);
+    this.observer.emit({ type: 'rotated', path, key: reader.source.key, renamedTo: moved?.path ?? null, replaced });
     if (moved === undefined) void reader.checkRemoved();
     reader.wake();
   }
 
   /** A file we follow showed up at a glob-matched path (renamed into it). */
   private adopt(reader: FileReader, path: string): void {
-    for (const [livePath, liveReader] of this.liveByPath) {
-      if (liveReader === reader && livePath !== path) this.liveByPath.delete(livePath);
-    }
-    reader.currentPath = path;
-    if (reader.state !== 'removed') reader.state = 'live';
-    this.nonLive.delete(reader);
-    this.liveByPath.set(path, reader);
+    this.group.adopt(reader, path);
+    reader.backAtLivePath(path);
     reader.wake();
   }
 
   /** Follows the files created at `livePath` after `since` and rotated away before we looked. */
-  private followMiddleFiles(listing: readonly DirectoryFile[], livePath: string, since: number, input: InputConfig, newcomer: FileIdentity | undefined): void {
-    const isKnown = (identity: FileIdentity): boolean =>
-      this.readers.has(identityKey(identity)) ||
-      this.released.has(identityKey(identity)) ||
-      this.checkpoints.get(identity) !== undefined ||
-      (newcomer !== undefined && sameIdentity(identity, newcomer));
-    for (const middle of middleFiles(listing, livePath, since, isKnown)) {
-      this.stats.rotations++;
-      this.log.info({ path: livePath, rotatedTo: middle.path }, 'found a file created and rotated away between two looks: reading it from the start');
+  private async followMiddleFiles(
+    listing: readonly DirectoryFile[],
+    livePath: string,
+    since: number,
+    input: InputConfig,
+    newcomer: FileIdentity | undefined,
+    /** Files known at the path but not followed yet (startup): a copy may continue one of them. */
+    originals: readonly FileIdentity[] = [],
+  ): Promise<void> {
+    const isFollowed = (identity: FileIdentity): boolean => this.group.has(identity) || (newcomer !== undefined && sameIdentity(identity, newcomer));
+    for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
+      // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
+      // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
+      if ((await this.known.verified(middle)) !== undefined) continue;
+      // A copytruncate copy born since the last look (its original was renamed away before the
+      // truncation was seen) holds what was read already: it continues where that reader stood.
+      const copied = await this.copiedFrom(middle, livePath, originals);
+      if (copied !== undefined) {
+        this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.point.offset });
+        const acknowledgedUpTo = await this.acknowledgedIn(middle, copied.original, copied.point);
+        const copyOf = { identity: copied.original, epoch: copied.point.epoch ?? 0, upTo: copied.point.offset };
+        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied.point, fallback: 'skip', acknowledgedUpTo, copyOf } });
+        continue;
+      }
+      this.observer.emit({ type: 'middle-file', path: livePath, file: middle.path });
       this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
     }
+  }
+
+  /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */
+  private async copiedFrom(file: DirectoryFile, livePath: string, originals: readonly FileIdentity[]): Promise<{ point: ResumePoint; original: FileIdentity } | undefined> {
+    const candidates: Array<{ identity: FileIdentity; point: ResumePoint | undefined }> = [];
+    for (const reader of this.group.readers()) {
+      if (reader.source.path !== livePath) continue;
+      candidates.push({ identity: reader.identity, point: reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity) });
+    }
+    for (const identity of originals) if (!this.group.has(identity)) candidates.push({ identity, point: this.known.resumePointFor(identity) });
+    for (const { identity, point } of candidates) {
+      if (point === undefined || point.offset === 0 || file.stat.size < point.offset) continue;
+      if (await continuesAt(file.path, point, this.ctx.openFile)) return { point, original: identity };
+    }
+    return undefined;
+  }
+
+  /**
+   * In `copy` (which continues `original` at `before`): the position up to which the original's
+   * lines are acknowledged (tracker, else registry) if the copy holds it, else the copy's start.
+   */
+  private async acknowledgedIn(copy: DirectoryFile, original: FileIdentity, before: ResumePoint): Promise<FilePosition> {
+    const registered = this.known.checkpointOf(original);
+    for (const at of [this.tracker.get(original)?.acknowledgedPosition ?? undefined, registered]) {
+      if (at === undefined || at.offset > before.offset || (at.epoch ?? 0) !== (before.epoch ?? 0)) continue;
+      if (at.offset === 0 || (await continuesAt(copy.path, at, this.ctx.openFile))) return at;
+    }
+    return { offset: 0, fingerprint: before.offset === 0 ? before.fingerprint : EMPTY_FINGERPRINT, marker: null };
   }
 
   /** A file we do not follow yet at a glob-matched path. */
@@ -554,46 +548,28 @@ export class Tailer {
     const { path, input, stat } = obs;
     const identity = identityOf(stat);
     const key = identityKey(identity);
-    const released = this.released.get(key);
-    const checkpoint = this.checkpoints.get(identity);
-    let start: StartPoint;
-    if (released !== undefined) {
-      start = { resume: released, fallback: 0 };
-    } else if (checkpoint !== undefined) {
-      start = { resume: resumeFromCheckpoint(checkpoint), fallback: 0 };
-    } else if (this.isIgnoredOld(input, key, stat)) {
+    const decision = decideStart({
+      input,
+      file: { size: stat.size, mtimeMs: stat.mtimeMs, bornAt: bornAtMs(stat), birthtimeKnown: stat.birthtimeMs !== 0 },
+      known: this.known.resumePointFor(identity),
+      ignored: this.ignoredOld.get(key),
+      startup,
+      since,
+      now: this.now(),
+    });
+    if (decision.kind === 'ignore') {
+      if (!this.ignoredOld.has(key)) {
+        this.ignoredOld.set(key, decision.remember);
+        if (this.ignoredOld.size > IGNORED_MEMORY) this.ignoredOld.delete(this.ignoredOld.keys().next().value!);
+      }
       return;
-    } else {
-      start = { fallback: this.fallbackFor(key, stat, input, startup, since) };
     }
+    if (decision.forgetIgnored) this.ignoredOld.delete(key);
+    const start = decision.start;
     // Whatever was rotated away from this path is read first, so a topic gets old lines first.
-    const predecessors = [...this.nonLive].filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
+    const predecessors = this.group.notLive().filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
     const reader = this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start, after: Promise.all(predecessors) });
     reader.observed(stat); // so the next scan wakes it only if the file changed since
-  }
-
-  private fallbackFor(key: string, stat: Stats, input: InputConfig, startup: boolean, since: number | undefined): number {
-    const ignored = this.ignoredOld.get(key);
-    if (ignored !== undefined) {
-      this.ignoredOld.delete(key);
-      const sameFile = ignored.bornAt === bornAtMs(stat) || stat.birthtimeMs === 0;
-      if (sameFile && stat.size >= ignored.size) return ignored.size;
-    }
-    // Files that appear while running always start at 0; start_at is for files found at
-    // startup, unless the file was created at a path we knew after we last looked at it.
-    if (!startup) return 0;
-    if (since !== undefined && bornAfter(stat, since)) return 0;
-    return input.start_at === 'end' ? stat.size : 0;
-  }
-
-  /** ignore_older: a never-followed file untouched for that long is skipped (remembered at its size). */
-  private isIgnoredOld(input: InputConfig, key: string, stat: Stats): boolean {
-    if (input.ignore_older <= 0 || this.now() - stat.mtimeMs <= input.ignore_older) return false;
-    if (!this.ignoredOld.has(key)) {
-      this.ignoredOld.set(key, { size: stat.size, bornAt: bornAtMs(stat) });
-      if (this.ignoredOld.size > IGNORED_MEMORY) this.ignoredOld.delete(this.ignoredOld.keys().next().value!);
-    }
-    return true;
   }
 
   private follow(spec: {
@@ -604,20 +580,21 @@ export class Tailer {
     state: ReaderState;
     start: StartPoint;
     after?: Promise<unknown>;
+    inherited?: FileHandle;
   }): FileReader {
     const key = identityKey(spec.identity);
     const reader = new FileReader(this.ctx, {
-      source: { key: `${key}:${++this.followSequence}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
+      // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
+      source: { key: `${key}:${this.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
       input: spec.input,
       currentPath: spec.currentPath,
       state: spec.state,
       start: spec.start,
       ...(spec.after === undefined ? {} : { after: spec.after }),
+      ...(spec.inherited === undefined ? {} : { inherited: spec.inherited }),
     });
-    this.readers.set(key, reader);
-    if (spec.state === 'live') this.liveByPath.set(spec.currentPath, reader);
-    else this.nonLive.add(reader);
-    this.stats.filesFollowed = this.readers.size;
+    this.group.add(reader, spec.state === 'live' ? spec.currentPath : null);
+    this.stats.filesFollowed = this.group.size;
     reader.wake();
     return reader;
   }
@@ -626,106 +603,87 @@ export class Tailer {
 
   /** Rotated and removed files: release when done, give up when stuck too long, else look again. */
   private reviewNonLive(): void {
-    const now = this.now();
-    for (const reader of this.nonLive) {
-      if (this.releasing.has(reader)) continue;
-      if (reader.isFinished) {
-        this.forget(reader);
-        continue;
+    for (const { reader, action } of this.group.review(this.now())) {
+      if (action === 'forget') this.forget(reader);
+      else if (action === 'release') this.release(reader);
+      else if (action === 'abandon') this.abandon(reader);
+      else {
+        // Old rotations get deleted; the gate may keep the reader from seeing it.
+        if (reader.state !== 'removed') void reader.checkRemoved();
+        reader.wake();
       }
-      const rotation = reader.input.rotation;
-      const quietFor = now - reader.lastGrowthAt;
-      if (reader.state === 'removed') {
-        if (reader.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) {
-          this.release(reader);
-          continue;
-        }
-        if (!reader.atEof && now - (reader.removedAt ?? now) >= rotation.close_removed_after) {
-          this.abandon(reader);
-          continue;
-        }
-      } else if (reader.atEof && quietFor >= rotation.close_renamed_after) {
-        this.release(reader);
-        continue;
-      } else {
-        void reader.checkRemoved(); // old rotations get deleted; the gate may keep the reader from seeing it
-      }
-      reader.wake();
     }
   }
 
   /** Done with a rotated or removed file: emit what it still holds, close it, remember where it ended. */
   private release(reader: FileReader): void {
-    this.releasing.add(reader);
+    this.group.releasing(reader);
     void reader.finish().then(() => {
-      this.releasing.delete(reader);
-      // Interrupted by stop(): keep it listed so handoff() reports where it stood.
+      // Interrupted by stop(): keep it listed, it is stopped with the others.
       if (this.stopping) return;
-      this.remember(reader);
       this.forget(reader);
-      this.log.info({ path: reader.source.path, currentPath: reader.currentPath, key: reader.source.key, state: reader.state }, 'released file');
+      // Deleted and closed: nothing reaches it any more, and its inode may be given to a new
+      // file, which must not be taken for it.
+      if (reader.state === 'removed') this.tracker.gone(reader.identity, reader.tracking);
+      this.observer.emit({ type: 'released', path: reader.source.path, file: reader.currentPath, key: reader.source.key, state: reader.state });
     });
   }
 
   private abandon(reader: FileReader): void {
-    this.releasing.add(reader);
+    this.group.releasing(reader);
     void reader.abandon().then((bytes) => {
-      this.releasing.delete(reader);
       this.forget(reader);
-      this.log.warn(
-        { path: reader.source.path, key: reader.source.key, bytesAbandoned: bytes },
-        'gave up on a deleted file that could not be read to the end (close_removed_after elapsed while output was blocked)',
-      );
+      this.observer.emit({ type: 'abandoned', path: reader.source.path, key: reader.source.key, bytes });
     });
   }
 
-  private remember(reader: FileReader): void {
-    const key = identityKey(reader.identity);
-    this.released.delete(key);
-    this.released.set(key, reader.resumePoint());
-    if (this.released.size > RELEASED_MEMORY) this.released.delete(this.released.keys().next().value!);
-  }
-
   private forget(reader: FileReader): void {
-    const key = identityKey(reader.identity);
-    if (this.readers.get(key) === reader) this.readers.delete(key);
-    this.nonLive.delete(reader);
-    this.unopenable.delete(reader);
-    for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
-    this.stats.filesFollowed = this.readers.size;
+    this.group.forget(reader);
+    this.stats.filesFollowed = this.group.size;
   }
 
   // --- Reader events --------------------------------------------------------------------------
 
+  private onReaderOutcome(reader: FileReader, outcome: ReaderOutcome): void {
+    switch (outcome.kind) {
+      case 'at-eof':
+        return this.onReaderEof(reader);
+      case 'open-failed':
+        return this.onOpenFailed(reader, outcome.error);
+      case 'open-recovered':
+        return this.onOpenRecovered(reader);
+      case 'gone':
+        return this.onReaderGone(reader, outcome.error);
+      case 'skipped':
+        return this.onReaderSkipped(reader, outcome.reason);
+    }
+  }
+
   private onReaderEof(reader: FileReader): void {
-    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.releasing.has(reader) || this.stopping) return;
+    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.group.isReleasing(reader) || this.stopping) return;
     void this.enqueue(async () => {
-      if (this.readers.get(identityKey(reader.identity)) !== reader || this.releasing.has(reader)) return;
-      this.nonLive.add(reader);
-      for (const [path, live] of this.liveByPath) if (live === reader) this.liveByPath.delete(path);
+      if (this.group.get(reader.identity) !== reader || this.group.isReleasing(reader)) return;
+      this.group.removed(reader);
       this.release(reader);
     }).catch(() => undefined);
   }
 
   private onOpenFailed(reader: FileReader, error: FileOpenError): void {
-    this.unopenable.add(reader);
+    this.group.unopenable(reader, true);
     if (this.warnedUnopenable.has(error.path)) return;
     this.warnedUnopenable.add(error.path);
-    this.stats.readErrors++;
-    this.log.warn({ path: error.path, code: error.code, err: error }, 'cannot open file; retrying at each scan');
+    this.observer.emit({ type: 'open-failed', path: error.path, code: error.code, error });
   }
 
   private onOpenRecovered(reader: FileReader): void {
-    this.unopenable.delete(reader);
-    if (this.warnedUnopenable.delete(reader.currentPath)) this.log.info({ path: reader.currentPath }, 'file can be opened again');
+    this.group.unopenable(reader, false);
+    if (this.warnedUnopenable.delete(reader.currentPath)) this.observer.emit({ type: 'open-recovered', path: reader.currentPath });
   }
 
   private onReaderGone(reader: FileReader, error: FileGoneError): void {
-    const abandoned = reader.backlog;
-    this.stats.bytesAbandoned += abandoned;
-    if (abandoned > 0) this.log.warn({ path: error.path, key: reader.source.key, bytesAbandoned: abandoned }, 'file disappeared before it was read to the end');
-    else this.log.debug({ path: error.path, key: reader.source.key }, 'file disappeared');
+    this.observer.emit({ type: 'gone', path: error.path, key: reader.source.key, bytes: reader.backlog });
     this.forget(reader);
+    this.tracker.gone(reader.identity, reader.tracking);
   }
 
   /**
@@ -734,38 +692,40 @@ export class Tailer {
    */
   private async followTruncatedCopy(reader: FileReader, before: ResumePoint): Promise<boolean> {
     if (this.stopping) return false;
-    const isKnown = (identity: FileIdentity): boolean =>
-      sameIdentity(identity, reader.identity) || this.readers.has(identityKey(identity)) || this.released.has(identityKey(identity));
-    const copy = await findTruncatedCopy(reader.currentPath, before, isKnown, this.ctx.openFile);
-    if (copy === undefined) return false;
-    this.log.info({ path: reader.source.path, copy: copy.path, offset: before.offset }, 'file truncated after being copied: finishing the copy');
+    // Only files followed right now are left out: a position remembered for an identity
+    // (tracker, registry) may belong to a deleted file whose inode the copy reuses — it counts
+    // only if the copy still holds what it describes, and then the copy continues from it.
+    const isFollowed = (identity: FileIdentity): boolean => sameIdentity(identity, reader.identity) || this.group.has(identity);
+    // Copies are named after the live path (a file truncated before its rename is found again
+    // under a rotated name; its copy is still named after the live one).
+    const copy = await findTruncatedCopy(reader.source.path, before, isFollowed, this.ctx.openFile);
+    if (copy !== undefined) await this.followCopy(reader, before, copy);
+    // Truncated more than once since the reader last read (its output was blocked): the later
+    // copies hold content it never read at all — files born since, found like middle files.
+    await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, reader.lastGrowthAt, reader.input, reader.identity);
+    return copy !== undefined;
+  }
+
+  private async followCopy(reader: FileReader, before: ResumePoint, copy: DirectoryFile): Promise<void> {
+    const resume = copyStart({ ...before, path: reader.source.path }, await this.known.verified(copy));
+    const acknowledgedUpTo = await this.acknowledgedIn(copy, reader.identity, before);
+    this.observer.emit({ type: 'copy-found', path: reader.source.path, copy: copy.path, offset: resume.offset });
     this.follow({
       identity: copy.identity,
       input: reader.input,
       livePath: reader.source.path,
       currentPath: copy.path,
       state: 'rotated',
-      start: { resume: { ...before, path: reader.source.path }, fallback: 'skip' },
+      start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf: { identity: reader.identity, epoch: before.epoch ?? 0, upTo: before.offset } },
     });
-    return true;
   }
 
   private onReaderSkipped(reader: FileReader, reason: string): void {
-    this.log.info({ path: reader.source.path, currentPath: reader.currentPath, reason }, 'not reading file');
+    this.observer.emit({ type: 'skipped', path: reader.source.path, file: reader.currentPath, reason });
     this.forget(reader);
   }
 
   // --- Helpers --------------------------------------------------------------------------------
-
-  private checkpointsByPath(): Map<string, Checkpoint[]> {
-    const byPath = new Map<string, Checkpoint[]>();
-    for (const cp of this.checkpoints.all()) {
-      const list = byPath.get(cp.path);
-      if (list === undefined) byPath.set(cp.path, [cp]);
-      else list.push(cp);
-    }
-    return byPath;
-  }
 
   private inputById(id: string): InputConfig | undefined {
     return this.discovery.matchers.find((matcher) => matcher.input.id === id)?.input;
@@ -776,8 +736,4 @@ export class Tailer {
     const rotation = this.discovery.inputFor(path)?.rotation;
     return Math.max(rotation?.close_renamed_after ?? 0, 10 * this.scanIntervalMs);
   }
-}
-
-function resumeFromCheckpoint(cp: Checkpoint): ResumePoint {
-  return { offset: cp.offset, fingerprint: cp.fingerprint, marker: cp.marker, path: cp.path };
 }

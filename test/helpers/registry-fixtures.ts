@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { nodeRegistryFs } from '../../src/registry/registry-fs.js';
 import type { RegistryFileHandle, RegistryFs } from '../../src/registry/registry-fs.js';
-import type { Checkpoint } from '../../src/registry/types.js';
+import type { Checkpoint } from '../../src/core/file.js';
 
 export async function makeTempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `logship-${prefix}-`));

@@ -1,7 +1,8 @@
 // LineBatches and agent configurations for shipper tests that run without the tailer.
 
 import type { AgentConfig, InputConfig, KafkaSection } from '../../src/config/types.js';
-import type { LineBatch, SourceFile } from '../../src/tailer/types.js';
+import type { LineBatch } from '../../src/core/batch.js';
+import type { SourceFile } from '../../src/core/file.js';
 
 export const source: SourceFile = { key: '1:2:0', identity: { dev: 1, ino: 2 }, input: 'app', path: '/var/log/app.log' };
 

@@ -11,9 +11,10 @@ import { Writable } from 'node:stream';
 import type { TestContext } from 'node:test';
 import pino, { type Logger } from 'pino';
 import type { InputConfig } from '../../src/config/types.js';
-import { type Checkpoint, identityKey } from '../../src/registry/types.js';
+import { type Checkpoint, identityKey } from '../../src/core/file.js';
 import { type CheckpointLookup, Tailer, type TailerOptions } from '../../src/tailer/tailer.js';
-import { type BatchSink, type FileIdentity, type FlowGate, LineFlag, type LineBatch } from '../../src/tailer/types.js';
+import { type FileIdentity } from '../../src/core/file.js';
+import { type BatchSink, type FlowGate, LineFlag, type LineBatch } from '../../src/core/batch.js';
 
 const cleanups = new WeakMap<TestContext, Array<() => Promise<unknown>>>();
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeRegistry } from '../../src/registry/registry-file.js';
-import { identityKey } from '../../src/registry/types.js';
+import { identityKey } from '../../src/core/file.js';
 import type { DeletedFile } from './file-faults.js';
 
 const POLL_MS = 100;

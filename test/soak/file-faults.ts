@@ -7,7 +7,7 @@ import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { copyFile, truncate } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { identityKey } from '../../src/registry/types.js';
+import { identityKey } from '../../src/core/file.js';
 import type { LogWriter } from './writer.js';
 
 /** A file removed from disk by the soak: the agent may still be reading it through its handle. */

@@ -5,7 +5,7 @@
 // rename it keeps writing to the old descriptor until told to reopen; copytruncate pauses it.
 
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
-import { identityKey } from '../../src/registry/types.js';
+import { identityKey } from '../../src/core/file.js';
 
 /** How often the writer wakes to append what is due; lines are written in whole-line writes. */
 const TICK_MS = 10;

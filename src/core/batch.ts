@@ -1,0 +1,64 @@
+// Framed lines on their way from a reader to Kafka, and the backpressure that stops readers.
+// Data flows one way: discover -> tail -> frame lines -> LineBatch -> ship -> acknowledge -> persist.
+
+import type { Fingerprint, OffsetMarker, SourceFile } from './file.js';
+
+/** Per-line flags; most lines have none, so the array in LineBatch is sparse. */
+export const enum LineFlag {
+  None = 0,
+  /** A piece of a line longer than max_line_bytes (all but the last piece carry it). */
+  Split = 1,
+  /** Emitted without its newline after partial_line_timeout of quiet. */
+  Partial = 2,
+  /** Bytes invalid for the encoding were replaced with U+FFFD. */
+  Replaced = 4,
+  /** Several lines joined by multiline.start. */
+  Multiline = 8,
+}
+
+/**
+ * Lines framed from one contiguous read of one file. Offsets are byte positions in the file
+ * (whatever the encoding); `ends[i]` is the position just after line i's newline, so the
+ * last element equals `endOffset`. Payloads are UTF-8, without the newline (and without a
+ * trailing \r).
+ */
+export interface LineBatch {
+  source: SourceFile;
+  /**
+   * Increments each time the file is found truncated (copytruncate) and read again from 0.
+   * Offsets are only comparable within one epoch.
+   */
+  epoch: number;
+  /**
+   * Owned by the receiver: the tailer never writes to these bytes again, so they may be kept
+   * (until acknowledged) without copying. Lines of one batch usually share one backing buffer,
+   * so keeping any line keeps its batch's bytes.
+   */
+  lines: Buffer[];
+  /** Byte position where the first line of this batch starts (ends[i-1] is where line i starts). */
+  startOffset: number;
+  ends: number[];
+  /** Sparse: flags[i] undefined means LineFlag.None. */
+  flags: (LineFlag | undefined)[];
+  endOffset: number;
+  /** Marker of the bytes ending at endOffset (see OffsetMarker). */
+  marker: OffsetMarker;
+  /** Fingerprint of the file as read so far; stored with the checkpoint. */
+  fingerprint: Fingerprint;
+}
+
+/** Where the tailer hands its batches. Called synchronously from the read loop. */
+export type BatchSink = (batch: LineBatch) => void;
+
+/**
+ * Backpressure from the shipper: readers check `isOpen()` before each read and, when closed,
+ * await `waitOpen()`. A paused reader reads nothing and buffers nothing.
+ */
+export interface FlowGate {
+  /**
+   * With a source: may this particular file be read? (The shipper closes it alone for a file
+   * whose topic is failing, so the other files keep flowing.) Readers pass their SourceFile.
+   */
+  isOpen(source?: SourceFile): boolean;
+  waitOpen(source?: SourceFile): Promise<void>;
+}

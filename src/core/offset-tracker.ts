@@ -1,0 +1,282 @@
+// The offset tracker: per file identity, where its reader started, what it handed to the
+// shipper and what Kafka acknowledged — plus the open descriptors of deleted files still being
+// read when a tailer stopped. Owned by the agent, it outlives every tailer (a reload replaces
+// the tailer, not the tracker), so a new tailer continues exactly where the previous one's
+// readers stood, including files they never got to open (the gate was closed) and files that
+// exist only through a descriptor. It alone feeds reload hand-over and the lag metric; the
+// registry persists what it acknowledges.
+//
+// Positions are recorded by method calls of the reader that owns the file, never written from
+// outside; the hand-over on every batch stores four fields and allocates nothing.
+
+import type { FileHandle } from 'node:fs/promises';
+import { identityKey, type FileIdentity, type Fingerprint, type FilePosition, type OffsetMarker, type SourceFile } from './file.js';
+
+/** Identities remembered once their reader is gone (a file may come back under a followed path). */
+export const TRACKED_MEMORY = 20_000;
+
+/** One file's positions. Only its reader moves `start` and the hand-over. */
+export class TrackedFile {
+  private startAt: FilePosition;
+  private handedOffset: number;
+  private handedMarker: OffsetMarker | null;
+  private handedFingerprint: Fingerprint;
+  private handedEpoch: number;
+  private acked: FilePosition | null = null;
+  private floor: number;
+  private lookedAt: number | undefined;
+  /** What the registry may hold for this file before its own lines are acknowledged (null: nothing). */
+  readonly persistable: FilePosition | null;
+  /** A copytruncate copy: of which file, in which epoch, continuing it at which offset. */
+  readonly copyOf: CopyOrigin | null;
+
+  constructor(
+    readonly identity: FileIdentity,
+    /** Input id and live path the file is followed under (a rotated file keeps its live path). */
+    readonly input: string,
+    readonly path: string,
+    start: FilePosition,
+    /** Bytes before it need nothing shipped by this record (see shippedOffset). */
+    floor: number,
+    /** SourceFile keys of the readers that followed this very file (one per reload). */
+    private readonly sourceKeys: readonly string[],
+    persistable: FilePosition | null = null,
+    copyOf: CopyOrigin | null = null,
+  ) {
+    this.persistable = persistable;
+    this.copyOf = copyOf;
+    this.startAt = start;
+    this.floor = floor;
+    this.handedOffset = start.offset;
+    this.handedMarker = start.marker;
+    this.handedFingerprint = start.fingerprint;
+    this.handedEpoch = start.epoch ?? 0;
+  }
+
+  /** The reader (re)started at `position`: at its first open, or at 0 after a truncation (next epoch). */
+  started(position: FilePosition): void {
+    this.startAt = position;
+    this.floor = position.offset;
+    this.handedOffset = position.offset;
+    this.handedMarker = position.marker;
+    this.handedFingerprint = position.fingerprint;
+    this.handedEpoch = position.epoch ?? 0;
+  }
+
+  /** The reader handed a batch ending at `offset` to the shipper. Hot path: no allocation. */
+  handedOver(offset: number, marker: OffsetMarker, fingerprint: Fingerprint, epoch: number): void {
+    this.handedOffset = offset;
+    this.handedMarker = marker;
+    this.handedFingerprint = fingerprint;
+    this.handedEpoch = epoch;
+  }
+
+  /** Kafka acknowledged everything before `position` (in its epoch). */
+  acknowledged(position: FilePosition): void {
+    this.acked = position;
+  }
+
+  /** Was a batch from `source` read from this very file (not an earlier one on the same inode)? */
+  owns(source: SourceFile): boolean {
+    return this.sourceKeys.includes(source.key);
+  }
+
+  get keys(): readonly string[] {
+    return this.sourceKeys;
+  }
+
+  /** The tailer looked at the file's live path and found this file there (ms). */
+  seen(at: number): void {
+    this.lookedAt = at;
+  }
+
+  /** Last time the file was seen at its live path, if it was while this agent ran. */
+  get seenAt(): number | undefined {
+    return this.lookedAt;
+  }
+
+  get start(): FilePosition {
+    return this.startAt;
+  }
+
+  /** Everything before it is with the shipper (or acknowledged): where a successor continues. */
+  get handedOverPosition(): FilePosition {
+    return { offset: this.handedOffset, marker: this.handedOffset > 0 ? this.handedMarker : null, fingerprint: this.handedFingerprint, epoch: this.handedEpoch };
+  }
+
+  get acknowledgedPosition(): FilePosition | null {
+    return this.acked;
+  }
+
+  /**
+   * Up to where the file needs nothing more shipped in the epoch the reader is in: what Kafka
+   * acknowledged, and at least where the reader started when the bytes before were not this
+   * file's to ship (a copytruncate copy starts where its original stood; start_at: end and
+   * ignore_older skip on purpose; a registry checkpoint was acknowledged). A reader continuing
+   * a hand-over keeps the floor of the record it continues. The lag metric is size minus this.
+   */
+  get shippedOffset(): number {
+    const epoch = this.startAt.epoch ?? 0;
+    const acked = this.acked !== null && (this.acked.epoch ?? 0) === epoch ? this.acked.offset : 0;
+    return Math.max(this.floor, acked);
+  }
+}
+
+/** Where a copytruncate copy came from: its bytes up to `upTo` are the original's of that epoch. */
+export interface CopyOrigin {
+  identity: FileIdentity;
+  epoch: number;
+  upTo: number;
+}
+
+/** A deleted file still being read when its tailer stopped: only this descriptor reaches it. */
+export interface HeldFile {
+  identity: FileIdentity;
+  input: string;
+  /** The live path it was followed under. */
+  path: string;
+  /** Its last name (gone from the directory). */
+  currentPath: string;
+  handle: FileHandle;
+}
+
+export interface TrackerListener {
+  /** A reader started following a file (the agent registers never-seen files). */
+  tracked(record: TrackedFile): void;
+  /** A file was deleted and its last reader closed it (the agent drops its registry entry). */
+  gone(identity: FileIdentity): void;
+}
+
+const NO_LISTENER: TrackerListener = { tracked: () => undefined, gone: () => undefined };
+
+export class OffsetTracker {
+  private readonly files = new Map<string, TrackedFile>();
+  /** Identities of files gone for good (until a reader tracks the identity again: inode reuse). */
+  private readonly goneKeys = new Set<string>();
+  private held: HeldFile[] = [];
+  private follows = 0;
+
+  constructor(private readonly listener: TrackerListener = NO_LISTENER) {}
+
+  /** A number for a new follow, unique for the agent's life (part of SourceFile.key). */
+  nextFollow(): number {
+    return ++this.follows;
+  }
+
+  /** The record of a file a reader starts following (replacing an older record of the identity). */
+  track(source: SourceFile, start: FilePosition, persistable: FilePosition | null = start.offset === 0 ? start : null, copyOf: CopyOrigin | null = null): TrackedFile {
+    const { identity, input, path } = source;
+    const key = identityKey(identity);
+    const previous = this.files.get(key);
+    // Continuing where the previous record's reader stood (a reload, a file coming back): the
+    // reader checked that the file still holds those bytes before it started there, so its
+    // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
+    // the fingerprints — the new one may cover more of the first bytes than the old one did.)
+    const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
+    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key], persistable, copyOf);
+    if (continues) {
+      const acked = previous.acknowledgedPosition;
+      if (acked !== null) record.acknowledged(acked);
+      if (previous.seenAt !== undefined) record.seen(previous.seenAt);
+    }
+    this.files.delete(key);
+    this.files.set(key, record);
+    if (this.files.size > TRACKED_MEMORY) this.files.delete(this.files.keys().next().value!);
+    this.goneKeys.delete(key);
+    this.listener.tracked(record);
+    return record;
+  }
+
+  /**
+   * The file was deleted and its reader closed it: its positions describe nothing on disk any
+   * more, and a new file may get its inode — forgotten, so that file is not taken for it.
+   */
+  gone(identity: FileIdentity, record: TrackedFile | null): void {
+    const key = identityKey(identity);
+    const current = this.files.get(key);
+    // A new file on the reused inode is followed already: it is not the one that went.
+    if (current !== undefined && current !== record) return;
+    this.files.delete(key);
+    this.goneKeys.add(key);
+    if (this.goneKeys.size > TRACKED_MEMORY) this.goneKeys.delete(this.goneKeys.keys().next().value!);
+    this.listener.gone(identity);
+  }
+
+  /** Deleted and closed (see gone()): late acknowledgements of it are not worth persisting. */
+  isGone(identity: FileIdentity): boolean {
+    return this.goneKeys.has(identityKey(identity));
+  }
+
+  get(identity: FileIdentity): TrackedFile | undefined {
+    return this.files.get(identityKey(identity));
+  }
+
+  /** Where a new reader of `identity` continues: the end of what the last one handed over. */
+  resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string }) | undefined {
+    const record = this.files.get(identityKey(identity));
+    return record === undefined ? undefined : { ...record.handedOverPosition, path: record.path, input: record.input };
+  }
+
+  /** Every file that has a record, most recently followed last. */
+  all(): Iterable<TrackedFile> {
+    return this.files.values();
+  }
+
+  /**
+   * Kafka acknowledged a position of a file (from the shipper's commit path). 'current': the
+   * file is followed (or was, and is remembered no more); 'deleted': it was deleted and closed
+   * since (persist it as such: a new file on its inode is not it); 'stale': the batch came from
+   * an earlier file on an identity another file has now — its position says nothing about it.
+   */
+  acknowledged(source: SourceFile, position: FilePosition): 'current' | 'deleted' | 'stale' {
+    const key = identityKey(source.identity);
+    const record = this.files.get(key);
+    if (record === undefined) return this.goneKeys.has(key) ? 'deleted' : 'current';
+    if (!record.owns(source)) return 'stale';
+    record.acknowledged(position);
+    return 'current';
+  }
+
+  /**
+   * Copies of `original` that none of their own lines were acknowledged of yet, and that hold
+   * `position` (an acknowledged position of the original): the registry may hold it for them.
+   */
+  copiesHolding(original: FileIdentity, position: FilePosition): TrackedFile[] {
+    const out: TrackedFile[] = [];
+    for (const record of this.files.values()) {
+      const origin = record.copyOf;
+      if (origin === null || record.acknowledgedPosition !== null) continue;
+      if (origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo) out.push(record);
+    }
+    return out;
+  }
+
+  /**
+   * What was handed over but not acknowledged will not be acknowledged any more (the producer
+   * was replaced without draining): successors continue from the acknowledged positions.
+   */
+  rewindToAcknowledged(committed: (identity: FileIdentity) => FilePosition | undefined): void {
+    for (const [key, record] of this.files) {
+      const acked = record.acknowledgedPosition ?? committed(record.identity);
+      if (acked === undefined) this.files.delete(key);
+      else record.started({ ...acked, epoch: acked.epoch ?? 0 });
+    }
+  }
+
+  /** A stopping tailer leaves the descriptor of a deleted, unfinished file for its successor. */
+  hold(file: HeldFile): void {
+    this.held.push(file);
+  }
+
+  /** The held descriptors, handed to the next tailer (which owns them from now on). */
+  takeHeld(): HeldFile[] {
+    const held = this.held;
+    this.held = [];
+    return held;
+  }
+
+  /** The agent stops for good: close what no tailer will read. */
+  async closeHeld(): Promise<void> {
+    await Promise.all(this.takeHeld().map((file) => file.handle.close().catch(() => undefined)));
+  }
+}

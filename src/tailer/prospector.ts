@@ -1,0 +1,133 @@
+// The prospector: pure decisions about which files to follow and where each starts — no
+// filesystem, no clock (the caller passes what it saw and the time). One function decides
+// where a file starts, whether it is found at startup, while running or after a reload, so a
+// file is treated the same whichever way it turns up:
+//   1. a known position (where the last reader of the file stood — this tailer's, or the
+//      previous one's across a reload — else the registry's acknowledged checkpoint): continue
+//      there if the file still holds those bytes; if it does not (truncated, maybe while the
+//      agent was down), read it from 0 and look for the copytruncate copy from that position;
+//   2. never followed and untouched for ignore_older: skip it, remembering its size;
+//   3. skipped before by ignore_older and written since: start where it was skipped;
+//   4. found at startup: start_at (unless born at a known path after the last look there);
+//      found while running: 0.
+// The reader checks the position against the file (it has the handle); everything else is here.
+
+import type { FilePosition, FileIdentity } from '../core/file.js';
+import type { CopyOrigin } from '../core/offset-tracker.js';
+import { sameIdentity } from '../core/file.js';
+import { CLOCK_MARGIN_MS } from './rotation.js';
+
+/** A position to continue from, if the file still holds the same bytes. */
+export interface ResumePoint extends FilePosition {
+  /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
+  path?: string;
+}
+
+export interface StartPoint {
+  resume?: ResumePoint;
+  /**
+   * Where to start without a (matching) resume point: 0, or the size seen for start_at: end;
+   * 'skip' for a file we only want if it is the one the resume point describes.
+   */
+  fallback: number | 'skip';
+  /** Rotated/middle candidates: a file starting with a compressed format's magic is skipped. */
+  skipCompressed?: boolean;
+  /**
+   * A copytruncate copy: the position in it up to which its original's lines are acknowledged
+   * (else its start). The registry may hold it before any of the copy's own lines are: should
+   * the agent crash, the copy is found again from there — some lines twice, none lost.
+   */
+  acknowledgedUpTo?: FilePosition;
+  /** A copytruncate copy: of which file (see OffsetTracker.copiesHolding). */
+  copyOf?: CopyOrigin;
+}
+
+/** A file skipped by ignore_older: its size and birth then. */
+export interface IgnoredFile {
+  size: number;
+  bornAt: number;
+}
+
+/** What the caller knows about a file it found at a glob-matched path. */
+export interface StartFacts {
+  input: { start_at: 'beginning' | 'end'; ignore_older: number };
+  file: { size: number; mtimeMs: number; bornAt: number; birthtimeKnown: boolean };
+  /** Known position (hand-over, else registry checkpoint), if any. */
+  known: ResumePoint | undefined;
+  /** The file was skipped by ignore_older before (and is remembered). */
+  ignored: IgnoredFile | undefined;
+  /** Found by the startup scan (start_at applies) rather than while running. */
+  startup: boolean;
+  /** Last look at the path before this one, if the path was looked at (ms). */
+  since: number | undefined;
+  now: number;
+}
+
+export type StartDecision =
+  /** Follow the file from `start`; `forgetIgnored`: drop its ignore_older memory. */
+  | { kind: 'follow'; start: StartPoint; forgetIgnored: boolean }
+  /** ignore_older: not followed; remember it at this size. */
+  | { kind: 'ignore'; remember: IgnoredFile };
+
+export function decideStart(facts: StartFacts): StartDecision {
+  const { input, file, known, ignored } = facts;
+  if (known !== undefined) return { kind: 'follow', start: { resume: known, fallback: 0 }, forgetIgnored: false };
+  if (input.ignore_older > 0 && facts.now - file.mtimeMs > input.ignore_older) {
+    return { kind: 'ignore', remember: ignored ?? { size: file.size, bornAt: file.bornAt } };
+  }
+  if (ignored !== undefined) {
+    const sameFile = ignored.bornAt === file.bornAt || !file.birthtimeKnown;
+    if (sameFile && file.size >= ignored.size) return { kind: 'follow', start: { fallback: ignored.size }, forgetIgnored: true };
+  }
+  return { kind: 'follow', start: { fallback: fallbackOffset(facts) }, forgetIgnored: ignored !== undefined };
+}
+
+function fallbackOffset({ input, file, startup, since }: StartFacts): number {
+  // Files that appear while running always start at 0; start_at is for files found at
+  // startup, unless the file was created at a path we knew after we last looked at it.
+  if (!startup) return 0;
+  if (since !== undefined && file.bornAt > since - CLOCK_MARGIN_MS) return 0;
+  return input.start_at === 'end' ? file.size : 0;
+}
+
+/**
+ * Where a copytruncate copy continues: from where its original stood (`before`), unless the
+ * copy's own remembered position — one it still holds (checked by the caller) — is further on
+ * (the copy was followed and shipped from before, e.g. in an earlier life of the agent).
+ */
+export function copyStart(before: ResumePoint, own: ResumePoint | undefined): ResumePoint {
+  return own !== undefined && own.offset >= before.offset ? own : before;
+}
+
+/** A file known (tracker or registry) under a live path, and when it was last seen there. */
+export interface KnownFile {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+  /** Last time it was seen at `path`, ms. */
+  seenAt: number;
+}
+
+export interface PathPlan {
+  /** Last look at the path: files born there after it and rotated away are "middle" files. */
+  since: number;
+  /** Known files no longer at the path (rotated away before the stop or reload), oldest first: finish them. */
+  rotated: KnownFile[];
+  /** The path changed hands: look for middle files (only then can new files have come and gone). */
+  searchMiddle: boolean;
+}
+
+/**
+ * Startup (and reload) for one live path: which known files to finish, and whether files may
+ * have come and gone there. `current`: the identity at the path now, if any.
+ */
+export function planKnownPath(known: readonly KnownFile[], current: FileIdentity | undefined): PathPlan | null {
+  if (known.length === 0) return null;
+  const since = Math.max(...known.map((file) => file.seenAt));
+  // The live file is one we know: the path did not change hands while we were down, but files
+  // rotated away before (or handed over by a reload) may still be unfinished and even growing,
+  // as long as the application has not reopened its log.
+  const liveKnown = current !== undefined && known.some((file) => sameIdentity(file.identity, current));
+  const rotated = known.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
+  return { since, rotated, searchMiddle: !liveKnown };
+}

@@ -1,0 +1,193 @@
+// The reader group: every followed file, by identity, in one slot with one state —
+//   live        at a glob-matched path (indexed by that path)
+//   rotated     renamed away (or moved out of the globs): read on through its handle
+//   removed     deleted (nlink 0): read on through its handle, within close_removed_after
+//   releasing   done: its last lines are being emitted and its handle closed
+//   unopenable  cannot be opened now (EACCES, ...): tried again at each scan, then back to what it was
+// The tailer moves slots between states; what to do with the rotated and removed ones at a scan
+// (release, abandon, look again) is decided by review(), which only reads — the tailer acts.
+
+import type { FileIdentity } from '../core/file.js';
+import { identityKey } from '../core/file.js';
+import type { FileReader } from './reader.js';
+import type { FollowedFile } from './types.js';
+
+export type SlotState = 'live' | 'rotated' | 'removed' | 'releasing' | 'unopenable';
+
+interface Slot {
+  readonly reader: FileReader;
+  state: SlotState;
+  /** The glob-matched path it is live at (state 'live', or 'unopenable' from 'live'). */
+  livePath: string | null;
+  /** While 'unopenable': the state to return to once it opens. */
+  before: Exclude<SlotState, 'unopenable' | 'releasing'> | null;
+}
+
+/** What review() decides for a rotated or removed file. */
+export type ReviewAction = 'release' | 'abandon' | 'forget' | 'look-again';
+
+export class ReaderGroup {
+  private readonly slots = new Map<string, Slot>();
+  /** Index of the 'live' slots by their path (inotify reports writes by path). */
+  private readonly byPath = new Map<string, Slot>();
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get(identity: FileIdentity): FileReader | undefined {
+    return this.slots.get(identityKey(identity))?.reader;
+  }
+
+  has(identity: FileIdentity): boolean {
+    return this.slots.has(identityKey(identity));
+  }
+
+  /** The reader live at `path`, if any. */
+  atPath(path: string): FileReader | undefined {
+    return this.byPath.get(path)?.reader;
+  }
+
+  livePaths(): string[] {
+    return [...this.byPath.keys()];
+  }
+
+  readers(): FileReader[] {
+    return [...this.slots.values()].map((slot) => slot.reader);
+  }
+
+  /** Readers not live at a path: rotated, removed, releasing. */
+  notLive(): FileReader[] {
+    const out: FileReader[] = [];
+    for (const slot of this.slots.values()) if (slot.livePath === null) out.push(slot.reader);
+    return out;
+  }
+
+  stateOf(reader: FileReader): SlotState | undefined {
+    const slot = this.slotOf(reader);
+    return slot === undefined ? undefined : slot.state;
+  }
+
+  /** A new reader: live at `livePath`, or (null) rotated/removed as the reader says. */
+  add(reader: FileReader, livePath: string | null): void {
+    const slot: Slot = { reader, state: livePath !== null ? 'live' : reader.state === 'removed' ? 'removed' : 'rotated', livePath, before: null };
+    this.slots.set(identityKey(reader.identity), slot);
+    if (livePath !== null) this.byPath.set(livePath, slot);
+  }
+
+  /** Its file left its live path (renamed, moved out, deleted): read on as a rotated file. */
+  leftPath(reader: FileReader): void {
+    const slot = this.slotOf(reader);
+    if (slot === undefined) return;
+    this.unindex(slot);
+    if (slot.state === 'live') slot.state = reader.state === 'removed' ? 'removed' : 'rotated';
+    else if (slot.before === 'live') slot.before = 'rotated';
+  }
+
+  /** A followed file showed up at a glob-matched path (renamed into it): live there, unless deleted. */
+  adopt(reader: FileReader, path: string): void {
+    const slot = this.slotOf(reader);
+    if (slot === undefined) return;
+    this.unindex(slot);
+    slot.livePath = path;
+    this.byPath.set(path, slot);
+    if (slot.state === 'rotated') slot.state = 'live';
+  }
+
+  /** The reader found its file deleted (nlink 0). */
+  removed(reader: FileReader): void {
+    const slot = this.slotOf(reader);
+    if (slot === undefined) return;
+    this.unindex(slot);
+    if (slot.state === 'live' || slot.state === 'rotated') slot.state = 'removed';
+    else if (slot.state === 'unopenable') slot.before = 'removed';
+  }
+
+  releasing(reader: FileReader): void {
+    const slot = this.slotOf(reader);
+    if (slot === undefined) return;
+    this.unindex(slot);
+    slot.state = 'releasing';
+  }
+
+  isReleasing(reader: FileReader): boolean {
+    return this.slotOf(reader)?.state === 'releasing';
+  }
+
+  /** Opening failed (true) or works again (false). */
+  unopenable(reader: FileReader, failing: boolean): void {
+    const slot = this.slotOf(reader);
+    if (slot === undefined || slot.state === 'releasing') return;
+    if (failing && slot.state !== 'unopenable') {
+      slot.before = slot.state;
+      slot.state = 'unopenable';
+    } else if (!failing && slot.state === 'unopenable') {
+      slot.state = slot.before ?? 'rotated';
+      slot.before = null;
+    }
+  }
+
+  unopenableReaders(): FileReader[] {
+    return [...this.slots.values()].filter((slot) => slot.state === 'unopenable').map((slot) => slot.reader);
+  }
+
+  forget(reader: FileReader): void {
+    const key = identityKey(reader.identity);
+    const slot = this.slots.get(key);
+    if (slot === undefined || slot.reader !== reader) return;
+    this.unindex(slot);
+    this.slots.delete(key);
+  }
+
+  /**
+   * At a scan, for each rotated or removed file: release it when done (read to the end and quiet
+   * for close_renamed_after, or deleted with close_removed), abandon a deleted one stuck for
+   * close_removed_after, forget one that ended by itself, else look at it again.
+   */
+  review(now: number): Array<{ reader: FileReader; action: ReviewAction }> {
+    const out: Array<{ reader: FileReader; action: ReviewAction }> = [];
+    for (const slot of this.slots.values()) {
+      const { reader } = slot;
+      if (slot.state === 'releasing' || slot.livePath !== null) continue;
+      if (reader.state === 'removed' && slot.state === 'rotated') slot.state = 'removed';
+      if (reader.isFinished) {
+        out.push({ reader, action: 'forget' });
+        continue;
+      }
+      const rotation = reader.input.rotation;
+      const quietFor = now - reader.lastGrowthAt;
+      let action: ReviewAction = 'look-again';
+      if (reader.state === 'removed') {
+        if (reader.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) action = 'release';
+        else if (!reader.atEof && now - (reader.removedAt ?? now) >= rotation.close_removed_after) action = 'abandon';
+      } else if (reader.atEof && quietFor >= rotation.close_renamed_after) {
+        action = 'release';
+      }
+      out.push({ reader, action });
+    }
+    return out;
+  }
+
+  files(): FollowedFile[] {
+    return this.readers().map((reader) => ({
+      key: reader.source.key,
+      input: reader.input.id,
+      path: reader.source.path,
+      currentPath: reader.currentPath,
+      identity: reader.identity,
+      position: reader.position,
+      size: reader.lastSize,
+      state: reader.state,
+    }));
+  }
+
+  private slotOf(reader: FileReader): Slot | undefined {
+    const slot = this.slots.get(identityKey(reader.identity));
+    return slot?.reader === reader ? slot : undefined;
+  }
+
+  private unindex(slot: Slot): void {
+    if (slot.livePath !== null && this.byPath.get(slot.livePath) === slot) this.byPath.delete(slot.livePath);
+    slot.livePath = null;
+  }
+}

@@ -1,0 +1,60 @@
+// The import rule (README, Architecture): src/core is the shared vocabulary and imports nothing
+// of ours; tailer, shipper and registry import core and config but never each other; agent.ts
+// wires them. Checked on the import lines of every source file, so a stray import fails here
+// rather than in a reviewer's head.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The top-level module ('core', 'tailer', 'agent.ts', ...) of every relative import in `file`. */
+function importedModules(file: string): Array<{ module: string; line: string }> {
+  const text = readFileSync(file, 'utf8');
+  const found: Array<{ module: string; line: string }> = [];
+  for (const match of text.matchAll(/^(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gms)) {
+    const target = relative(SRC, resolve(dirname(file), match[1]!));
+    found.push({ module: target.split('/')[0]!, line: match[0].replace(/\s+/g, ' ') });
+  }
+  return found;
+}
+
+const ALLOWED: Record<string, readonly string[]> = {
+  core: ['core'],
+  tailer: ['core', 'config', 'tailer'],
+  shipper: ['core', 'config', 'shipper'],
+  registry: ['core', 'config', 'registry'],
+};
+
+test('core imports nothing of ours; tailer, shipper and registry import only core, config and themselves', () => {
+  const violations: string[] = [];
+  let checked = 0;
+  for (const file of sourceFiles(SRC)) {
+    const owner = relative(SRC, file).split('/')[0]!;
+    const allowed = ALLOWED[owner];
+    if (allowed === undefined) continue;
+    for (const { module, line } of importedModules(file)) {
+      checked++;
+      const target = module.replace(/\.js$/, '');
+      if (!allowed.includes(target)) violations.push(`${relative(SRC, file)}: ${line}`);
+    }
+  }
+  assert.ok(checked > 50, `only ${checked} imports found: is the parser still reading the sources?`);
+  assert.deepEqual(violations, []);
+});
+
+test('the import parser sees what agent.ts wires (tailer, shipper, registry)', () => {
+  const probe = importedModules(join(SRC, 'agent.ts')).map((i) => i.module);
+  assert.ok(probe.includes('tailer') && probe.includes('shipper') && probe.includes('registry'), `agent.ts wires all three: ${probe.join(', ')}`);
+});

@@ -1,0 +1,74 @@
+// The offset tracker: positions per identity across readers and reloads, acknowledgement
+// verdicts, the lag floor, deleted files. Pure: no filesystem, no clock.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SourceFile } from '../src/core/file.js';
+import { OffsetTracker } from '../src/core/offset-tracker.js';
+
+const identity = { dev: 1, ino: 42 };
+const source = (n: number): SourceFile => ({ key: `1:42:${n}`, identity, input: 'app', path: '/var/log/app.log' });
+const print = (len: number) => ({ len, hash: `h${len}` });
+const marker = { len: 64, hash: 'm' };
+
+describe('OffsetTracker', () => {
+  test('a reader continuing where the previous one stood (reload) keeps its acknowledgements, its floor and its batches\' keys — also with a longer fingerprint', () => {
+    const tracker = new OffsetTracker();
+    const first = tracker.track(source(1), { offset: 0, fingerprint: print(10), marker: null });
+    first.handedOver(5_000, marker, print(1024), 0);
+    assert.equal(tracker.acknowledged(source(1), { offset: 2_000, fingerprint: print(1024), marker }), 'current');
+    const second = tracker.track(source(2), { ...tracker.resumeFor(identity)!, fingerprint: print(1024) });
+    assert.equal(second.shippedOffset, 2_000, 'lag counts from the acknowledged offset, not from the hand-over');
+    assert.equal(tracker.acknowledged(source(1), { offset: 5_000, fingerprint: print(1024), marker }), 'current', 'the first reader\'s batches still land');
+    assert.equal(second.shippedOffset, 5_000);
+  });
+
+  test('a copytruncate copy starting where its original stood has nothing before that to ship', () => {
+    const tracker = new OffsetTracker();
+    const copy = tracker.track({ ...source(3), identity: { dev: 1, ino: 43 } }, { offset: 7_000, fingerprint: print(1024), marker });
+    assert.equal(copy.shippedOffset, 7_000);
+  });
+
+  test('a new file on a deleted file\'s inode: late acknowledgements of the old one are stale, the deleted one\'s are flagged', () => {
+    const tracker = new OffsetTracker();
+    const old = tracker.track(source(4), { offset: 0, fingerprint: print(10), marker: null });
+    old.handedOver(900, marker, print(10), 0);
+    tracker.gone(identity, old);
+    assert.equal(tracker.isGone(identity), true);
+    assert.equal(tracker.resumeFor(identity), undefined, 'forgotten: a new file there is not taken for it');
+    assert.equal(tracker.acknowledged(source(4), { offset: 900, fingerprint: print(10), marker }), 'deleted');
+    tracker.track(source(5), { offset: 0, fingerprint: print(3), marker: null });
+    assert.equal(tracker.isGone(identity), false);
+    assert.equal(tracker.acknowledged(source(4), { offset: 900, fingerprint: print(10), marker }), 'stale');
+    assert.equal(tracker.acknowledged(source(5), { offset: 30, fingerprint: print(3), marker }), 'current');
+  });
+
+  test('gone() from a reader that was replaced already does not forget its successor', () => {
+    const tracker = new OffsetTracker();
+    const old = tracker.track(source(6), { offset: 0, fingerprint: print(10), marker: null });
+    tracker.track(source(7), { offset: 0, fingerprint: print(5), marker: null });
+    tracker.gone(identity, old);
+    assert.notEqual(tracker.get(identity), undefined);
+  });
+
+  test('after a truncation the lag counts in the new epoch only', () => {
+    const tracker = new OffsetTracker();
+    const record = tracker.track(source(8), { offset: 0, fingerprint: print(10), marker: null });
+    tracker.acknowledged(source(8), { offset: 4_000, fingerprint: print(10), marker, epoch: 0 });
+    record.started({ offset: 0, fingerprint: print(0), marker: null, epoch: 1 });
+    assert.equal(record.shippedOffset, 0, 'the old epoch\'s offset says nothing about the new content');
+  });
+
+  test('rewind: hand-overs fall back to what was acknowledged (else the registry), unknown ones are dropped', () => {
+    const tracker = new OffsetTracker();
+    const a = tracker.track(source(9), { offset: 0, fingerprint: print(10), marker: null });
+    a.handedOver(800, marker, print(10), 0);
+    tracker.acknowledged(source(9), { offset: 300, fingerprint: print(10), marker });
+    const other = { dev: 1, ino: 77 };
+    const b = tracker.track({ ...source(10), identity: other }, { offset: 0, fingerprint: print(10), marker: null });
+    b.handedOver(500, marker, print(10), 0);
+    tracker.rewindToAcknowledged(() => undefined);
+    assert.equal(tracker.resumeFor(identity)?.offset, 300);
+    assert.equal(tracker.resumeFor(other), undefined);
+  });
+});

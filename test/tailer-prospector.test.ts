@@ -1,0 +1,99 @@
+// The prospector's decisions, scripted: facts in, decisions out — no filesystem, no clock.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { copyStart, decideStart, type KnownFile, planKnownPath, type StartFacts } from '../src/tailer/prospector.js';
+
+const NOW = 1_800_000_000_000;
+const fingerprint = { len: 10, hash: 'ab' };
+
+type FactsOverrides = Partial<Omit<StartFacts, 'file' | 'input'>> & { file?: Partial<StartFacts['file']>; input?: Partial<StartFacts['input']> };
+
+function facts(overrides: FactsOverrides = {}): StartFacts {
+  return {
+    known: undefined,
+    ignored: undefined,
+    startup: false,
+    since: undefined,
+    now: NOW,
+    ...overrides,
+    input: { start_at: 'beginning', ignore_older: 0, ...overrides.input },
+    file: { size: 500, mtimeMs: NOW - 1_000, bornAt: NOW - 60_000, birthtimeKnown: true, ...overrides.file },
+  };
+}
+
+describe('decideStart: one rule for startup, runtime and reload', () => {
+  test('a known position (hand-over or checkpoint) wins, whatever start_at and ignore_older say; a mismatch falls back to 0', () => {
+    const known = { offset: 120, fingerprint, marker: { len: 64, hash: 'cd' }, path: '/var/log/app.log' };
+    for (const startup of [true, false]) {
+      assert.deepEqual(decideStart(facts({ known, startup, input: { start_at: 'end', ignore_older: 1 }, file: { mtimeMs: NOW - 3_600_000 } })), {
+        kind: 'follow',
+        start: { resume: known, fallback: 0 },
+        forgetIgnored: false,
+      });
+    }
+  });
+
+  test('start_at applies to files found at startup only', () => {
+    assert.deepEqual(decideStart(facts({ startup: true, input: { start_at: 'end' } })), { kind: 'follow', start: { fallback: 500 }, forgetIgnored: false });
+    assert.deepEqual(decideStart(facts({ startup: false, input: { start_at: 'end' } })), { kind: 'follow', start: { fallback: 0 }, forgetIgnored: false });
+    assert.deepEqual(decideStart(facts({ startup: true, input: { start_at: 'beginning' } })), { kind: 'follow', start: { fallback: 0 }, forgetIgnored: false });
+  });
+
+  test('at startup, a file born at a known path after the last look there is new: read from 0 even with start_at: end', () => {
+    const since = NOW - 30_000;
+    assert.deepEqual(decideStart(facts({ startup: true, since, input: { start_at: 'end' }, file: { bornAt: since + 5 } })).kind, 'follow');
+    assert.deepEqual(decideStart(facts({ startup: true, since, input: { start_at: 'end' }, file: { bornAt: since + 5 } })), { kind: 'follow', start: { fallback: 0 }, forgetIgnored: false });
+    assert.deepEqual(decideStart(facts({ startup: true, since, input: { start_at: 'end' }, file: { bornAt: since - 1_000 } })), { kind: 'follow', start: { fallback: 500 }, forgetIgnored: false });
+  });
+
+  test('ignore_older skips a quiet file never followed and remembers its size; written later, it starts there', () => {
+    const quiet = facts({ input: { ignore_older: 60_000 }, file: { mtimeMs: NOW - 120_000, size: 700 } });
+    const skipped = decideStart(quiet);
+    assert.deepEqual(skipped, { kind: 'ignore', remember: { size: 700, bornAt: NOW - 60_000 } });
+    const written = facts({ input: { ignore_older: 60_000 }, ignored: { size: 700, bornAt: NOW - 60_000 }, file: { mtimeMs: NOW - 10, size: 900 } });
+    assert.deepEqual(decideStart(written), { kind: 'follow', start: { fallback: 700 }, forgetIgnored: true });
+  });
+
+  test('a remembered skip does not apply to another file on the same inode (other birth time) or a file smaller than then', () => {
+    const ignored = { size: 700, bornAt: NOW - 60_000 };
+    assert.deepEqual(decideStart(facts({ ignored, file: { bornAt: NOW - 5, size: 900 } })), { kind: 'follow', start: { fallback: 0 }, forgetIgnored: true });
+    assert.deepEqual(decideStart(facts({ ignored, file: { size: 100 } })), { kind: 'follow', start: { fallback: 0 }, forgetIgnored: true });
+    // Without birth times (some filesystems), the size alone decides.
+    assert.deepEqual(decideStart(facts({ ignored, file: { bornAt: NOW - 5, size: 900, birthtimeKnown: false } })), { kind: 'follow', start: { fallback: 700 }, forgetIgnored: true });
+  });
+});
+
+describe('copyStart: where a copytruncate copy continues', () => {
+  const before = { offset: 1_000, fingerprint, marker: { len: 64, hash: 'aa' } };
+  test('from where the original stood, unless the copy was already followed further', () => {
+    assert.equal(copyStart(before, undefined), before);
+    assert.equal(copyStart(before, { ...before, offset: 0, marker: null }), before, 'a position of a file that had that inode before');
+    const further = { ...before, offset: 1_500, marker: { len: 64, hash: 'bb' } };
+    assert.equal(copyStart(before, further), further);
+  });
+});
+
+describe('planKnownPath: startup and reload, per live path', () => {
+  const file = (ino: number, seenAt: number): KnownFile => ({ identity: { dev: 1, ino }, input: 'app', path: '/var/log/app.log', seenAt });
+  test('nothing known: nothing to plan', () => {
+    assert.equal(planKnownPath([], { dev: 1, ino: 1 }), null);
+  });
+  test('the live file is known and nothing rotated: the path did not change hands', () => {
+    assert.deepEqual(planKnownPath([file(1, 100)], { dev: 1, ino: 1 }), { since: 100, rotated: [], searchMiddle: false });
+  });
+  test('known files rotated away are finished oldest first; a path that changed hands is searched for middle files from its last look', () => {
+    const plan = planKnownPath([file(3, 300), file(2, 200), file(4, 50)], { dev: 1, ino: 9 });
+    assert.deepEqual(plan?.rotated.map((f) => f.identity.ino), [4, 2, 3]);
+    assert.equal(plan?.since, 300);
+    assert.equal(plan?.searchMiddle, true);
+  });
+  test('the live file known and older ones rotated: finish those, no middle search', () => {
+    const plan = planKnownPath([file(1, 300), file(2, 200)], { dev: 1, ino: 1 });
+    assert.deepEqual([plan?.rotated.map((f) => f.identity.ino), plan?.searchMiddle], [[2], false]);
+  });
+  test('the path is empty now: every known file is rotated away, and the path is searched', () => {
+    const plan = planKnownPath([file(1, 300)], undefined);
+    assert.deepEqual([plan?.rotated.length, plan?.searchMiddle], [1, true]);
+  });
+});
