@@ -388,7 +388,10 @@ export class Shipper {
    */
   private startDeadLetter(ticket: ShipTicket, index: number, err: { code: number; message: string }, values: RecordValues | null): boolean {
     const topic = this.config.kafka.dead_letter_topic;
-    if (topic === null || this.stopping) return false;
+    if (topic === null) return false;
+    // Stopping: left unsettled, so its ticket is never committed and the line is read (and
+    // dead-lettered) again at the next start.
+    if (this.stopping) return true;
     const route = ticket.via.route;
     const batch = ticket.batch;
     let value: Uint8Array;
