@@ -1,7 +1,8 @@
 // The native batch producer against librdkafka's mock cluster (hosted by the addon, so that
 // errors can be injected), read back with kcat: QUEUE_FULL leaves a prefix and the rest
 // resumes at the right line, purge at shutdown fails every outstanding record on its ticket,
-// a permanent per-record error skips exactly that record, a retriable one is retried without
+// a permanent per-record error skips exactly that record (or, with a dead-letter topic, sends
+// it there), a retriable one is retried without
 // the file's offset passing it, and a fatal error replaces the producer without loss.
 
 import assert from 'node:assert/strict';
@@ -223,6 +224,30 @@ test('a permanent error in a delivery report (broker: message too large) skips t
   assert.equal(shipper.stats.skipped.get('deny.app'), 1);
   assert.equal(commits.at(-1), ok.endOffset);
   assert.deepEqual(await values('deny.app'), ['allowed-1', 'allowed-2']);
+  await shipper.stop(1_000);
+});
+
+test('with a dead-letter topic, a record the broker refuses for good lands there with its origin, and the file moves on', async () => {
+  const cfg = shipperConfig({ headers: false, topic: 'dlqn.{file.stem}' }, 1 << 20, { idempotence: false, retries: { max: 0, backoff: 1, backoff_max: 2 }, dead_letter_topic: 'dlqn.dead' });
+  const { shipper, commits, outcomes } = shipperOn(cfg);
+  shipper.start();
+  await shipper.gate.waitOpen();
+  const denied = batch(30, ['denied-by-the-broker']);
+  mock.pushRequestErrors(PRODUCE_API, [ERR.MSG_SIZE_TOO_LARGE]);
+  shipper.ship(denied);
+  await until(() => outcomes.length > 0, 20_000, 'outcome of the denied record');
+  const ok = batch(denied.endOffset, ['allowed-1', 'allowed-2']);
+  shipper.ship(ok);
+  assert.equal(await shipper.drain(20_000), true);
+  assert.deepEqual(outcomes[0]!.codes, [ERR.MSG_SIZE_TOO_LARGE], 'refused in the delivery report');
+  assert.equal(commits.at(-1), ok.endOffset);
+  assert.equal(shipper.stats.deadLettered.get('dlqn.app'), 1);
+  assert.equal(shipper.stats.skipped.get('dlqn.app'), undefined);
+  assert.deepEqual(await values('dlqn.app'), ['allowed-1', 'allowed-2']);
+  const letters = await kcatConsume(mock.bootstrap, 'dlqn.dead');
+  assert.deepEqual(letters.map((r) => [r.value.toString(), r.headers['logship.topic'], r.headers['logship.path'], r.headers['logship.offset'], r.headers['logship.error']]), [
+    ['denied-by-the-broker', 'dlqn.app', source.path, '30', 'MSG_SIZE_TOO_LARGE'],
+  ]);
   await shipper.stop(1_000);
 });
 
