@@ -4,13 +4,14 @@
 // normal topic; the registry's offset reaches the file's end. Without it: skipped and counted.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { decodeRegistry } from '../src/registry/registry-file.js';
+import { identityKey } from '../src/core/file.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
 import { agentYaml, freePort, numberedLines, tempDir } from './helpers/configs.js';
+import { persistedOffsets } from './soak/deleted-files.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -20,14 +21,20 @@ after(async () => {
   await cluster.stop();
 });
 
-/** The offset registry.json holds for `path` (0 when none). */
-function persistedOffset(dir: string, path: string): number {
-  const file = join(dir, 'data', 'registry.json');
-  if (!existsSync(file)) return 0;
-  const decoded = decodeRegistry(readFileSync(file, 'utf8'));
-  if (!decoded.ok) return 0;
-  const { ino } = statSync(path);
-  return decoded.entries.find((cp) => cp.identity.ino === ino)?.offset ?? 0;
+/** Resolves once registry.json holds the end of `file` as its offset. */
+function committedToEnd(dir: string, file: string): Promise<void> {
+  const done = (): boolean => persistedOffsets(join(dir, 'data', 'registry.json')).get(identityKey(statSync(file))) === statSync(file).size;
+  return until(done, 30_000, 'the registry offset reaches the end of the file');
+}
+
+/** The agent on `dir/*.log` (topic `<prefix>.app`, keyed by host), metrics on `port`. */
+function startAgent(dir: string, prefix: string, port: number, kafka: string): AgentProcess {
+  return AgentProcess.start(dir, agentYaml({
+    dir, bootstrap: cluster.bootstrap, metrics: `127.0.0.1:${port}`,
+    inputs: `  - id: app\n    paths: ["${dir}/*.log"]\n    start_at: beginning\n    topic: "${prefix}.{file.stem}"\n    key: "{host}"`,
+    kafka: `  max_message_bytes: 1000\n${kafka}`,
+    registry: '  flush_interval: 100ms',
+  }));
 }
 
 async function metric(port: number, name: string): Promise<number | null> {
@@ -54,14 +61,9 @@ test('a line over max_message_bytes lands in the dead-letter topic with its orig
   const { big, before: bigOffset } = writeLog(file, 'dl');
   assert.equal(Buffer.byteLength(big), 1020);
   const port = await freePort();
-  const agent = AgentProcess.start(dir, agentYaml({
-    dir, bootstrap: cluster.bootstrap, metrics: `127.0.0.1:${port}`,
-    inputs: `  - id: app\n    paths: ["${dir}/*.log"]\n    start_at: beginning\n    topic: "dl.{file.stem}"\n    key: "{host}"`,
-    kafka: '  max_message_bytes: 1000\n  dead_letter_topic: logship.dead-letters',
-    registry: '  flush_interval: 100ms',
-  }));
+  const agent = startAgent(dir, 'dl', port, '  dead_letter_topic: logship.dead-letters');
   try {
-    await until(() => persistedOffset(dir, file) === statSync(file).size, 30_000, 'the registry offset reaches the end of the file');
+    await committedToEnd(dir, file);
     const normal = (await cluster.consume('dl.app')).map((r) => r.value.toString());
     assert.deepEqual(normal, numberedLines('dl', 0, 10).trimEnd().split('\n'), 'every other line, in order, in the normal topic');
     const letters = await cluster.consume('logship.dead-letters');
@@ -91,14 +93,9 @@ test('without a dead-letter topic the same line is skipped, logged and counted, 
   const file = join(dir, 'app.log');
   const { before: bigOffset } = writeLog(file, 'sk');
   const port = await freePort();
-  const agent = AgentProcess.start(dir, agentYaml({
-    dir, bootstrap: cluster.bootstrap, metrics: `127.0.0.1:${port}`,
-    inputs: `  - id: app\n    paths: ["${dir}/*.log"]\n    start_at: beginning\n    topic: "sk.{file.stem}"\n    key: "{host}"`,
-    kafka: '  max_message_bytes: 1000',
-    registry: '  flush_interval: 100ms',
-  }));
+  const agent = startAgent(dir, 'sk', port, '');
   try {
-    await until(() => persistedOffset(dir, file) === statSync(file).size, 30_000, 'the registry offset reaches the end of the file');
+    await committedToEnd(dir, file);
     assert.deepEqual((await cluster.consume('sk.app')).map((r) => r.value.toString()), numberedLines('sk', 0, 10).trimEnd().split('\n'));
     assert.equal(await metric(port, 'logship_records_skipped_total'), 1);
     assert.equal(await metric(port, 'logship_records_dead_lettered_total'), null);
