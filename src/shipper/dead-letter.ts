@@ -76,13 +76,25 @@ export function deadLetter(r: RefusedRecord, maxMessageBytes: number): DeadLette
     [H.valueBytes, String(r.value.length)],
   ];
   const pairs = fixed.map(([name, value]): [string, Buffer] => [name, Buffer.from(value)]);
-  // Each header: its name and value, and their varint lengths (at most 5 bytes each).
-  let headerBytes = 5 + H.truncated.length + 10 + 5;
-  for (const [name, value] of pairs) headerBytes += name.length + value.length + 10;
+  // As Kafka frames them: a count, then per header its name and value, each after its length
+  // as a zigzag varint ('logship.truncated' and 'false' still to come).
+  let headerBytes = varintBytes(pairs.length + 1) + varintBytes(H.truncated.length) + H.truncated.length + varintBytes(5) + 5;
+  for (const [name, value] of pairs) headerBytes += varintBytes(name.length) + name.length + varintBytes(value.length) + value.length;
   const room = Math.max(0, maxMessageBytes - DEAD_LETTER_FRAMING_BYTES - headerBytes - (r.key?.length ?? 0));
   const value = truncateUtf8(r.value, room);
   pairs.push([H.truncated, Buffer.from(value.length < r.value.length ? 'true' : 'false')]);
   return { value, headers: pairs.flat() };
+}
+
+/** Bytes of `n` as a Kafka (zigzag) varint. */
+function varintBytes(n: number): number {
+  let v = 2 * n;
+  let bytes = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    bytes++;
+  }
+  return bytes;
 }
 
 /** The longest prefix of at most `max` bytes that does not cut a UTF-8 character. */

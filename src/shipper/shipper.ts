@@ -507,9 +507,10 @@ export class Shipper {
       if (letter) {
         const code = o.entries[row + 4]!;
         const topic = this.config.kafka.dead_letter_topic ?? '';
-        if (acked > 0) bump(this.stats.acked, topic, acked);
-        if (acked > 0) this.deadLetterSettled(letter, null);
-        else if (failed + skipped > 0) this.deadLetterFailed(letter, { code, message: librdkafkaErrorString(code) }, skipped > 0);
+        if (acked > 0) {
+          bump(this.stats.acked, topic, acked);
+          this.deadLetterSettled(letter, null);
+        } else if (failed + skipped > 0) this.deadLetterFailed(letter, { code, message: librdkafkaErrorString(code) }, skipped > 0);
         continue;
       }
       const ticket = this.tickets.get(id);
