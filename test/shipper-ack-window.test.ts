@@ -229,6 +229,26 @@ test('Shipper: a dead letter the dead-letter topic refuses for good falls back t
   await shipper.stop(100);
 });
 
+test('Shipper: a json input dead-letters the envelope it produced, refused outright or in a delivery report', async () => {
+  const { shipper, fake, commits } = await started(config({ format: 'json' }, 1 << 20, DLQ));
+  fake.refuseNext = [null, 10];
+  shipper.ship(batch(0, ['ok', 'refused-at-once', 'ok2']));
+  shipper.ship(batch(23, ['refused-later']));
+  const envelope = (i: number): Record<string, unknown> => JSON.parse(fake.produced[i]!.value.toString()) as Record<string, unknown>;
+  assert.deepEqual(fake.produced.map((p) => p.topic), ['logs.app.app', 'logs.app.app', 'logship.dead', 'logs.app.app']);
+  assert.deepEqual([envelope(2).message, envelope(2).offset, envelope(2).path], ['refused-at-once', 3, '/var/log/app.log']);
+  fake.deliver(3, 10, true);
+  assert.equal(fake.produced[4]!.topic, 'logship.dead');
+  assert.deepEqual([envelope(4).message, envelope(4).offset], ['refused-later', 23], 'the envelope built again for the record');
+  assert.equal(fake.produced[4]!.headers?.['logship.offset'], '23');
+  for (const i of [0, 1, 2]) fake.deliver(i);
+  assert.deepEqual(commits, [23]);
+  fake.deliver(4);
+  assert.deepEqual(commits, [23, 37]);
+  assert.equal(shipper.stats.deadLettered.get('logs.app.app'), 2);
+  await shipper.stop(100);
+});
+
 test('Shipper: a dead letter is truncated to fit max_message_bytes with its headers, at a character boundary', async () => {
   const { shipper, fake } = await started(config({}, 1 << 20, { ...DLQ, max_message_bytes: 1000 }));
   fake.refuseNext = [10];
