@@ -132,6 +132,7 @@ export class Shipper {
   private readonly tickets = new Map<number, ShipTicket>();
   /** Dead letters produced and not settled yet, by the id their record carries. */
   private readonly deadLetters = new Map<number, PendingDeadLetter>();
+  private deadLetterErrorLogAt = -Infinity;
   private nextTicketId = 1;
   private readonly plans = new Map<string, InputRoutePlan>();
   /** Topic, key and record shape per followed file (SourceFile.key); rebuilt on reload. */
@@ -445,7 +446,11 @@ export class Shipper {
     d.failures++;
     const { backoff, backoff_max } = this.config.kafka.retries;
     const delay = Math.min(backoff_max, backoff * 2 ** Math.min(d.failures - 1, 20));
-    this.log.warn({ deadLetterTopic: topic, code: err.code, err: err.message, retryInMs: delay }, 'dead letter not delivered; retrying (its file does not commit past the record meanwhile)');
+    const now = this.now();
+    if (now - this.deadLetterErrorLogAt >= ERROR_LOG_EVERY_MS) {
+      this.deadLetterErrorLogAt = now;
+      this.log.warn({ deadLetterTopic: topic, code: err.code, err: err.message, retryInMs: delay, pending: this.deadLetters.size }, 'dead letter not delivered; retrying (its file does not commit past the record meanwhile)');
+    }
     setTimeout(() => this.produceDeadLetter(d), delay);
   }
 
