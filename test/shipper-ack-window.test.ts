@@ -201,11 +201,14 @@ test('Shipper: a permanent error in a delivery report dead-letters that record; 
   assert.deepEqual([fake.produced[3]!.topic, fake.produced[3]!.value.toString(), fake.produced[3]!.headers?.['logship.error']], ['logship.dead', 'denied', 'TOPIC_AUTHORIZATION_FAILED']);
   assert.equal(fake.produced[3]!.headers?.['logship.offset'], '2');
   fake.deliver(3, -195); // transport failure: retriable
+  assert.equal(shipper.gate.isOpen(source), false, 'the file waits while its dead letter fails');
+  assert.equal(shipper.gate.isOpen({ ...source, key: 'other' }), true, 'other files keep flowing');
   await produced(fake, 5);
   assert.deepEqual([fake.produced[4]!.topic, fake.produced[4]!.value.toString()], ['logship.dead', 'denied'], 'the dead letter alone is produced again');
   assert.deepEqual(commits, []);
   fake.deliver(4);
   assert.deepEqual(commits, [11]);
+  assert.equal(shipper.gate.isOpen(source), true, 'released once the dead letter is delivered');
   assert.equal(shipper.stats.deadLettered.get('logs.app.app'), 1);
   await shipper.stop(100);
 });

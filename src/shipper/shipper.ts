@@ -444,6 +444,9 @@ export class Shipper {
     }
     bump(this.stats.failed, topic, 1);
     d.failures++;
+    // The file waits, like a failing ticket's: reading on would pile its later batches up in
+    // the commit window behind the record (memory), with nothing committed.
+    this.gate.hold(d.ticket.batch.source);
     const { backoff, backoff_max } = this.config.kafka.retries;
     const delay = Math.min(backoff_max, backoff * 2 ** Math.min(d.failures - 1, 20));
     const now = this.now();
@@ -458,6 +461,11 @@ export class Shipper {
   private deadLetterSettled(d: PendingDeadLetter, skipped: { code: number; message: string } | null): void {
     this.deadLetters.delete(d.id);
     const route = d.ticket.via.route;
+    const source = d.ticket.batch.source;
+    if (d.failures > 0 && route.failures === 0 && ![...this.deadLetters.values()].some((o) => o.failures > 0 && o.ticket.batch.source.key === source.key)) {
+      this.gate.unhold(source);
+      this.log.info({ path: source.path, deadLetterTopic: this.config.kafka.dead_letter_topic }, 'dead letters are delivered again');
+    }
     if (skipped) this.skipRecord(route, d.ticket.batch, d.index, skipped);
     else bump(this.stats.deadLettered, route.topic, 1);
     this.settle(d.ticket, 1);
