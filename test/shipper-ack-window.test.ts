@@ -60,7 +60,12 @@ class FakeProducer implements BatchProducer {
         this.refused[0]!++;
         continue;
       }
-      const h = headers ? { [String(headers[0])]: Buffer.from(headers[1] as Uint8Array).toString(), [String(headers[2])]: Buffer.from(headers[3] as Uint8Array).toString(), [String(headers[4])]: String(offsets![i]) } : undefined;
+      let h: Record<string, string> | undefined;
+      if (headers) {
+        h = {};
+        for (let k = 0; k + 1 < headers.length; k += 2) h[String(headers[k])] = Buffer.from(headers[k + 1] as Uint8Array).toString();
+        if (headers.length % 2 === 1) h[String(headers.at(-1))] = String(offsets![i]);
+      }
       this.produced.push({ topic: this.topics[topic]!, value: Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)), key, ticket, index: i, headers: h });
     }
     if (this.room !== Infinity) this.room -= consumed;
@@ -147,6 +152,120 @@ test('Shipper: a record Kafka rejects permanently is skipped, counted, and the o
   fake.deliver(1);
   assert.deepEqual(commits, [12]);
   assert.equal(shipper.stats.skipped.get('logs.app.app'), 1);
+  await shipper.stop(100);
+});
+
+/** Resolves once the fake producer has been handed `n` records. */
+function produced(fake: FakeProducer, n: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setInterval(() => {
+      if (fake.produced.length >= n) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 1);
+  });
+}
+
+const DLQ = { dead_letter_topic: 'logship.dead' };
+
+test('Shipper: with a dead-letter topic, a record refused mid-batch goes there with its origin; the offset waits for its ack', async () => {
+  const { shipper, fake, commits } = await started(config({}, 1 << 20, DLQ));
+  fake.refuseNext = [null, 10];
+  shipper.ship(batch(0, ['ok', 'huge', 'ok2']));
+  assert.deepEqual(fake.produced.map((p) => [p.topic, p.value.toString()]), [['logs.app.app', 'ok'], ['logs.app.app', 'ok2'], ['logship.dead', 'huge']], 'exactly the refused record is dead-lettered');
+  const letter = fake.produced[2]!;
+  assert.deepEqual(letter.headers, {
+    'logship.topic': 'logs.app.app', 'logship.input': 'app', 'logship.host': 'h1', 'logship.path': '/var/log/app.log', 'logship.offset': '3',
+    'logship.error': 'MSG_SIZE_TOO_LARGE', 'logship.error_code': '10', 'logship.error_message': 'Broker: Message size too large', 'logship.value_bytes': '4', 'logship.truncated': 'false',
+  });
+  assert.equal(Buffer.from(letter.key!).toString(), 'h1', 'the original key');
+  fake.deliver(0);
+  fake.deliver(1);
+  assert.deepEqual(commits, [], 'the file does not pass the record before its dead letter is acknowledged');
+  fake.deliver(2);
+  assert.deepEqual(commits, [12]);
+  assert.equal(shipper.stats.deadLettered.get('logs.app.app'), 1);
+  assert.equal(shipper.stats.skipped.get('logs.app.app'), undefined, 'dead-lettered, not skipped');
+  assert.equal(await shipper.drain(100), true);
+  await shipper.stop(100);
+});
+
+test('Shipper: a permanent error in a delivery report dead-letters that record; a dead letter failing retriably is retried', async () => {
+  const { shipper, fake, commits } = await started(config({}, 1 << 20, DLQ));
+  shipper.ship(batch(0, ['a', 'denied', 'c']));
+  fake.deliver(0);
+  fake.deliver(2);
+  fake.deliver(1, 29, true); // TOPIC_AUTHORIZATION_FAILED, in the delivery report
+  assert.equal(fake.produced.length, 4);
+  assert.deepEqual([fake.produced[3]!.topic, fake.produced[3]!.value.toString(), fake.produced[3]!.headers?.['logship.error']], ['logship.dead', 'denied', 'TOPIC_AUTHORIZATION_FAILED']);
+  assert.equal(fake.produced[3]!.headers?.['logship.offset'], '2');
+  fake.deliver(3, -195); // transport failure: retriable
+  assert.equal(shipper.gate.isOpen(source), false, 'the file waits while its dead letter fails');
+  assert.equal(shipper.gate.isOpen({ ...source, key: 'other' }), true, 'other files keep flowing');
+  await produced(fake, 5);
+  assert.deepEqual([fake.produced[4]!.topic, fake.produced[4]!.value.toString()], ['logship.dead', 'denied'], 'the dead letter alone is produced again');
+  assert.deepEqual(commits, []);
+  fake.deliver(4);
+  assert.deepEqual(commits, [11]);
+  assert.equal(shipper.gate.isOpen(source), true, 'released once the dead letter is delivered');
+  assert.equal(shipper.stats.deadLettered.get('logs.app.app'), 1);
+  await shipper.stop(100);
+});
+
+test('Shipper: a dead letter the dead-letter topic refuses for good falls back to skipping the record', async () => {
+  const { shipper, fake, commits } = await started(config({}, 1 << 20, DLQ));
+  fake.refuseNext = [10, null, 10]; // the record, the next one, then the record's dead letter
+  shipper.ship(batch(0, ['huge', 'next']));
+  assert.deepEqual(fake.produced.map((p) => p.value.toString()), ['next']);
+  fake.deliver(0);
+  assert.deepEqual(commits, [10], 'the file is not blocked');
+  assert.equal(shipper.stats.skipped.get('logs.app.app'), 1);
+  assert.equal(shipper.stats.deadLettered.get('logs.app.app'), undefined);
+  // The same in a delivery report of the dead letter.
+  shipper.ship(batch(10, ['x', 'y']));
+  fake.deliver(1, 10, true);
+  fake.deliver(3, 10, true);
+  fake.deliver(2);
+  assert.deepEqual(commits, [10, 14]);
+  assert.equal(shipper.stats.skipped.get('logs.app.app'), 2);
+  await shipper.stop(100);
+});
+
+test('Shipper: a json input dead-letters the envelope it produced, refused outright or in a delivery report', async () => {
+  const { shipper, fake, commits } = await started(config({ format: 'json' }, 1 << 20, DLQ));
+  fake.refuseNext = [null, 10];
+  shipper.ship(batch(0, ['ok', 'refused-at-once', 'ok2']));
+  shipper.ship(batch(23, ['refused-later']));
+  const envelope = (i: number): Record<string, unknown> => JSON.parse(fake.produced[i]!.value.toString()) as Record<string, unknown>;
+  assert.deepEqual(fake.produced.map((p) => p.topic), ['logs.app.app', 'logs.app.app', 'logship.dead', 'logs.app.app']);
+  assert.deepEqual([envelope(2).message, envelope(2).offset, envelope(2).path], ['refused-at-once', 3, '/var/log/app.log']);
+  fake.deliver(3, 10, true);
+  assert.equal(fake.produced[4]!.topic, 'logship.dead');
+  assert.deepEqual([envelope(4).message, envelope(4).offset], ['refused-later', 23], 'the envelope built again for the record');
+  assert.equal(fake.produced[4]!.headers?.['logship.offset'], '23');
+  for (const i of [0, 1, 2]) fake.deliver(i);
+  assert.deepEqual(commits, [23]);
+  fake.deliver(4);
+  assert.deepEqual(commits, [23, 37]);
+  assert.equal(shipper.stats.deadLettered.get('logs.app.app'), 2);
+  await shipper.stop(100);
+});
+
+test('Shipper: a dead letter is truncated to fit max_message_bytes with its headers, at a character boundary', async () => {
+  const { shipper, fake } = await started(config({}, 1 << 20, { ...DLQ, max_message_bytes: 1000 }));
+  fake.refuseNext = [10];
+  const long = 'é'.repeat(2000); // 4000 bytes
+  shipper.ship(batch(0, [long]));
+  const letter = fake.produced[0]!;
+  assert.equal(letter.topic, 'logship.dead');
+  assert.ok(letter.value.length < 1000 - 200 && letter.value.length > 300, `value of ${letter.value.length} bytes`);
+  assert.equal(letter.value.toString(), 'é'.repeat(letter.value.length / 2), 'whole characters only');
+  assert.equal(letter.headers?.['logship.value_bytes'], '4000');
+  assert.equal(letter.headers?.['logship.truncated'], 'true');
+  let size = letter.value.length + (letter.key?.length ?? 0);
+  for (const [k, v] of Object.entries(letter.headers!)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  assert.ok(size <= 1000 - 100, `key, headers and value (${size} bytes) fit with room for framing`);
   await shipper.stop(100);
 });
 

@@ -1,7 +1,8 @@
 // The native batch producer against librdkafka's mock cluster (hosted by the addon, so that
 // errors can be injected), read back with kcat: QUEUE_FULL leaves a prefix and the rest
 // resumes at the right line, purge at shutdown fails every outstanding record on its ticket,
-// a permanent per-record error skips exactly that record, a retriable one is retried without
+// a permanent per-record error skips exactly that record (or, with a dead-letter topic, sends
+// it there), a retriable one is retried without
 // the file's offset passing it, and a fatal error replaces the producer without loss.
 
 import assert from 'node:assert/strict';
@@ -204,27 +205,38 @@ test('a permanent per-record error in the middle of a batch skips exactly that r
   await shipper.stop(1_000);
 });
 
-test('a permanent error in a delivery report (broker: message too large) skips those records only', async () => {
-  // (Not TOPIC_AUTHORIZATION_FAILED: librdkafka then fails the topic's next records too, until
-  // its metadata says otherwise — skipped as well, as they should be, but not "those only".)
-  const cfg = shipperConfig({ headers: false, topic: 'deny.{file.stem}' }, 1 << 20, { idempotence: false, retries: { max: 0, backoff: 1, backoff_max: 2 } });
-  const { shipper, commits, outcomes } = shipperOn(cfg);
-  shipper.start();
-  await shipper.gate.waitOpen();
-  const denied = batch(0, ['denied']);
-  mock.pushRequestErrors(PRODUCE_API, [ERR.MSG_SIZE_TOO_LARGE]);
-  shipper.ship(denied);
-  await until(() => outcomes.length > 0, 20_000, 'outcome of the denied record');
-  const ok = batch(denied.endOffset, ['allowed-1', 'allowed-2']);
-  shipper.ship(ok);
-  assert.equal(await shipper.drain(20_000), true);
-  assert.equal(outcomes[0]!.skipped, 1);
-  assert.deepEqual(outcomes[0]!.codes, [ERR.MSG_SIZE_TOO_LARGE]);
-  assert.equal(shipper.stats.skipped.get('deny.app'), 1);
-  assert.equal(commits.at(-1), ok.endOffset);
-  assert.deepEqual(await values('deny.app'), ['allowed-1', 'allowed-2']);
-  await shipper.stop(1_000);
-});
+for (const deadLetters of [null, 'deny.dead'] as const) {
+  const what = deadLetters ? 'sends those records only to the dead-letter topic, with their origin' : 'skips those records only';
+  test(`a permanent error in a delivery report (broker: message too large) ${what}`, async () => {
+    // (Not TOPIC_AUTHORIZATION_FAILED: librdkafka then fails the topic's next records too, until
+    // its metadata says otherwise — skipped as well, as they should be, but not "those only".)
+    const topic = deadLetters ? 'deny-dl' : 'deny';
+    const cfg = shipperConfig({ headers: false, topic: `${topic}.{file.stem}` }, 1 << 20, { idempotence: false, retries: { max: 0, backoff: 1, backoff_max: 2 }, dead_letter_topic: deadLetters });
+    const { shipper, commits, outcomes } = shipperOn(cfg);
+    shipper.start();
+    await shipper.gate.waitOpen();
+    const denied = batch(30, ['denied']);
+    mock.pushRequestErrors(PRODUCE_API, [ERR.MSG_SIZE_TOO_LARGE]);
+    shipper.ship(denied);
+    await until(() => outcomes.length > 0, 20_000, 'outcome of the denied record');
+    const ok = batch(denied.endOffset, ['allowed-1', 'allowed-2']);
+    shipper.ship(ok);
+    assert.equal(await shipper.drain(20_000), true);
+    assert.equal(outcomes[0]!.skipped, 1);
+    assert.deepEqual(outcomes[0]!.codes, [ERR.MSG_SIZE_TOO_LARGE]);
+    assert.equal(shipper.stats.skipped.get(`${topic}.app`), deadLetters ? undefined : 1);
+    assert.equal(shipper.stats.deadLettered.get(`${topic}.app`), deadLetters ? 1 : undefined);
+    assert.equal(commits.at(-1), ok.endOffset);
+    assert.deepEqual(await values(`${topic}.app`), ['allowed-1', 'allowed-2']);
+    if (deadLetters) {
+      const letters = await kcatConsume(mock.bootstrap, deadLetters);
+      assert.deepEqual(letters.map((r) => [r.value.toString(), r.headers['logship.topic'], r.headers['logship.path'], r.headers['logship.offset'], r.headers['logship.error']]), [
+        ['denied', `${topic}.app`, source.path, '30', 'MSG_SIZE_TOO_LARGE'],
+      ]);
+    }
+    await shipper.stop(1_000);
+  });
+}
 
 test('a retriably failing record is retried, and its file offset does not pass it meanwhile', async () => {
   // librdkafka retries nothing itself (retries.max 0): the failure reaches the shipper, whose

@@ -76,6 +76,7 @@ export function buildRegistry(src: MetricsSources): Registry {
   mirroredCounter(r, 'logship_records_acknowledged_total', 'Records acknowledged by Kafka, per topic', ['topic'], perKey(src.shipper.acked, 'topic'));
   mirroredCounter(r, 'logship_records_failed_total', 'Delivery attempts that failed and are retried, per topic', ['topic'], perKey(src.shipper.failed, 'topic'));
   mirroredCounter(r, 'logship_records_skipped_total', 'Records Kafka rejected permanently (too large, not authorised), per topic', ['topic'], perKey(src.shipper.skipped, 'topic'));
+  mirroredCounter(r, 'logship_records_dead_lettered_total', 'Records Kafka rejected permanently that were acknowledged in kafka.dead_letter_topic, per original topic', ['topic'], perKey(src.shipper.deadLettered, 'topic'));
   const single = (name: string, help: string, read: () => number): void =>
     mirroredCounter(r, name, help, [], (set) => set({}, read()));
   single('logship_rotations_total', 'File rotations seen (rename/create)', () => src.tailer.rotations);

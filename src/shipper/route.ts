@@ -138,6 +138,20 @@ export class FileRoute {
     return { data: envelopeScratch, bounds, scratch: true };
   }
 
+  /**
+   * The value record `index` of a batch has (a copy): the line, or its envelope built again
+   * with `timestampIso`. For the rare record that needs it after produce (a dead letter).
+   */
+  valueOf(batch: LineBatch, index: number, timestampIso: string): Buffer {
+    const line = batch.lines[index]!;
+    if (this.input.format === 'raw') return Buffer.from(line);
+    const start = index === 0 ? batch.startOffset : batch.ends[index - 1]!;
+    const one: LineBatch = { ...batch, lines: [line], startOffset: start, ends: [batch.ends[index]!], flags: [] };
+    const v = this.values(one, timestampIso);
+    const bytes = v.data instanceof Uint8Array ? v.data : new Uint8Array(v.data);
+    return Buffer.from(bytes.subarray(v.bounds[0]!, v.bounds[0]! + v.bounds[1]!));
+  }
+
   /** Record headers (host, path, then each record's offset), or null when the input has none. */
   headers(): HeaderSpec | null {
     return this.input.headers ? this.headerSpec : null;

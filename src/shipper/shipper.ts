@@ -2,7 +2,8 @@
 // call per read chunk, delivery outcomes aggregated per ticket; see native-producer.ts) and
 // reports, per file, the offset up to which Kafka has acknowledged every line. At-least-once:
 // a record is only ever given up on for a permanent, per-record reason (too large, not
-// authorised), and that is logged and counted.
+// authorised), and that is logged and counted — or, with kafka.dead_letter_topic, produced
+// there, the file's offset passing it only once the dead letter is acknowledged.
 
 import Kafka from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
@@ -12,10 +13,11 @@ import type { LineBatch } from '../core/batch.js';
 import { AckWindow, type CommittedPosition, type Ticket } from './ack-window.js';
 import { identityKey } from '../core/file.js';
 import { InFlightGate } from './in-flight-gate.js';
-import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type ProducerListener } from './native-producer.js';
+import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type HeaderSpec, type ProducerListener } from './native-producer.js';
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
 import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
+import { deadLetter } from './dead-letter.js';
 
 const codes = Kafka.CODES.ERRORS;
 
@@ -35,6 +37,7 @@ export interface ShipperStats {
   acked: Map<string, number>;
   failed: Map<string, number>; // delivery attempts that failed and will be retried
   skipped: Map<string, number>; // records given up for a permanent per-record error
+  deadLettered: Map<string, number>; // per original topic: refused records acknowledged in the dead-letter topic
   connected: boolean;
   /** The last metadata probe was answered in time: Kafka is neither down nor stalled. */
   reachable: boolean;
@@ -46,7 +49,7 @@ export interface ShipperStats {
 }
 
 export function newShipperStats(): ShipperStats {
-  return { produced: new Map(), acked: new Map(), failed: new Map(), skipped: new Map(), connected: false, reachable: false, lastError: null, producerRestarts: 0, kafka: null };
+  return { produced: new Map(), acked: new Map(), failed: new Map(), skipped: new Map(), deadLettered: new Map(), connected: false, reachable: false, lastError: null, producerRestarts: 0, kafka: null };
 }
 
 /** Creates the producer for a configuration; a seam for tests (fakes, wrappers). */
@@ -71,6 +74,25 @@ interface ShipVia {
 }
 
 type ShipTicket = Ticket<ShipVia>;
+
+/**
+ * A refused record on its way to the dead-letter topic. Its ticket counts it as unsettled
+ * until the dead letter is acknowledged (or refused in turn): only then may the file's
+ * offset pass it.
+ */
+interface PendingDeadLetter {
+  /** The id its one record carries through librdkafka (from the tickets' id space). */
+  id: number;
+  ticket: ShipTicket;
+  index: number;
+  /** The original refusal. */
+  err: { code: number; message: string };
+  value: Buffer;
+  bounds: Uint32Array;
+  headers: HeaderSpec;
+  /** Consecutive failed attempts (backoff like a ticket's). */
+  failures: number;
+}
 
 /** One produce attempt of a ticket, possibly spread over several calls (QUEUE_FULL). */
 interface Pending {
@@ -108,6 +130,9 @@ export class Shipper {
   private readonly create: ProducerFactory;
   /** Tickets by the id their records carry through librdkafka. */
   private readonly tickets = new Map<number, ShipTicket>();
+  /** Dead letters produced and not settled yet, by the id their record carries. */
+  private readonly deadLetters = new Map<number, PendingDeadLetter>();
+  private deadLetterErrorLogAt = -Infinity;
   private nextTicketId = 1;
   private readonly plans = new Map<string, InputRoutePlan>();
   /** Topic, key and record shape per followed file (SourceFile.key); rebuilt on reload. */
@@ -260,7 +285,7 @@ export class Shipper {
 
   private allocateTicketId(): number {
     let id = this.nextTicketId;
-    while (this.tickets.has(id)) id = (id + 1) & TICKET_ID_MASK;
+    while (this.tickets.has(id) || this.deadLetters.has(id)) id = (id + 1) & TICKET_ID_MASK;
     this.nextTicketId = (id + 1) & TICKET_ID_MASK;
     return id;
   }
@@ -330,15 +355,23 @@ export class Shipper {
     const refusedCount = refused[0]!;
     if (consumed - refusedCount > 0) bump(this.stats.produced, route.topic, consumed - refusedCount);
     if (refusedCount > 0) {
-      // Refused before queueing (too large, fatal state...): settled now, like a failed delivery.
-      for (let k = 0; k < refusedCount; k++) {
-        const index = refused[1 + 2 * k]!;
-        const code = refused[2 + 2 * k]!;
+      // Refused before queueing (too large, fatal state...): settled now, like a failed delivery
+      // (a dead-lettered record once its dead letter is). Copied out first: a dead letter's
+      // value may be built in the envelope scratch buffer p.values lives in.
+      const list: Array<[index: number, code: number]> = [];
+      for (let k = 0; k < refusedCount; k++) list.push([refused[1 + 2 * k]!, refused[2 + 2 * k]!]);
+      let settled = 0;
+      for (const [index, code] of list) {
         const err = { code, message: librdkafkaErrorString(code) };
-        if (SKIP_RECORD.has(code)) this.skipRecord(route, batch, index, err);
-        else this.recordFailed(route, ticket, err, 1);
+        if (!SKIP_RECORD.has(code)) {
+          this.recordFailed(route, ticket, err, 1);
+          settled++;
+        } else if (!this.startDeadLetter(ticket, index, err, p.values)) {
+          this.skipRecord(route, batch, index, err);
+          settled++;
+        }
       }
-      this.settle(ticket, refusedCount);
+      this.settle(ticket, settled);
     }
     if (p.next < n) {
       this.log.trace({ topic: route.topic, first, consumed }, 'librdkafka queue full: the rest of the batch waits');
@@ -348,6 +381,94 @@ export class Shipper {
     p.values = null;
     p.offsets = null;
     return true;
+  }
+
+  /**
+   * Sends a permanently refused record to the dead-letter topic; false when there is none
+   * (the caller skips the record). The record stays unsettled on its ticket until then.
+   */
+  private startDeadLetter(ticket: ShipTicket, index: number, err: { code: number; message: string }, values: RecordValues | null): boolean {
+    const topic = this.config.kafka.dead_letter_topic;
+    if (topic === null) return false;
+    // Stopping: left unsettled, so its ticket is never committed and the line is read (and
+    // dead-lettered) again at the next start.
+    if (this.stopping) return true;
+    const route = ticket.via.route;
+    const batch = ticket.batch;
+    let value: Uint8Array;
+    if (values) {
+      const bytes = values.data instanceof Uint8Array ? values.data : new Uint8Array(values.data);
+      value = bytes.subarray(values.bounds[2 * index]!, values.bounds[2 * index]! + values.bounds[2 * index + 1]!);
+    } else {
+      value = route.valueOf(batch, index, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
+    }
+    const offset = index === 0 ? batch.startOffset : batch.ends[index - 1]!;
+    const letter = deadLetter({ topic: route.topic, input: route.source.input, host: route.host, path: route.source.path, offset, code: err.code, message: err.message, value, key: route.key }, this.config.kafka.max_message_bytes);
+    const id = this.allocateTicketId();
+    const pending: PendingDeadLetter = { id, ticket, index, err, value: letter.value, bounds: Uint32Array.of(0, letter.value.length), headers: letter.headers, failures: 0 };
+    this.deadLetters.set(id, pending);
+    this.log.warn({ path: route.source.path, topic: route.topic, offset, code: err.code, err: err.message, deadLetterTopic: topic }, 'record rejected permanently by Kafka: sent to the dead-letter topic');
+    this.produceDeadLetter(pending);
+    return true;
+  }
+
+  private produceDeadLetter(d: PendingDeadLetter): void {
+    if (this.stopping) return;
+    const topic = this.config.kafka.dead_letter_topic;
+    if (topic === null) {
+      // Turned off by a reload meanwhile: today's behaviour for this record.
+      this.deadLetterSettled(d, { code: d.err.code, message: 'kafka.dead_letter_topic was turned off' });
+      return;
+    }
+    const producer = this.producer;
+    const consumed = producer.produce(this.topicId(topic), d.id, 0, 1, d.value, d.bounds, d.ticket.via.route.key, d.headers, null);
+    if (consumed === 0) {
+      setTimeout(() => this.produceDeadLetter(d), BACKLOG_RETRY_MS); // librdkafka's queue is full
+      return;
+    }
+    if (producer.refused[0]! > 0) {
+      const code = producer.refused[2]!;
+      this.deadLetterFailed(d, { code, message: librdkafkaErrorString(code) }, SKIP_RECORD.has(code));
+      return;
+    }
+    bump(this.stats.produced, topic, 1);
+  }
+
+  /** The dead letter failed: retried after a backoff, or (refused for good) the record is skipped. */
+  private deadLetterFailed(d: PendingDeadLetter, err: { code: number; message: string }, permanent: boolean): void {
+    const topic = this.config.kafka.dead_letter_topic ?? '';
+    if (permanent) {
+      this.log.error({ deadLetterTopic: topic, code: err.code, err: err.message }, 'the dead-letter topic refused the dead letter too: the record is skipped');
+      this.deadLetterSettled(d, d.err);
+      return;
+    }
+    bump(this.stats.failed, topic, 1);
+    d.failures++;
+    // The file waits, like a failing ticket's: reading on would pile its later batches up in
+    // the commit window behind the record (memory), with nothing committed.
+    this.gate.hold(d.ticket.batch.source);
+    const { backoff, backoff_max } = this.config.kafka.retries;
+    const delay = Math.min(backoff_max, backoff * 2 ** Math.min(d.failures - 1, 20));
+    const now = this.now();
+    if (now - this.deadLetterErrorLogAt >= ERROR_LOG_EVERY_MS) {
+      this.deadLetterErrorLogAt = now;
+      this.log.warn({ deadLetterTopic: topic, code: err.code, err: err.message, retryInMs: delay, pending: this.deadLetters.size }, 'dead letter not delivered; retrying (its file does not commit past the record meanwhile)');
+    }
+    setTimeout(() => this.produceDeadLetter(d), delay);
+  }
+
+  /** The dead letter is done: acknowledged (`skipped` null) or given up, the record skipped. */
+  private deadLetterSettled(d: PendingDeadLetter, skipped: { code: number; message: string } | null): void {
+    this.deadLetters.delete(d.id);
+    const route = d.ticket.via.route;
+    const source = d.ticket.batch.source;
+    if (d.failures > 0 && route.failures === 0 && ![...this.deadLetters.values()].some((o) => o.failures > 0 && o.ticket.batch.source.key === source.key)) {
+      this.gate.unhold(source);
+      this.log.info({ path: source.path, deadLetterTopic: this.config.kafka.dead_letter_topic }, 'dead letters are delivered again');
+    }
+    if (skipped) this.skipRecord(route, d.ticket.batch, d.index, skipped);
+    else bump(this.stats.deadLettered, route.topic, 1);
+    this.settle(d.ticket, 1);
   }
 
   private scheduleBacklog(): void {
@@ -371,19 +492,40 @@ export class Shipper {
 
   /** Delivery outcomes of many records, aggregated per ticket by the native poll thread. */
   private onOutcomes(o: DeliveryOutcomes): void {
+    // Records refused for good that went to the dead-letter topic, per ticket id: settled when
+    // their dead letter is, not with this report's other outcomes.
+    let lettered: Map<number, number> | null = null;
     for (let k = 0; k < o.detailCount; k++) {
       const row = k * DETAIL_INTS;
       const code = o.details[row + 2]!;
       if (!SKIP_RECORD.has(code)) continue;
       const ticket = this.tickets.get(o.details[row]!);
-      if (ticket) this.logSkipped(ticket.via.route, ticket.batch, o.details[row + 1]!, { code, message: librdkafkaErrorString(code) });
+      if (!ticket) continue;
+      const err = { code, message: librdkafkaErrorString(code) };
+      if (this.startDeadLetter(ticket, o.details[row + 1]!, err, null)) {
+        lettered ??= new Map();
+        lettered.set(ticket.via.id, (lettered.get(ticket.via.id) ?? 0) + 1);
+      } else {
+        this.logSkipped(ticket.via.route, ticket.batch, o.details[row + 1]!, err);
+      }
     }
     for (let k = 0; k < o.entryCount; k++) {
       const row = k * ENTRY_INTS;
       const id = o.entries[row]!;
       const acked = o.entries[row + 1]!;
       const failed = o.entries[row + 2]!;
-      const skipped = o.entries[row + 3]!;
+      const deferred = lettered?.get(id) ?? 0;
+      const skipped = o.entries[row + 3]! - deferred;
+      const letter = this.deadLetters.get(id);
+      if (letter) {
+        const code = o.entries[row + 4]!;
+        const topic = this.config.kafka.dead_letter_topic ?? '';
+        if (acked > 0) {
+          bump(this.stats.acked, topic, acked);
+          this.deadLetterSettled(letter, null);
+        } else if (failed + skipped > 0) this.deadLetterFailed(letter, { code, message: librdkafkaErrorString(code) }, skipped > 0);
+        continue;
+      }
       const ticket = this.tickets.get(id);
       if (!ticket) {
         this.log.error({ ticket: id, records: acked + failed + skipped }, 'delivery report for an unknown batch (internal error); ignored');
@@ -402,10 +544,10 @@ export class Shipper {
     if (this.backlog.length > 0 && !this.backlogTimer) this.drainBacklog();
   }
 
-  /** `n` records of the ticket are settled (acknowledged, skipped or failed). */
+  /** `n` records of the ticket are settled (acknowledged, skipped, dead-lettered or failed). */
   private settle(ticket: ShipTicket, n: number): void {
     ticket.remaining -= n;
-    if (ticket.remaining > 0) return;
+    if (ticket.remaining > 0 || n === 0) return;
     const source = ticket.batch.source;
     const route = ticket.via.route;
     if (ticket.failed > 0) {
