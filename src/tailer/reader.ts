@@ -50,6 +50,13 @@ export interface ReaderHost {
    * and the reader drops what it held back instead of flushing it.
    */
   copyFollowed(reader: FileReader, before: ResumePoint): Promise<boolean>;
+  /**
+   * The file is about to be read with nothing known of it, and it was followed a while before
+   * this first open (the gate was closed, or its predecessors unfinished): a copytruncate in
+   * between left a copy holding lines no position points to. Files born at its path since it
+   * was followed are followed too.
+   */
+  bornSinceFollowed(reader: FileReader): Promise<void>;
 }
 
 /** Everything a tailer's readers share. */
@@ -97,6 +104,8 @@ export class FileReader {
   removedAt: number | undefined;
   /** Last time a read returned bytes (or the reader was created), ms. */
   lastGrowthAt: number;
+  /** When the reader was created (the file was followed), ms. */
+  readonly followedAt: number;
   /**
    * Size of the file as last seen: by reading up to it (a short read is the end of the file),
    * by a scan, or by an fstat on opening and after a truncation. The lag metric is this minus
@@ -147,6 +156,7 @@ export class FileReader {
     this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
     this.lines = new LinePipeline(this.input, ctx.stats);
     this.lastGrowthAt = ctx.now();
+    this.followedAt = this.lastGrowthAt;
     this.finishedPromise = new Promise((resolve) => (this.signalFinished = resolve));
     this.firstEofPromise = new Promise((resolve) => (this.signalFirstEof = resolve));
   }
@@ -500,6 +510,11 @@ export class FileReader {
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
+    } else if (start.skipCompressed !== true) {
+      // A new file, read from `fallback` with no position of it anywhere: if it was copied and
+      // truncated between being followed and this open, only the copy holds what it had.
+      await this.ctx.host.bornSinceFollowed(this);
+      if (this.stopping) return false;
     }
     this.start = null;
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
