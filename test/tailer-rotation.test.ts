@@ -495,3 +495,25 @@ test('two copytruncates behind a closed gate, then a reload: the second copy (ne
   assert.equal(collector.lineCount, 400);
   assertEachNumberOnceInOrder(collector, 400);
 });
+
+test('an empty file opened, then written, copytruncated and refilled while the gate was closed: the copy is read too', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  const gate = new ManualGate();
+  const tracker = new OffsetTracker();
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path], exclude: ['*.[0-9]'] })], gate, tracker });
+  await waitFor(() => tracker.get(identityOf(statSync(path))) !== undefined, 'the reader to open the empty file');
+  gate.close();
+  appendFileSync(path, numberedLines(0, 100)); // nothing read: the reader's position is 0, its first bytes none
+  copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(100, 100));
+  const scans = tailer.scanCount;
+  await waitFor(() => tailer.scanCount >= scans + 2, 'the tailer to look while the gate is closed');
+  gate.open();
+  await waitFor(() => collector.lineCount >= 200, () => `200 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.equal(collector.lineCount, 200);
+  assertEachNumberOnceInOrder(collector, 200);
+});

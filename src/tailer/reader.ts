@@ -51,12 +51,12 @@ export interface ReaderHost {
    */
   copyFollowed(reader: FileReader, before: ResumePoint): Promise<boolean>;
   /**
-   * The file is about to be read with nothing known of it, and it was followed a while before
-   * this first open (the gate was closed, or its predecessors unfinished): a copytruncate in
-   * between left a copy holding lines no position points to. Files born at its path since it
-   * was followed are followed too.
+   * The reader is about to read the first bytes of a file it has read nothing of since `since`
+   * (followed then, or found empty then): had the file been copied and truncated meanwhile
+   * (copytruncate while the gate was closed), only the copy holds what it had, and no position
+   * leads to it. Files born at the reader's path since then are followed too.
    */
-  bornSinceFollowed(reader: FileReader): Promise<void>;
+  bornSince(reader: FileReader, since: number): Promise<void>;
 }
 
 /** Everything a tailer's readers share. */
@@ -125,6 +125,11 @@ export class FileReader {
   private openFailing = false;
   /** This file's entry in the offset tracker, from the first open on. */
   private tracked: TrackedFile | null = null;
+  /**
+   * Standing at 0 with none of the file's bytes read since this time (ms): before reading the
+   * first ones, copies made meanwhile are looked for (see ReaderHost.bornSince). null otherwise.
+   */
+  private nothingReadSince: number | null = null;
 
   private dirty = false;
   private reachedEof = false;
@@ -461,6 +466,12 @@ export class FileReader {
           this.lastSize = this.position;
           break;
         }
+        if (this.nothingReadSince !== null && chunkStart === 0) {
+          const since = this.nothingReadSince;
+          this.nothingReadSince = null;
+          await this.ctx.host.bornSince(this, since);
+          if (this.stopping) return;
+        }
         this.lastGrowthAt = this.ctx.now();
         if (chunkStart + bytesRead > this.lastSize) this.lastSize = chunkStart + bytesRead;
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
@@ -510,13 +521,10 @@ export class FileReader {
       }
     } else if (start.fallback === 'skip') {
       return this.skip('nothing to resume');
-    } else if (start.skipCompressed !== true) {
-      // A new file, read from `fallback` with no position of it anywhere: if it was copied and
-      // truncated between being followed and this open, only the copy holds what it had.
-      await this.ctx.host.bornSinceFollowed(this);
-      if (this.stopping) return false;
     }
     this.start = null;
+    // Read from 0 with nothing read before (not a middle file: it is what was found rotated away).
+    if (position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0)) this.nothingReadSince = this.followedAt;
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
     this.lines.reset(position);
     this.cursor.startAt(position, head, marker, epoch);
@@ -564,8 +572,11 @@ export class FileReader {
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
     this.lines.reset(0);
-    this.cursor.startAt(0, await readAt(handle, 0, FINGERPRINT_MAX_BYTES), null, epoch);
+    const head = await readAt(handle, 0, FINGERPRINT_MAX_BYTES);
+    this.cursor.startAt(0, head, null, epoch);
     this.tracked?.started(this.cursor.position());
+    // Emptied and not refilled yet: no first bytes to tell a further truncation by.
+    this.nothingReadSince = head.length === 0 ? this.ctx.now() : null;
   }
 
   /**

@@ -178,7 +178,7 @@ export class Tailer {
       host: {
         report: (reader, outcome) => this.onReaderOutcome(reader, outcome),
         copyFollowed: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
-        bornSinceFollowed: (reader) => this.enqueue(() => this.followBornSince(reader)),
+        bornSince: (reader, since) => this.enqueue(() => this.followBornSince(reader, since)),
       },
     };
   }
@@ -712,12 +712,13 @@ export class Tailer {
   }
 
   /**
-   * A new file is opened for the first time: files born at its live path since it was followed
-   * and gone from the path before anyone looked (its copytruncate copy, made while its reader
-   * waited for the gate) are followed as middle files. Only when the directory changed since:
-   * a listing per new file would be most of a start with thousands of files.
+   * A reader is about to read the first bytes of a file it has read nothing of since `since`:
+   * files born at its live path since then and gone from the path before anyone looked (its
+   * copytruncate copy, made while the reader waited for the gate) are followed as middle files.
+   * Only when the directory changed since: a listing per new file would be most of a start
+   * with thousands of files.
    */
-  private async followBornSince(reader: FileReader): Promise<void> {
+  private async followBornSince(reader: FileReader, since: number): Promise<void> {
     if (this.stopping) return;
     const dir = dirname(reader.source.path);
     let changedAt: number;
@@ -726,8 +727,8 @@ export class Tailer {
     } catch {
       return;
     }
-    if (changedAt <= reader.followedAt - CLOCK_MARGIN_MS) return;
-    await this.followMiddleFiles(await listDirectoryFiles(dir), reader.source.path, reader.followedAt, reader.input, reader.identity);
+    if (changedAt <= since - CLOCK_MARGIN_MS) return;
+    await this.followMiddleFiles(await listDirectoryFiles(dir), reader.source.path, since, reader.input, reader.identity);
   }
 
   private async followCopy(reader: FileReader, before: ResumePoint, copy: DirectoryFile): Promise<void> {
