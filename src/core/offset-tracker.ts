@@ -173,7 +173,16 @@ export class OffsetTracker {
     // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
     // the fingerprints — the new one may cover more of the first bytes than the old one did.)
     const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
-    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key], persistable, copyOf);
+    const record = new TrackedFile(
+      identity,
+      input,
+      path,
+      start,
+      continues ? previous.shippedOffset : start.offset,
+      continues ? [...previous.keys.slice(-7), source.key] : [source.key],
+      copyOf === null ? persistable : this.acknowledgedInCopy(copyOf, persistable),
+      copyOf,
+    );
     if (continues) {
       const acked = previous.acknowledgedPosition;
       if (acked !== null) record.acknowledged(acked);
@@ -185,6 +194,19 @@ export class OffsetTracker {
     this.goneKeys.delete(key);
     this.listener.tracked(record);
     return record;
+  }
+
+  /**
+   * What the registry may hold for a copy about to be tracked: the copy's reader opens it only
+   * once the gate lets it, and acknowledgements of its original that arrived since the copy was
+   * found (`found`) were not passed on to it (copiesHolding knows tracked copies only) — the
+   * original's latest one in the copied epoch, if the copy holds it, else `found`.
+   */
+  private acknowledgedInCopy(origin: CopyOrigin, found: FilePosition | null): FilePosition | null {
+    const acked = this.files.get(identityKey(origin.identity))?.acknowledgedPosition;
+    if (acked === null || acked === undefined || (acked.epoch ?? 0) !== origin.epoch || acked.offset > origin.upTo) return found;
+    if (found !== null && found.offset >= acked.offset) return found;
+    return { offset: acked.offset, fingerprint: acked.fingerprint, marker: acked.marker };
   }
 
   /**
