@@ -517,3 +517,29 @@ test('an empty file opened, then written, copytruncated and refilled while the g
   assert.equal(collector.lineCount, 200);
   assertEachNumberOnceInOrder(collector, 200);
 });
+
+test('an empty file opened, then written and copytruncated behind a closed gate, then a reload: the copy is read too', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  const gate = new ManualGate();
+  const tracker = new OffsetTracker();
+  const collector = new Collector();
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const firstRun = await startTailer(t, { inputs: [input], gate, tracker, collector });
+  await waitFor(() => tracker.get(identityOf(statSync(path))) !== undefined, 'the reader to open the empty file');
+  gate.close();
+  appendFileSync(path, numberedLines(0, 100));
+  copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(100, 100));
+  const scans = firstRun.tailer.scanCount;
+  await waitFor(() => firstRun.tailer.scanCount >= scans + 2, 'the tailer to look while the gate is closed');
+  await firstRun.tailer.stop();
+  // The position handed over is 0 with no first bytes: the new reader has nothing to find the truncation by.
+  const secondRun = await startTailer(t, { inputs: [input], tracker, collector });
+  await waitFor(() => collector.lineCount >= 200, () => `200 lines, got ${collector.lineCount}`);
+  await secondRun.tailer.drained();
+  assert.equal(collector.lineCount, 200);
+  assertEachNumberOnceInOrder(collector, 200);
+});

@@ -25,6 +25,7 @@ export class TrackedFile {
   private acked: FilePosition | null = null;
   private floor: number;
   private lookedAt: number | undefined;
+  private unreadAt: number | undefined;
   /** What the registry may hold for this file before its own lines are acknowledged (null: nothing). */
   readonly persistable: FilePosition | null;
   /** A copytruncate copy: of which file, in which epoch, continuing it at which offset. */
@@ -55,6 +56,7 @@ export class TrackedFile {
 
   /** The reader (re)started at `position`: at its first open, or at 0 after a truncation (next epoch). */
   started(position: FilePosition): void {
+    this.unreadAt = undefined;
     this.startAt = position;
     this.floor = position.offset;
     this.handedOffset = position.offset;
@@ -83,6 +85,19 @@ export class TrackedFile {
 
   get keys(): readonly string[] {
     return this.sourceKeys;
+  }
+
+  /**
+   * The reader stands at offset 0 and has read none of the file's bytes since `at` (ms): copies
+   * of the file made since hold what no position points to (see unreadSince).
+   */
+  nothingReadSince(at: number): void {
+    this.unreadAt = at;
+  }
+
+  /** While nothing is handed over yet: since when nothing of the file was read (a successor looks for copies born since). */
+  get unreadSince(): number | undefined {
+    return this.handedOffset === 0 ? this.unreadAt : undefined;
   }
 
   /** The tailer looked at the file's live path and found this file there (ms). */
@@ -187,6 +202,8 @@ export class OffsetTracker {
       const acked = previous.acknowledgedPosition;
       if (acked !== null) record.acknowledged(acked);
       if (previous.seenAt !== undefined) record.seen(previous.seenAt);
+      const unread = previous.unreadSince;
+      if (unread !== undefined && start.offset === 0) record.nothingReadSince(unread);
     }
     this.files.delete(key);
     this.files.set(key, record);
@@ -234,9 +251,11 @@ export class OffsetTracker {
   }
 
   /** Where a new reader of `identity` continues: the end of what the last one handed over. */
-  resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string }) | undefined {
+  resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string; unreadSince?: number }) | undefined {
     const record = this.files.get(identityKey(identity));
-    return record === undefined ? undefined : { ...record.handedOverPosition, path: record.path, input: record.input };
+    if (record === undefined) return undefined;
+    const unreadSince = record.unreadSince;
+    return { ...record.handedOverPosition, path: record.path, input: record.input, ...(unreadSince === undefined ? {} : { unreadSince }) };
   }
 
   /** Every file that has a record, most recently followed last. */

@@ -523,8 +523,11 @@ export class FileReader {
       return this.skip('nothing to resume');
     }
     this.start = null;
-    // Read from 0 with nothing read before (not a middle file: it is what was found rotated away).
-    if (position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0)) this.nothingReadSince = this.followedAt;
+    // Read from 0 with nothing read before (not a middle file: it is what was found rotated away);
+    // a predecessor that stood at 0 too says since when.
+    if (position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0)) {
+      this.nothingReadSince = Math.min(this.followedAt, start.resume?.unreadSince ?? this.followedAt);
+    }
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
     this.lines.reset(position);
     this.cursor.startAt(position, head, marker, epoch);
@@ -538,6 +541,7 @@ export class FileReader {
     this.tracked = this.ctx.tracker.track(this.source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
     // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
     if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
+    if (this.nothingReadSince !== null) this.tracked.nothingReadSince(this.nothingReadSince);
     return true;
   }
 
@@ -577,6 +581,7 @@ export class FileReader {
     this.tracked?.started(this.cursor.position());
     // Emptied and not refilled yet: no first bytes to tell a further truncation by.
     this.nothingReadSince = head.length === 0 ? this.ctx.now() : null;
+    if (this.nothingReadSince !== null) this.tracked?.nothingReadSince(this.nothingReadSince);
   }
 
   /**
