@@ -29,6 +29,23 @@ describe('OffsetTracker', () => {
     assert.equal(copy.shippedOffset, 7_000);
   });
 
+  test('a copytruncate copy tracked after its original\'s last acknowledgement (its reader waited for the gate): the registry may hold that position for it, not the older one seen when the copy was found', () => {
+    const tracker = new OffsetTracker();
+    const original = tracker.track(source(6), { offset: 0, fingerprint: print(10), marker: null });
+    original.handedOver(7_000, marker, print(1024), 0);
+    assert.equal(tracker.acknowledged(source(6), { offset: 5_000, fingerprint: print(1024), marker, epoch: 0 }), 'current');
+    // The copy is found now: its original's lines are acknowledged up to 5,000 ...
+    const foundAt = tracker.get(identity)!.acknowledgedPosition!;
+    // ... and up to 7,000 before the copy's reader opens it and is tracked.
+    assert.equal(tracker.acknowledged(source(6), { offset: 7_000, fingerprint: print(1024), marker, epoch: 0 }), 'current');
+    const copyIdentity = { dev: 1, ino: 43 };
+    const copy = tracker.track({ ...source(7), identity: copyIdentity }, { offset: 7_000, fingerprint: print(1024), marker }, foundAt, { identity, epoch: 0, upTo: 7_000 });
+    assert.equal(copy.persistable?.offset, 7_000, 'a restart must not read 5,000..7,000 of the copy again');
+    // An acknowledgement of the original's next epoch says nothing about the copy.
+    const other = tracker.track({ ...source(8), identity: { dev: 1, ino: 44 } }, { offset: 7_000, fingerprint: print(1024), marker }, foundAt, { identity, epoch: 1, upTo: 7_000 });
+    assert.equal(other.persistable?.offset, 5_000);
+  });
+
   test('a new file on a deleted file\'s inode: late acknowledgements of the old one are stale, the deleted one\'s are flagged', () => {
     const tracker = new OffsetTracker();
     const old = tracker.track(source(4), { offset: 0, fingerprint: print(10), marker: null });

@@ -440,3 +440,106 @@ test('a file created and rotated away after the last look at its path is found a
   await secondRun.tailer.drained();
   assert.deepEqual(second.texts().map(lineNumber).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => 100 + i));
 });
+
+test('a new file followed behind a closed gate and copytruncated before its reader opened it: the copy is read too', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, numberedLines(0, 100));
+  const gate = new ManualGate();
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path], exclude: ['*.[0-9]'] })], gate });
+  await waitFor(() => collector.lineCount === 100, 'the first 100 lines');
+  gate.close();
+  renameSync(path, `${path}.1`);
+  writeFileSync(path, numberedLines(100, 100)); // followed, but its reader waits for the gate
+  let scans = tailer.scanCount;
+  await waitFor(() => tailer.scanCount >= scans + 2, 'the tailer to look at the new file');
+  renameSync(`${path}.1`, `${path}.2`);
+  copyFileSync(path, `${path}.1`); // the only place lines 100..199 are now
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(200, 100));
+  scans = tailer.scanCount;
+  await waitFor(() => tailer.scanCount >= scans + 2, 'the tailer to look again');
+  gate.open();
+  await waitFor(() => collector.lineCount >= 300, () => `300 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.equal(collector.lineCount, 300);
+  assertEachNumberOnceInOrder(collector, 300);
+});
+
+test('two copytruncates behind a closed gate, then a reload: the second copy (never read, born before the last look) is found from the first', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, numberedLines(0, 100));
+  const tracker = new OffsetTracker();
+  const gate = new ManualGate();
+  const collector = new Collector();
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const firstRun = await startTailer(t, { inputs: [input], gate, collector, tracker });
+  await waitFor(() => collector.lineCount === 100, 'the first 100 lines');
+  gate.close();
+  appendFileSync(path, numberedLines(100, 100));
+  copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(200, 100));
+  renameSync(`${path}.1`, `${path}.2`);
+  copyFileSync(path, `${path}.1`); // lines 200..299: never read, in no position
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(300, 100));
+  // The path is looked at (seenAt moves) after both copies were born, while nothing is read.
+  const scans = firstRun.tailer.scanCount;
+  await waitFor(() => firstRun.tailer.scanCount >= scans + 2, 'the tailer to look at the path');
+  await firstRun.tailer.stop();
+  const secondRun = await startTailer(t, { inputs: [input], collector, tracker });
+  await waitFor(() => collector.lineCount >= 400, () => `400 lines, got ${collector.lineCount}`);
+  await secondRun.tailer.drained();
+  assert.equal(collector.lineCount, 400);
+  assertEachNumberOnceInOrder(collector, 400);
+});
+
+test('an empty file opened, then written, copytruncated and refilled while the gate was closed: the copy is read too', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  const gate = new ManualGate();
+  const tracker = new OffsetTracker();
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path], exclude: ['*.[0-9]'] })], gate, tracker });
+  await waitFor(() => tracker.get(identityOf(statSync(path))) !== undefined, 'the reader to open the empty file');
+  gate.close();
+  appendFileSync(path, numberedLines(0, 100)); // nothing read: the reader's position is 0, its first bytes none
+  copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(100, 100));
+  const scans = tailer.scanCount;
+  await waitFor(() => tailer.scanCount >= scans + 2, 'the tailer to look while the gate is closed');
+  gate.open();
+  await waitFor(() => collector.lineCount >= 200, () => `200 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.equal(collector.lineCount, 200);
+  assertEachNumberOnceInOrder(collector, 200);
+});
+
+test('an empty file opened, then written and copytruncated behind a closed gate, then a reload: the copy is read too', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  writeFileSync(path, '');
+  const gate = new ManualGate();
+  const tracker = new OffsetTracker();
+  const collector = new Collector();
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const firstRun = await startTailer(t, { inputs: [input], gate, tracker, collector });
+  await waitFor(() => tracker.get(identityOf(statSync(path))) !== undefined, 'the reader to open the empty file');
+  gate.close();
+  appendFileSync(path, numberedLines(0, 100));
+  copyFileSync(path, `${path}.1`);
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(100, 100));
+  const scans = firstRun.tailer.scanCount;
+  await waitFor(() => firstRun.tailer.scanCount >= scans + 2, 'the tailer to look while the gate is closed');
+  await firstRun.tailer.stop();
+  // The position handed over is 0 with no first bytes: the new reader has nothing to find the truncation by.
+  const secondRun = await startTailer(t, { inputs: [input], tracker, collector });
+  await waitFor(() => collector.lineCount >= 200, () => `200 lines, got ${collector.lineCount}`);
+  await secondRun.tailer.drained();
+  assert.equal(collector.lineCount, 200);
+  assertEachNumberOnceInOrder(collector, 200);
+});

@@ -25,6 +25,7 @@ export class TrackedFile {
   private acked: FilePosition | null = null;
   private floor: number;
   private lookedAt: number | undefined;
+  private unreadAt: number | undefined;
   /** What the registry may hold for this file before its own lines are acknowledged (null: nothing). */
   readonly persistable: FilePosition | null;
   /** A copytruncate copy: of which file, in which epoch, continuing it at which offset. */
@@ -55,6 +56,7 @@ export class TrackedFile {
 
   /** The reader (re)started at `position`: at its first open, or at 0 after a truncation (next epoch). */
   started(position: FilePosition): void {
+    this.unreadAt = undefined;
     this.startAt = position;
     this.floor = position.offset;
     this.handedOffset = position.offset;
@@ -83,6 +85,19 @@ export class TrackedFile {
 
   get keys(): readonly string[] {
     return this.sourceKeys;
+  }
+
+  /**
+   * The reader stands at offset 0 and has read none of the file's bytes since `at` (ms): copies
+   * of the file made since hold what no position points to (see unreadSince).
+   */
+  nothingReadSince(at: number): void {
+    this.unreadAt = at;
+  }
+
+  /** While nothing is handed over yet: since when nothing of the file was read (a successor looks for copies born since). */
+  get unreadSince(): number | undefined {
+    return this.handedOffset === 0 ? this.unreadAt : undefined;
   }
 
   /** The tailer looked at the file's live path and found this file there (ms). */
@@ -173,11 +188,22 @@ export class OffsetTracker {
     // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
     // the fingerprints — the new one may cover more of the first bytes than the old one did.)
     const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
-    const record = new TrackedFile(identity, input, path, start, continues ? previous.shippedOffset : start.offset, continues ? [...previous.keys.slice(-7), source.key] : [source.key], persistable, copyOf);
+    const record = new TrackedFile(
+      identity,
+      input,
+      path,
+      start,
+      continues ? previous.shippedOffset : start.offset,
+      continues ? [...previous.keys.slice(-7), source.key] : [source.key],
+      copyOf === null ? persistable : this.acknowledgedInCopy(copyOf, persistable),
+      copyOf,
+    );
     if (continues) {
       const acked = previous.acknowledgedPosition;
       if (acked !== null) record.acknowledged(acked);
       if (previous.seenAt !== undefined) record.seen(previous.seenAt);
+      const unread = previous.unreadSince;
+      if (unread !== undefined && start.offset === 0) record.nothingReadSince(unread);
     }
     this.files.delete(key);
     this.files.set(key, record);
@@ -185,6 +211,19 @@ export class OffsetTracker {
     this.goneKeys.delete(key);
     this.listener.tracked(record);
     return record;
+  }
+
+  /**
+   * What the registry may hold for a copy about to be tracked: the copy's reader opens it only
+   * once the gate lets it, and acknowledgements of its original that arrived since the copy was
+   * found (`found`) were not passed on to it (copiesHolding knows tracked copies only) — the
+   * original's latest one in the copied epoch, if the copy holds it, else `found`.
+   */
+  private acknowledgedInCopy(origin: CopyOrigin, found: FilePosition | null): FilePosition | null {
+    const acked = this.files.get(identityKey(origin.identity))?.acknowledgedPosition;
+    if (acked === null || acked === undefined || (acked.epoch ?? 0) !== origin.epoch || acked.offset > origin.upTo) return found;
+    if (found !== null && found.offset >= acked.offset) return found;
+    return { offset: acked.offset, fingerprint: acked.fingerprint, marker: acked.marker };
   }
 
   /**
@@ -212,9 +251,11 @@ export class OffsetTracker {
   }
 
   /** Where a new reader of `identity` continues: the end of what the last one handed over. */
-  resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string }) | undefined {
+  resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string; unreadSince?: number }) | undefined {
     const record = this.files.get(identityKey(identity));
-    return record === undefined ? undefined : { ...record.handedOverPosition, path: record.path, input: record.input };
+    if (record === undefined) return undefined;
+    const unreadSince = record.unreadSince;
+    return { ...record.handedOverPosition, path: record.path, input: record.input, ...(unreadSince === undefined ? {} : { unreadSince }) };
   }
 
   /** Every file that has a record, most recently followed last. */

@@ -21,6 +21,8 @@ import { CLOCK_MARGIN_MS } from './rotation.js';
 export interface ResumePoint extends FilePosition {
   /** The live path the file was followed under then; it keeps it (same topic) when resumed. */
   path?: string;
+  /** At offset 0: since when nothing of the file was read (copies born since are looked for), ms. */
+  unreadSince?: number;
 }
 
 export interface StartPoint {

@@ -50,6 +50,13 @@ export interface ReaderHost {
    * and the reader drops what it held back instead of flushing it.
    */
   copyFollowed(reader: FileReader, before: ResumePoint): Promise<boolean>;
+  /**
+   * The reader is about to read the first bytes of a file it has read nothing of since `since`
+   * (followed then, or found empty then): had the file been copied and truncated meanwhile
+   * (copytruncate while the gate was closed), only the copy holds what it had, and no position
+   * leads to it. Files born at the reader's path since then are followed too.
+   */
+  bornSince(reader: FileReader, since: number): Promise<void>;
 }
 
 /** Everything a tailer's readers share. */
@@ -97,6 +104,8 @@ export class FileReader {
   removedAt: number | undefined;
   /** Last time a read returned bytes (or the reader was created), ms. */
   lastGrowthAt: number;
+  /** When the reader was created (the file was followed), ms. */
+  readonly followedAt: number;
   /**
    * Size of the file as last seen: by reading up to it (a short read is the end of the file),
    * by a scan, or by an fstat on opening and after a truncation. The lag metric is this minus
@@ -116,6 +125,11 @@ export class FileReader {
   private openFailing = false;
   /** This file's entry in the offset tracker, from the first open on. */
   private tracked: TrackedFile | null = null;
+  /**
+   * Standing at 0 with none of the file's bytes read since this time (ms): before reading the
+   * first ones, copies made meanwhile are looked for (see ReaderHost.bornSince). null otherwise.
+   */
+  private nothingReadSince: number | null = null;
 
   private dirty = false;
   private reachedEof = false;
@@ -147,6 +161,7 @@ export class FileReader {
     this.log = ctx.log.child({ input: this.input.id, path: this.source.path, key: this.source.key });
     this.lines = new LinePipeline(this.input, ctx.stats);
     this.lastGrowthAt = ctx.now();
+    this.followedAt = this.lastGrowthAt;
     this.finishedPromise = new Promise((resolve) => (this.signalFinished = resolve));
     this.firstEofPromise = new Promise((resolve) => (this.signalFirstEof = resolve));
   }
@@ -451,6 +466,12 @@ export class FileReader {
           this.lastSize = this.position;
           break;
         }
+        if (this.nothingReadSince !== null && chunkStart === 0) {
+          const since = this.nothingReadSince;
+          this.nothingReadSince = null;
+          await this.ctx.host.bornSince(this, since);
+          if (this.stopping) return;
+        }
         this.lastGrowthAt = this.ctx.now();
         if (chunkStart + bytesRead > this.lastSize) this.lastSize = chunkStart + bytesRead;
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
@@ -502,6 +523,11 @@ export class FileReader {
       return this.skip('nothing to resume');
     }
     this.start = null;
+    // Read from 0 with nothing read before (not a middle file: it is what was found rotated away);
+    // a predecessor that stood at 0 too says since when.
+    if (position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0)) {
+      this.nothingReadSince = Math.min(this.followedAt, start.resume?.unreadSince ?? this.followedAt);
+    }
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
     this.lines.reset(position);
     this.cursor.startAt(position, head, marker, epoch);
@@ -515,6 +541,7 @@ export class FileReader {
     this.tracked = this.ctx.tracker.track(this.source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
     // Just opened at its live path: a sighting there (see Checkpoint.seenAt).
     if (this.state === 'live' && this.currentPath === this.source.path) this.tracked.seen(this.ctx.now());
+    if (this.nothingReadSince !== null) this.tracked.nothingReadSince(this.nothingReadSince);
     return true;
   }
 
@@ -549,8 +576,12 @@ export class FileReader {
     // Without a copy, what was framed of the old content leaves now, in the old epoch.
     if (!copyFollowed) await this.flushPending(handle, true);
     this.lines.reset(0);
-    this.cursor.startAt(0, await readAt(handle, 0, FINGERPRINT_MAX_BYTES), null, epoch);
+    const head = await readAt(handle, 0, FINGERPRINT_MAX_BYTES);
+    this.cursor.startAt(0, head, null, epoch);
     this.tracked?.started(this.cursor.position());
+    // Emptied and not refilled yet: no first bytes to tell a further truncation by.
+    this.nothingReadSince = head.length === 0 ? this.ctx.now() : null;
+    if (this.nothingReadSince !== null) this.tracked?.nothingReadSince(this.nothingReadSince);
   }
 
   /**

@@ -25,7 +25,7 @@
 // rejected: appends do not change a directory's mtime, and missed appends are exactly what
 // the scan is for.
 
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
@@ -45,7 +45,7 @@ import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoin
 import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderOutcome, type ReaderState } from './reader.js';
 import { ReaderGroup } from './reader-group.js';
-import { bornAtMs, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 import { ScanSchedule } from './scan-schedule.js';
 import type { FollowedFile, TailerStats } from './types.js';
 import type { StartWatch } from './watches.js';
@@ -178,6 +178,7 @@ export class Tailer {
       host: {
         report: (reader, outcome) => this.onReaderOutcome(reader, outcome),
         copyFollowed: (reader, before) => this.enqueue(() => this.followTruncatedCopy(reader, before)),
+        bornSince: (reader, since) => this.enqueue(() => this.followBornSince(reader, since)),
       },
     };
   }
@@ -702,8 +703,32 @@ export class Tailer {
     if (copy !== undefined) await this.followCopy(reader, before, copy);
     // Truncated more than once since the reader last read (its output was blocked): the later
     // copies hold content it never read at all — files born since, found like middle files.
-    await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, reader.lastGrowthAt, reader.input, reader.identity);
+    // Since the reader last read, or since the copy that continues it was born, whichever is
+    // earlier: a reader created after the copies (a reload or restart behind a stalled Kafka)
+    // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
+    const since = copy === undefined ? reader.lastGrowthAt : Math.min(reader.lastGrowthAt, bornAtMs(copy.stat));
+    await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, since, reader.input, reader.identity);
     return copy !== undefined;
+  }
+
+  /**
+   * A reader is about to read the first bytes of a file it has read nothing of since `since`:
+   * files born at its live path since then and gone from the path before anyone looked (its
+   * copytruncate copy, made while the reader waited for the gate) are followed as middle files.
+   * Only when the directory changed since: a listing per new file would be most of a start
+   * with thousands of files.
+   */
+  private async followBornSince(reader: FileReader, since: number): Promise<void> {
+    if (this.stopping) return;
+    const dir = dirname(reader.source.path);
+    let changedAt: number;
+    try {
+      changedAt = (await stat(dir)).mtimeMs;
+    } catch {
+      return;
+    }
+    if (changedAt <= since - CLOCK_MARGIN_MS) return;
+    await this.followMiddleFiles(await listDirectoryFiles(dir), reader.source.path, since, reader.input, reader.identity);
   }
 
   private async followCopy(reader: FileReader, before: ResumePoint, copy: DirectoryFile): Promise<void> {
