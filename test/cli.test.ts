@@ -2,7 +2,7 @@
 // errors, and a clean SIGTERM/SIGINT stop with exit code 0.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,30 @@ test('check on a broken file exits 1 naming file, line, column and key; secrets 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a config error longer than a pipe holds reaches a slow reader whole before the exit', async () => {
+  // 3,000 unknown keys: ~250 KB of located problems, far more than a pipe (64 KiB) plus the
+  // reader's buffer take. The reader waits 500 ms after the first bytes arrive before reading
+  // on: an agent that exits without flushing loses the rest (it did: the last line cut in half).
+  const dir = tempDir('cli-long-error');
+  const file = join(dir, 'agent.yaml');
+  const keys = Array.from({ length: 3_000 }, (_, i) => `  unknown_key_${i}: 1`).join('\n');
+  writeFileSync(file, `inputs:\n  - id: a\n    paths: ["/tmp/none/*.log"]\n    topic: t\nkafka:\n  brokers: ["127.0.0.1:9092"]\n${keys}\n`);
+  const child = spawn(process.execPath, [BIN, 'check', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = child.stderr!;
+  await new Promise<void>((resolve) => stderr.once('readable', () => resolve()));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const chunks: Buffer[] = [];
+  for await (const chunk of stderr) chunks.push(chunk as Buffer);
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c))));
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(code, 1);
+  const lines = Buffer.concat(chunks).toString().trimEnd().split('\n');
+  assert.equal(lines[0], 'logship: invalid configuration');
+  const problems = lines.slice(1);
+  assert.equal(problems.length, 3_000, `every problem printed (got ${problems.length})`);
+  assert.match(problems.at(-1)!, /:\d+:\d+: kafka\.unknown_key_2999: unknown key "unknown_key_2999"/);
 });
 
 test('--version, --help and usage errors', async () => {

@@ -245,10 +245,22 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
   });
 }
 
+/**
+ * Exits once stdout and stderr are written out. On a pipe Node writes synchronously only while
+ * the pipe has room (64 KiB); the rest is queued, and process.exit() drops it: a long config
+ * error read by a slow parent (systemd, a script, a loaded CI machine) lost its last lines,
+ * one of them cut in half (found by the config fuzz). A zero-length write's callback runs
+ * after everything queued before it.
+ */
+async function exitWhenWritten(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (err: unknown) => {
     process.stderr.write(`logship: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(EXIT.RUNTIME);
+    return exitWhenWritten(EXIT.RUNTIME);
   },
 );
