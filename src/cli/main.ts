@@ -253,8 +253,17 @@ async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<numb
  * after everything queued before it.
  */
 async function exitWhenWritten(code: number): Promise<never> {
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  await Promise.all([process.stdout, process.stderr].map(writtenOut));
   process.exit(code);
+}
+
+/** Resolves once what was written to the stream is out, or at once when nobody reads it any more (EPIPE: `logship top | head`). */
+function writtenOut(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writable || stream.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }
 
 main(process.argv.slice(2)).then(
