@@ -82,6 +82,19 @@ test('a config error longer than a pipe holds reaches a slow reader whole before
   assert.match(problems.at(-1)!, /:\d+:\d+: kafka\.unknown_key_2999: unknown key "unknown_key_2999"/);
 });
 
+test('a mapping key that is a collection is a located problem, with no unlocated library warning', async () => {
+  const dir = tempDir('cli-collection-key');
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(file, 'inputs: [{id: a, paths: [/tmp/a.log], topic: t}]\nkafka: {brokers: embedded, {}}\n');
+  const r = await logship(['check', '-c', file]);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.code, 1);
+  const [first, ...problems] = r.stderr.trimEnd().split('\n');
+  assert.equal(first, 'logship: invalid configuration');
+  assert.ok(problems.length > 0);
+  for (const line of problems) assert.ok(line.startsWith(`${file}:2:`), `located: ${line}`);
+});
+
 test('--version, --help and usage errors', async () => {
   const v = await logship(['--version']);
   assert.equal(v.code, 0);

@@ -73,7 +73,10 @@ export function parseConfigText(
 
   const masked = maskEnvReferences(text);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(masked.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel error: the yaml library would otherwise print its own unlocated warnings to stderr
+  // ("Keys with collection values will be stringified", found by the config fuzz); such a key
+  // is reported below as an unknown key, with its position.
+  const doc = parseDocument(masked.text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const locator = new YamlLocator(doc, lineCounter);
 
   // Warnings too (e.g. an unresolved !tag): a config should mean exactly one thing.
