@@ -10,7 +10,7 @@ import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
-import { checkpointPosition } from './core/file.js';
+import { checkpointAt, checkpointPosition } from './core/file.js';
 import { OffsetTracker, type TrackedFile } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { loadNativeProducer } from './shipper/native-producer.js';
@@ -126,18 +126,8 @@ export class Agent {
       onCommit: (source, pos) => {
         const verdict = tracker.acknowledged(source, pos);
         if (verdict === 'stale') return;
-        const seenAt = tracker.get(source.identity)?.seenAt;
-        registry.commit({
-          identity: source.identity,
-          fingerprint: pos.fingerprint,
-          input: source.input,
-          path: source.path,
-          offset: pos.offset,
-          marker: pos.offset > 0 ? pos.marker : null,
-          lastSeen: Date.now(),
-          ...(seenAt === undefined ? {} : { seenAt }),
-          ...(verdict === 'deleted' ? { deleted: true } : {}),
-        });
+        const checkpoint = checkpointAt(source, pos, Date.now(), tracker.get(source.identity)?.seenAt);
+        registry.commit(verdict === 'deleted' ? { ...checkpoint, deleted: true } : checkpoint);
         // A copytruncate copy holds the same bytes up to where its original stood: until its own
         // lines are acknowledged, its entry follows the original's (a crash then re-reads the
         // copy from there, and a clean stop re-reads nothing).
@@ -173,17 +163,7 @@ export class Agent {
     const existing = this.registry.get(record.identity);
     const at = record.persistable;
     if (at === null || (existing !== undefined && existing.deleted !== true)) return;
-    const seenAt = record.seenAt;
-    this.registry.commit({
-      identity: record.identity,
-      fingerprint: at.fingerprint,
-      input: record.input,
-      path: record.path,
-      offset: at.offset,
-      marker: at.offset > 0 ? at.marker : null,
-      lastSeen: Date.now(),
-      ...(seenAt === undefined ? {} : { seenAt }),
-    });
+    this.registry.commit(checkpointAt(record, at, Date.now(), record.seenAt));
   }
 
   /** Config loaded (we exist) and Kafka connected and answering. */

@@ -106,6 +106,28 @@ export interface Checkpoint {
   deleted?: boolean;
 }
 
+/**
+ * The checkpoint that persists `at` for a file: the one shape the agent commits, whether for an
+ * acknowledgement or for a file registered before its first one.
+ */
+export function checkpointAt(
+  file: Pick<SourceFile, 'identity' | 'input' | 'path'>,
+  at: FilePosition,
+  lastSeen: number,
+  seenAt: number | undefined,
+): Checkpoint {
+  return {
+    identity: file.identity,
+    fingerprint: at.fingerprint,
+    input: file.input,
+    path: file.path,
+    offset: at.offset,
+    marker: at.offset > 0 ? at.marker : null,
+    lastSeen,
+    ...(seenAt === undefined ? {} : { seenAt }),
+  };
+}
+
 /** The position a checkpoint describes. */
 export function checkpointPosition(cp: Checkpoint): FilePosition {
   return { offset: cp.offset, fingerprint: cp.fingerprint, marker: cp.marker };
