@@ -12,9 +12,6 @@ import { installDebugHooks } from '../daemon/debug-hooks.js';
 import { SystemdNotifier } from '../daemon/systemd-notify.js';
 import { createLogger } from '../log.js';
 import { startProgressLine } from './progress.js';
-import { collectStatus, formatStatus } from './status.js';
-import { runTop, urlFromListen } from './top.js';
-import { isSortKey } from './top-view.js';
 
 export const EXIT = {
   OK: 0,
@@ -88,6 +85,9 @@ async function top(values: { config?: string; url?: string; interval?: string; s
     }
     if (intervalMs < 100) return usage('--interval: at least 100ms');
   }
+  // `top` and `status` are loaded on use: `run` does without them at start.
+  const { isSortKey } = await import('./top-view.js');
+  const { runTop, urlFromListen } = await import('./top.js');
   const sort = values.sort ?? 'lag';
   if (!isSortKey(sort)) return usage(`--sort: expected lag, rate, bytes or path, got "${sort}"`);
   let url = values.url;
@@ -176,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (command === 'status') {
+    const { collectStatus, formatStatus } = await import('./status.js');
     const report = await collectStatus(config);
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return EXIT.OK;

@@ -3,7 +3,7 @@
 // logged — its value, truncated to fit, with headers saying where it came from and why it was
 // refused. Rare by nature: built per record in JavaScript, off the batch path.
 
-import Kafka from '@confluentinc/kafka-javascript';
+import { errorCodes } from './binding.js';
 import type { HeaderSpec } from './native-producer.js';
 
 /** Header names of a dead letter (documented in the README's Configuration section). */
@@ -53,7 +53,7 @@ let names: Map<number, string> | null = null;
 export function errorName(code: number): string {
   if (!names) {
     names = new Map();
-    for (const [name, value] of Object.entries(Kafka.CODES.ERRORS)) if (typeof value === 'number') names.set(value, name.replace(/^ERR_/, ''));
+    for (const [name, value] of Object.entries(errorCodes())) if (typeof value === 'number') names.set(value, name.replace(/^ERR_/, ''));
   }
   return names.get(code) ?? `ERROR_${code}`;
 }

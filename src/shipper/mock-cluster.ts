@@ -4,7 +4,11 @@
 // producer, kcat) can connect. Used for `brokers: embedded` (demo) and by the test cluster.
 // Nothing is durable: the cluster lives in memory and trims each partition at ~5 MiB.
 
-import Kafka from '@confluentinc/kafka-javascript';
+import { createRequire } from 'node:module';
+
+// The binding's full client library is loaded only when a mock cluster is started (the demo's
+// `brokers: embedded`, the tests): the agent's ordinary start does without it.
+const require = createRequire(import.meta.url);
 
 export interface MockCluster {
   /** Comma-separated host:port list of the mock brokers. */
@@ -28,6 +32,7 @@ export async function startMockCluster(brokers = 3, timeoutMs = 10_000): Promise
     'client.id': 'logship-mock-cluster',
     log_level: 0,
   };
+  const Kafka = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
   const host = new Kafka.Producer(conf);
   await new Promise<void>((resolve, reject) => {
     host.connect({ timeout: timeoutMs }, (err) => (err ? reject(new MockClusterError('mock cluster did not start', err)) : resolve()));

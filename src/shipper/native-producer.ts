@@ -4,13 +4,13 @@
 // poll thread (see native/src/producer.c for the threads and the hand-over).
 //
 // One librdkafka per process: the dynamic loader binds the addon's librdkafka.so.1 to
-// whichever copy is loaded first, so the binding is loaded first (the import below) and the
+// whichever copy is loaded first, so the binding is loaded first (loadBinding) and the
 // result is checked — file, version, and that no second copy is mapped — before anything runs.
 
-import Kafka from '@confluentinc/kafka-javascript';
 import { readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadBinding } from './binding.js';
 import type { LibrdkafkaConfig } from './producer-config.js';
 
 const require = createRequire(import.meta.url);
@@ -86,6 +86,7 @@ export interface LoadedLibrdkafka {
  */
 export function loadNativeProducer(): LoadedLibrdkafka {
   if (loaded) return loaded;
+  const binding = loadBinding();
   let mod: Addon;
   try {
     mod = require('@logship/native') as Addon;
@@ -108,8 +109,8 @@ export function loadNativeProducer(): LoadedLibrdkafka {
   if (mapped.length > 1) {
     throw new NativeProducerError(`${mapped.length} librdkafka files are mapped into this process (${mapped.join(', ')}); exactly one is supported; ${REBUILD}`);
   }
-  if (Kafka.librdkafkaVersion !== info.version) {
-    throw new NativeProducerError(`the binding reports librdkafka ${Kafka.librdkafkaVersion}, the native producer ${info.version}; ${REBUILD}`);
+  if (binding.librdkafkaVersion !== info.version) {
+    throw new NativeProducerError(`the binding reports librdkafka ${binding.librdkafkaVersion}, the native producer ${info.version}; ${REBUILD}`);
   }
   addon = mod;
   loaded = { path: actual, version: info.version };

@@ -5,7 +5,6 @@
 // authorised), and that is logged and counted — or, with kafka.dead_letter_topic, produced
 // there, the file's offset passing it only once the dead letter is acknowledged.
 
-import Kafka from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '../config/types.js';
 import type { SourceFile } from '../core/file.js';
@@ -17,9 +16,10 @@ import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, t
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
 import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
+import { errorCodes } from './binding.js';
 import { deadLetter } from './dead-letter.js';
 
-const codes = Kafka.CODES.ERRORS;
+const codes = errorCodes();
 
 /** Errors that concern one record only: skip it (logged, counted), never block the file. */
 export const SKIP_RECORD: ReadonlySet<number> = new Set<number>([
