@@ -65,6 +65,9 @@ const utf8Decoder: LineDecoder = {
   cut: cutUtf8,
   decode(out, from, atFileStart) {
     if (atFileStart) stripPrefix(out, from, UTF8_BOM);
+    // Lines cut only at newlines (ASCII) from valid UTF-8 are valid: one check for the whole
+    // read instead of one call per line (~0.05 µs a line, a fifth of the framing's CPU).
+    if (from === 0 && out.whole !== undefined && isUtf8(out.whole)) return 0;
     let replaced = 0;
     const { lines } = out;
     for (let i = from; i < lines.length; i++) {
@@ -86,6 +89,8 @@ const latin1Decoder: LineDecoder = {
   carriageReturn: Buffer.from([0x0d]),
   cut: (_data, _start, maxLen) => maxLen,
   decode(out, from) {
+    // ASCII needs no conversion: one check for the whole read when it was cut at newlines only.
+    if (from === 0 && out.whole !== undefined && isAscii(out.whole)) return 0;
     const { lines } = out;
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;

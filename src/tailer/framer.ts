@@ -24,6 +24,12 @@ export interface FramedLines {
   lines: Buffer[];
   ends: number[];
   flags: (LineFlag | undefined)[];
+  /**
+   * Set by `LineFramer.push` when every line is a view into these bytes and was cut at a
+   * newline (no piece cut by max_line_bytes): the bytes between and around the lines are
+   * newline sequences only. A decoder may then check this once instead of each line.
+   */
+  whole?: Buffer;
 }
 
 export function emptyLines(): FramedLines {
@@ -37,6 +43,8 @@ export class LineFramer {
   private pos = 0;
   /** The line being carried has already been cut at least once (counted once per line). */
   private cutting = false;
+  /** Pieces cut by max_line_bytes so far (tells whether a push cut any). */
+  private pieces = 0;
   private readonly newlineByte: number;
   private readonly carryLimit: number;
 
@@ -85,16 +93,21 @@ export class LineFramer {
     this.pos += chunk.length;
 
     const newlineLen = this.rules.newline.length;
+    // A carried line already cut into pieces starts this read at a cut, not at a newline.
+    const newlinesOnly = out.lines.length === 0 && !this.cutting;
+    const piecesBefore = this.pieces;
     let lineStart = 0;
     for (let nl = this.findNewline(data, dataStart, 0); nl !== -1; nl = this.findNewline(data, dataStart, lineStart)) {
       this.emitLine(data, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
       lineStart = nl + newlineLen;
     }
+    const linesEnd = lineStart;
     while (data.length - lineStart > this.carryLimit) {
       const len = this.rules.cut(data, lineStart, this.maxLineBytes);
       this.emitPiece(data.subarray(lineStart, lineStart + len), dataStart + lineStart + len, out);
       lineStart += len;
     }
+    if (newlinesOnly && this.pieces === piecesBefore && linesEnd > 0) out.whole = data.subarray(0, linesEnd);
     this.carry = lineStart < data.length ? Buffer.from(data.subarray(lineStart)) : null;
     this.carryStart = dataStart + lineStart;
   }
@@ -137,6 +150,7 @@ export class LineFramer {
   }
 
   private emitPiece(piece: Buffer, end: number, out: FramedLines): void {
+    this.pieces++;
     if (!this.cutting) this.stats.splitLines++;
     this.cutting = true;
     out.lines.push(piece);
