@@ -350,8 +350,8 @@ test('the agent logs which librdkafka file and version it runs', async () => {
   }
 });
 
-test('keyless records: one partition per read chunk once metadata is known, rotating, each line once', async () => {
-  const cfg = shipperConfig({ headers: false, key: null, topic: 'sticky.{file.stem}' }, 1 << 20, { idempotence: false });
+for (const headers of [false, true]) test(`keyless records${headers ? ' with headers' : ''}: one partition per read chunk once metadata is known, rotating, each line once`, async () => {
+  const cfg = shipperConfig({ headers, key: null, topic: headers ? 'sticky-headers.{file.stem}' : 'sticky.{file.stem}' }, 1 << 20, { idempotence: false });
   const { shipper, producers } = shipperOn(cfg);
   shipper.start();
   await shipper.gate.waitOpen();
@@ -368,9 +368,10 @@ test('keyless records: one partition per read chunk once metadata is known, rota
     shipper.ship(b);
   }
   assert.equal(await shipper.drain(20_000), true);
-  const recs = await kcatConsume(mock.bootstrap, 'sticky.app');
+  const recs = await kcatConsume(mock.bootstrap, headers ? 'sticky-headers.app' : 'sticky.app');
   const partitionOf = new Map(recs.map((r) => [r.value.toString(), r.partition]));
   assert.equal(recs.length, 1 + 8 * 20, 'each line once');
+  if (headers) assert.ok(recs.every((r) => r.headers.path === source.path && r.headers.host === 'h1' && /^\d+$/.test(r.headers.offset ?? '')), 'every record keeps its headers');
   const used = new Set<number>();
   for (const chunk of sent) {
     const parts = new Set(chunk.map((l) => partitionOf.get(l)));

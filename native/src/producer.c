@@ -772,14 +772,16 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   int32_t *imm = p->immediate;
   imm[0] = 0;
   int consumed = 0;
+  /* Keyless records of one call go to one partition, rotating per call like librdkafka's sticky
+   * partitioner: the per-record partitioner is skipped (with or without headers). */
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  if (key == NULL && p->sticky_keyless) {
+    pthread_mutex_lock(&p->mu);
+    if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
+    pthread_mutex_unlock(&p->mu);
+  }
   if (!with_headers && ts_ms == 0) {
     /* rd_kafka_produce_batch: one clock read per call, not four per record. */
-    int32_t partition = RD_KAFKA_PARTITION_UA;
-    if (key == NULL && p->sticky_keyless) {
-      pthread_mutex_lock(&p->mu);
-      if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
-      pthread_mutex_unlock(&p->mu);
-    }
     rd_kafka_message_t msgs[SUB_BATCH];
     while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
       int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
@@ -827,7 +829,7 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
       }
       void *opaque = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE((void *)(data + bounds[2 * idx]), bounds[2 * idx + 1]), RD_KAFKA_V_KEY(key, key_len),
           RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_TIMESTAMP((int64_t)ts_ms), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
