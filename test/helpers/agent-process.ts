@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/logship', import.meta.url));
 
@@ -48,9 +49,12 @@ export class AgentProcess {
     return AgentProcess.startWith(['run', '-c', file], env, nodeArgs);
   }
 
-  /** `nodeArgs` go to node itself, before the script (the benchmark passes --cpu-prof, --import). */
+  /**
+   * `nodeArgs` go to node itself, before the script (the benchmark passes --cpu-prof, --import),
+   * after the flags every launcher gives the agent (bin/logship's first line).
+   */
   static startWith(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): AgentProcess {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...nodeArgs, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     return new AgentProcess(child);
   }
 
