@@ -311,3 +311,47 @@ test('json envelope built natively equals the JSON.stringify rendering byte for 
     assert.equal(Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)).toString(), expected, `line ${i}`);
   });
 });
+
+test('Shipper: a raw ticket keeps its values, not its Buffer per line; retries and headers still produce the same records', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { shipper, fake, commits } = await started(config());
+  // Lines as the framer makes them: views of one read chunk.
+  const shipOne = (): WeakRef<Buffer> => {
+    const b = batch(0, ['alpha', 'beta', 'gamma']);
+    const chunk = Buffer.from('alpha\nbeta\ngamma\n');
+    b.lines = [chunk.subarray(0, 5), chunk.subarray(6, 10), chunk.subarray(11, 16)];
+    shipper.ship(b);
+    return new WeakRef(b.lines[1]!);
+  };
+  const line = shipOne();
+  gc();
+  await new Promise((r) => setImmediate(r));
+  gc();
+  assert.equal(line.deref(), undefined, 'the shipper holds no line Buffer of an unacknowledged raw ticket');
+  assert.deepEqual(fake.produced.map((p) => [p.value.toString(), p.headers?.offset]), [['alpha', '0'], ['beta', '6'], ['gamma', '11']]);
+  fake.deliver(0);
+  fake.deliver(1, -188); // retriable: the ticket is produced again, from its kept values
+  fake.deliver(2);
+  await until(() => fake.produced.length === 6);
+  assert.deepEqual(fake.produced.slice(3).map((p) => [p.value.toString(), p.headers?.offset]), [['alpha', '0'], ['beta', '6'], ['gamma', '11']]);
+  fake.deliver(3);
+  fake.deliver(4);
+  assert.deepEqual(commits, []);
+  fake.deliver(5);
+  assert.deepEqual(commits, [17]);
+  await shipper.stop(100);
+});
+
+function until(cond: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setInterval(() => {
+      if (cond()) {
+        clearInterval(t);
+        resolve();
+      }
+    }, 1);
+  });
+}

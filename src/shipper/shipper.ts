@@ -71,7 +71,19 @@ export interface ShipperOptions {
 interface ShipVia {
   route: FileRoute;
   id: number;
+  /** Records of the ticket's batch. */
+  records: number;
+  /**
+   * Raw lines: their values (bounds into the read chunk), kept instead of the batch's per-line
+   * Buffers, which the ticket lets go of at once (see ship()). Null: the batch keeps its lines.
+   */
+  values: RecordValues | null;
+  /** Each record's file offset, when its batch no longer holds its lines and headers need them. */
+  offsets: Float64Array | null;
 }
+
+/** The lines of a ticket's batch once its values are kept instead (see ShipVia.values). */
+const LINES_DROPPED: Buffer[] = [];
 
 type ShipTicket = Ticket<ShipVia>;
 
@@ -276,7 +288,20 @@ export class Shipper {
     const now = this.now();
     route.lastUsed = now;
     const id = this.allocateTicketId();
-    const ticket = this.windowFor(batch.source).open(batch, bytes, { route, id }, now);
+    // Raw values are bounds into the read chunk, valid as long as the ticket holds them: the
+    // ticket keeps those two typed arrays and drops the batch's Buffer per line now, so the
+    // Buffers die young instead of surviving V8's young generation until Kafka acknowledges
+    // them (copied at each scavenge, then promoted, growing the old generation).
+    const records = batch.lines.length;
+    let held = batch;
+    let values: RecordValues | null = null;
+    let offsets: Float64Array | null = null;
+    if (route.input.format === 'raw') {
+      values = route.values(batch, '');
+      if (route.headers()) offsets = lineStartOffsets(batch);
+      held = { ...batch, lines: LINES_DROPPED };
+    }
+    const ticket = this.windowFor(batch.source).open(held, bytes, { route, id, records, values, offsets }, now, records);
     this.tickets.set(id, ticket);
     this.outstandingTickets++;
     this.gate.add(bytes);
@@ -342,11 +367,11 @@ export class Shipper {
     const { ticket } = p;
     const route = ticket.via.route;
     const batch = ticket.batch;
-    const n = batch.lines.length;
+    const n = ticket.via.records;
     if (p.next >= n) return true;
-    p.values ??= route.values(batch, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
+    p.values ??= ticket.via.values ?? route.values(batch, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
     const headers = route.headers();
-    if (headers) p.offsets ??= lineStartOffsets(batch);
+    if (headers) p.offsets ??= ticket.via.offsets ?? lineStartOffsets(batch);
     const producer = this.producer;
     const consumed = producer.produce(this.topicId(route.topic), ticket.via.id, p.next, n - p.next, p.values.data, p.values.bounds, route.key, headers, p.offsets);
     const first = p.next;
@@ -367,7 +392,7 @@ export class Shipper {
           this.recordFailed(route, ticket, err, 1);
           settled++;
         } else if (!this.startDeadLetter(ticket, index, err, p.values)) {
-          this.skipRecord(route, batch, index, err);
+          this.skipRecord(route, ticket, index, err);
           settled++;
         }
       }
@@ -396,6 +421,7 @@ export class Shipper {
     const route = ticket.via.route;
     const batch = ticket.batch;
     let value: Uint8Array;
+    values ??= ticket.via.values;
     if (values) {
       const bytes = values.data instanceof Uint8Array ? values.data : new Uint8Array(values.data);
       value = bytes.subarray(values.bounds[2 * index]!, values.bounds[2 * index]! + values.bounds[2 * index + 1]!);
@@ -466,7 +492,7 @@ export class Shipper {
       this.gate.unhold(source);
       this.log.info({ path: source.path, deadLetterTopic: this.config.kafka.dead_letter_topic }, 'dead letters are delivered again');
     }
-    if (skipped) this.skipRecord(route, d.ticket.batch, d.index, skipped);
+    if (skipped) this.skipRecord(route, d.ticket, d.index, skipped);
     else bump(this.stats.deadLettered, route.topic, 1);
     this.settle(d.ticket, 1);
   }
@@ -506,7 +532,7 @@ export class Shipper {
         lettered ??= new Map();
         lettered.set(ticket.via.id, (lettered.get(ticket.via.id) ?? 0) + 1);
       } else {
-        this.logSkipped(ticket.via.route, ticket.batch, o.details[row + 1]!, err);
+        this.logSkipped(ticket.via.route, ticket, o.details[row + 1]!, err);
       }
     }
     for (let k = 0; k < o.entryCount; k++) {
@@ -586,7 +612,7 @@ export class Shipper {
         return;
       }
       ticket.failed = 0;
-      ticket.remaining = ticket.batch.lines.length;
+      ticket.remaining = ticket.via.records;
       this.enqueue({ ticket, next: 0, values: null, offsets: null });
     }, delay);
   }
@@ -606,13 +632,15 @@ export class Shipper {
     }
   }
 
-  private skipRecord(route: FileRoute, batch: LineBatch, index: number, err: { code?: number; message: string }): void {
+  private skipRecord(route: FileRoute, ticket: ShipTicket, index: number, err: { code?: number; message: string }): void {
     bump(this.stats.skipped, route.topic, 1);
-    this.logSkipped(route, batch, index, err);
+    this.logSkipped(route, ticket, index, err);
   }
 
-  private logSkipped(route: FileRoute, batch: LineBatch, index: number, err: { code?: number; message: string }): void {
-    const where = index >= 0 && index < batch.lines.length ? { offset: index === 0 ? batch.startOffset : batch.ends[index - 1], bytes: batch.lines[index]!.length } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
+  private logSkipped(route: FileRoute, ticket: ShipTicket, index: number, err: { code?: number; message: string }): void {
+    const { batch, via } = ticket;
+    const bytes = (i: number): number => (via.values ? via.values.bounds[2 * i + 1]! : batch.lines[i]!.length);
+    const where = index >= 0 && index < via.records ? { offset: index === 0 ? batch.startOffset : batch.ends[index - 1], bytes: bytes(index) } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
     this.log.error({ path: route.source.path, topic: route.topic, code: err.code, err: err.message, ...where }, 'record rejected permanently by Kafka: skipped (counted in records_skipped)');
   }
 
