@@ -74,6 +74,8 @@ export interface ShipOptions {
   format?: 'raw' | 'json';
   /** Agent only: run it under --cpu-prof, writing the profile here. */
   cpuProfileDir?: string;
+  /** Agent only: more lines of its `kafka:` section (indented two spaces), for experiments. */
+  kafkaExtra?: string;
 }
 
 export async function shipWithKcat(ctx: ScenarioContext, input: InputFile, settings: ProducerSettings, o: ShipOptions = {}): Promise<KcatShipment> {
@@ -105,7 +107,7 @@ export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, sett
     dir,
     bootstrap: ctx.cluster.bootstrap,
     inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}\n    headers: ${o.headers ?? false}\n    format: ${o.format ?? 'raw'}`,
-    kafka: kafkaYaml(settings),
+    kafka: kafkaYaml(settings) + (o.kafkaExtra ? `\n${o.kafkaExtra}` : ''),
   });
   const agent = await MeasuredAgent.start({ dir, yaml, ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}) });
   try {

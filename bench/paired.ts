@@ -2,7 +2,7 @@
 // variants alternate on the throughput scenario's file, N rounds, against one fresh cluster;
 // prints each round and the medians, ratios paired per round.
 //
-//   node dist/bench/paired.js [--runs N] [--lines N] [--variants raw,headers,json]
+//   node dist/bench/paired.js [--runs N] [--lines N] [--variants raw,headers,json] [--kafka 'max_in_flight_bytes: 8MiB']
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,7 +26,7 @@ const VARIANTS = {
 type VariantName = keyof typeof VARIANTS;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, lines: { type: 'string', default: '1000000' }, variants: { type: 'string', default: 'raw' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, lines: { type: 'string', default: '1000000' }, variants: { type: 'string', default: 'raw' }, kafka: { type: 'string' } } });
   const runs = Number(values.runs);
   const lines = Number(values.lines);
   const variants = values.variants.split(',') as VariantName[];
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       add('kcat CPU-s/M', kcat.cpuSeconds / m);
       let line = `run ${run} load ${load}: kcat ${Math.round(kcat.linesPerSecond)}/s ${(kcat.cpuSeconds / m).toFixed(2)} CPU-s/M`;
       for (const v of variants) {
-        const a: AgentShipment = await shipWithAgent(ctx, input, DEFAULT_PRODUCER, VARIANTS[v]);
+        const a: AgentShipment = await shipWithAgent(ctx, input, DEFAULT_PRODUCER, { ...VARIANTS[v], ...(values.kafka ? { kafkaExtra: `  ${values.kafka}` } : {}) });
         if (a.delivered !== lines || a.committedOffset !== input.bytes || a.exit.code !== 0) throw new Error(`${v}: delivered ${a.delivered}, offset ${a.committedOffset}, exit ${a.exit.code}`);
         add(`${v} x kcat`, a.linesPerSecond / kcat.linesPerSecond);
         add(`${v} CPU-s/M at exit`, a.cpuSeconds / m);
