@@ -11,4 +11,4 @@ writer=$!
 trap 'kill $writer 2>/dev/null || true' EXIT
 echo "demo: writing lines to demo/logs/*.log; logship ships them to the embedded cluster (Ctrl-C to stop)"
 echo "demo: watch it live from another terminal: node bin/logship top -c agent.yaml"
-node bin/logship run -c agent.yaml
+./bin/logship run -c agent.yaml  # its first line gives node the agent flags (src/cli/node-flags.ts)

@@ -1,4 +1,5 @@
-// V8 flags every launcher of the agent passes to node (bin/logship's first line, the systemd
+// V8 flags every launcher of the agent passes to node (bin/logship's first line, which the
+// demo script runs, the systemd
 // unit, the Dockerfile's entry point; the tests and the bench start it with them too, and
 // test/launch-flags.test.ts keeps all of them equal to this list). They must be on node's
 // command line: V8 sizes its heap when the process starts, so setting them later does nothing.
