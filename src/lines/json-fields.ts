@@ -1,6 +1,8 @@
 // JSON fields of a line for routing: `parse: json` makes {json.a.b} usable in topic and key
-// templates. An input's templates share one JsonFieldExtractor, so a line is parsed at most
-// once, and only when some template names a field (inputs without {json.*} never parse).
+// templates. An input's templates share one JsonFieldExtractor, so a line is scanned at most
+// once, and only when some template names a field (inputs without {json.*} never parse). The
+// scan (json-scan.ts) validates the line and turns only the wanted fields into strings;
+// JSON.parse is asked only when the scan cannot decide (nesting deeper than its stack).
 // Values: a string as it is; a number or boolean as its text; null, an object or an array is
 // no routing value and counts as missing. A line that is not a JSON object, or lacks a field,
 // leaves it missing: the template renders its default ({json.service:-unknown}), counted here.
@@ -10,6 +12,7 @@
 import { isAscii } from 'node:buffer';
 import { compileTemplate } from '../config/templates.js';
 import type { InputConfig } from '../config/types.js';
+import { JsonPaths, scanJsonFields } from './json-scan.js';
 
 const OPEN_BRACE = 0x7b;
 
@@ -36,32 +39,39 @@ export function emptyJsonFieldStats(): JsonFieldStats {
 }
 
 export class JsonFieldExtractor {
-  private readonly segments: readonly (readonly string[])[];
+  private readonly compiled: JsonPaths;
 
   /** `paths`: dotted field paths ("http.status"), in the order the values are returned. */
   constructor(
     readonly paths: readonly string[],
     private readonly stats: JsonFieldStats,
   ) {
-    this.segments = paths.map((p) => p.split('.'));
+    this.compiled = new JsonPaths(paths);
   }
 
   /** The fields' values in `paths` order (undefined: missing), or null when the line is not a JSON object. */
   extract(line: Buffer): (string | undefined)[] | null {
-    const parsed = parseObject(line);
-    if (parsed === null) {
+    let values: (string | undefined)[] | null;
+    try {
+      values = scanJsonFields(line, this.compiled);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      values = extractByParse(line, this.compiled.segments);
+    }
+    if (values === null) {
       this.stats.notJson++;
       return null;
     }
-    let missing = false;
-    const values = this.segments.map((segments) => {
-      const value = routingValue(lookup(parsed, segments));
-      if (value === undefined) missing = true;
-      return value;
-    });
-    if (missing) this.stats.missingField++;
+    if (values.includes(undefined)) this.stats.missingField++;
     return values;
   }
+}
+
+/** The same values through JSON.parse and the object it builds (the scan's reference semantics). */
+export function extractByParse(line: Buffer, segments: readonly (readonly string[])[]): (string | undefined)[] | null {
+  const parsed = parseObject(line);
+  if (parsed === null) return null;
+  return segments.map((path) => routingValue(lookup(parsed, path)));
 }
 
 function parseObject(line: Buffer): Record<string, unknown> | null {
