@@ -73,7 +73,7 @@ function podsAgent(dir: string, prefix: string, parser: string): AgentProcess {
         '    format: json',
         '    headers: true',
         `    topic: "${prefix}.{k8s.namespace}.{k8s.container}"`,
-        '    key: "{k8s.pod}"',
+        '    key: "{k8s.pod}/{stream}"',
       ].join('\n'),
       registry: '  flush_interval: 100ms',
     }),
@@ -145,7 +145,7 @@ test('CRI: P/F pieces split across reads, across a rotation of 0.log and a compr
       assert.equal(e.input, 'pods');
     }
     for (const r of got) {
-      assert.equal(r.key?.toString(), 'web-7d9f8-x2x', 'key: {k8s.pod}');
+      assert.equal(r.key?.toString(), `web-7d9f8-x2x/${r.headers.stream}`, 'key: {k8s.pod}/{stream}, per record');
       assert.equal(r.headers['k8s.namespace'], 'shop');
       assert.equal(r.headers['k8s.pod_uid'], UID);
       assert.ok(r.headers.stream === 'stdout' || r.headers.stream === 'stderr', 'stream header');

@@ -12,7 +12,7 @@ import { utcTimestamp } from '../lines/container-formats.js';
 import { jsonPathsOfInput } from '../lines/json-fields.js';
 import { kubernetesMetadata, type KubernetesMetadata } from '../lines/kubernetes.js';
 
-import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
+import { jsonEnvelopes, NO_KEY, type HeaderSpec, type RecordKeys } from './native-producer.js';
 
 /**
  * The values of a batch's records: (start, length) pairs in `bounds`, record i at
@@ -108,14 +108,12 @@ export function planInput(input: InputConfig): InputRoutePlan {
 }
 
 /**
- * Records of a batch that go to Kafka alike (topic, key, headers): one produce call each. A
- * file whose topic and key name no line variable has one run per batch.
+ * Records of a batch that carry the same headers: one produce call each (topics and keys may
+ * differ per record within it). One run per batch unless stream headers change.
  */
 export interface RecordRun {
   /** Index after the run's last record. */
   end: number;
-  topic: string;
-  key: Buffer | null;
   headers: HeaderSpec | null;
 }
 
@@ -149,7 +147,7 @@ export class FileRoute {
   readonly kubernetes: KubernetesMetadata | null;
   private readonly boundTopic: BoundTemplate;
   private readonly boundKey: BoundTemplate | null;
-  /** Topic, key or headers depend on the line: batches are produced in runs. */
+  /** Topic or key depend on the line: rendered per record. */
   private readonly perLine: boolean;
   /** Headers: host, path (and k8s.*), optionally stream, then the name of the per-record offset header. */
   private readonly headerSpecs: { none: HeaderSpec; stdout: HeaderSpec; stderr: HeaderSpec };
@@ -157,7 +155,7 @@ export class FileRoute {
   private readonly jsonHead: string;
   private readonly jsonTail: Buffer;
   /** The batch whose records' topics and keys were rendered last (runs are asked for again on queue-full). */
-  private rendered: { batch: LineBatch; topics: string[]; keys: (string | null)[] } | null = null;
+  private rendered: { batch: LineBatch; topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } | null = null;
   /** Records of a batch whose acknowledgements were counted per topic already. */
   private readonly ackCounted = new WeakMap<LineBatch, number>();
 
@@ -177,7 +175,7 @@ export class FileRoute {
     this.topic = this.boundTopic.renderTopic(NO_LINE);
     this.key = this.boundKey === null ? null : Buffer.from(this.boundKey.render(NO_LINE));
     this.streamHeaders = this.input.headers && this.input.parser !== 'none';
-    this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null) || this.streamHeaders;
+    this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null);
     const k8s = this.kubernetes;
     const staticHeaders: HeaderSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path)];
     if (k8s !== null) {
@@ -198,18 +196,60 @@ export class FileRoute {
     this.jsonTail = Buffer.from(extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
   }
 
-  /** The records of `batch` from `first` on that share record i's topic, key and headers. */
+  /** The records of `batch` from `first` on that share record `first`'s headers. */
   runFrom(batch: LineBatch, first: number): RecordRun {
     const n = batch.lines.length;
-    if (!this.perLine) return { end: n, topic: this.topic, key: this.key, headers: this.input.headers ? this.headerSpecs.none : null };
-    const { topics, keys } = this.renderedFor(batch);
+    if (!this.input.headers) return { end: n, headers: null };
     const streams = this.streamHeaders ? (batch.details?.streams ?? null) : null;
-    const stream = streams?.[first] ?? null;
+    if (streams === null) return { end: n, headers: this.headerSpecs.none };
+    const stream = streams[first] ?? null;
     let end = first + 1;
-    while (end < n && topics[end] === topics[first] && keys[end] === keys[first] && (streams === null || streams[end] === stream)) end++;
-    const key = keys[first]!;
-    const headers = !this.input.headers ? null : stream === 'stdout' ? this.headerSpecs.stdout : stream === 'stderr' ? this.headerSpecs.stderr : this.headerSpecs.none;
-    return { end, topic: topics[first]!, key: key === null ? null : Buffer.from(key), headers };
+    while (end < n && streams[end] === stream) end++;
+    return { end, headers: stream === 'stdout' ? this.headerSpecs.stdout : stream === 'stderr' ? this.headerSpecs.stderr : this.headerSpecs.none };
+  }
+
+  /** Each record's topic, or null when every record goes to `topic`. */
+  recordTopics(batch: LineBatch): readonly string[] | null {
+    return this.perLine && this.boundTopic.constant === null ? this.renderedFor(batch).topics : null;
+  }
+
+  /** The records' keys as the producer takes them: one for all, or one per record. */
+  recordKeys(batch: LineBatch): RecordKeys {
+    if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null) return this.key;
+    const rendered = this.renderedFor(batch);
+    if (rendered.recordKeys !== undefined) return rendered.recordKeys;
+    const { keys } = rendered;
+    let total = 0;
+    for (const key of keys) if (key !== null) total += Buffer.byteLength(key);
+    const data = Buffer.allocUnsafe(total);
+    const bounds = new Uint32Array(2 * keys.length);
+    let pos = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === null) {
+        bounds[2 * i + 1] = NO_KEY;
+        continue;
+      }
+      const written = data.write(key, pos);
+      bounds[2 * i] = pos;
+      bounds[2 * i + 1] = written;
+      pos += written;
+    }
+    rendered.recordKeys = [data, bounds];
+    return rendered.recordKeys;
+  }
+
+  /**
+   * Counts records [from, to) of `batch` per topic in `perTopic` (by `by`: +1 produced, -1 a
+   * refusal taken back).
+   */
+  countTopics(batch: LineBatch, from: number, to: number, perTopic: Map<string, number>, by = 1): void {
+    const topics = this.recordTopics(batch);
+    if (topics === null) {
+      perTopic.set(this.topic, (perTopic.get(this.topic) ?? 0) + by * (to - from));
+      return;
+    }
+    for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + by);
   }
 
   /** The topic record `index` of `batch` goes to. */
@@ -242,7 +282,7 @@ export class FileRoute {
     for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + 1);
   }
 
-  private renderedFor(batch: LineBatch): { topics: string[]; keys: (string | null)[] } {
+  private renderedFor(batch: LineBatch): { topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } {
     if (this.rendered?.batch === batch) return this.rendered;
     const n = batch.lines.length;
     const details = batch.details;
@@ -255,7 +295,7 @@ export class FileRoute {
       topics[i] = this.boundTopic.renderTopic(line);
       keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
     }
-    this.rendered = { batch, topics, keys };
+    this.rendered = { batch, topics, keys, recordKeys: undefined };
     return this.rendered;
   }
 

@@ -354,12 +354,15 @@ export class Shipper {
     p.values ??= route.values(batch, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
     if (route.input.headers) p.offsets ??= lineStartOffsets(batch);
     const producer = this.producer;
-    // One call per run of records sharing topic, key and headers (one run unless the input
-    // routes by a line's fields or stream).
+    // Topics and keys routed by line go per record in one call; calls differ only when a
+    // stream header changes (one call unless the input has headers and a container parser).
+    const topics = route.recordTopics(batch);
+    const topic = topics === null ? this.topicId(route.topic) : Int32Array.from(topics, (t) => this.topicId(t));
+    const keys = route.recordKeys(batch);
     let run = route.runFrom(batch, p.next);
     const first = p.next;
     for (;;) {
-      const consumed = producer.produce(this.topicId(run.topic), ticket.via.id, p.next, run.end - p.next, p.values.data, p.values.bounds, run.key, run.headers, p.offsets);
+      const consumed = producer.produce(topic, ticket.via.id, p.next, run.end - p.next, p.values.data, p.values.bounds, keys, run.headers, p.offsets);
       p.next += consumed;
       this.afterProduce(p, consumed);
       if (p.next < run.end || p.next >= n) break;
@@ -383,7 +386,8 @@ export class Shipper {
     const producer = this.producer;
     const refused = producer.refused;
     const refusedCount = refused[0]!;
-    if (consumed - refusedCount > 0) bump(this.stats.produced, route.topicOf(batch, p.next - 1), consumed - refusedCount);
+    route.countTopics(batch, p.next - consumed, p.next, this.stats.produced);
+    for (let k = 0; k < refusedCount; k++) route.countTopics(batch, refused[1 + 2 * k]!, refused[1 + 2 * k]! + 1, this.stats.produced, -1);
     if (refusedCount > 0) {
       // Refused before queueing (too large, fatal state...): settled now, like a failed delivery
       // (a dead-lettered record once its dead letter is). Copied out first: a dead letter's
