@@ -1,8 +1,8 @@
 // JSON fields of a line for routing: `parse: json` makes {json.a.b} usable in topic and key
 // templates. An input's templates share one JsonFieldExtractor, so a line is scanned at most
 // once, and only when some template names a field (inputs without {json.*} never parse). The
-// scan (json-scan.ts) validates the line and turns only the wanted fields into strings;
-// JSON.parse is asked only when the scan cannot decide (nesting deeper than its stack).
+// scan (json-scan.ts) validates the line and turns only the wanted fields into strings, with
+// JSON.parse's semantics (extractByParse below is the reference it is property-tested against).
 // Values: a string as it is; a number or boolean as its text; null, an object or an array is
 // no routing value and counts as missing. A line that is not a JSON object, or lacks a field,
 // leaves it missing: the template renders its default ({json.service:-unknown}), counted here.
@@ -51,13 +51,7 @@ export class JsonFieldExtractor {
 
   /** The fields' values in `paths` order (undefined: missing), or null when the line is not a JSON object. */
   extract(line: Buffer): (string | undefined)[] | null {
-    let values: (string | undefined)[] | null;
-    try {
-      values = scanJsonFields(line, this.compiled);
-    } catch (err) {
-      if (!(err instanceof RangeError)) throw err;
-      values = extractByParse(line, this.compiled.segments);
-    }
+    const values = scanJsonFields(line, this.compiled);
     if (values === null) {
       this.stats.notJson++;
       return null;
@@ -67,7 +61,7 @@ export class JsonFieldExtractor {
   }
 }
 
-/** The same values through JSON.parse and the object it builds (the scan's reference semantics). */
+/** The same values through JSON.parse and the object it builds: the scan's reference semantics (tests, bench). */
 export function extractByParse(line: Buffer, segments: readonly (readonly string[])[]): (string | undefined)[] | null {
   const parsed = parseObject(line);
   if (parsed === null) return null;

@@ -14,6 +14,11 @@
 //     true/false as written; null, an object or an array at a wanted path is missing.
 // Bytes >= 0x80 are legal inside strings only, as after UTF-8 decoding (invalid sequences there
 // become U+FFFD, which JSON accepts in a string).
+//
+// Speed: the scan runs over the line as a latin1 string (one byte, one character: offsets are
+// byte offsets, and V8's string builtins beat indexing a Buffer). A line with no backslash and
+// no control character (one regex test, the usual case) has strings that end at the next quote
+// (String#indexOf); the others are checked character by character.
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -29,266 +34,291 @@ export class JsonPaths {
   /** Per path: its segments as text, and as array indexes (-1: not a whole number). */
   readonly segments: readonly (readonly string[])[];
   readonly indexes: readonly (readonly number[])[];
-  /** Segments as UTF-8 bytes, to compare with unescaped ASCII keys without decoding them. */
+  /**
+   * Segments as UTF-8 bytes: an unescaped key names a segment exactly when its bytes are the
+   * segment's (decoding turns only invalid sequences into U+FFFD, which such a segment lacks).
+   */
   readonly segmentBytes: readonly (readonly Buffer[])[];
+  /** Segments holding U+FFFD or a lone surrogate: compared as decoded text, never by bytes. */
+  readonly textOnly: readonly (readonly boolean[])[];
+  /** Every path index, the paths the top object's keys are compared with. */
+  readonly all: readonly number[];
+  /** segmentBytes as latin1 text, compared with the line's latin1 text. */
+  readonly segmentLatin1: readonly (readonly string[])[];
 
   constructor(readonly paths: readonly string[]) {
     this.segments = paths.map((p) => p.split('.'));
     this.indexes = this.segments.map((segments) => segments.map((s) => (/^\d+$/.test(s) ? Number(s) : -1)));
     this.segmentBytes = this.segments.map((segments) => segments.map((s) => Buffer.from(s, 'utf8')));
+    this.textOnly = this.segments.map((segments) => segments.map((s) => Buffer.from(s, 'utf8').toString('utf8') !== s || s.includes('\uFFFD')));
+    this.all = paths.map((_, i) => i);
+    this.segmentLatin1 = this.segmentBytes.map((segments) => segments.map((b) => b.toString('latin1')));
   }
 }
 
-class Invalid extends Error {}
-const INVALID = new Invalid();
+/** Containers on the scan's stack. */
+const OBJECT = 1;
+const ARRAY = 2;
+const NONE: readonly number[] = [];
+/** Characters that make a string need the careful scan (escapes, and control characters JSON refuses there). */
+const NOT_PLAIN = /[\x00-\x1f\\]/;
+
+/** The line being scanned: its latin1 text, bytes, and whether its strings end at the next quote. */
+interface Line {
+  readonly text: string;
+  readonly bytes: Buffer;
+  readonly plain: boolean;
+}
+
+/** The scan's stack, reused from line to line (the scan is synchronous). */
+const kinds: number[] = [];
+const ons: (readonly number[])[] = [];
+const indexes: number[] = [];
 
 /**
  * The wanted fields' values in `paths` order (undefined: missing), or null when `line` is not
- * a JSON object as JSON.parse sees it. Throws RangeError for nesting deeper than the stack
- * (thousands of levels; the scan recurses per level): the caller then asks JSON.parse.
+ * a JSON object as JSON.parse sees it.
+ *
+ * One loop with an explicit stack (no recursion: any depth), each container remembering which
+ * wanted paths lead into it. Values off every path are only validated.
  */
-export function scanJsonFields(line: Buffer, paths: JsonPaths): (string | undefined)[] | null {
-  const scanner = new Scanner(line, paths);
-  try {
-    return scanner.run();
-  } catch (err) {
-    if (err === INVALID) return null;
-    throw err;
-  }
-}
-
-class Scanner {
-  private i = 0;
-  private readonly n: number;
-  readonly values: (string | undefined)[];
-
-  constructor(
-    private readonly line: Buffer,
-    private readonly paths: JsonPaths,
-  ) {
-    this.n = line.length;
-    this.values = new Array<string | undefined>(paths.paths.length).fill(undefined);
-  }
-
-  run(): (string | undefined)[] {
-    this.skipSpace();
-    if (this.line[this.i] !== OPEN_OBJECT) throw INVALID;
-    const all: number[] = [];
-    for (let p = 0; p < this.paths.paths.length; p++) all.push(p);
-    this.value(all, 0);
-    this.skipSpace();
-    if (this.i !== this.n) throw INVALID;
-    return this.values;
-  }
-
-  private skipSpace(): void {
-    const line = this.line;
-    let i = this.i;
-    for (;;) {
-      const c = line[i];
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else break;
-    }
-    this.i = i;
-  }
-
-  /**
-   * Scans one value at the position. `on`: the paths whose first `depth` segments led here
-   * (empty: no wanted field below, the value is only validated).
-   */
-  private value(on: readonly number[], depth: number): void {
-    const c = this.line[this.i];
-    if (c === OPEN_OBJECT) return this.object(on, depth);
-    if (c === OPEN_ARRAY) return this.array(on, depth);
-    if (c === QUOTE) {
-      const start = this.i;
-      const escaped = this.string();
-      if (on.length > 0) this.found(on, depth, escaped ? (JSON.parse(this.line.toString('utf8', start, this.i)) as string) : this.line.toString('utf8', start + 1, this.i - 1));
-      return;
-    }
-    if (c === 0x74) return this.word(TRUE, on, depth, 'true');
-    if (c === 0x66) return this.word(FALSE, on, depth, 'false');
-    if (c === 0x6e) return this.word(NULL, on, depth, undefined);
-    if (c === 0x2d || (c !== undefined && c >= 0x30 && c <= 0x39)) {
-      const start = this.i;
-      this.number();
-      if (on.length > 0) this.found(on, depth, String(Number(this.line.toString('latin1', start, this.i))));
-      return;
-    }
-    throw INVALID;
-  }
-
-  /** A scalar ended paths whose every segment matched: those are found (undefined for null). */
-  private found(on: readonly number[], depth: number, text: string | undefined): void {
-    for (const p of on) if (this.paths.segments[p]!.length === depth) this.values[p] = text;
-  }
-
-  private word(bytes: Buffer, on: readonly number[], depth: number, text: string | undefined): void {
-    const line = this.line;
-    for (let k = 0; k < bytes.length; k++) if (line[this.i + k] !== bytes[k]) throw INVALID;
-    this.i += bytes.length;
-    if (on.length > 0) this.found(on, depth, text);
-  }
-
-  private number(): void {
-    const line = this.line;
-    let i = this.i;
-    if (line[i] === 0x2d) i++;
-    if (line[i] === 0x30) i++;
-    else if (isDigit19(line[i])) while (isDigit(line[i])) i++;
-    else throw INVALID;
-    if (line[i] === 0x2e) {
-      i++;
-      if (!isDigit(line[i])) throw INVALID;
-      while (isDigit(line[i])) i++;
-    }
-    if (line[i] === 0x65 || line[i] === 0x45) {
-      i++;
-      if (line[i] === 0x2b || line[i] === 0x2d) i++;
-      if (!isDigit(line[i])) throw INVALID;
-      while (isDigit(line[i])) i++;
-    }
-    this.i = i;
-  }
-
-  /** Skips a string (the position at its opening quote); true when it holds an escape. */
-  private string(): boolean {
-    const line = this.line;
-    const n = this.n;
-    let i = this.i + 1;
-    let escaped = false;
-    for (;;) {
-      if (i >= n) throw INVALID;
-      const c = line[i]!;
-      if (c === QUOTE) break;
-      if (c < 0x20) throw INVALID;
-      if (c === BACKSLASH) {
-        escaped = true;
-        const e = line[i + 1];
-        if (e === 0x75) {
-          for (let k = i + 2; k < i + 6; k++) if (!isHex(line[k])) throw INVALID;
-          i += 6;
-          continue;
+export function scanJsonFields(bytes: Buffer, paths: JsonPaths): (string | undefined)[] | null {
+  const text = bytes.toString('latin1');
+  const line: Line = { text, bytes, plain: !NOT_PLAIN.test(text) };
+  const n = text.length;
+  const values = new Array<string | undefined>(paths.paths.length).fill(undefined);
+  kinds.length = 0;
+  ons.length = 0;
+  indexes.length = 0;
+  let i = skipSpace(text, 0, n);
+  if (text.charCodeAt(i) !== OPEN_OBJECT) return null;
+  /** Paths the value about to be scanned is on (its container's level + 1 segments matched). */
+  let on: readonly number[] = paths.all;
+  for (;;) {
+    // A value at i, on the paths `on`.
+    const c = text.charCodeAt(i);
+    const level = kinds.length; // segments matched by `on` (the value's depth)
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      i = skipSpace(text, i + 1, n);
+      const closing = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+      if (text.charCodeAt(i) === closing) {
+        i++;
+      } else {
+        kinds.push(c === OPEN_OBJECT ? OBJECT : ARRAY);
+        ons.push(on);
+        indexes.push(0);
+        if (c === OPEN_OBJECT) {
+          const member = memberAt(line, i, on, level, paths, values);
+          if (member < 0) return null;
+          i = member;
+          on = memberPaths;
+        } else {
+          on = on.length === 0 ? NONE : elementPaths(on, level, 0, paths);
         }
-        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) throw INVALID;
-        i += 2;
         continue;
       }
-      i++;
+    } else if (c === QUOTE) {
+      const start = i;
+      i = stringEnd(line, i);
+      if (i < 0) return null;
+      if (on.length > 0) found(on, level, stringText(line, start, i, stringEscaped), paths, values);
+    } else if (c === 0x74 /* t */) {
+      if (!text.startsWith('true', i)) return null;
+      i += 4;
+      if (on.length > 0) found(on, level, 'true', paths, values);
+    } else if (c === 0x66 /* f */) {
+      if (!text.startsWith('false', i)) return null;
+      i += 5;
+      if (on.length > 0) found(on, level, 'false', paths, values);
+    } else if (c === 0x6e /* n */) {
+      if (!text.startsWith('null', i)) return null;
+      i += 4;
+    } else {
+      const start = i;
+      i = numberEnd(text, i);
+      if (i < 0) return null;
+      if (on.length > 0) found(on, level, String(Number(text.slice(start, i))), paths, values);
     }
-    this.i = i + 1;
-    return escaped;
-  }
-
-  private object(on: readonly number[], depth: number): void {
-    this.i++; // {
-    this.skipSpace();
-    if (this.line[this.i] === CLOSE_OBJECT) {
-      this.i++;
-      return this.found(on, depth, undefined);
-    }
-    // An object at a wanted path is no routing value; deeper paths through it are looked for.
-    this.found(on, depth, undefined);
+    // After a value: the next member or element, or the end of containers.
     for (;;) {
-      if (this.line[this.i] !== QUOTE) throw INVALID;
-      const keyStart = this.i;
-      const escaped = this.string();
-      const keyEnd = this.i;
-      this.skipSpace();
-      if (this.line[this.i] !== COLON) throw INVALID;
-      this.i++;
-      this.skipSpace();
-      let next: number[] | readonly number[] = NONE;
-      if (on.length > 0) {
-        let key: string | null = null;
-        for (const p of on) {
-          const segments = this.paths.segments[p]!;
-          if (segments.length <= depth) continue;
-          const match = escaped || this.hasHighBytes(keyStart, keyEnd) ? (key ??= this.keyText(keyStart, keyEnd, escaped)) === segments[depth] : this.sameBytes(keyStart + 1, keyEnd - 1, this.paths.segmentBytes[p]![depth]!);
-          if (!match) continue;
-          if (next === NONE) next = [];
-          (next as number[]).push(p);
-          // This key's value replaces any earlier one (duplicate keys: the last wins).
-          this.values[p] = undefined;
+      i = skipSpace(text, i, n);
+      const top = kinds.length - 1;
+      if (top < 0) return i === n ? values : null;
+      const d = text.charCodeAt(i);
+      if (d === COMMA) {
+        i = skipSpace(text, i + 1, n);
+        const parent = ons[top]!;
+        if (kinds[top] === OBJECT) {
+          const member = memberAt(line, i, parent, top, paths, values);
+          if (member < 0) return null;
+          i = member;
+          on = memberPaths;
+        } else {
+          const index = ++indexes[top]!;
+          on = parent.length === 0 ? NONE : elementPaths(parent, top, index, paths);
         }
+        break;
       }
-      this.value(next, depth + 1);
-      this.skipSpace();
-      const c = this.line[this.i];
-      if (c === COMMA) {
-        this.i++;
-        this.skipSpace();
+      if (d !== (kinds[top] === OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) return null;
+      i++;
+      kinds.pop();
+      ons.pop();
+      indexes.pop();
+    }
+  }
+}
+
+/** Set by memberAt: the paths its member's value is on. */
+let memberPaths: readonly number[] = NONE;
+/** Set by stringEnd: the string held a backslash. */
+let stringEscaped = false;
+
+/**
+ * A member "key": at i (of an object on `on`, its keys at segment `level`): returns where its
+ * value starts (or -1: not JSON) and sets memberPaths. A key on a path resets that path's
+ * value: the last of duplicate keys wins.
+ */
+function memberAt(line: Line, i: number, on: readonly number[], level: number, paths: JsonPaths, values: (string | undefined)[]): number {
+  const text = line.text;
+  if (text.charCodeAt(i) !== QUOTE) return -1;
+  const keyStart = i;
+  i = stringEnd(line, i);
+  if (i < 0) return -1;
+  const keyEnd = i;
+  const escaped = stringEscaped;
+  i = skipSpace(text, i, text.length);
+  if (text.charCodeAt(i) !== COLON) return -1;
+  memberPaths = on.length === 0 ? NONE : pathsOfKey(line, on, level, keyStart, keyEnd, escaped, paths, values);
+  return skipSpace(text, i + 1, text.length);
+}
+
+/** The paths of `on` whose segment at `level` is the key at [keyStart, keyEnd) (quotes included). */
+function pathsOfKey(line: Line, on: readonly number[], level: number, keyStart: number, keyEnd: number, escaped: boolean, paths: JsonPaths, values: (string | undefined)[]): readonly number[] {
+  let next: number[] | null = null;
+  let key: string | null = null;
+  const length = keyEnd - keyStart - 2;
+  for (let k = 0; k < on.length; k++) {
+    const p = on[k]!;
+    const segments = paths.segments[p]!;
+    if (segments.length <= level) continue;
+    let match: boolean;
+    if (escaped || paths.textOnly[p]![level]!) {
+      key ??= stringText(line, keyStart, keyEnd, escaped);
+      match = key === segments[level];
+    } else {
+      const bytes = paths.segmentLatin1[p]![level]!;
+      match = bytes.length === length && line.text.startsWith(bytes, keyStart + 1);
+    }
+    if (!match) continue;
+    (next ??= []).push(p);
+    values[p] = undefined;
+  }
+  return next ?? NONE;
+}
+
+/** The paths of `on` that index element `index` of an array at segment `level`. */
+function elementPaths(on: readonly number[], level: number, index: number, paths: JsonPaths): readonly number[] {
+  let next: number[] | null = null;
+  for (let k = 0; k < on.length; k++) {
+    const p = on[k]!;
+    if (paths.segments[p]!.length > level && paths.indexes[p]![level] === index) (next ??= []).push(p);
+  }
+  return next ?? NONE;
+}
+
+/** A scalar at depth `level` on `on`: the paths that end here get its text. */
+function found(on: readonly number[], level: number, text: string, paths: JsonPaths, values: (string | undefined)[]): void {
+  for (let k = 0; k < on.length; k++) if (paths.segments[on[k]!]!.length === level) values[on[k]!] = text;
+}
+
+function skipSpace(text: string, i: number, n: number): number {
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The end (after the closing quote) of the string whose opening quote is at i, or -1 when it
+ * is not a JSON string (unterminated, a raw control character, an unknown escape). Sets
+ * stringEscaped.
+ */
+function stringEnd(line: Line, i: number): number {
+  const text = line.text;
+  if (line.plain) {
+    // No backslash and no control character in the whole line: the next quote closes it.
+    const close = text.indexOf('"', i + 1);
+    stringEscaped = false;
+    return close < 0 ? -1 : close + 1;
+  }
+  const n = text.length;
+  let escaped = false;
+  i++;
+  for (;;) {
+    if (i >= n) return -1;
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) break;
+    if (c === BACKSLASH) {
+      escaped = true;
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75) {
+        if (!isHex(text.charCodeAt(i + 2)) || !isHex(text.charCodeAt(i + 3)) || !isHex(text.charCodeAt(i + 4)) || !isHex(text.charCodeAt(i + 5))) return -1;
+        i += 6;
         continue;
       }
-      if (c === CLOSE_OBJECT) {
-        this.i++;
-        return;
-      }
-      throw INVALID;
+      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
+      i += 2;
+      continue;
     }
+    if (c < 0x20) return -1;
+    i++;
   }
-
-  private array(on: readonly number[], depth: number): void {
-    this.i++; // [
-    this.found(on, depth, undefined);
-    this.skipSpace();
-    if (this.line[this.i] === CLOSE_ARRAY) {
-      this.i++;
-      return;
-    }
-    for (let index = 0; ; index++) {
-      let next: number[] | readonly number[] = NONE;
-      for (const p of on) {
-        if (this.paths.segments[p]!.length > depth && this.paths.indexes[p]![depth] === index) {
-          if (next === NONE) next = [];
-          (next as number[]).push(p);
-        }
-      }
-      this.value(next, depth + 1);
-      this.skipSpace();
-      const c = this.line[this.i];
-      if (c === COMMA) {
-        this.i++;
-        this.skipSpace();
-        continue;
-      }
-      if (c === CLOSE_ARRAY) {
-        this.i++;
-        return;
-      }
-      throw INVALID;
-    }
-  }
-
-  private hasHighBytes(start: number, end: number): boolean {
-    for (let k = start; k < end; k++) if (this.line[k]! >= 0x80) return true;
-    return false;
-  }
-
-  private keyText(start: number, end: number, escaped: boolean): string {
-    return escaped ? (JSON.parse(this.line.toString('utf8', start, end)) as string) : this.line.toString('utf8', start + 1, end - 1);
-  }
-
-  private sameBytes(start: number, end: number, expected: Buffer): boolean {
-    if (end - start !== expected.length) return false;
-    for (let k = 0; k < expected.length; k++) if (this.line[start + k] !== expected[k]) return false;
-    return true;
-  }
+  stringEscaped = escaped;
+  return i + 1;
 }
 
-const NONE: readonly number[] = [];
-const TRUE = Buffer.from('true');
-const FALSE = Buffer.from('false');
-const NULL = Buffer.from('null');
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x30 && c <= 0x39;
+/** The text of the string at [start, end) (quotes included). Escapes: JSON.parse of it alone. */
+function stringText(line: Line, start: number, end: number, escaped: boolean): string {
+  if (escaped) return JSON.parse(line.bytes.toString('utf8', start, end)) as string;
+  const text = line.text;
+  for (let k = start + 1; k < end - 1; k++) if (text.charCodeAt(k) >= 0x80) return line.bytes.toString('utf8', start + 1, end - 1);
+  // ASCII: its latin1 text is its text.
+  return text.slice(start + 1, end - 1);
 }
 
-function isDigit19(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x31 && c <= 0x39;
+/** The end of the number at i (RFC 8259 grammar), or -1. */
+function numberEnd(text: string, i: number): number {
+  if (text.charCodeAt(i) === 0x2d) i++;
+  if (text.charCodeAt(i) === 0x30) i++;
+  else if (isDigit19(text.charCodeAt(i))) while (isDigit(text.charCodeAt(i))) i++;
+  else return -1;
+  if (text.charCodeAt(i) === 0x2e) {
+    i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    if (!isDigit(text.charCodeAt(i))) return -1;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
 }
 
-function isHex(c: number | undefined): boolean {
-  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
+/** charCodeAt past the end is NaN: every comparison below is false for it. */
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isDigit19(c: number): boolean {
+  return c >= 0x31 && c <= 0x39;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
