@@ -13,7 +13,7 @@ import { compileTemplate, fileVars } from '../src/config/templates.js';
 import { ContainerLogParser, emptyContainerLogStats } from '../src/lines/container-log.js';
 import { emptyEvents, type FramedInput } from '../src/lines/events.js';
 import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
-import { emptyJsonFieldStats, extractByParse, JsonFieldExtractor } from '../src/lines/json-fields.js';
+import { emptyJsonFieldStats, JsonFieldExtractor } from '../src/lines/json-fields.js';
 
 const READ_LINES = 500;
 
@@ -164,17 +164,6 @@ function main(): void {
         const [t, k] = [topic.bind(vars, paths), key.bind(vars, paths)];
         return each(json, (line) => {
           const values = { stream: null, json: extractor.extract(line) };
-          sink += t.renderTopic(values).length + k.render(values).length;
-        });
-      }),
-    );
-    // The same through JSON.parse and a lookup of the object (the scan's reference semantics).
-    const segments = paths.map((p) => p.split('.'));
-    figures.push(
-      measure('  the same with JSON.parse (reference)', total, runs, () => {
-        const [t, k] = [topic.bind(vars, paths), key.bind(vars, paths)];
-        return each(json, (line) => {
-          const values = { stream: null, json: extractByParse(line, segments) };
           sink += t.renderTopic(values).length + k.render(values).length;
         });
       }),
