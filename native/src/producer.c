@@ -826,12 +826,18 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
       int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
       rd_kafka_topic_t *run_rkt = rkt;
       if (record_topics != NULL) {
-        /* The run of records of one topic. */
+        /* The run of records of one topic; keyless, it sticks to one partition like a call's. */
         int32_t run_topic = record_topics[first + consumed];
         int same = 1;
         while (same < n && record_topics[first + consumed + same] == run_topic) same++;
         n = same;
         run_rkt = p->topics[run_topic];
+        partition = RD_KAFKA_PARTITION_UA;
+        if (key == NULL && key_bounds == NULL && p->sticky_keyless) {
+          pthread_mutex_lock(&p->mu);
+          if (p->n_avail[run_topic] > 0) partition = p->avail[run_topic][p->rotation[run_topic]++ % (uint32_t)p->n_avail[run_topic]];
+          pthread_mutex_unlock(&p->mu);
+        }
       }
       memset(msgs, 0, (size_t)n * sizeof msgs[0]);
       for (int j = 0; j < n; j++) {
