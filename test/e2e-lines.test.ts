@@ -102,6 +102,10 @@ test('parse: json routes by field: topics and keys from the line, sanitised; inv
     '{"service":"cart", truncated',
   ];
   writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+  // Keyless records routed per line (each run of one topic sticks to one partition).
+  const keyless = join(logs, 'keyless.json');
+  const services = Array.from({ length: 200 }, (_, i) => ['cart', 'web', 'auth'][i % 3]!);
+  writeFileSync(keyless, services.map((service, i) => `{"service":"${service}","n":${i}}\n`).join(''));
   const port = await freePort();
   const agent = AgentProcess.start(
     dir,
@@ -109,7 +113,19 @@ test('parse: json routes by field: topics and keys from the line, sanitised; inv
       dir,
       bootstrap: cluster.bootstrap,
       metrics: `127.0.0.1:${port}`,
-      inputs: ['  - id: events', `    paths: ["${file}"]`, '    start_at: beginning', '    parse: json', '    topic: "svc.{json.service:-unknown}"', '    key: "{json.trace_id:-none}"'].join('\n'),
+      inputs: [
+        '  - id: events',
+        `    paths: ["${file}"]`,
+        '    start_at: beginning',
+        '    parse: json',
+        '    topic: "svc.{json.service:-unknown}"',
+        '    key: "{json.trace_id:-none}"',
+        '  - id: keyless',
+        `    paths: ["${keyless}"]`,
+        '    start_at: beginning',
+        '    parse: json',
+        '    topic: "nokey.{json.service}x"',
+      ].join('\n'),
       registry: '  flush_interval: 100ms',
     }),
   );
@@ -123,6 +139,13 @@ test('parse: json routes by field: topics and keys from the line, sanitised; inv
     assert.deepEqual(await read('svc.web'), [['t-2', lines[1]!], ['t-4', lines[5]!]]);
     assert.deepEqual(await read('svc.a_b_c'), [['t-3', lines[3]!]], 'a field value is sanitised like every topic');
     assert.deepEqual(await read('svc.unknown'), [['none', lines[4]!], ['none', lines[6]!], ['none', lines[7]!]], 'not JSON, or no service: the default');
+    await until(() => committed(dir, keyless) === statSync(keyless).size, 30_000, 'the keyless file committed to its end');
+    for (const service of ['cart', 'web', 'auth']) {
+      const got = await cluster.consume(`nokey.${service}x`);
+      const numbers = got.map((r) => (JSON.parse(r.value.toString()) as { n: number }).n).sort((a, b) => a - b);
+      assert.deepEqual(numbers, services.flatMap((s, i) => (s === service ? [i] : [])), `every ${service} line once in nokey.${service}x`);
+      assert.ok(got.every((r) => r.key === null), 'no key');
+    }
     const fallbacks = await samples(port, 'logship_json_fallbacks_total');
     assert.deepEqual(Object.fromEntries(fallbacks), { '{input="events",reason="not_json"}': 2, '{input="events",reason="missing_field"}': 2 });
     assert.equal((await agent.stop('SIGTERM')).code, 0);

@@ -231,10 +231,13 @@ export class FileRoute {
     const rendered = this.renderedFor(batch);
     if (rendered.recordKeys !== undefined) return rendered.recordKeys;
     const { keys } = rendered;
-    let total = 0;
-    for (const key of keys) if (key !== null) total += Buffer.byteLength(key);
-    const data = Buffer.allocUnsafe(total);
     const bounds = new Uint32Array(2 * keys.length);
+    // One encoding of all the keys, not one per key (each is a call into C++): when the text
+    // is ASCII, character offsets are byte offsets.
+    const joined = keys.join('');
+    let data = Buffer.from(joined, 'utf8');
+    const ascii = data.length === joined.length;
+    if (!ascii) data = Buffer.allocUnsafe(data.length);
     let pos = 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
@@ -242,10 +245,10 @@ export class FileRoute {
         bounds[2 * i + 1] = NO_KEY;
         continue;
       }
-      const written = data.write(key, pos);
+      const length = ascii ? key.length : data.write(key, pos);
       bounds[2 * i] = pos;
-      bounds[2 * i + 1] = written;
-      pos += written;
+      bounds[2 * i + 1] = length;
+      pos += length;
     }
     rendered.recordKeys = [data, bounds];
     return rendered.recordKeys;
