@@ -10,11 +10,10 @@ import { appendFileSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, u
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { identityKey } from '../src/core/file.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster, type KafkaRecord } from './helpers/cluster.js';
 import { agentYaml, tempDir } from './helpers/configs.js';
-import { persistedOffsets } from './soak/deleted-files.js';
+import { committedOffset } from './helpers/committed.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -54,10 +53,6 @@ interface Envelope {
 
 const envelopes = (list: KafkaRecord[]): Envelope[] => list.map((r) => JSON.parse(r.value.toString('utf8')) as Envelope);
 const sortedByOffset = (list: Envelope[]): Envelope[] => [...list].sort((a, b) => a.offset - b.offset);
-
-function committed(dir: string, file: string): number | undefined {
-  return persistedOffsets(join(dir, 'data', 'registry.json')).get(identityKey(statSync(file)));
-}
 
 function podsAgent(dir: string, prefix: string, parser: string): AgentProcess {
   return AgentProcess.start(
@@ -116,7 +111,7 @@ test('CRI: P/F pieces split across reads, across a rotation of 0.log and a compr
     got = await recordsWhen(topic, 10, 'e9, e10, e11');
     writeFileSync(`${rotated}.gz`, gzipSync(readFileSync(rotated)));
     unlinkSync(rotated);
-    await until(() => committed(dir, log) === statSync(log).size, 30_000, 'the new 0.log committed to its end');
+    await until(() => committedOffset(dir, log) === statSync(log).size, 30_000, 'the new 0.log committed to its end');
     got = await records(topic);
     const events = envelopes(got);
     const messages = events.map((e) => e.message).sort();
@@ -167,12 +162,12 @@ test('CRI: a restart between a P line and its F ships the joined event once; the
   let agent = podsAgent(dir, 'rst', 'cri');
   try {
     await recordsWhen('rst.shop.api', 1, 'r1');
-    await until(() => committed(dir, log) === head.length, 30_000, 'r1 committed');
+    await until(() => committedOffset(dir, log) === head.length, 30_000, 'r1 committed');
     assert.equal((await agent.stop('SIGTERM')).code, 0);
-    assert.equal(committed(dir, log), head.length, 'the committed offset stops before the open P line');
+    assert.equal(committedOffset(dir, log), head.length, 'the committed offset stops before the open P line');
     appendFileSync(log, cri('2024-03-15T10:00:03Z', 'stdout', 'F', 'r2 tail') + cri('2024-03-15T10:00:04Z', 'stdout', 'F', 'r3'));
     agent = podsAgent(dir, 'rst', 'cri');
-    await until(() => committed(dir, log) === statSync(log).size, 30_000, 'committed to the end after the restart');
+    await until(() => committedOffset(dir, log) === statSync(log).size, 30_000, 'committed to the end after the restart');
     assert.deepEqual(envelopes(await records('rst.shop.api')).map((e) => e.message), ['r1', 'r2 head, r2 tail', 'r3']);
     assert.equal((await agent.stop('SIGTERM')).code, 0);
   } finally {
@@ -227,7 +222,7 @@ test('Docker json-file behind /var/log/containers symlinks (parser auto): 16 KiB
     appendFileSync(second, docker('p1\n', 'stdout', time) + docker('p2 piece ', 'stdout', time) + docker('joined\n', 'stdout', time));
     const pay = envelopes(await recordsWhen('dk.billing.pay-1.worker', 2, 'the new container'));
     assert.deepEqual(sortedByOffset(pay).map((e) => e.message), ['p1', 'p2 piece joined']);
-    await until(() => committed(dir, second) === statSync(second).size, 30_000, 'the new container committed to its end');
+    await until(() => committedOffset(dir, second) === statSync(second).size, 30_000, 'the new container committed to its end');
     assert.equal((await records('dk.shop.cart-0.app')).length, 4, 'nothing repeated');
     assert.equal((await agent.stop('SIGTERM')).code, 0);
   } finally {

@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { identityKey } from '../src/core/file.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
 import { agentYaml, freePort, tempDir } from './helpers/configs.js';
-import { persistedOffsets } from './soak/deleted-files.js';
+import { committedOffset } from './helpers/committed.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -22,8 +21,9 @@ after(async () => {
   await cluster.stop();
 });
 
-function committed(dir: string, file: string): number | undefined {
-  return persistedOffsets(join(dir, 'data', 'registry.json')).get(identityKey(statSync(file)));
+/** The agent on `inputs` (YAML list items), metrics on `port`, offsets persisted every 100 ms. */
+function startAgent(dir: string, port: number, inputs: string[]): AgentProcess {
+  return AgentProcess.start(dir, agentYaml({ dir, bootstrap: cluster.bootstrap, metrics: `127.0.0.1:${port}`, inputs: inputs.join('\n'), registry: '  flush_interval: 100ms' }));
 }
 
 /** Every sample of `name` in the agent's /metrics, as "labels value" text. */
@@ -47,27 +47,18 @@ test('include_lines / exclude_lines: dropped lines absent, offsets committed pas
   writeFileSync(app, ['INFO 1 start', 'DEBUG 2 noisy', 'INFO 3 password=hunter2', 'trace 4 not included', 'ERROR 5 boom', 'DEBUG 6 last lines dropped', 'DEBUG 7'].map((l) => `${l}\n`).join(''));
   writeFileSync(quiet, 'DEBUG only\nDEBUG dropped\n');
   const port = await freePort();
-  const agent = AgentProcess.start(
-    dir,
-    agentYaml({
-      dir,
-      bootstrap: cluster.bootstrap,
-      metrics: `127.0.0.1:${port}`,
-      inputs: [
-        '  - id: filtered',
-        `    paths: ["${logs}/*.log"]`,
-        '    start_at: beginning',
-        '    topic: "flt.{file.stem}"',
-        '    headers: true',
-        "    include_lines: ['^(INFO|ERROR|DEBUG)']",
-        "    exclude_lines: ['^DEBUG', 'password=']",
-      ].join('\n'),
-      registry: '  flush_interval: 100ms',
-    }),
-  );
+  const agent = startAgent(dir, port, [
+    '  - id: filtered',
+    `    paths: ["${logs}/*.log"]`,
+    '    start_at: beginning',
+    '    topic: "flt.{file.stem}"',
+    '    headers: true',
+    "    include_lines: ['^(INFO|ERROR|DEBUG)']",
+    "    exclude_lines: ['^DEBUG', 'password=']",
+  ]);
   try {
-    await until(() => committed(dir, app) === statSync(app).size, 30_000, 'app.log committed to its end, past its last (dropped) lines');
-    await until(() => committed(dir, quiet) === statSync(quiet).size, 30_000, 'a file of dropped lines only committed to its end');
+    await until(() => committedOffset(dir, app) === statSync(app).size, 30_000, 'app.log committed to its end, past its last (dropped) lines');
+    await until(() => committedOffset(dir, quiet) === statSync(quiet).size, 30_000, 'a file of dropped lines only committed to its end');
     // Keyless records spread over partitions: compared as sets, each with its offset header.
     const got = (await cluster.consume('flt.app')).map((r) => `${r.headers.offset} ${r.value.toString()}`).sort();
     const errorAt = Buffer.byteLength('INFO 1 start\nDEBUG 2 noisy\nINFO 3 password=hunter2\ntrace 4 not included\n');
@@ -75,7 +66,7 @@ test('include_lines / exclude_lines: dropped lines absent, offsets committed pas
     assert.deepEqual(await cluster.consume('flt.quiet'), [], 'nothing produced for the quiet file');
     // Lines appended later are filtered the same way, and the offset moves past them too.
     appendFileSync(app, 'DEBUG 8\nINFO 9 later\nDEBUG 10\n');
-    await until(() => committed(dir, app) === statSync(app).size, 30_000, 'the appended lines committed');
+    await until(() => committedOffset(dir, app) === statSync(app).size, 30_000, 'the appended lines committed');
     assert.deepEqual((await cluster.consume('flt.app')).map((r) => r.value.toString()).sort(), ['ERROR 5 boom', 'INFO 1 start', 'INFO 9 later']);
     const dropped = await samples(port, 'logship_lines_dropped_total');
     assert.deepEqual(Object.fromEntries(dropped), { '{input="filtered",reason="include_lines"}': 1, '{input="filtered",reason="exclude_lines"}': 8 });
@@ -107,30 +98,21 @@ test('parse: json routes by field: topics and keys from the line, sanitised; inv
   const services = Array.from({ length: 200 }, (_, i) => ['cart', 'web', 'auth'][i % 3]!);
   writeFileSync(keyless, services.map((service, i) => `{"service":"${service}","n":${i}}\n`).join(''));
   const port = await freePort();
-  const agent = AgentProcess.start(
-    dir,
-    agentYaml({
-      dir,
-      bootstrap: cluster.bootstrap,
-      metrics: `127.0.0.1:${port}`,
-      inputs: [
-        '  - id: events',
-        `    paths: ["${file}"]`,
-        '    start_at: beginning',
-        '    parse: json',
-        '    topic: "svc.{json.service:-unknown}"',
-        '    key: "{json.trace_id:-none}"',
-        '  - id: keyless',
-        `    paths: ["${keyless}"]`,
-        '    start_at: beginning',
-        '    parse: json',
-        '    topic: "nokey.{json.service}x"',
-      ].join('\n'),
-      registry: '  flush_interval: 100ms',
-    }),
-  );
+  const agent = startAgent(dir, port, [
+    '  - id: events',
+    `    paths: ["${file}"]`,
+    '    start_at: beginning',
+    '    parse: json',
+    '    topic: "svc.{json.service:-unknown}"',
+    '    key: "{json.trace_id:-none}"',
+    '  - id: keyless',
+    `    paths: ["${keyless}"]`,
+    '    start_at: beginning',
+    '    parse: json',
+    '    topic: "nokey.{json.service}x"',
+  ]);
   try {
-    await until(() => committed(dir, file) === statSync(file).size, 30_000, 'the file committed to its end');
+    await until(() => committedOffset(dir, file) === statSync(file).size, 30_000, 'the file committed to its end');
     // Records of different keys land in different partitions: compared in the file's order.
     const order = (value: string): number => lines.indexOf(value);
     const read = async (topic: string): Promise<Array<[string | undefined, string]>> =>
@@ -139,7 +121,7 @@ test('parse: json routes by field: topics and keys from the line, sanitised; inv
     assert.deepEqual(await read('svc.web'), [['t-2', lines[1]!], ['t-4', lines[5]!]]);
     assert.deepEqual(await read('svc.a_b_c'), [['t-3', lines[3]!]], 'a field value is sanitised like every topic');
     assert.deepEqual(await read('svc.unknown'), [['none', lines[4]!], ['none', lines[6]!], ['none', lines[7]!]], 'not JSON, or no service: the default');
-    await until(() => committed(dir, keyless) === statSync(keyless).size, 30_000, 'the keyless file committed to its end');
+    await until(() => committedOffset(dir, keyless) === statSync(keyless).size, 30_000, 'the keyless file committed to its end');
     for (const service of ['cart', 'web', 'auth']) {
       const got = await cluster.consume(`nokey.${service}x`);
       const numbers = got.map((r) => (JSON.parse(r.value.toString()) as { n: number }).n).sort((a, b) => a - b);
