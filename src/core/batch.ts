@@ -67,6 +67,8 @@ export interface LineDetails {
    * order (undefined: missing); null for a line that is not a JSON object. null without parse.
    */
   json: (readonly (string | undefined)[] | null)[] | null;
+  /** The field paths `json` holds values of, in their order (null without parse). */
+  jsonPaths: readonly string[] | null;
 }
 
 /** Where the tailer hands its batches. Called synchronously from the read loop. */

@@ -158,6 +158,8 @@ export class FileRoute {
   /** Kubernetes metadata of the file's path (null: not a Kubernetes path). */
   readonly kubernetes: KubernetesMetadata | null;
   private readonly boundTopic: BoundTemplate;
+  /** The {json.*} paths the templates are bound with. */
+  private readonly jsonPaths: readonly string[];
   private readonly boundKey: BoundTemplate | null;
   /** Topic or key depend on the line: rendered per record. */
   private readonly perLine: boolean;
@@ -182,6 +184,7 @@ export class FileRoute {
     // Looked up when something uses it: the metadata costs a realpath for a containers link.
     this.kubernetes = usesKubernetes || this.input.headers || this.input.format === 'json' ? kubernetesOfFile(source.path) : null;
     const vars: TemplateVars = { input: source.input, host, file: fileVars(source.path), env, k8s: this.kubernetes };
+    this.jsonPaths = plan.jsonPaths;
     this.boundTopic = plan.topic.bind(vars, plan.jsonPaths);
     this.boundKey = plan.key === null ? null : plan.key.bind(vars, plan.jsonPaths);
     this.topic = this.boundTopic.renderTopic(NO_LINE);
@@ -304,9 +307,13 @@ export class FileRoute {
     const topics = new Array<string>(n);
     const keys = new Array<string | null>(n);
     const line: { stream: string | null; json: readonly (string | undefined)[] | null } = { stream: null, json: null };
+    // Fields extracted for other paths (a batch read before a reload changed the templates):
+    // their values are taken by name.
+    const remap = details?.jsonPaths != null && !samePaths(details.jsonPaths, this.jsonPaths) ? this.jsonPaths.map((p) => details.jsonPaths!.indexOf(p)) : null;
     for (let i = 0; i < n; i++) {
       line.stream = details?.streams?.[i] ?? null;
-      line.json = details?.json?.[i] ?? null;
+      const json = details?.json?.[i] ?? null;
+      line.json = remap === null || json === null ? json : remap.map((k) => (k === -1 ? undefined : json[k]));
       topics[i] = this.boundTopic.renderTopic(line);
       keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
     }
@@ -376,6 +383,10 @@ export class FileRoute {
   }
 }
 
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
 /** The details of record `index` alone. */
 function detailsOf(details: LineDetails | undefined, index: number): LineDetails | undefined {
   if (details === undefined) return undefined;
@@ -384,5 +395,6 @@ function detailsOf(details: LineDetails | undefined, index: number): LineDetails
     streams: details.streams === null ? null : [details.streams[index] ?? null],
     times: details.times === null ? null : [details.times[index] ?? null],
     json: details.json === null ? null : [details.json[index] ?? null],
+    jsonPaths: details.jsonPaths,
   };
 }

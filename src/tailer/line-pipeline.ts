@@ -264,7 +264,7 @@ export class LinePipeline {
       json = new Array<readonly (string | undefined)[] | null>(lines.length);
       for (let i = 0; i < lines.length; i++) json[i] = this.json.extract(lines[i]!);
     }
-    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times, json } };
+    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times, json, jsonPaths: this.json?.paths ?? null } };
     if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
     return out;
   }
