@@ -31,7 +31,7 @@ const T = '2024-03-15T10:20:30.123456789Z';
 
 describe('LinePipeline: container parser', () => {
   test('a P piece read alone is held: nothing out, the offset does not move; its F completes the event', () => {
-    const { p } = pipeline('parser: cri\ntopic: "t"');
+    const { p } = pipeline('parser: cri\nformat: json\ntopic: "t"');
     const first = `${T} stdout F one\n`;
     const piece = `${T} stdout P hel`;
     const out1 = p.push(Buffer.from(`${first}${piece}\n`));
@@ -54,6 +54,7 @@ describe('LinePipeline: container parser', () => {
     const out = p.push(Buffer.from(`{"log":"a\\n","stream":"stdout","time":"${T}"}\nnot docker\n`));
     assert.deepEqual(text(out), ['a', 'not docker']);
     assert.deepEqual(out.details?.streams, ['stdout', null]);
+    assert.equal(out.details?.times, null, 'raw records have no use for the runtime time: not kept');
     assert.equal(out.flags[1]! & 16, 16, 'flagged Malformed');
     assert.equal(lineStatsOf(input.id).container.malformedLines, 1);
   });

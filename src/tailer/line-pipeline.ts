@@ -109,6 +109,8 @@ export class LinePipeline {
   private readonly detailed: boolean;
   private readonly lineStats: InputLineStats;
   private readonly joinerColumns: JoinerColumns | null;
+  /** Events keep the runtime's time (format: json). */
+  private readonly withTimes: boolean;
   /** End of the last record out before filtering: where the next one starts (no parser). */
   private lastEnd = 0;
   /** The next line out starts at offset 0 (a BOM there is dropped). */
@@ -122,7 +124,9 @@ export class LinePipeline {
     this.framer = new LineFramer(this.decoder, input.max_line_bytes, stats);
     this.joiner = input.multiline === null ? null : new MultilineJoiner(input.multiline, input.max_line_bytes);
     this.lineStats = lineStatsOf(input.id);
-    this.parser = input.parser === 'none' ? null : new ContainerLogParser(input.parser, { maxEventBytes: input.max_line_bytes, position: 0 }, this.lineStats.container);
+    // The runtime's time is the json envelope's @timestamp; raw records have no use for it.
+    this.withTimes = input.format === 'json';
+    this.parser = input.parser === 'none' ? null : new ContainerLogParser(input.parser, { maxEventBytes: input.max_line_bytes, position: 0, times: this.withTimes }, this.lineStats.container);
     const rules = LineFilterRules.forInput(input);
     this.filter = rules === null ? null : new LineFilter(rules);
     const paths = input.parse === 'json' ? jsonPathsOfInput(input) : [];
@@ -264,7 +268,7 @@ export class LinePipeline {
       json = new Array<readonly (string | undefined)[] | null>(lines.length);
       for (let i = 0; i < lines.length; i++) json[i] = this.json.extract(lines[i]!);
     }
-    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times, json, jsonPaths: this.json?.paths ?? null } };
+    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
     if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
     return out;
   }
