@@ -21,6 +21,7 @@ import { benchPlan, type BenchPlan } from './plan.js';
 import { formatFigure, ResultBook, type Printer } from './results.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
 import { latencyScenario } from './scenarios/latency.js';
+import { lineStagesScenario } from './scenarios/line-stages.js';
 import { manyFilesScenario } from './scenarios/many-files.js';
 import { profileScenario } from './scenarios/profile.js';
 import { scalingScenario } from './scenarios/scaling.js';
@@ -28,7 +29,7 @@ import { stallScenario } from './scenarios/stall.js';
 import { tailerReadScenario } from './scenarios/tailer-read.js';
 import { throughputScenario } from './scenarios/throughput.js';
 
-const SCENARIOS: Scenario[] = [tailerReadScenario, throughputScenario, profileScenario, stallScenario, latencyScenario, manyFilesScenario, scalingScenario];
+const SCENARIOS: Scenario[] = [tailerReadScenario, throughputScenario, profileScenario, stallScenario, latencyScenario, manyFilesScenario, scalingScenario, lineStagesScenario];
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TIME_BUDGET_S = 600;
 

@@ -30,14 +30,17 @@ function importedModules(file: string): Array<{ module: string; line: string }> 
   return found;
 }
 
+// src/lines (container formats, filters, JSON fields, Kubernetes paths) is a leaf like core:
+// pure stages on bytes that the tailer runs and whose results the shipper routes by.
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['core'],
-  tailer: ['core', 'config', 'tailer'],
-  shipper: ['core', 'config', 'shipper'],
+  lines: ['config', 'lines'],
+  tailer: ['core', 'config', 'lines', 'tailer'],
+  shipper: ['core', 'config', 'lines', 'shipper'],
   registry: ['core', 'config', 'registry'],
 };
 
-test('core imports nothing of ours; tailer, shipper and registry import only core, config and themselves', () => {
+test('core imports nothing of ours; lines only config; tailer and shipper only core, config, lines and themselves; registry only core, config and itself', () => {
   const violations: string[] = [];
   let checked = 0;
   for (const file of sourceFiles(SRC)) {

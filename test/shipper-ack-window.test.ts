@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { AckWindow } from '../src/shipper/ack-window.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
 import { Shipper } from '../src/shipper/shipper.js';
-import type { BatchProducer, HeaderSpec, ProducerListener } from '../src/shipper/native-producer.js';
+import { NO_KEY, type BatchProducer, type HeaderSpec, type ProducerListener, type RecordKeys, type RecordTopics } from '../src/shipper/native-producer.js';
 import type { AgentConfig } from '../src/config/types.js';
 import { batch, shipperConfig as config, source } from './helpers/shipper-fixtures.js';
 
@@ -48,7 +48,7 @@ class FakeProducer implements BatchProducer {
     this.topics.push(name);
     return this.topics.length - 1;
   }
-  produce(topic: number, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: Uint8Array | null, headers: HeaderSpec | null, offsets: Float64Array | null): number {
+  produce(topic: RecordTopics, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: RecordKeys, headers: HeaderSpec | null, offsets: Float64Array | null): number {
     this.refused[0] = 0;
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
     let consumed = 0;
@@ -66,7 +66,9 @@ class FakeProducer implements BatchProducer {
         for (let k = 0; k + 1 < headers.length; k += 2) h[String(headers[k])] = Buffer.from(headers[k + 1] as Uint8Array).toString();
         if (headers.length % 2 === 1) h[String(headers.at(-1))] = String(offsets![i]);
       }
-      this.produced.push({ topic: this.topics[topic]!, value: Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)), key, ticket, index: i, headers: h });
+      const name = this.topics[typeof topic === 'number' ? topic : topic[i]!]!;
+      const own = Array.isArray(key) ? (key[1][2 * i + 1] === NO_KEY ? null : key[0].subarray(key[1][2 * i]!, key[1][2 * i]! + key[1][2 * i + 1]!)) : key;
+      this.produced.push({ topic: name, value: Buffer.from(bytes.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!)), key: own, ticket, index: i, headers: h });
     }
     if (this.room !== Infinity) this.room -= consumed;
     return consumed;

@@ -70,7 +70,8 @@ test('5,000 files under ulimit -n 1024 (max_open_files above it) are all read', 
     import pino from 'pino';
     const input = { id: 'many', paths: [${JSON.stringify(join(dir, '*.log'))}], exclude: [], start_at: 'beginning', ignore_older: 0,
       topic: 't', key: null, format: 'raw', headers: false, max_line_bytes: 65536, partial_line_timeout: 0, encoding: 'utf-8',
-      multiline: null, rotation: { close_renamed_after: 1000, close_removed: true, close_removed_after: 60000 }, fields: {} };
+      multiline: null, rotation: { close_renamed_after: 1000, close_removed: true, close_removed_after: 60000 }, fields: {},
+      parser: 'none', parse: 'none', include_lines: [], exclude_lines: [] };
     const seen = new Set();
     let lines = 0;
     const tailer = new Tailer({

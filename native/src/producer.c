@@ -681,9 +681,14 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
 
 /*
  * produce(topicId, ticket, first, count, data, bounds, key, headers, offsets, timestampMs)
+ *   topicId: a topic id for every record, or an Int32Array of one per record (indexed by
+ *            record index: records routed by their content; a run of one topic is still one
+ *            rd_kafka_produce_batch call)
  *   data:    ArrayBuffer or Uint8Array holding the values
  *   bounds:  Uint32Array of (start, length) pairs into data, indexed by record index
- *   key:     Uint8Array or null (one key for the whole batch)
+ *   key:     Uint8Array or null (one key for the whole batch), or [keyData, keyBounds]: one key
+ *            per record, keyData a Uint8Array, keyBounds a Uint32Array of (start, length) pairs
+ *            into it indexed by record index, length 0xFFFFFFFF for no key
  *   headers: null, or an array [name, Uint8Array value, name, value, ..., offsetHeaderName|null]
  *   offsets: Float64Array of each record's file offset (for the offset header), or null
  * Produces records first .. first+count-1; returns how many were consumed: a prefix, ending
@@ -696,15 +701,30 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   producer *p = method_args(env, info, &argc, argv, 1);
   if (!p) return NULL;
   if (argc < 10) return throw_msg(env, "ERR_ARGS", "produce() takes 10 arguments");
-  int32_t topic_id, ticket, first, count;
+  int32_t topic_id = 0, ticket, first, count;
   double ts_ms;
-  napi_get_value_int32(env, argv[0], &topic_id);
   napi_get_value_int32(env, argv[1], &ticket);
   napi_get_value_int32(env, argv[2], &first);
   napi_get_value_int32(env, argv[3], &count);
   napi_get_value_double(env, argv[9], &ts_ms);
-  if (topic_id < 0 || topic_id >= p->n_topics) return throw_msg(env, "ERR_ARGS", "unknown topic id");
-  rd_kafka_topic_t *rkt = p->topics[topic_id];
+  if (first < 0 || count < 0) return throw_msg(env, "ERR_ARGS", "bounds too short for the records");
+  /* One topic, or one per record. */
+  int32_t *record_topics = NULL;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[0], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type tt;
+    size_t tn;
+    if (napi_get_typedarray_info(env, argv[0], &tt, &tn, (void **)&record_topics, NULL, NULL) != napi_ok || tt != napi_int32_array || tn < (size_t)(first + count))
+      return throw_msg(env, "ERR_ARGS", "per-record topic ids must be an Int32Array covering the records");
+    for (int32_t i = first; i < first + count; i++)
+      if (record_topics[i] < 0 || record_topics[i] >= p->n_topics) return throw_msg(env, "ERR_ARGS", "unknown topic id");
+    if (count > 0) topic_id = record_topics[first];
+  } else {
+    napi_get_value_int32(env, argv[0], &topic_id);
+    if (topic_id < 0 || topic_id >= p->n_topics) return throw_msg(env, "ERR_ARGS", "unknown topic id");
+  }
+  rd_kafka_topic_t *rkt = p->n_topics > 0 ? p->topics[topic_id] : NULL;
   const uint8_t *data;
   size_t data_len;
   if (!get_bytes(env, argv[4], &data, &data_len)) return throw_msg(env, "ERR_ARGS", "data must be an ArrayBuffer or Uint8Array");
@@ -716,9 +736,30 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   if (first < 0 || count < 0 || (size_t)(first + count) * 2 > bn) return throw_msg(env, "ERR_ARGS", "bounds too short for the records");
   const uint8_t *key = NULL;
   size_t key_len = 0;
+  /* Or one key per record. */
+  const uint8_t *key_data = NULL;
+  size_t key_data_len = 0;
+  uint32_t *key_bounds = NULL;
   napi_valuetype vt;
   napi_typeof(env, argv[6], &vt);
-  if (vt != napi_null && vt != napi_undefined && !get_bytes(env, argv[6], &key, &key_len)) return throw_msg(env, "ERR_ARGS", "key must be a Uint8Array or null");
+  bool is_array = false;
+  napi_is_array(env, argv[6], &is_array);
+  if (is_array) {
+    napi_value kd, kb;
+    napi_typedarray_type kt;
+    size_t kn;
+    napi_get_element(env, argv[6], 0, &kd);
+    napi_get_element(env, argv[6], 1, &kb);
+    if (!get_bytes(env, kd, &key_data, &key_data_len) || napi_get_typedarray_info(env, kb, &kt, &kn, (void **)&key_bounds, NULL, NULL) != napi_ok || kt != napi_uint32_array ||
+        kn < (size_t)(first + count) * 2)
+      return throw_msg(env, "ERR_ARGS", "per-record keys must be [Uint8Array, Uint32Array covering the records]");
+    for (int32_t i = first; i < first + count; i++)
+      if (key_bounds[2 * i + 1] != UINT32_MAX && (uint64_t)key_bounds[2 * i] + key_bounds[2 * i + 1] > key_data_len) return throw_msg(env, "ERR_ARGS", "a record's key lies outside the key data");
+  } else if (vt != napi_null && vt != napi_undefined && !get_bytes(env, argv[6], &key, &key_len)) {
+    return throw_msg(env, "ERR_ARGS", "key must be a Uint8Array or null");
+  }
+#define RECORD_KEY(idx) (key_bounds == NULL ? (void *)key : key_bounds[2 * (idx) + 1] == UINT32_MAX ? NULL : (void *)(key_data + key_bounds[2 * (idx)]))
+#define RECORD_KEY_LEN(idx) (key_bounds == NULL ? key_len : key_bounds[2 * (idx) + 1] == UINT32_MAX ? 0 : (size_t)key_bounds[2 * (idx) + 1])
 
   /* headers: static pairs plus an optional per-record offset header */
   napi_typeof(env, argv[7], &vt);
@@ -775,7 +816,7 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   /* Keyless records of one call go to one partition, rotating per call like librdkafka's sticky
    * partitioner: the per-record partitioner is skipped (with or without headers). */
   int32_t partition = RD_KAFKA_PARTITION_UA;
-  if (key == NULL && p->sticky_keyless) {
+  if (key == NULL && key_bounds == NULL && record_topics == NULL && p->sticky_keyless) {
     pthread_mutex_lock(&p->mu);
     if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
     pthread_mutex_unlock(&p->mu);
@@ -785,16 +826,31 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
     rd_kafka_message_t msgs[SUB_BATCH];
     while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
       int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
+      rd_kafka_topic_t *run_rkt = rkt;
+      if (record_topics != NULL) {
+        /* The run of records of one topic; keyless, it sticks to one partition like a call's. */
+        int32_t run_topic = record_topics[first + consumed];
+        int same = 1;
+        while (same < n && record_topics[first + consumed + same] == run_topic) same++;
+        n = same;
+        run_rkt = p->topics[run_topic];
+        partition = RD_KAFKA_PARTITION_UA;
+        if (key == NULL && key_bounds == NULL && p->sticky_keyless) {
+          pthread_mutex_lock(&p->mu);
+          if (p->n_avail[run_topic] > 0) partition = p->avail[run_topic][p->rotation[run_topic]++ % (uint32_t)p->n_avail[run_topic]];
+          pthread_mutex_unlock(&p->mu);
+        }
+      }
       memset(msgs, 0, (size_t)n * sizeof msgs[0]);
       for (int j = 0; j < n; j++) {
         int32_t idx = first + consumed + j;
         msgs[j].payload = (void *)(data + bounds[2 * idx]);
         msgs[j].len = bounds[2 * idx + 1];
-        msgs[j].key = (void *)key;
-        msgs[j].key_len = key_len;
+        msgs[j].key = RECORD_KEY(idx);
+        msgs[j].key_len = RECORD_KEY_LEN(idx);
         msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
       }
-      int ok = rd_kafka_produce_batch(rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
+      int ok = rd_kafka_produce_batch(run_rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
       int stop = 0;
       if (ok == n) {
         consumed += n;
@@ -829,8 +885,8 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
       }
       void *opaque = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
       rd_kafka_resp_err_t err = rd_kafka_producev(
-          p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE((void *)(data + bounds[2 * idx]), bounds[2 * idx + 1]), RD_KAFKA_V_KEY(key, key_len),
+          p->rk, RD_KAFKA_V_RKT(record_topics == NULL ? rkt : p->topics[record_topics[idx]]), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE((void *)(data + bounds[2 * idx]), bounds[2 * idx + 1]), RD_KAFKA_V_KEY(RECORD_KEY(idx), RECORD_KEY_LEN(idx)),
           RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_TIMESTAMP((int64_t)ts_ms), RD_KAFKA_V_END);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
@@ -846,6 +902,8 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   free(offset_name);
   napi_create_int32(env, consumed, &out);
   return out;
+#undef RECORD_KEY
+#undef RECORD_KEY_LEN
 }
 
 /* ---------------------------------------------------------------- metadata (readiness, connect) */

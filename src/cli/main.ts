@@ -36,6 +36,12 @@ Usage:
                           Kafka reachability, bytes in flight; keys l r b p sort by lag,
                           lines/s, bytes/s, path; q or Ctrl-C quits. Not on a terminal: a
                           plain table every interval
+  logship tap -c FILE [--input ID] [--from-beginning] [-n N]
+                          print the records the agent would produce for the files FILE's
+                          inputs match now, one JSON object a line (topic, key, headers,
+                          value), after every parser and filter, following new lines until
+                          Ctrl-C; no Kafka, registry untouched. Files start at their end
+                          (--from-beginning: at 0); -n N stops after N records
   logship --version       print the version
   logship --help          print this help
 
@@ -46,6 +52,9 @@ Options:
                           FILE if it exists, else http://127.0.0.1:9464)
       --interval DURATION top: refresh period (default: 1s)
       --sort KEY          top: first order, lag | rate | bytes | path (default: lag)
+      --input ID          tap: only this input
+      --from-beginning    tap: read the files there at start from 0, not from their end
+  -n, --records N         tap: stop after N records
 
 Signals (run):
   SIGTERM, SIGINT         drain the files (agent.drain_on_stop), stop reading, wait up to
@@ -138,6 +147,9 @@ export async function main(argv: string[]): Promise<number> {
         url: { type: 'string' },
         interval: { type: 'string' },
         sort: { type: 'string' },
+        input: { type: 'string' },
+        'from-beginning': { type: 'boolean' },
+        records: { type: 'string', short: 'n' },
       },
     });
   } catch (err) {
@@ -154,11 +166,17 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   const command = positionals[0];
-  if (positionals.length !== 1 || (command !== 'run' && command !== 'check' && command !== 'status' && command !== 'top')) {
-    process.stderr.write(`logship: expected one command, run, check, status or top${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${HELP}`);
+  if (positionals.length !== 1 || (command !== 'run' && command !== 'check' && command !== 'status' && command !== 'top' && command !== 'tap')) {
+    process.stderr.write(`logship: expected one command, run, check, status, top or tap${command ? ` (got "${positionals.join(' ')}")` : ''}\n\n${HELP}`);
     return EXIT.USAGE;
   }
   if (command === 'top') return top(values);
+  let limit: number | null = null;
+  if (values.records !== undefined) {
+    if (command !== 'tap') return usage('-n/--records is an option of tap');
+    if (!/^[1-9]\d*$/.test(values.records)) return usage(`-n: expected a positive whole number of records, got "${values.records}"`);
+    limit = Number(values.records);
+  }
   const file = values.config ?? DEFAULT_CONFIG;
   let config;
   try {
@@ -181,7 +199,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return EXIT.OK;
   }
+  if (command === 'tap') return tap(config, values.input ?? null, values['from-beginning'] === true, limit);
   return run(config);
+}
+
+/** `logship tap`: prints records until -n N of them, or until SIGINT/SIGTERM (exit 0 either way). */
+async function tap(config: Awaited<ReturnType<typeof loadConfig>>, input: string | null, fromBeginning: boolean, limit: number | null): Promise<number> {
+  if (input !== null && !config.inputs.some((i) => i.id === input)) {
+    return usage(`--input: no input "${input}" in ${config.source} (inputs: ${config.inputs.map((i) => i.id).join(', ')})`);
+  }
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const { runTap } = await import('./tap.js');
+  await runTap({ config, input, fromBeginning, limit, signal: abort.signal, write: (line) => process.stdout.write(`${line}\n`) });
+  return EXIT.OK;
 }
 
 async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<number> {

@@ -17,7 +17,6 @@ import { findPlaceholderCharacter, maskEnvReferences, substituteEnv, type KeyPat
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { captureKnownKeys, problemsFromIssues, type KnownKeys } from './issues.js';
 import { formatKeyPath, YamlLocator } from './locate.js';
-import { notYetApplied } from './not-yet-applied.js';
 import { buildAgentSchema } from './schema.js';
 import type { AgentConfig } from './types.js';
 
@@ -40,12 +39,7 @@ export async function loadConfig(
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError([{ file, message: `cannot read config file: ${reason}` }], { cause: error });
   }
-  const config = parseConfigText(text, file, env, options);
-  // Loading to run (run, check, reload) also refuses contract keys this build cannot apply yet;
-  // parseConfigText alone validates them (their own tests use it).
-  const unapplied = notYetApplied(config, file);
-  if (unapplied.length > 0) throw new ConfigError(unapplied as [ConfigProblem, ...ConfigProblem[]]);
-  return config;
+  return parseConfigText(text, file, env, options);
 }
 
 /** Parses config text as if read from `file` (used for positions and relative paths). */

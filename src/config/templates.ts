@@ -88,6 +88,7 @@ const LEGAL_TOPIC_CHAR = /[a-zA-Z0-9._-]/;
 const ILLEGAL_TOPIC_CHARS = /[^a-zA-Z0-9._-]/gu;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NO_LINE: LineVars = { stream: null, json: null };
+const RENDERED_TOPICS_KEPT = 1024;
 
 export class Template {
   /** True when rendering depends on the file, so one render per input is not enough. */
@@ -210,8 +211,8 @@ type BoundPart = string | { readonly type: 'stream'; readonly fallback: string }
 export class BoundTemplate {
   /** The rendering when the template has no line variables (the same for every line), else null. */
   readonly constant: string | null;
-  private lastRendered: string | null = null;
-  private lastTopic = '';
+  /** Legal topics of recent renderings: lines route to a few topics, sanitising each once. */
+  private readonly topics = new Map<string, string>();
 
   constructor(
     readonly template: Template,
@@ -235,12 +236,15 @@ export class BoundTemplate {
   /** A legal topic for `line` (see renderTopic). */
   renderTopic(line: LineVars): string {
     const rendered = this.render(line);
-    // Consecutive lines mostly route alike: sanitising the same text again is wasted work.
-    if (rendered !== this.lastRendered) {
-      this.lastTopic = legalTopic(this.template, rendered, this.filePath);
-      this.lastRendered = rendered;
+    // Lines route to a few topics: sanitising the same text again is wasted work. Bounded: a
+    // field with a value per line (an id in the topic) starts over instead of growing.
+    let topic = this.topics.get(rendered);
+    if (topic === undefined) {
+      topic = legalTopic(this.template, rendered, this.filePath);
+      if (this.topics.size >= RENDERED_TOPICS_KEPT) this.topics.clear();
+      this.topics.set(rendered, topic);
     }
-    return this.lastTopic;
+    return topic;
   }
 }
 

@@ -45,6 +45,30 @@ export interface LineBatch {
   marker: OffsetMarker;
   /** Fingerprint of the file as read so far; stored with the checkpoint. */
   fingerprint: Fingerprint;
+  /**
+   * What records of parsed or filtered lines carry besides their bytes (container parser,
+   * include/exclude_lines, parse: json); absent for plain lines, so their path pays nothing.
+   * With filters a batch may hold no line at all: its lines were all dropped, and it only
+   * moves the file's offset (in order, once everything before it is acknowledged).
+   */
+  details?: LineDetails | undefined;
+}
+
+/** Per-record columns of a LineBatch (index i is lines[i]). */
+export interface LineDetails {
+  /** Where record i starts in the file: not ends[i-1] once lines are dropped or runtime pieces joined. */
+  starts: number[];
+  /** "stdout" / "stderr" from a container parser (null: a malformed line); null without a parser. */
+  streams: (string | null)[] | null;
+  /** The container runtime's RFC 3339 time, as written (null: malformed); null without a parser. */
+  times: (string | null)[] | null;
+  /**
+   * Values of the JSON fields the input's templates use (`parse: json`), in the input's path
+   * order (undefined: missing); null for a line that is not a JSON object. null without parse.
+   */
+  json: (readonly (string | undefined)[] | null)[] | null;
+  /** The field paths `json` holds values of, in their order (null without parse). */
+  jsonPaths: readonly string[] | null;
 }
 
 /** Where the tailer hands its batches. Called synchronously from the read loop. */

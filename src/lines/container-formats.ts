@@ -21,7 +21,7 @@ import type { LogStream } from './events.js';
 
 export interface RuntimeLine {
   stream: LogStream;
-  /** The runtime's time text (RFC 3339). */
+  /** The runtime's time text (RFC 3339); "" when not asked for (see withTime). */
   time: string;
   /** True for a piece: the message continues in the stream's next line. */
   partial: boolean;
@@ -88,8 +88,11 @@ function streamAt(line: Buffer, at: number): LogStream | null {
   return bytesAt(line, at, STDOUT) ? 'stdout' : bytesAt(line, at, STDERR) ? 'stderr' : null;
 }
 
-/** A CRI line, or null when the line is not one. The message is a view of `line`. */
-export function parseCriLine(line: Buffer): RuntimeLine | null {
+/**
+ * A CRI line, or null when the line is not one. The message is a view of `line`. `withTime`
+ * false leaves `time` "" (checked, not decoded: a string per line is a call into C++).
+ */
+export function parseCriLine(line: Buffer, withTime = true): RuntimeLine | null {
   const timeEnd = line.indexOf(SPACE);
   if (timeEnd === -1 || !isRfc3339(line, 0, timeEnd)) return null;
   const stream = streamAt(line, timeEnd + 1);
@@ -102,20 +105,20 @@ export function parseCriLine(line: Buffer): RuntimeLine | null {
   if ((tag !== 0x50 && tag !== 0x46) || (tagEnd !== tagStart + 1 && line[tagStart + 1] !== 0x3a)) return null;
   return {
     stream,
-    time: line.toString('latin1', 0, timeEnd),
+    time: withTime ? line.toString('latin1', 0, timeEnd) : '',
     partial: tag === 0x50,
     message: tagEnd < line.length ? line.subarray(tagEnd + 1) : EMPTY,
     replaced: 0,
   };
 }
 
-/** A Docker json-file line, or null when the line is not one. */
-export function parseDockerLine(line: Buffer): RuntimeLine | null {
-  return (bytesAt(line, 0, DOCKER_HEAD) ? parseDockerFast(line) : null) ?? parseDockerObject(line);
+/** A Docker json-file line, or null when the line is not one (`withTime`: see parseCriLine). */
+export function parseDockerLine(line: Buffer, withTime = true): RuntimeLine | null {
+  return (bytesAt(line, 0, DOCKER_HEAD) ? parseDockerFast(line, withTime) : null) ?? parseDockerObject(line);
 }
 
 /** The usual key order and nothing else; null sends the line to JSON.parse. */
-function parseDockerFast(line: Buffer): RuntimeLine | null {
+function parseDockerFast(line: Buffer, withTime: boolean): RuntimeLine | null {
   const open = DOCKER_HEAD.length;
   let close = line.indexOf(QUOTE, open);
   const firstEscape = line.indexOf(BACKSLASH, open);
@@ -132,7 +135,7 @@ function parseDockerFast(line: Buffer): RuntimeLine | null {
   const timeEnd = line.indexOf(QUOTE, timeStart);
   if (timeEnd === -1 || timeEnd + DOCKER_TAIL.length !== line.length || line[timeEnd + 1] !== 0x7d) return null;
   if (!isRfc3339(line, timeStart, timeEnd)) return null;
-  const time = line.toString('latin1', timeStart, timeEnd);
+  const time = withTime ? line.toString('latin1', timeStart, timeEnd) : '';
   const message = decoded === null ? line.subarray(open, close) : decoded.bytes;
   const partial = message.length === 0 || message[message.length - 1] !== NEWLINE;
   return { stream, time, partial, message: partial ? message : message.subarray(0, message.length - 1), replaced: decoded?.replaced ?? 0 };

@@ -99,6 +99,11 @@ export interface ContainerLogParserOptions {
   position: number;
   /** Longest tailer-cut line put back together before parsing; default max(2 x maxEventBytes, 256 KiB). */
   maxRawLineBytes?: number;
+  /**
+   * Keep the runtime's time of each event (default true). Only the json envelope uses it;
+   * without, events' times are "" and no string is made per line.
+   */
+  times?: boolean;
 }
 
 const NO_OPEN = { stdout: null, stderr: null };
@@ -108,6 +113,7 @@ export class ContainerLogParser {
   private position: number;
   private readonly maxEventBytes: number;
   private readonly maxRawLineBytes: number;
+  private readonly withTimes: boolean;
   private open: { stdout: OpenEvent | null; stderr: OpenEvent | null } = { ...NO_OPEN };
   private raw: RawLine | null = null;
   private held: ContainerEvents = emptyEvents();
@@ -125,6 +131,7 @@ export class ContainerLogParser {
     this.position = options.position;
     this.maxEventBytes = options.maxEventBytes;
     this.maxRawLineBytes = options.maxRawLineBytes ?? Math.max(2 * options.maxEventBytes, 256 * 1024);
+    this.withTimes = options.times ?? true;
   }
 
   /** The file's format: fixed by the mode, or by the first well-formed line under `auto` (null until then). */
@@ -267,16 +274,16 @@ export class ContainerLogParser {
   private parse(line: Buffer): RuntimeLine | null {
     switch (this.decided) {
       case 'cri':
-        return parseCriLine(line);
+        return parseCriLine(line, this.withTimes);
       case 'docker':
-        return parseDockerLine(line);
+        return parseDockerLine(line, this.withTimes);
       case null: {
-        const docker = line[0] === 0x7b ? parseDockerLine(line) : null;
+        const docker = line[0] === 0x7b ? parseDockerLine(line, this.withTimes) : null;
         if (docker !== null) {
           this.decided = 'docker';
           return docker;
         }
-        const cri = parseCriLine(line);
+        const cri = parseCriLine(line, this.withTimes);
         if (cri !== null) this.decided = 'cri';
         return cri;
       }

@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client';
 import type { FollowedFileState, TailerStats } from '../tailer/types.js';
 import type { ShipperStats } from '../shipper/shipper.js';
 import type { BrokerStatistics } from '../shipper/statistics.js';
+import { allLineStats } from '../lines/stats.js';
 
 export interface FileLag {
   /** The live path the file was discovered under (its topic's name source). */
@@ -88,6 +89,19 @@ export function buildRegistry(src: MetricsSources): Registry {
   mirroredCounter(r, 'logship_records_failed_total', 'Delivery attempts that failed and are retried, per topic', ['topic'], perKey(src.shipper.failed, 'topic'));
   mirroredCounter(r, 'logship_records_skipped_total', 'Records Kafka rejected permanently (too large, not authorised), per topic', ['topic'], perKey(src.shipper.skipped, 'topic'));
   mirroredCounter(r, 'logship_records_dead_lettered_total', 'Records Kafka rejected permanently that were acknowledged in kafka.dead_letter_topic, per original topic', ['topic'], perKey(src.shipper.deadLettered, 'topic'));
+  // Line processing (src/lines/stats.ts): filters, container parsers, JSON field routing.
+  mirroredCounter(r, 'logship_lines_dropped_total', 'Lines dropped by include_lines / exclude_lines (their offsets are committed), per input', ['input', 'reason'], (set) => {
+    for (const [input, s] of allLineStats()) for (const [reason, n] of Object.entries(s.dropped)) if (n > 0) set({ input, reason }, n);
+  });
+  mirroredCounter(r, 'logship_container_lines_malformed_total', 'Lines in neither container runtime format, shipped raw and flagged, per input', ['input'], (set) => {
+    for (const [input, s] of allLineStats()) if (s.container.malformedLines > 0) set({ input }, s.container.malformedLines);
+  });
+  mirroredCounter(r, 'logship_json_fallbacks_total', 'Lines whose {json.*} template fields fell back to their defaults (not a JSON object, or a field missing), per input', ['input', 'reason'], (set) => {
+    for (const [input, s] of allLineStats()) {
+      if (s.json.notJson > 0) set({ input, reason: 'not_json' }, s.json.notJson);
+      if (s.json.missingField > 0) set({ input, reason: 'missing_field' }, s.json.missingField);
+    }
+  });
   const single = (name: string, help: string, read: () => number): void =>
     mirroredCounter(r, name, help, [], (set) => set({}, read()));
   single('logship_rotations_total', 'File rotations seen (rename/create)', () => src.tailer.rotations);

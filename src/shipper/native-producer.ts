@@ -32,7 +32,7 @@ interface AddonProducer {
   readonly outcomeBuffers: [Int32Array, Int32Array, Int32Array, Int32Array];
   readonly immediate: Int32Array;
   topic(name: string): number;
-  produce(topic: number, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: Uint8Array | null, headers: HeaderSpec | null, offsets: Float64Array | null, timestampMs: number): number;
+  produce(topic: RecordTopics, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: RecordKeys, headers: HeaderSpec | null, offsets: Float64Array | null, timestampMs: number): number;
   metadata(timeoutMs: number, cb: (err: number, brokers: number, message: string) => void): void;
   close(flushMs: number, cb: () => void): void;
   outqLen(): number;
@@ -50,6 +50,18 @@ interface AddonMockCluster {
  * of a header carrying each record's file offset (decimal, from the `offsets` argument).
  */
 export type HeaderSpec = Array<string | Uint8Array>;
+
+/** The topic of a produce call's records: one topic id, or one per record (indexed by record index). */
+export type RecordTopics = number | Int32Array;
+
+/**
+ * The keys of a produce call's records: one key (or null) for all, or one per record as
+ * [keyData, keyBounds]: (start, length) pairs into keyData by record index, length NO_KEY for none.
+ */
+export type RecordKeys = Uint8Array | null | [Uint8Array, Uint32Array];
+
+/** keyBounds length of a record without a key. */
+export const NO_KEY = 0xffffffff;
 
 export class NativeProducerError extends Error {
   constructor(message: string, override readonly cause?: unknown) {
@@ -212,7 +224,7 @@ export interface BatchProducer {
    * fatal state...) are consumed and listed in `refused()`; all others are reported later
    * through the listener's outcomes, with the record opaque (ticket, index).
    */
-  produce(topic: number, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: Uint8Array | null, headers: HeaderSpec | null, offsets: Float64Array | null): number;
+  produce(topic: RecordTopics, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: RecordKeys, headers: HeaderSpec | null, offsets: Float64Array | null): number;
   /** Records refused by the last produce(): pairs (index, code); `[0]` is the count. */
   readonly refused: Int32Array;
   /** One metadata request: resolves with the broker count, rejects with a KafkaError. */
@@ -283,7 +295,7 @@ class NativeBatchProducer implements BatchProducer {
     return this.native.topic(name);
   }
 
-  produce(topic: number, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: Uint8Array | null, headers: HeaderSpec | null, offsets: Float64Array | null): number {
+  produce(topic: RecordTopics, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: RecordKeys, headers: HeaderSpec | null, offsets: Float64Array | null): number {
     return this.native.produce(topic, ticket, first, count, data, bounds, key, headers, offsets, 0);
   }
 

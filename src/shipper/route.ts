@@ -3,12 +3,16 @@
 // values of a batch are bounds into one buffer: the read chunk itself for raw lines (no
 // allocation per line), one packed buffer per batch for transformed values.
 
+import { realpathSync } from 'node:fs';
 import type { InputConfig } from '../config/types.js';
-import { compileTemplate, fileVars, renderTopic, type Template } from '../config/templates.js';
+import { compileTemplate, fileVars, type BoundTemplate, type LineVars, type Template, type TemplateVars } from '../config/templates.js';
 import type { SourceFile } from '../core/file.js';
-import type { LineBatch } from '../core/batch.js';
+import type { LineBatch, LineDetails } from '../core/batch.js';
+import { utcTimestamp } from '../lines/container-formats.js';
+import { jsonPathsOfInput } from '../lines/json-fields.js';
+import { kubernetesMetadata, type KubernetesMetadata } from '../lines/kubernetes.js';
 
-import { jsonEnvelopes, type HeaderSpec } from './native-producer.js';
+import { jsonEnvelopes, NO_KEY, type HeaderSpec, type RecordKeys } from './native-producer.js';
 
 /**
  * The values of a batch's records: (start, length) pairs in `bounds`, record i at
@@ -38,30 +42,42 @@ let envelopeScratch: Buffer | null = null;
 
 /**
  * Raw lines as they are. Lines of one batch are subarrays of one read chunk: their bounds
- * are taken in its backing store. Lines that do not share one (decoded, joined multiline
- * events) are packed into one buffer.
+ * are taken in its backing store. When some are not (joined runtime pieces, decoded lines,
+ * multiline events), the chunk's range is copied in one go and the others appended: a batch
+ * with one joined event among 500 lines costs one copy, not 500.
  */
 export function rawValues(lines: readonly Buffer[]): RecordValues {
   const n = lines.length;
   const bounds = new Uint32Array(2 * n);
-  const store = n > 0 ? lines[0]!.buffer : new ArrayBuffer(0);
+  // The middle line's store: a joined event is as likely first as last.
+  const store = n > 0 ? lines[n >> 1]!.buffer : new ArrayBuffer(0);
   let shared = true;
+  let low = Infinity;
+  let high = 0;
+  let foreign = 0;
   for (let i = 0; i < n; i++) {
     const line = lines[i]!;
     if (line.buffer !== store) {
       shared = false;
-      break;
+      foreign += line.length;
+      continue;
     }
     bounds[2 * i] = line.byteOffset;
     bounds[2 * i + 1] = line.length;
+    if (line.byteOffset < low) low = line.byteOffset;
+    if (line.byteOffset + line.length > high) high = line.byteOffset + line.length;
   }
   if (shared) return { data: store, bounds, scratch: false };
-  let total = 0;
-  for (const line of lines) total += line.length;
-  const packed = Buffer.allocUnsafe(total);
-  let pos = 0;
+  if (low === Infinity) low = high = 0;
+  const packed = Buffer.allocUnsafe(high - low + foreign);
+  packed.set(new Uint8Array(store, low, high - low), 0);
+  let pos = high - low;
   for (let i = 0; i < n; i++) {
     const line = lines[i]!;
+    if (line.buffer === store) {
+      bounds[2 * i] -= low;
+      continue;
+    }
     line.copy(packed, pos);
     bounds[2 * i] = pos;
     bounds[2 * i + 1] = line.length;
@@ -72,9 +88,26 @@ export function rawValues(lines: readonly Buffer[]): RecordValues {
 
 const MESSAGE_MEMBER = Buffer.from(',"message":');
 
+/**
+ * Records of a batch: its ends (one per record). Not `lines.length`: a raw ticket lets go of
+ * its batch's per-line Buffers once their values are taken (see Shipper.ship).
+ */
+export function recordCount(batch: LineBatch): number {
+  return batch.ends.length;
+}
+
+/** Record i's start offset in its file (its `offset` header, the envelope's `offset`). */
+export function recordStart(batch: LineBatch, i: number): number {
+  const starts = batch.details?.starts;
+  if (starts !== undefined) return starts[i]!;
+  return i === 0 ? batch.startOffset : batch.ends[i - 1]!;
+}
+
 /** Each record's start offset in its file (the `offset` header, the envelope's `offset`). */
 export function lineStartOffsets(batch: LineBatch): Float64Array {
-  const n = batch.lines.length;
+  const starts = batch.details?.starts;
+  if (starts !== undefined) return Float64Array.from(starts);
+  const n = recordCount(batch);
   const out = new Float64Array(n);
   out[0] = batch.startOffset;
   for (let i = 1; i < n; i++) out[i] = batch.ends[i - 1]!;
@@ -86,14 +119,43 @@ export interface InputRoutePlan {
   input: InputConfig;
   topic: Template;
   key: Template | null;
+  /** The {json.*} paths of topic and key, in the order the line pipeline extracts them. */
+  jsonPaths: readonly string[];
 }
 
 export function planInput(input: InputConfig): InputRoutePlan {
-  return { input, topic: compileTemplate(input.topic, 'topic'), key: input.key === null ? null : compileTemplate(input.key, 'key') };
+  return { input, topic: compileTemplate(input.topic, 'topic'), key: input.key === null ? null : compileTemplate(input.key, 'key'), jsonPaths: jsonPathsOfInput(input) };
 }
 
+/**
+ * Records of a batch that carry the same headers: one produce call each (topics and keys may
+ * differ per record within it). One run per batch unless stream headers change.
+ */
+export interface RecordRun {
+  /** Index after the run's last record. */
+  end: number;
+  headers: HeaderSpec | null;
+}
+
+/** The Kubernetes metadata of a followed file: a /var/log/containers link's target adds the pod uid. */
+export function kubernetesOfFile(filePath: string): KubernetesMetadata | null {
+  const own = kubernetesMetadata(filePath);
+  if (own === null || own.layout === 'pods') return own;
+  let target: string | null = null;
+  try {
+    target = realpathSync(filePath);
+  } catch {
+    // The container is gone and its link with it: the name still says what it can.
+  }
+  return kubernetesMetadata(filePath, target);
+}
+
+const NO_LINE: LineVars = { stream: null, json: null };
+
 export class FileRoute {
+  /** The file's topic; with line variables, as rendered for a line lacking them (defaults). */
   readonly topic: string;
+  /** The file's key, likewise. */
   readonly key: Buffer | null;
   readonly input: InputConfig;
   /** ms since epoch of the last batch shipped; idle routes are dropped and rebuilt on demand. */
@@ -101,10 +163,23 @@ export class FileRoute {
   /** Consecutive failed attempts of this file's oldest failing ticket (for backoff and logs). */
   failures = 0;
   lastErrorLogAt = 0;
-  /** host and path as static headers, then the name of the per-record offset header. */
-  private readonly headerSpec: HeaderSpec;
+  /** Kubernetes metadata of the file's path (null: not a Kubernetes path). */
+  readonly kubernetes: KubernetesMetadata | null;
+  private readonly boundTopic: BoundTemplate;
+  /** The {json.*} paths the templates are bound with. */
+  private readonly jsonPaths: readonly string[];
+  private readonly boundKey: BoundTemplate | null;
+  /** Topic or key depend on the line: rendered per record. */
+  private readonly perLine: boolean;
+  /** Headers: host, path (and k8s.*), optionally stream, then the name of the per-record offset header. */
+  private readonly headerSpecs: { none: HeaderSpec; stdout: HeaderSpec; stderr: HeaderSpec };
+  private readonly streamHeaders: boolean;
   private readonly jsonHead: string;
   private readonly jsonTail: Buffer;
+  /** The batch whose records' topics and keys were rendered last (runs are asked for again on queue-full). */
+  private rendered: { batch: LineBatch; topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } | null = null;
+  /** Records of a batch whose acknowledgements were counted per topic already. */
+  private readonly ackCounted = new WeakMap<LineBatch, number>();
 
   constructor(
     readonly source: SourceFile,
@@ -113,29 +188,187 @@ export class FileRoute {
     env: NodeJS.ProcessEnv,
   ) {
     this.input = plan.input;
-    const vars = { input: source.input, host, file: fileVars(source.path), env };
-    this.topic = renderTopic(plan.topic, vars);
-    this.key = plan.key === null ? null : Buffer.from(plan.key.render(vars));
-    this.headerSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path), 'offset'];
+    const usesKubernetes = plan.topic.usesKubernetes || plan.key?.usesKubernetes === true;
+    // Looked up when something uses it: the metadata costs a realpath for a containers link.
+    this.kubernetes = usesKubernetes || this.input.headers || this.input.format === 'json' ? kubernetesOfFile(source.path) : null;
+    const vars: TemplateVars = { input: source.input, host, file: fileVars(source.path), env, k8s: this.kubernetes };
+    this.jsonPaths = plan.jsonPaths;
+    this.boundTopic = plan.topic.bind(vars, plan.jsonPaths);
+    this.boundKey = plan.key === null ? null : plan.key.bind(vars, plan.jsonPaths);
+    this.topic = this.boundTopic.renderTopic(NO_LINE);
+    this.key = this.boundKey === null ? null : Buffer.from(this.boundKey.render(NO_LINE));
+    this.streamHeaders = this.input.headers && this.input.parser !== 'none';
+    this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null);
+    const k8s = this.kubernetes;
+    const staticHeaders: HeaderSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path)];
+    if (k8s !== null) {
+      staticHeaders.push('k8s.namespace', Buffer.from(k8s.namespace), 'k8s.pod', Buffer.from(k8s.pod), 'k8s.container', Buffer.from(k8s.container));
+      if (k8s.pod_uid !== null) staticHeaders.push('k8s.pod_uid', Buffer.from(k8s.pod_uid));
+    }
+    this.headerSpecs = {
+      none: [...staticHeaders, 'offset'],
+      stdout: this.streamHeaders ? [...staticHeaders, 'stream', Buffer.from('stdout'), 'offset'] : [...staticHeaders, 'offset'],
+      stderr: this.streamHeaders ? [...staticHeaders, 'stream', Buffer.from('stderr'), 'offset'] : [...staticHeaders, 'offset'],
+    };
     // The envelope's static members are serialised once; per line only the timestamp,
     // offset and message are added. Configured fields never replace the envelope's own.
-    const reserved = new Set(['@timestamp', 'host', 'input', 'path', 'offset', 'message']);
+    const reserved = new Set(['@timestamp', 'host', 'input', 'path', 'offset', 'message', 'stream', 'kubernetes']);
     const extra = Object.entries(this.input.fields).filter(([k]) => !reserved.has(k));
-    this.jsonHead = `,"host":${JSON.stringify(host)},"input":${JSON.stringify(source.input)},"path":${JSON.stringify(source.path)},"offset":`;
+    const kubernetesMember = k8s === null ? '' : `,"kubernetes":${JSON.stringify({ namespace: k8s.namespace, pod: k8s.pod, container: k8s.container, ...(k8s.pod_uid === null ? {} : { pod_uid: k8s.pod_uid }) })}`;
+    this.jsonHead = `,"host":${JSON.stringify(host)},"input":${JSON.stringify(source.input)},"path":${JSON.stringify(source.path)}${kubernetesMember},"offset":`;
     this.jsonTail = Buffer.from(extra.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join('') + '}');
+  }
+
+  /** The records of `batch` from `first` on that share record `first`'s headers. */
+  runFrom(batch: LineBatch, first: number): RecordRun {
+    const n = recordCount(batch);
+    if (!this.input.headers) return { end: n, headers: null };
+    const streams = this.streamHeaders ? (batch.details?.streams ?? null) : null;
+    if (streams === null) return { end: n, headers: this.headerSpecs.none };
+    const stream = streams[first] ?? null;
+    let end = first + 1;
+    while (end < n && streams[end] === stream) end++;
+    return { end, headers: stream === 'stdout' ? this.headerSpecs.stdout : stream === 'stderr' ? this.headerSpecs.stderr : this.headerSpecs.none };
+  }
+
+  /** Each record's topic, or null when every record goes to `topic`. */
+  recordTopics(batch: LineBatch): readonly string[] | null {
+    return this.perLine && this.boundTopic.constant === null ? this.renderedFor(batch).topics : null;
+  }
+
+  /** The records' keys as the producer takes them: one for all, or one per record. */
+  recordKeys(batch: LineBatch): RecordKeys {
+    if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null) return this.key;
+    const rendered = this.renderedFor(batch);
+    if (rendered.recordKeys !== undefined) return rendered.recordKeys;
+    const { keys } = rendered;
+    const bounds = new Uint32Array(2 * keys.length);
+    // One encoding of all the keys, not one per key (each is a call into C++): when the text
+    // is ASCII, character offsets are byte offsets.
+    const joined = keys.join('');
+    let data = Buffer.from(joined, 'utf8');
+    const ascii = data.length === joined.length;
+    if (!ascii) data = Buffer.allocUnsafe(data.length);
+    let pos = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === null) {
+        bounds[2 * i + 1] = NO_KEY;
+        continue;
+      }
+      const length = ascii ? key.length : data.write(key, pos);
+      bounds[2 * i] = pos;
+      bounds[2 * i + 1] = length;
+      pos += length;
+    }
+    rendered.recordKeys = [data, bounds];
+    return rendered.recordKeys;
+  }
+
+  /**
+   * Counts records [from, to) of `batch` per topic in `perTopic` (by `by`: +1 produced, -1 a
+   * refusal taken back).
+   */
+  countTopics(batch: LineBatch, from: number, to: number, perTopic: Map<string, number>, by = 1): void {
+    const topics = this.recordTopics(batch);
+    if (topics === null) {
+      perTopic.set(this.topic, (perTopic.get(this.topic) ?? 0) + by * (to - from));
+      return;
+    }
+    for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + by);
+  }
+
+  /** The topic record `index` of `batch` goes to. */
+  topicOf(batch: LineBatch, index: number): string {
+    if (!this.perLine || index < 0 || index >= recordCount(batch)) return this.topic;
+    return this.renderedFor(batch).topics[index]!;
+  }
+
+  /** The key record `index` of `batch` carries. */
+  keyOf(batch: LineBatch, index: number): Buffer | null {
+    if (!this.perLine || index < 0 || index >= recordCount(batch)) return this.key;
+    const key = this.renderedFor(batch).keys[index]!;
+    return key === null ? null : Buffer.from(key);
+  }
+
+  /**
+   * Counts `n` more acknowledged records of `batch` in `perTopic`: per line-routed topic, in
+   * record order (delivery reports count per batch, not per record; the total is exact once
+   * the batch is acknowledged in full).
+   */
+  countAcknowledged(batch: LineBatch, n: number, perTopic: Map<string, number>): void {
+    if (!this.perLine) {
+      perTopic.set(this.topic, (perTopic.get(this.topic) ?? 0) + n);
+      return;
+    }
+    const from = this.ackCounted.get(batch) ?? 0;
+    const to = Math.min(recordCount(batch), from + n);
+    this.ackCounted.set(batch, to);
+    const { topics } = this.renderedFor(batch);
+    for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + 1);
+  }
+
+  private renderedFor(batch: LineBatch): { topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } {
+    if (this.rendered?.batch === batch) return this.rendered;
+    const n = recordCount(batch);
+    const details = batch.details;
+    const topics = new Array<string>(n);
+    const keys = new Array<string | null>(n);
+    const line: { stream: string | null; json: readonly (string | undefined)[] | null } = { stream: null, json: null };
+    // Fields extracted for other paths (a batch read before a reload changed the templates):
+    // their values are taken by name.
+    const remap = details?.jsonPaths != null && !samePaths(details.jsonPaths, this.jsonPaths) ? this.jsonPaths.map((p) => details.jsonPaths!.indexOf(p)) : null;
+    for (let i = 0; i < n; i++) {
+      line.stream = details?.streams?.[i] ?? null;
+      const json = details?.json?.[i] ?? null;
+      line.json = remap === null || json === null ? json : remap.map((k) => (k === -1 ? undefined : json[k]));
+      topics[i] = this.boundTopic.renderTopic(line);
+      keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
+    }
+    this.rendered = { batch, topics, keys, recordKeys: undefined };
+    return this.rendered;
   }
 
   /** The record values of a batch (json: in the shared scratch buffer, see RecordValues). */
   values(batch: LineBatch, timestampIso: string): RecordValues {
     const raw = rawValues(batch.lines);
     if (this.input.format === 'raw') return raw;
+    const n = batch.lines.length;
+    const times = batch.details?.times ?? null;
+    if (times !== null) return this.containerEnvelopes(batch, times, timestampIso);
     // The envelope per line is built natively into one buffer: only the timestamp (per batch),
     // the offset and the escaped message vary.
-    const n = batch.lines.length;
     const bounds = new Uint32Array(2 * n);
     const head = Buffer.from(`{"@timestamp":"${timestampIso}"${this.jsonHead}`);
     envelopeScratch = jsonEnvelopes(raw.data, raw.bounds, n, lineStartOffsets(batch), head, MESSAGE_MEMBER, this.jsonTail, bounds, envelopeScratch);
     return { data: envelopeScratch, bounds, scratch: true };
+  }
+
+  /**
+   * Envelopes of container lines: "@timestamp" is the runtime's time of each line (moved to
+   * UTC), "stream" its stream; a malformed line (no runtime time) gets the batch's time.
+   */
+  private containerEnvelopes(batch: LineBatch, times: (string | null)[], timestampIso: string): RecordValues {
+    const n = batch.lines.length;
+    const streams = batch.details?.streams ?? null;
+    const tail = this.jsonTail.toString();
+    const parts: Buffer[] = new Array<Buffer>(n);
+    const bounds = new Uint32Array(2 * n);
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const time = times[i];
+      const stream = streams?.[i] ?? null;
+      const text =
+        `{"@timestamp":"${time === null || time === undefined ? timestampIso : utcTimestamp(time)}"` +
+        (stream === null ? '' : `,"stream":"${stream}"`) +
+        `${this.jsonHead}${recordStart(batch, i)},"message":${JSON.stringify(batch.lines[i]!.toString('utf8'))}${tail}`;
+      const part = Buffer.from(text, 'utf8');
+      parts[i] = part;
+      bounds[2 * i] = pos;
+      bounds[2 * i + 1] = part.length;
+      pos += part.length;
+    }
+    return { data: Buffer.concat(parts, pos), bounds, scratch: false };
   }
 
   /**
@@ -145,15 +378,31 @@ export class FileRoute {
   valueOf(batch: LineBatch, index: number, timestampIso: string): Buffer {
     const line = batch.lines[index]!;
     if (this.input.format === 'raw') return Buffer.from(line);
-    const start = index === 0 ? batch.startOffset : batch.ends[index - 1]!;
-    const one: LineBatch = { ...batch, lines: [line], startOffset: start, ends: [batch.ends[index]!], flags: [] };
+    const start = recordStart(batch, index);
+    const one: LineBatch = { ...batch, lines: [line], startOffset: start, ends: [batch.ends[index]!], flags: [], details: detailsOf(batch.details, index) };
     const v = this.values(one, timestampIso);
     const bytes = v.data instanceof Uint8Array ? v.data : new Uint8Array(v.data);
     return Buffer.from(bytes.subarray(v.bounds[0]!, v.bounds[0]! + v.bounds[1]!));
   }
 
-  /** Record headers (host, path, then each record's offset), or null when the input has none. */
+  /** Record headers of the file's first run (host, path, then each record's offset), or null when the input has none. */
   headers(): HeaderSpec | null {
-    return this.input.headers ? this.headerSpec : null;
+    return this.input.headers ? this.headerSpecs.none : null;
   }
+}
+
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((p, i) => p === b[i]);
+}
+
+/** The details of record `index` alone. */
+function detailsOf(details: LineDetails | undefined, index: number): LineDetails | undefined {
+  if (details === undefined) return undefined;
+  return {
+    starts: [details.starts[index]!],
+    streams: details.streams === null ? null : [details.streams[index] ?? null],
+    times: details.times === null ? null : [details.times[index] ?? null],
+    json: details.json === null ? null : [details.json[index] ?? null],
+    jsonPaths: details.jsonPaths,
+  };
 }

@@ -14,7 +14,7 @@ import { identityKey } from '../core/file.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type HeaderSpec, type ProducerListener } from './native-producer.js';
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
-import { FileRoute, keep, lineStartOffsets, planInput, type InputRoutePlan, type RecordValues } from './route.js';
+import { FileRoute, keep, lineStartOffsets, planInput, recordStart, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 import { errorCodes } from './binding.js';
 import { deadLetter } from './dead-letter.js';
@@ -278,9 +278,16 @@ export class Shipper {
 
   /** The BatchSink handed to the tailer. Never throws for Kafka reasons. */
   readonly ship = (batch: LineBatch): void => {
-    if (batch.lines.length === 0) return;
     const route = this.route(batch.source);
     if (!route) return;
+    if (batch.lines.length === 0) {
+      // Every line of it was dropped by a filter: nothing to produce, but its offset is
+      // committed in order, once everything before it is acknowledged.
+      const ticket = this.windowFor(batch.source).open(batch, 0, { route, id: 0, records: 0, values: null, offsets: null }, this.now());
+      const position = ticket.window.complete(ticket);
+      if (position) this.opts.onCommit(batch.source, position);
+      return;
+    }
     // Memory, not just payload: each record also costs librdkafka's copy and message header
     // and our own bookkeeping, which dominate for short lines.
     let bytes = batch.lines.length * RECORD_MEMORY_OVERHEAD;
@@ -370,15 +377,42 @@ export class Shipper {
     const n = ticket.via.records;
     if (p.next >= n) return true;
     p.values ??= ticket.via.values ?? route.values(batch, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
-    const headers = route.headers();
-    if (headers) p.offsets ??= ticket.via.offsets ?? lineStartOffsets(batch);
+    if (route.input.headers) p.offsets ??= ticket.via.offsets ?? lineStartOffsets(batch);
     const producer = this.producer;
-    const consumed = producer.produce(this.topicId(route.topic), ticket.via.id, p.next, n - p.next, p.values.data, p.values.bounds, route.key, headers, p.offsets);
+    // Topics and keys routed by line go per record in one call; calls differ only when a
+    // stream header changes (one call unless the input has headers and a container parser).
+    const topics = route.recordTopics(batch);
+    const topic = topics === null ? this.topicId(route.topic) : Int32Array.from(topics, (t) => this.topicId(t));
+    const keys = route.recordKeys(batch);
+    let run = route.runFrom(batch, p.next);
     const first = p.next;
-    p.next += consumed;
+    for (;;) {
+      const consumed = producer.produce(topic, ticket.via.id, p.next, run.end - p.next, p.values.data, p.values.bounds, keys, run.headers, p.offsets);
+      p.next += consumed;
+      this.afterProduce(p, consumed);
+      if (p.next < run.end || p.next >= n) break;
+      run = route.runFrom(batch, p.next);
+    }
+    if (p.next < n) {
+      this.log.trace({ topic: route.topic, first, consumed: p.next - first }, 'librdkafka queue full: the rest of the batch waits');
+      p.values = keep(p.values); // the next batch's envelopes would overwrite a scratch buffer
+      return false;
+    }
+    p.values = null;
+    p.offsets = null;
+    return true;
+  }
+
+  /** Counts what the last produce call took, and settles what librdkafka refused at once. */
+  private afterProduce(p: Pending, consumed: number): void {
+    const { ticket } = p;
+    const route = ticket.via.route;
+    const batch = ticket.batch;
+    const producer = this.producer;
     const refused = producer.refused;
     const refusedCount = refused[0]!;
-    if (consumed - refusedCount > 0) bump(this.stats.produced, route.topic, consumed - refusedCount);
+    route.countTopics(batch, p.next - consumed, p.next, this.stats.produced);
+    for (let k = 0; k < refusedCount; k++) route.countTopics(batch, refused[1 + 2 * k]!, refused[1 + 2 * k]! + 1, this.stats.produced, -1);
     if (refusedCount > 0) {
       // Refused before queueing (too large, fatal state...): settled now, like a failed delivery
       // (a dead-lettered record once its dead letter is). Copied out first: a dead letter's
@@ -398,14 +432,6 @@ export class Shipper {
       }
       this.settle(ticket, settled);
     }
-    if (p.next < n) {
-      this.log.trace({ topic: route.topic, first, consumed }, 'librdkafka queue full: the rest of the batch waits');
-      p.values = keep(p.values); // the next batch's envelopes would overwrite a scratch buffer
-      return false;
-    }
-    p.values = null;
-    p.offsets = null;
-    return true;
   }
 
   /**
@@ -428,12 +454,12 @@ export class Shipper {
     } else {
       value = route.valueOf(batch, index, route.input.format === 'json' ? new Date(this.now()).toISOString() : '');
     }
-    const offset = index === 0 ? batch.startOffset : batch.ends[index - 1]!;
-    const letter = deadLetter({ topic: route.topic, input: route.source.input, host: route.host, path: route.source.path, offset, code: err.code, message: err.message, value, key: route.key }, this.config.kafka.max_message_bytes);
+    const offset = recordStart(batch, index);
+    const letter = deadLetter({ topic: route.topicOf(batch, index), input: route.source.input, host: route.host, path: route.source.path, offset, code: err.code, message: err.message, value, key: route.keyOf(batch, index) }, this.config.kafka.max_message_bytes);
     const id = this.allocateTicketId();
     const pending: PendingDeadLetter = { id, ticket, index, err, value: letter.value, bounds: Uint32Array.of(0, letter.value.length), headers: letter.headers, failures: 0 };
     this.deadLetters.set(id, pending);
-    this.log.warn({ path: route.source.path, topic: route.topic, offset, code: err.code, err: err.message, deadLetterTopic: topic }, 'record rejected permanently by Kafka: sent to the dead-letter topic');
+    this.log.warn({ path: route.source.path, topic: route.topicOf(batch, index), offset, code: err.code, err: err.message, deadLetterTopic: topic }, 'record rejected permanently by Kafka: sent to the dead-letter topic');
     this.produceDeadLetter(pending);
     return true;
   }
@@ -447,7 +473,7 @@ export class Shipper {
       return;
     }
     const producer = this.producer;
-    const consumed = producer.produce(this.topicId(topic), d.id, 0, 1, d.value, d.bounds, d.ticket.via.route.key, d.headers, null);
+    const consumed = producer.produce(this.topicId(topic), d.id, 0, 1, d.value, d.bounds, d.ticket.via.route.keyOf(d.ticket.batch, d.index), d.headers, null);
     if (consumed === 0) {
       setTimeout(() => this.produceDeadLetter(d), BACKLOG_RETRY_MS); // librdkafka's queue is full
       return;
@@ -493,7 +519,7 @@ export class Shipper {
       this.log.info({ path: source.path, deadLetterTopic: this.config.kafka.dead_letter_topic }, 'dead letters are delivered again');
     }
     if (skipped) this.skipRecord(route, d.ticket, d.index, skipped);
-    else bump(this.stats.deadLettered, route.topic, 1);
+    else bump(this.stats.deadLettered, route.topicOf(d.ticket.batch, d.index), 1);
     this.settle(d.ticket, 1);
   }
 
@@ -558,7 +584,7 @@ export class Shipper {
         continue;
       }
       const route = ticket.via.route;
-      if (acked > 0) bump(this.stats.acked, route.topic, acked);
+      if (acked > 0) route.countAcknowledged(ticket.batch, acked, this.stats.acked);
       if (skipped > 0) bump(this.stats.skipped, route.topic, skipped);
       if (failed > 0) {
         const code = o.entries[row + 4]!;
@@ -633,15 +659,15 @@ export class Shipper {
   }
 
   private skipRecord(route: FileRoute, ticket: ShipTicket, index: number, err: { code?: number; message: string }): void {
-    bump(this.stats.skipped, route.topic, 1);
+    bump(this.stats.skipped, route.topicOf(ticket.batch, index), 1);
     this.logSkipped(route, ticket, index, err);
   }
 
   private logSkipped(route: FileRoute, ticket: ShipTicket, index: number, err: { code?: number; message: string }): void {
     const { batch, via } = ticket;
     const bytes = (i: number): number => (via.values ? via.values.bounds[2 * i + 1]! : batch.lines[i]!.length);
-    const where = index >= 0 && index < via.records ? { offset: index === 0 ? batch.startOffset : batch.ends[index - 1], bytes: bytes(index) } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
-    this.log.error({ path: route.source.path, topic: route.topic, code: err.code, err: err.message, ...where }, 'record rejected permanently by Kafka: skipped (counted in records_skipped)');
+    const where = index >= 0 && index < via.records ? { offset: recordStart(batch, index), bytes: bytes(index) } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
+    this.log.error({ path: route.source.path, topic: route.topicOf(batch, index), code: err.code, err: err.message, ...where }, 'record rejected permanently by Kafka: skipped (counted in records_skipped)');
   }
 
   /**

@@ -1,19 +1,118 @@
-// A reader's line pipeline: framer (bytes -> lines at newlines, max_line_bytes), decoder (the
-// input's encoding -> UTF-8, invalid sequences replaced) and multiline joiner, in that order.
-// Bytes in, framed lines out (with their end offsets); what is held back — an unfinished last
-// line, a multiline event still open — leaves on a flush or after its timeout. No I/O here: the
-// reader turns what comes out into LineBatches.
+// A reader's line pipeline: framer (bytes -> lines at newlines, max_line_bytes), container log
+// parser (`parser: cri | docker | auto`: the runtime's wrapper removed, P/F and Docker 16 KiB
+// pieces joined), decoder (the input's encoding -> UTF-8, invalid sequences replaced),
+// multiline joiner, line filters (include_lines / exclude_lines) and JSON fields for routing
+// (`parse: json`), in that order. Bytes in, lines out (with their end offsets); what is held
+// back — an unfinished last line, runtime pieces or a multiline event still open — leaves on a
+// flush or after its timeout. No I/O here: the reader turns what comes out into LineBatches.
+//
+// The stages after the framer exist only when configured: an input with no parser, no filter
+// and no parse runs framer -> decoder (-> joiner) exactly as before, with no per-line column.
+// With any of them, each record also carries its start offset, and with a parser its stream
+// and runtime time (LineBatch.details); `through` tells how far a batch moves the offset when
+// filters dropped lines after its last record (or all of them).
 
+import { LineFlag, type LineDetails } from '../core/batch.js';
 import type { InputConfig } from '../config/types.js';
+import { ContainerLogParser } from '../lines/container-log.js';
+import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
+import { LineFilter, LineFilterRules } from '../lines/filter.js';
+import { JsonFieldExtractor, jsonPathsOfInput } from '../lines/json-fields.js';
+import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
 import type { TailerStats } from './types.js';
 
+/** Lines out of the pipeline: framed lines, plus what the configured stages add. */
+export interface PipelineLines extends FramedLines {
+  /** Per-record columns (see LineBatch.details); absent when no stage after the framer is configured. */
+  details?: LineDetails;
+  /**
+   * The offset this output moves the file to, when it is not its last line's end: filters
+   * dropped lines after it (or every line: then there is no line, only this).
+   */
+  through?: number;
+}
+
+/** Events between the stages: lines with their columns (streams and times only with a parser). */
+interface Columns {
+  lines: Buffer[];
+  ends: number[];
+  flags: (number | undefined)[];
+  starts: number[];
+  streams: (LogStream | null)[] | null;
+  times: (string | null)[] | null;
+}
+
+/**
+ * Carries starts, streams and times of container events through the multiline joiner, which
+ * knows only lines and ends: it is fed sequence numbers as ends, and each event it emits is the
+ * run of queued events up to the one its "end" names.
+ */
+class JoinerColumns {
+  private next = 0;
+  private base = 0;
+  private queued: Columns = withColumns(emptyEvents());
+
+  /** Queues `events`; returns them with sequence numbers as ends (for the joiner). */
+  enqueue(events: Columns): FramedLines {
+    const ends: number[] = [];
+    for (let i = 0; i < events.lines.length; i++) {
+      ends.push(this.next++);
+      this.queued.starts.push(events.starts[i]!);
+      this.queued.ends.push(events.ends[i]!);
+      this.queued.streams!.push(events.streams?.[i] ?? null);
+      this.queued.times!.push(events.times?.[i] ?? null);
+    }
+    return { lines: events.lines, ends, flags: events.flags as FramedLines['flags'] };
+  }
+
+  /** The joiner's output, with real ends and the first joined event's start, stream and time. */
+  resolve(joined: FramedLines): Columns {
+    const out: Columns = { lines: joined.lines, ends: [], flags: joined.flags, starts: [], streams: [], times: [] };
+    const q = this.queued;
+    let used = 0;
+    for (let j = 0; j < joined.lines.length; j++) {
+      const last = joined.ends[j]! - this.base;
+      out.starts.push(q.starts[used]!);
+      out.streams!.push(q.streams![used]!);
+      out.times!.push(q.times![used]!);
+      out.ends.push(q.ends[last]!);
+      used = last + 1;
+    }
+    if (used > 0) {
+      this.base += used;
+      this.queued = { lines: [], flags: [], starts: q.starts.slice(used), ends: q.ends.slice(used), streams: q.streams!.slice(used), times: q.times!.slice(used) };
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.base = this.next;
+    this.queued = withColumns(emptyEvents());
+  }
+}
+
+function withColumns(events: ContainerEvents): Columns {
+  return events;
+}
+
 export class LinePipeline {
   private readonly decoder: LineDecoder;
   private readonly framer: LineFramer;
   private readonly joiner: MultilineJoiner | null;
+  private readonly parser: ContainerLogParser | null;
+  private readonly filter: LineFilter | null;
+  private readonly json: JsonFieldExtractor | null;
+  /** A stage after the framer is configured: records carry details. */
+  private readonly detailed: boolean;
+  private readonly lineStats: InputLineStats;
+  private readonly joinerColumns: JoinerColumns | null;
+  /** Events keep the runtime's time (format: json). */
+  private readonly withTimes: boolean;
+  /** End of the last record out before filtering: where the next one starts (no parser). */
+  private lastEnd = 0;
   /** The next line out starts at offset 0 (a BOM there is dropped). */
   private atFileStart = false;
 
@@ -24,6 +123,16 @@ export class LinePipeline {
     this.decoder = createDecoder(input.encoding);
     this.framer = new LineFramer(this.decoder, input.max_line_bytes, stats);
     this.joiner = input.multiline === null ? null : new MultilineJoiner(input.multiline, input.max_line_bytes);
+    this.lineStats = lineStatsOf(input.id);
+    // The runtime's time is the json envelope's @timestamp; raw records have no use for it.
+    this.withTimes = input.format === 'json';
+    this.parser = input.parser === 'none' ? null : new ContainerLogParser(input.parser, { maxEventBytes: input.max_line_bytes, position: 0, times: this.withTimes }, this.lineStats.container);
+    const rules = LineFilterRules.forInput(input);
+    this.filter = rules === null ? null : new LineFilter(rules);
+    const paths = input.parse === 'json' ? jsonPathsOfInput(input) : [];
+    this.json = paths.length === 0 ? null : new JsonFieldExtractor(paths, this.lineStats.json);
+    this.detailed = this.parser !== null || this.filter !== null || this.json !== null;
+    this.joinerColumns = this.parser !== null && this.joiner !== null ? new JoinerColumns() : null;
   }
 
   /** Next byte to frame (bytes before it are out, or held as an unfinished line or event). */
@@ -35,32 +144,40 @@ export class LinePipeline {
   reset(position: number): void {
     this.framer.reset(position);
     this.joiner?.reset();
+    this.parser?.reset(position);
+    this.joinerColumns?.reset();
+    this.lastEnd = position;
     this.atFileStart = position === 0;
   }
 
   /** The lines `chunk` (the bytes at `position`) completes, decoded and joined; empty when none. */
-  push(chunk: Buffer): FramedLines {
+  push(chunk: Buffer): PipelineLines {
     const framed = emptyLines();
     this.framer.push(chunk, framed);
     return this.finish(framed);
   }
 
   /**
-   * What is held back: the unfinished last line (flagged Partial) when `partial`, then the open
-   * multiline event. In emission order; empty ones left out.
+   * What is held back: the unfinished last line (flagged Partial) when `partial`, then the
+   * runtime pieces still being joined and the open multiline event. In emission order; empty
+   * ones left out.
    */
-  flush(partial: boolean): FramedLines[] {
-    const out: FramedLines[] = [];
+  flush(partial: boolean): PipelineLines[] {
+    const out: PipelineLines[] = [];
     const framed = emptyLines();
     if (partial && this.framer.flushPartial(framed)) out.push(this.finish(framed));
+    if (this.parser !== null) {
+      const events = emptyEvents();
+      if (this.parser.flush(events)) out.push(this.afterParser(events));
+    }
     const events = emptyLines();
-    if (this.joiner?.flush(events) === true) out.push(events);
-    return out.filter((lines) => lines.lines.length > 0);
+    if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : events);
+    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
   }
 
   /** partial_line_timeout / multiline.timeout: what waited that long (`quietFor` ms without growth). */
-  flushQuiet(quietFor: number): FramedLines[] {
-    const out: FramedLines[] = [];
+  flushQuiet(quietFor: number): PipelineLines[] {
+    const out: PipelineLines[] = [];
     const partialTimeout = this.input.partial_line_timeout;
     if (partialTimeout > 0 && this.framer.pendingBytes > 0 && quietFor >= partialTimeout) {
       const framed = emptyLines();
@@ -71,9 +188,9 @@ export class LinePipeline {
     if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
       const events = emptyLines();
       this.joiner.flush(events);
-      out.push(events);
+      out.push(this.detailed ? this.afterJoiner(events) : events);
     }
-    return out.filter((lines) => lines.lines.length > 0);
+    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
   }
 
   /** After how much quiet something held back is due (ms), or null when nothing waits for a timeout. */
@@ -84,14 +201,75 @@ export class LinePipeline {
     return delay === Infinity ? null : delay;
   }
 
-  /** Decodes framed lines and runs them through the joiner. */
-  private finish(framed: FramedLines): FramedLines {
+  /** Runs framed lines through the stages after the framer. */
+  private finish(framed: FramedLines): PipelineLines {
     if (framed.lines.length === 0) return framed;
-    this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+    if (!this.detailed) {
+      // The raw path, as it always was: decode, then join.
+      this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+      this.atFileStart = false;
+      if (this.joiner === null) return framed;
+      const events = emptyLines();
+      this.joiner.push(framed, events);
+      return events;
+    }
+    if (this.parser === null) {
+      this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+      this.atFileStart = false;
+      if (this.joiner === null) return this.afterJoiner(framed);
+      const events = emptyLines();
+      this.joiner.push(framed, events);
+      return this.afterJoiner(events);
+    }
+    const events = emptyEvents();
+    this.parser.push(framed, events);
+    return this.afterParser(events);
+  }
+
+  /** Container events: decoded (the runtime's pieces are whole again), joined, filtered. */
+  private afterParser(events: ContainerEvents): PipelineLines {
     this.atFileStart = false;
-    if (this.joiner === null) return framed;
-    const events = emptyLines();
-    this.joiner.push(framed, events);
-    return events;
+    if (events.lines.length === 0) return { lines: [], ends: [], flags: [] };
+    // Container logs are UTF-8 and carry no BOM; the check replaces what is invalid.
+    this.stats.replacedChars += this.decoder.decode(events as unknown as FramedLines, 0, false);
+    if (this.joiner === null) return this.filtered(events);
+    const joined = emptyLines();
+    this.joiner.push(this.joinerColumns!.enqueue(events), joined);
+    return this.filtered(this.joinerColumns!.resolve(joined));
+  }
+
+  /** Lines out of the decoder or joiner without a parser: their starts follow from their ends. */
+  private afterJoiner(events: FramedLines): PipelineLines {
+    if (this.joinerColumns !== null) return this.filtered(this.joinerColumns.resolve(events));
+    const starts: number[] = new Array<number>(events.lines.length);
+    let start = this.lastEnd;
+    for (let i = 0; i < events.lines.length; i++) {
+      starts[i] = start;
+      start = events.ends[i]!;
+    }
+    return this.filtered({ lines: events.lines, ends: events.ends, flags: events.flags, starts, streams: null, times: null });
+  }
+
+  /** Drops what the filters reject (the offset still moves past it), then extracts JSON fields. */
+  private filtered(events: Columns): PipelineLines {
+    const n = events.lines.length;
+    if (n === 0) return { lines: [], ends: [], flags: [] };
+    const through = events.ends[n - 1]!;
+    this.lastEnd = through;
+    const { lines, ends, flags, starts, streams, times } = events;
+    if (this.filter !== null) {
+      const columns: unknown[][] = [ends, starts];
+      if (streams !== null) columns.push(streams);
+      if (times !== null) columns.push(times);
+      this.filter.apply(lines, flags, columns, this.lineStats.dropped);
+    }
+    let json: LineDetails['json'] = null;
+    if (this.json !== null) {
+      json = new Array<readonly (string | undefined)[] | null>(lines.length);
+      for (let i = 0; i < lines.length; i++) json[i] = this.json.extract(lines[i]!);
+    }
+    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
+    if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
+    return out;
   }
 }

@@ -9,8 +9,7 @@ import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import { FileGoneError, FileOpenError, FileReadError } from './errors.js';
 import { FileAccess, type OpenFile } from './file-access.js';
-import type { FramedLines } from './framer.js';
-import { LinePipeline } from './line-pipeline.js';
+import { LinePipeline, type PipelineLines } from './line-pipeline.js';
 import type { HandlePool } from './handle-pool.js';
 import { FileCursor } from './file-cursor.js';
 import { continuationMismatch, FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, markerAt, readAt, readHead, readHeadInto } from './identity.js';
@@ -588,10 +587,11 @@ export class FileReader {
    * Hands `out` to the sink as one batch. The marker comes from the bytes in memory (`chunk`,
    * read at `chunkStart`, and the window before it), else from the file.
    */
-  private async emit(handle: FileHandle, out: FramedLines, chunk: Buffer, chunkStart: number): Promise<void> {
+  private async emit(handle: FileHandle, out: PipelineLines, chunk: Buffer, chunkStart: number): Promise<void> {
     const count = out.lines.length;
-    if (count === 0) return;
-    const endOffset = out.ends[count - 1]!;
+    // Lines a filter dropped still move the offset (`through`), even when none is left to ship.
+    const endOffset = out.through ?? out.ends[count - 1];
+    if (endOffset === undefined || (count === 0 && endOffset <= this.cursor.emittedEnd)) return;
     const marker = this.cursor.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
     const batch: LineBatch = {
       source: this.source,
@@ -604,6 +604,7 @@ export class FileReader {
       endOffset,
       marker,
       fingerprint: this.cursor.fingerprint,
+      details: out.details,
     };
     this.cursor.emitted(endOffset, marker);
     this.tracked?.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);

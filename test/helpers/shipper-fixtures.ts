@@ -29,7 +29,8 @@ export function shipperConfig(input: Partial<InputConfig> = {}, maxInFlight = 1 
   const inp = {
     id: 'app', paths: ['/var/log/*.log'], exclude: [], start_at: 'end', ignore_older: 0, topic: 'logs.{input}.{file.stem}', key: '{host}',
     format: 'raw', headers: true, max_line_bytes: 1 << 20, partial_line_timeout: 0, encoding: 'utf-8', multiline: null,
-    rotation: { close_renamed_after: 300_000, close_removed: true, close_removed_after: 300_000 }, fields: {}, ...input,
+    rotation: { close_renamed_after: 300_000, close_removed: true, close_removed_after: 300_000 }, fields: {},
+    parser: 'none', parse: 'none', include_lines: [], exclude_lines: [], ...input,
   } as InputConfig;
   return {
     source: '/etc/logship/agent.yaml',
