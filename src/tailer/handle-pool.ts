@@ -34,6 +34,8 @@ export class HandlePool {
   constructor(
     limit: number,
     private readonly log: Logger,
+    /** Where the number of open handles is kept up to date (the logship_files_open gauge). */
+    private readonly counted: { filesOpen: number } = { filesOpen: 0 },
   ) {
     if (!(limit >= 1)) throw new RangeError(`max_open_files must be at least 1, got ${limit}`);
     this.limit = limit;
@@ -65,6 +67,7 @@ export class HandlePool {
     }
     const slot = new HandleSlot(reader);
     this.slots.add(slot);
+    this.counted.filesOpen = this.slots.size;
     return slot;
   }
 
@@ -83,6 +86,7 @@ export class HandlePool {
   /** The reader closed its handle (or failed to open it): the slot is free. */
   released(slot: HandleSlot): void {
     if (!slot.closing) this.slots.delete(slot);
+    this.counted.filesOpen = this.slots.size;
     this.wakeOne();
   }
 

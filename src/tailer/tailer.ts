@@ -6,7 +6,7 @@
 // run one at a time on the decision queue; readers read concurrently. Readers that find the
 // shipper's gate closed take turns through it (gate-turns.ts).
 
-import { type FileHandle, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
@@ -14,7 +14,6 @@ import { type FileIdentity, type FilePosition, identityKey } from '../core/file.
 import { OffsetTracker } from '../core/offset-tracker.js';
 import { DecisionQueue } from './decision-queue.js';
 import type { Observation } from './discovery.js';
-import type { FileGoneError, FileOpenError } from './errors.js';
 import { LoggedTailerEvents, type TailerEvents } from './events.js';
 import type { OpenFile } from './file-access.js';
 import type { FileEvent, FollowedView } from './file-events.js';
@@ -22,10 +21,9 @@ import { GateTurns } from './gate-turns.js';
 import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES } from './identity.js';
 import { type CheckpointLookup, KnownFiles } from './known-files.js';
-import { copyStart, decideStart, type ResumePoint, type StartPoint } from './prospector.js';
+import { copyStart, decideStart, type ResumePoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
-import { FileReader, type ReaderContext, type ReaderOutcome, type ReaderState } from './reader.js';
-import { ReaderGroup } from './reader-group.js';
+import { FollowedFiles } from './followed-files.js';
 import { bornAtMs } from './rotation.js';
 import type { FollowedFile, TailerStats } from './types.js';
 import { Watcher } from './watcher.js';
@@ -95,13 +93,11 @@ export class Tailer {
   private readonly checkpoints: CheckpointLookup;
   private readonly tracker: OffsetTracker;
   private readonly observer: TailerEvents;
-  private readonly ctx: ReaderContext;
-  /** Followed files by identity: one reader per file, one slot state each. */
-  private readonly group = new ReaderGroup();
+  private readonly followed: FollowedFiles;
+  private readonly pool: HandlePool;
   private readonly known: KnownFiles;
   /** Files skipped by ignore_older: size then (they start there if they become active). */
   private readonly ignoredOld = new Map<string, { size: number; bornAt: number }>();
-  private readonly warnedUnopenable = new Set<string>();
   private started = false;
   private stopping = false;
 
@@ -128,25 +124,31 @@ export class Tailer {
       idleScanIntervalMs: opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS,
       ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
     });
-    this.ctx = {
-      gate: new GateTurns(opts.gate),
-      sink: opts.sink,
-      stats: this.stats,
-      log: opts.log,
-      pool: new HandlePool(opts.maxOpenFiles, opts.log),
-      // Each read also re-reads the bytes before its position (truncation check): room for them.
-      buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
-      now: this.now,
-      openFile,
+    this.pool = new HandlePool(opts.maxOpenFiles, opts.log, this.stats);
+    this.followed = new FollowedFiles({
+      context: {
+        gate: new GateTurns(opts.gate),
+        sink: opts.sink,
+        stats: this.stats,
+        log: opts.log,
+        pool: this.pool,
+        // Each read also re-reads the bytes before its position (truncation check): room for them.
+        buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
+        now: this.now,
+        openFile,
+        tracker: this.tracker,
+        observer: this.observer,
+      },
       tracker: this.tracker,
       observer: this.observer,
-      host: {
-        report: (reader, outcome) => this.onReaderOutcome(reader, outcome),
-        copyFollowed: (reader, before) =>
+      stats: this.stats,
+      queue: this.queue,
+      ask: {
+        truncated: ({ reader }, before) =>
           this.queue.run(() => this.watcher.truncated({ original: reader.identity, livePath: reader.source.path, input: reader.input, before, lastReadAt: reader.lastGrowthAt })),
-        bornSince: (reader, since) => this.queue.run(() => this.watcher.bornSince(reader.source.path, since, reader.input, reader.identity)),
+        unreadSince: ({ reader }, since) => this.queue.run(() => this.watcher.bornSince(reader.source.path, since, reader.input, reader.identity)),
       },
-    };
+    });
   }
 
   /** Completed safety-net scans (for status, and for tests that must let time pass). */
@@ -179,16 +181,16 @@ export class Tailer {
     if (this.stopping) return;
     this.stopping = true;
     this.watcher.close();
-    const readersStopped = this.group.readers().map((reader) => this.stopReader(reader));
+    const stopped = this.followed.stopAll();
     await this.queue.idle();
-    await Promise.all(readersStopped);
-    // Readers created by a decision that was already running when stop began.
-    await Promise.all(this.group.readers().map((reader) => this.stopReader(reader)));
-    this.stats.filesOpen = this.ctx.pool.openCount;
+    await stopped;
+    // Followers created by a decision that was already running when stop began.
+    await this.followed.stopAll();
+    this.stats.filesOpen = this.pool.openCount;
   }
 
   files(): FollowedFile[] {
-    return this.group.files();
+    return this.followed.group.files();
   }
 
   /**
@@ -198,24 +200,16 @@ export class Tailer {
   async drained(): Promise<void> {
     for (;;) {
       await this.queue.run(() => this.watcher.scan());
-      const readers = this.group.readers();
-      await Promise.all(readers.map((reader) => reader.settled()));
+      const followers = this.followed.group.followers();
+      await Promise.all(followers.map((follower) => follower.settled()));
       if (this.stopping) return;
       // A reader may have led to another meanwhile (the copy of a file found truncated): look again.
-      const added = this.group.readers().some((reader) => !readers.includes(reader));
-      const behind = readers.filter((reader) => !reader.isFinished && !reader.atEof && this.group.stateOf(reader) !== 'unopenable');
+      const added = this.followed.group.followers().some((follower) => !followers.includes(follower));
+      const behind = followers.filter((follower) => !follower.isFinished && !follower.atEof && this.followed.group.stateOf(follower) !== 'unopenable');
       if (behind.length === 0 && !added) return;
-      for (const reader of behind) reader.wake();
-      await Promise.all(behind.map((reader) => reader.settled()));
+      for (const follower of behind) follower.wake();
+      await Promise.all(behind.map((follower) => follower.settled()));
     }
-  }
-
-  /** A deleted file still being read is left, open, to the tracker: a successor reads its rest. */
-  private async stopReader(reader: FileReader): Promise<void> {
-    const handle = await reader.stopKeepingDeleted();
-    if (handle === null) return;
-    this.observer.emit({ type: 'deleted-held', path: reader.source.path, key: reader.source.key, position: reader.position });
-    this.tracker.hold({ identity: reader.identity, input: reader.input.id, path: reader.source.path, currentPath: reader.currentPath, handle });
   }
 
   /** Deleted files a previous tailer was still reading: continue them through their descriptors. */
@@ -223,13 +217,13 @@ export class Tailer {
     for (const held of this.tracker.takeHeld()) {
       const input = this.watcher.inputById(held.input);
       const resume = this.tracker.resumeFor(held.identity);
-      if (input === undefined || resume === undefined || this.group.has(held.identity)) {
+      if (input === undefined || resume === undefined || this.followed.group.has(held.identity)) {
         this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
       }
       this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
-      this.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start: { resume, fallback: 'skip' }, inherited: held.handle });
+      this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start: { resume, fallback: 'skip' }, inherited: held.handle });
     }
   }
 
@@ -242,15 +236,15 @@ export class Tailer {
   /** What the watcher sees of the followed files: identities and positions. */
   private followedView(): FollowedView {
     return {
-      liveAt: (path) => this.group.atPath(path)?.identity,
-      isFollowed: (identity) => this.group.has(identity),
-      livePaths: () => this.group.livePaths(),
-      readsAt: (path) => this.group.atPath(path) !== undefined || this.group.notLive().some((reader) => reader.currentPath === path),
+      liveAt: (path) => this.followed.group.atPath(path)?.reader.identity,
+      isFollowed: (identity) => this.followed.group.has(identity),
+      livePaths: () => this.followed.group.livePaths(),
+      readsAt: (path) => this.followed.group.atPath(path) !== undefined || this.followed.group.notLive().some((follower) => follower.reader.currentPath === path),
       positionsUnder: (livePath) =>
-        this.group
-          .readers()
-          .filter((reader) => reader.source.path === livePath)
-          .map((reader) => ({ identity: reader.identity, point: reader.hasStarted ? reader.resumePoint() : this.known.resumePointFor(reader.identity) })),
+        this.followed.group
+          .followers()
+          .filter((follower) => follower.reader.source.path === livePath)
+          .map((follower) => ({ identity: follower.reader.identity, point: follower.reader.hasStarted ? follower.reader.resumePoint() : this.known.resumePointFor(follower.reader.identity) })),
     };
   }
 
@@ -258,58 +252,32 @@ export class Tailer {
 
   private async onFileEvent(event: FileEvent): Promise<void> {
     switch (event.type) {
-      case 'written': {
-        // A reader already reading just reads once more.
-        this.group.atPath(event.path)?.wake();
-        for (const reader of this.group.notLive()) if (reader.currentPath === event.path) reader.wake();
-        return;
-      }
+      case 'written':
+        return this.followed.wakeAt(event.path, true);
       case 'touched':
-        for (const reader of this.group.notLive()) if (reader.currentPath === event.path) reader.wake();
-        return;
-      case 'still-there': {
-        const { file } = event;
-        const live = this.group.atPath(file.path)!;
-        this.tracker.get(live.identity)?.seen(file.lookedAt);
-        // A reader still reading (or waiting for a handle) reads up to EOF anyway: waking it
-        // only adds a pass, and with many readers queued for few handles (max_open_files) those
-        // passes came back faster than the queue emptied.
-        if (live.observed(file.stat) || (!live.atEof && !live.isReading)) live.wake();
-        return;
-      }
+        return this.followed.wakeAt(event.path, false);
+      case 'still-there':
+        return this.followed.stillThere(event.file);
       case 'created':
         return this.followNew(event.file, event.startup, event.since);
       case 'renamed':
-      case 'removed': {
-        const reader = this.group.get(event.identity)!;
-        const from = event.type === 'renamed' ? event.from : event.path;
-        const to = event.type === 'renamed' ? event.to : null;
-        this.group.leftPath(reader);
-        reader.leftLivePath(to ?? undefined);
-        this.observer.emit({ type: 'rotated', path: from, key: reader.source.key, renamedTo: to, replaced: event.replaced });
-        if (to === null) void reader.checkRemoved();
-        reader.wake();
-        return;
-      }
-      case 'arrived': {
-        const reader = this.group.get(event.identity)!;
-        this.group.adopt(reader, event.path);
-        reader.backAtLivePath(event.path);
-        reader.wake();
-        return;
-      }
+        return this.followed.leftPath(event.identity, event.from, event.to, event.replaced);
+      case 'removed':
+        return this.followed.leftPath(event.identity, event.path, null, event.replaced);
+      case 'arrived':
+        return this.followed.arrived(event.identity, event.path);
       case 'rotated-known': {
         const { file, livePath, input } = event;
         const resume = this.known.resumePointFor(file.identity)!;
         this.observer.emit({ type: 'rotated-resumed', path: livePath, file: file.path, offset: resume.offset });
-        this.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } });
+        this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } });
         return;
       }
       case 'middle': {
         const { file, livePath, input, copyOf } = event;
         if (copyOf === null) {
           this.observer.emit({ type: 'middle-file', path: livePath, file: file.path });
-          this.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
+          this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
           return;
         }
         this.observer.emit({ type: 'copy-found', path: livePath, copy: file.path, offset: copyOf.point.offset });
@@ -324,12 +292,9 @@ export class Tailer {
         return this.followCopy(copy.identity, copy.path, livePath, event.input, original, resume, acknowledgedUpTo, before);
       }
       case 'scanned':
-        if (!event.startup) {
-          this.reviewNonLive();
-          for (const reader of this.group.unopenableReaders()) reader.wake();
-        }
-        for (const reader of this.group.readers()) this.checkpoints.seen(reader.identity, reader.source.path);
-        this.stats.filesFollowed = this.group.size;
+        if (!event.startup) this.followed.review(this.now());
+        for (const follower of this.followed.group.followers()) this.checkpoints.seen(follower.reader.identity, follower.reader.source.path);
+        this.stats.filesFollowed = this.followed.group.size;
         return;
     }
   }
@@ -337,7 +302,7 @@ export class Tailer {
   /** A copytruncate copy, continuing `original` at `resume` (`before`: where the original stood, if not there). */
   private followCopy(identity: FileIdentity, path: string, livePath: string, input: InputConfig, original: FileIdentity, resume: ResumePoint, acknowledgedUpTo: FilePosition, before: ResumePoint = resume): void {
     const copyOf = { identity: original, epoch: before.epoch ?? 0, upTo: before.offset };
-    this.follow({ identity, input, livePath, currentPath: path, state: 'rotated', start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf } });
+    this.followed.follow({ identity, input, livePath, currentPath: path, state: 'rotated', start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf } });
   }
 
   /** A file we do not follow yet at a glob-matched path: the prospector decides where it starts. */
@@ -363,127 +328,8 @@ export class Tailer {
     }
     if (decision.forgetIgnored) this.ignoredOld.delete(key);
     // Whatever was rotated away from this path is read first, so a topic gets old lines first.
-    const predecessors = this.group.notLive().filter((reader) => reader.source.path === path).map((reader) => reader.firstEof);
-    const reader = this.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start: decision.start, after: Promise.all(predecessors) });
-    reader.observed(stat); // so the next scan wakes it only if the file changed since
-  }
-
-  private follow(spec: {
-    identity: FileIdentity;
-    input: InputConfig;
-    livePath: string;
-    currentPath: string;
-    state: ReaderState;
-    start: StartPoint;
-    after?: Promise<unknown>;
-    inherited?: FileHandle;
-  }): FileReader {
-    const key = identityKey(spec.identity);
-    const reader = new FileReader(this.ctx, {
-      // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
-      source: { key: `${key}:${this.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
-      input: spec.input,
-      currentPath: spec.currentPath,
-      state: spec.state,
-      start: spec.start,
-      ...(spec.after === undefined ? {} : { after: spec.after }),
-      ...(spec.inherited === undefined ? {} : { inherited: spec.inherited }),
-    });
-    this.group.add(reader, spec.state === 'live' ? spec.currentPath : null);
-    this.stats.filesFollowed = this.group.size;
-    reader.wake();
-    return reader;
-  }
-
-  // --- Ending readers -------------------------------------------------------------------------
-
-  /** Rotated and removed files: release when done, give up when stuck too long, else look again. */
-  private reviewNonLive(): void {
-    for (const { reader, action } of this.group.review(this.now())) {
-      if (action === 'forget') this.forget(reader);
-      else if (action === 'release') this.release(reader);
-      else if (action === 'abandon') this.abandon(reader);
-      else {
-        // Old rotations get deleted; the gate may keep the reader from seeing it.
-        if (reader.state !== 'removed') void reader.checkRemoved();
-        reader.wake();
-      }
-    }
-  }
-
-  /** Done with a rotated or removed file: emit what it still holds, close it, remember where it ended. */
-  private release(reader: FileReader): void {
-    this.group.releasing(reader);
-    void reader.finish().then(() => {
-      // Interrupted by stop(): keep it listed, it is stopped with the others.
-      if (this.stopping) return;
-      this.forget(reader);
-      // Deleted and closed: nothing reaches it any more, and its inode may be given to a new
-      // file, which must not be taken for it.
-      if (reader.state === 'removed') this.tracker.gone(reader.identity, reader.tracking);
-      this.observer.emit({ type: 'released', path: reader.source.path, file: reader.currentPath, key: reader.source.key, state: reader.state });
-    });
-  }
-
-  private abandon(reader: FileReader): void {
-    this.group.releasing(reader);
-    void reader.abandon().then((bytes) => {
-      this.forget(reader);
-      this.observer.emit({ type: 'abandoned', path: reader.source.path, key: reader.source.key, bytes });
-    });
-  }
-
-  private forget(reader: FileReader): void {
-    this.group.forget(reader);
-    this.stats.filesFollowed = this.group.size;
-  }
-
-  // --- Reader events --------------------------------------------------------------------------
-
-  private onReaderOutcome(reader: FileReader, outcome: ReaderOutcome): void {
-    switch (outcome.kind) {
-      case 'at-eof':
-        return this.onReaderEof(reader);
-      case 'open-failed':
-        return this.onOpenFailed(reader, outcome.error);
-      case 'open-recovered':
-        return this.onOpenRecovered(reader);
-      case 'gone':
-        return this.onReaderGone(reader, outcome.error);
-      case 'skipped':
-        return this.onReaderSkipped(reader, outcome.reason);
-    }
-  }
-
-  private onReaderEof(reader: FileReader): void {
-    if (reader.state !== 'removed' || !reader.input.rotation.close_removed || this.group.isReleasing(reader) || this.stopping) return;
-    void this.queue.run(async () => {
-      if (this.group.get(reader.identity) !== reader || this.group.isReleasing(reader)) return;
-      this.group.removed(reader);
-      this.release(reader);
-    }).catch(() => undefined);
-  }
-
-  private onOpenFailed(reader: FileReader, error: FileOpenError): void {
-    this.group.unopenable(reader, true);
-    if (this.warnedUnopenable.has(error.path)) return;
-    this.warnedUnopenable.add(error.path);
-    this.observer.emit({ type: 'open-failed', path: error.path, code: error.code, error });
-  }
-
-  private onOpenRecovered(reader: FileReader): void {
-    this.group.unopenable(reader, false);
-    if (this.warnedUnopenable.delete(reader.currentPath)) this.observer.emit({ type: 'open-recovered', path: reader.currentPath });
-  }
-
-  private onReaderGone(reader: FileReader, error: FileGoneError): void {
-    this.observer.emit({ type: 'gone', path: error.path, key: reader.source.key, bytes: reader.backlog });
-    this.forget(reader);
-    this.tracker.gone(reader.identity, reader.tracking);
-  }
-
-  private onReaderSkipped(reader: FileReader, reason: string): void {
-    this.observer.emit({ type: 'skipped', path: reader.source.path, file: reader.currentPath, reason });
-    this.forget(reader);
+    const predecessors = this.followed.group.notLive().filter((follower) => follower.reader.source.path === path).map((follower) => follower.firstEof);
+    const follower = this.followed.follow({ identity, input, livePath: path, currentPath: path, state: 'live', start: decision.start, after: Promise.all(predecessors) });
+    follower.reader.observed(stat); // so the next scan wakes it only if the file changed since
   }
 }
