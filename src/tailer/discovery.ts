@@ -143,6 +143,11 @@ export class Discovery {
     this.watches.closeAll();
   }
 
+  /** Where the symlink at `path` led when last resolved (undefined: not a known symlink). */
+  symlinkTarget(path: string): string | undefined {
+    return this.symlinks.targetOf(path);
+  }
+
   /** The input whose globs match `path` (the first one, if several do). */
   inputFor(path: string): InputConfig | undefined {
     return this.matchers.find((matcher) => matcher.matches(path))?.input;

@@ -246,9 +246,15 @@ export class Watcher {
     await this.leftPath(live, path, await listing, false);
   }
 
-  /** The file followed at `path` is no longer there (`replaced`: another file is): where did it go? */
+  /**
+   * The file followed at `path` is no longer there (`replaced`: another file is): where did it
+   * go? In its directory, or — a symlinked path — in its target's (the kubelet renames 0.log
+   * to 0.log.<timestamp> next to it).
+   */
   private async leftPath(identity: FileIdentity, path: string, listing: readonly DirectoryFile[], replaced: boolean): Promise<void> {
-    const moved = listing.find((file) => sameIdentity(file.identity, identity));
+    const target = this.discovery.symlinkTarget(path);
+    const near = target === undefined || dirname(target) === dirname(path) ? [] : await listDirectoryFiles(dirname(target));
+    const moved = [...listing, ...near].find((file) => sameIdentity(file.identity, identity));
     if (moved !== undefined) await this.opts.emit({ type: 'renamed', identity, from: path, to: moved.path, replaced });
     else await this.opts.emit({ type: 'removed', identity, path, replaced });
   }
