@@ -24,7 +24,7 @@ import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { copyStart, decideStart, type ResumePoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FollowedFiles } from './followed-files.js';
-import { bornAtMs } from './rotation.js';
+import { bornAtMs, type DirectoryFile } from './rotation.js';
 import type { FollowedFile, TailerStats } from './types.js';
 import { Watcher } from './watcher.js';
 import type { StartWatch } from './watches.js';
@@ -281,7 +281,8 @@ export class Tailer {
           return;
         }
         this.observer.emit({ type: 'copy-found', path: livePath, copy: file.path, offset: copyOf.point.offset });
-        return this.followCopy(file.identity, file.path, livePath, input, copyOf.original, copyOf.point, await this.known.acknowledgedIn(file, copyOf.original, copyOf.point));
+        const acknowledgedUpTo = await this.known.acknowledgedIn(file, copyOf.original, copyOf.point);
+        return this.followCopy(file, livePath, input, copyOf.original, { resume: copyOf.point, before: copyOf.point, acknowledgedUpTo });
       }
       case 'truncated': {
         const { copy, livePath, before, original } = event;
@@ -289,7 +290,7 @@ export class Tailer {
         const resume = copyStart({ ...before, path: livePath }, await this.known.verified(copy));
         const acknowledgedUpTo = await this.known.acknowledgedIn(copy, original, before);
         this.observer.emit({ type: 'copy-found', path: livePath, copy: copy.path, offset: resume.offset });
-        return this.followCopy(copy.identity, copy.path, livePath, event.input, original, resume, acknowledgedUpTo, before);
+        return this.followCopy(copy, livePath, event.input, original, { resume, before, acknowledgedUpTo });
       }
       case 'scanned':
         if (!event.startup) this.followed.review(this.now());
@@ -299,10 +300,14 @@ export class Tailer {
     }
   }
 
-  /** A copytruncate copy, continuing `original` at `resume` (`before`: where the original stood, if not there). */
-  private followCopy(identity: FileIdentity, path: string, livePath: string, input: InputConfig, original: FileIdentity, resume: ResumePoint, acknowledgedUpTo: FilePosition, before: ResumePoint = resume): void {
-    const copyOf = { identity: original, epoch: before.epoch ?? 0, upTo: before.offset };
-    this.followed.follow({ identity, input, livePath, currentPath: path, state: 'rotated', start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf } });
+  /**
+   * A copytruncate copy of `original`, read from `at.resume`; `at.before`: where the original
+   * stood; `at.acknowledgedUpTo`: how far in the copy the original's lines are acknowledged.
+   */
+  private followCopy(copy: DirectoryFile, livePath: string, input: InputConfig, original: FileIdentity, at: { resume: ResumePoint; before: ResumePoint; acknowledgedUpTo: FilePosition }): void {
+    const copyOf = { identity: original, epoch: at.before.epoch ?? 0, upTo: at.before.offset };
+    const start = { resume: at.resume, fallback: 'skip' as const, acknowledgedUpTo: at.acknowledgedUpTo, copyOf };
+    this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start });
   }
 
   /** A file we do not follow yet at a glob-matched path: the prospector decides where it starts. */
