@@ -50,7 +50,10 @@ export class FileAccess implements PooledReader {
     private inherited?: FileHandle,
   ) {
     this.where = state;
-    if (state === 'removed') this.removedSince = now();
+    if (state === 'removed') {
+      this.removedSince = now();
+      this.isDeleted = true;
+    }
   }
 
   /** Where the file is now (its rotated name, once known). */
@@ -129,6 +132,11 @@ export class FileAccess implements PooledReader {
 
   get atEof(): boolean {
     return this.ownerAtEof();
+  }
+
+  /** A deleted file's handle is never evicted: it could not be opened again. */
+  get reopenable(): boolean {
+    return !this.isDeleted;
   }
 
   get openCount(): number {
