@@ -4,8 +4,9 @@
 //   removed     deleted (nlink 0): read on through its handle, within close_removed_after
 //   releasing   done: its last lines are being emitted and its handle closed
 //   unopenable  cannot be opened now (EACCES, ...): tried again at each scan, then back to what it was
-// The tailer moves slots between states; what to do with the rotated and removed ones at a scan
-// (release, abandon, look again) is decided by review(), which only reads — the tailer acts.
+// FollowedFiles (the group's commands) moves slots between states; what to do with the rotated
+// and removed ones at a scan (release, abandon, look again) is decided by review(), which only
+// reads — FollowedFiles acts.
 
 import type { FileIdentity } from '../core/file.js';
 import { identityKey } from '../core/file.js';

@@ -3,7 +3,7 @@
 // joining), one LineBatch per chunk, until EOF or until the FlowGate closes. Each read reports a
 // typed outcome (read on, at EOF, truncated, a file unread since, gone, ...) to whoever runs it
 // (follower.ts); it never calls back, and nothing outside writes its fields. Its handle is a
-// FileAccess (reopened by identity). Lifecycle decisions (rotated, released) belong to the tailer.
+// FileAccess (reopened by identity). Lifecycle decisions (rotated, released) are the tailer's.
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -89,7 +89,7 @@ export class FileReader {
   readonly input: InputConfig;
   /** When the reader was created (the file was followed), ms. */
   readonly followedAt: number;
-  /** The file's handle and whereabouts (live, rotated, removed): the tailer moves it. */
+  /** The file's handle and whereabouts (live, rotated, removed), moved by the reader group's commands. */
   readonly file: FileAccess;
 
   /** Settled when the file is first opened (a resumed file keeps the path it had). */
