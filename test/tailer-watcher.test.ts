@@ -234,3 +234,29 @@ test("a symlinked file: its target's directory is watched, and an event there is
   const created = events.at(-2)!;
   assert.ok(created.type === 'created' && identityKey(created.file.stat) !== oldIdentity, 'the new generation, under the link path');
 });
+
+test("a symlinked path rotated twice by the kubelet with no event seen: the generation in between is found next to the target", async (t) => {
+  const dir = await tempDir(t);
+  const pods = join(dir, 'pods', 'ns_pod_uid', 'app');
+  const containers = join(dir, 'containers');
+  mkdirSync(pods, { recursive: true });
+  mkdirSync(containers);
+  const target = join(pods, '0.log');
+  writeFileSync(target, numberedLines(0, 1));
+  symlinkSync(target, join(containers, 'pod_ns_app-1.log'));
+  const { events, watcher, queue, clock } = await rig(t, [join(containers, '*.log')]);
+  const before = events.length;
+  // Events lost (the kernel's queue overflowed): only the scan sees what happened.
+  renameSync(target, `${target}.20261129-123456`);
+  writeFileSync(target, numberedLines(1, 1));
+  renameSync(target, `${target}.20261129-123457`);
+  writeFileSync(target, numberedLines(2, 1));
+  clock.now = Date.now();
+  await queue.run(() => watcher.scan());
+  assert.deepEqual(told(events, dir, before), [
+    'renamed containers/pod_ns_app-1.log -> pods/ns_pod_uid/app/0.log.20261129-123456 (replaced)',
+    'middle pods/ns_pod_uid/app/0.log.20261129-123457 of containers/pod_ns_app-1.log',
+    'created containers/pod_ns_app-1.log',
+    'scanned',
+  ]);
+});

@@ -91,10 +91,12 @@ export class RotationSearch {
     newcomer: FileIdentity | undefined,
     /** Files known at the path but not followed yet (startup): a copy may continue one of them. */
     originals: readonly FileIdentity[] = [],
+    /** Where rotated files are named after: the live path, or a symlinked one's target (0.log -> 0.log.<ts>). */
+    namedAfter: string = livePath,
   ): Promise<void> {
     const { known, followed } = this.opts;
     const isFollowed = (identity: FileIdentity): boolean => followed.isFollowed(identity) || (newcomer !== undefined && sameIdentity(identity, newcomer));
-    for (const file of middleFiles(listing, livePath, since, isFollowed)) {
+    for (const file of middleFiles(listing, namedAfter, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
       if ((await known.verified(file)) !== undefined) continue;

@@ -224,6 +224,9 @@ export class Watcher {
     if (!startup && since !== undefined) {
       listing ??= await listDirectoryFiles(dirname(path));
       await this.search.middle(listing, path, since, obs.input, identity);
+      // A symlinked path's generations are rotated next to its target (the kubelet's 0.log).
+      const target = this.discovery.symlinkTarget(path);
+      if (target !== undefined && dirname(target) !== dirname(path)) await this.search.middle(await listDirectoryFiles(dirname(target)), path, since, obs.input, identity, [], target);
     }
     await this.opts.emit({ type: 'created', file: obs, startup, since });
   }
