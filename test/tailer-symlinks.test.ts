@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { waitFor } from './helpers/fs-wait.js';
-import { assertEachNumberOnceInOrder, inputConfig, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
+import { assertEachNumberOnceInOrder, Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
 const HOUR_MS = 3_600_000;
 /** Only the start-up scan runs: whatever arrives later came through a watch event. */
@@ -108,4 +108,32 @@ test('the /var/log/pods layout read directly: rotated 0.log.<ts> finished, 0.log
   await waitFor(() => collector.lineCount === 50, () => `50 lines, got ${collector.lineCount}`, EVENT_DEADLINE);
   assertEachNumberOnceInOrder(collector, 50);
   assert.equal(tailer.scanCount, 1);
+});
+
+test('the kubelet rotating twice while the agent is stopped: the rest of the generation read before, the one in between, and the new 0.log, each line once', async (t) => {
+  const k = await node(t);
+  writeFileSync(k.target, numberedLines(0, 50));
+  symlinkSync(k.target, k.link);
+  const input = inputConfig({ paths: [join(k.containers, '*.log')] });
+  const first = new Collector();
+  const firstRun = await startTailer(t, { inputs: [input], collector: first });
+  await waitFor(() => first.lineCount === 50, 'the first run to read 50 lines');
+  await firstRun.tailer.stop();
+  const checkpoints = FakeCheckpoints.committedFrom(first.batches, Date.now());
+
+  appendFileSync(k.target, numberedLines(50, 20)); // written after the last commit
+  kubeletRotate(k, '20261129-123456', null);
+  appendFileSync(k.target, numberedLines(70, 20)); // a whole generation while stopped
+  kubeletRotate(k, '20261129-123457', null);
+  appendFileSync(k.target, numberedLines(90, 20));
+
+  const second = new Collector();
+  const { tailer } = await startTailer(t, { inputs: [input], collector: second, checkpoints, ...NO_SCANS });
+  await waitFor(() => second.lineCount >= 60, () => `60 lines, got ${second.lineCount}`, EVENT_DEADLINE);
+  await tailer.drained();
+  assert.deepEqual(
+    second.texts().map(lineNumber).sort((a, b) => a - b),
+    Array.from({ length: 60 }, (_, i) => 50 + i),
+    'lines 50..109 exactly once: nothing lost with the rotated generations, nothing of the first run again',
+  );
 });

@@ -23,6 +23,8 @@ export interface RotationSearchOptions {
   openFile: OpenFile;
   emit: FileEventSink;
   inputById: (id: string) => InputConfig | undefined;
+  /** Where a symlinked live path leads (its rotated generations are named after the target, next to it). */
+  symlinkTarget: (path: string) => string | undefined;
   /** The watcher was closed: no more events. */
   closed: () => boolean;
 }
@@ -62,7 +64,8 @@ export class RotationSearch {
       if (!searchMiddle && rotated.length === 0) continue;
       const input = this.opts.inputById(knownHere[0]!.input) ?? current?.input;
       if (input === undefined) continue;
-      const listing = await listDirectoryFiles(dirname(path));
+      const around = await this.around(path);
+      const listing = around.flatMap((dir) => dir.listing);
       for (const cp of rotated) {
         if (observedIds.has(identityKey(cp.identity))) continue; // followed where it matches now
         const found = listing.find((file) => sameIdentity(file.identity, cp.identity));
@@ -78,8 +81,24 @@ export class RotationSearch {
         await this.opts.emit({ type: 'rotated-known', file: found, livePath: path, input });
       }
       // New files came and went at the path only if it changed hands.
-      if (searchMiddle) await this.middle(listing, path, plan.since, input, currentId, knownHere.map((file) => file.identity));
+      const originals = knownHere.map((file) => file.identity);
+      if (searchMiddle) for (const dir of around) await this.middle(dir.listing, path, plan.since, input, currentId, originals, dir.namedAfter);
     }
+  }
+
+  /** Middle files of `livePath` (see middle()), next to it and, for a symlinked path, next to its target. */
+  async middleAround(livePath: string, listing: readonly DirectoryFile[], since: number, input: InputConfig, newcomer: FileIdentity): Promise<void> {
+    await this.middle(listing, livePath, since, input, newcomer);
+    const target = this.opts.symlinkTarget(livePath);
+    if (target !== undefined && dirname(target) !== dirname(livePath)) await this.middle(await listDirectoryFiles(dirname(target)), livePath, since, input, newcomer, [], target);
+  }
+
+  /** The directories rotated files of `livePath` are in: its own, and its symlink target's. */
+  private async around(livePath: string): Promise<Array<{ listing: DirectoryFile[]; namedAfter: string }>> {
+    const dirs = [{ listing: await listDirectoryFiles(dirname(livePath)), namedAfter: livePath }];
+    const target = this.opts.symlinkTarget(livePath);
+    if (target !== undefined && dirname(target) !== dirname(livePath)) dirs.push({ listing: await listDirectoryFiles(dirname(target)), namedAfter: target });
+    return dirs;
   }
 
   /** Files created at `livePath` after `since` and rotated away before we looked. */

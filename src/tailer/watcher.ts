@@ -91,6 +91,7 @@ export class Watcher {
       openFile: opts.openFile,
       emit: opts.emit,
       inputById: (id) => this.inputById(id),
+      symlinkTarget: (path) => this.discovery.symlinkTarget(path),
       closed: () => this.closed,
     });
   }
@@ -223,10 +224,8 @@ export class Watcher {
     }
     if (!startup && since !== undefined) {
       listing ??= await listDirectoryFiles(dirname(path));
-      await this.search.middle(listing, path, since, obs.input, identity);
-      // A symlinked path's generations are rotated next to its target (the kubelet's 0.log).
-      const target = this.discovery.symlinkTarget(path);
-      if (target !== undefined && dirname(target) !== dirname(path)) await this.search.middle(await listDirectoryFiles(dirname(target)), path, since, obs.input, identity, [], target);
+      // A symlinked path's generations are rotated next to its target (the kubelet's 0.log) too.
+      await this.search.middleAround(path, listing, since, obs.input, identity);
     }
     await this.opts.emit({ type: 'created', file: obs, startup, since });
   }
