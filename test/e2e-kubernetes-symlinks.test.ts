@@ -93,3 +93,64 @@ metrics: {listen: ""}
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('the kubelet rotates 0.log while the agent is down (an upgrade of the DaemonSet): the rest of the old generation and the new one, every line once', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'logship-e2e-k8s-restart-'));
+  const containers = join(root, 'var/log/containers');
+  const podDir = join(root, 'var/log/pods/shop_web-7d9f_0c7e1b2a-uid/app');
+  mkdirSync(containers, { recursive: true });
+  mkdirSync(podDir, { recursive: true });
+  const target = join(podDir, '0.log');
+  const yaml = `agent:
+  name: e2e-k8s-restart
+  data_dir: ${root}/data
+log: {level: debug}
+inputs:
+  - id: containers
+    paths: ["${containers}/*.log"]
+    start_at: beginning
+    topic: "e2e.k8s.restart"
+kafka:
+  brokers: ["${cluster.bootstrap.split(',').join('", "')}"]
+  acks: all
+metrics: {listen: ""}
+`;
+  const lines: Buffer[] = [];
+  const write = (path: string, count: number): void => {
+    let text = '';
+    for (let i = 0; i < count; i++) {
+      const line = `line ${lines.length}`;
+      lines.push(Buffer.from(line));
+      text += `${line}\n`;
+    }
+    appendFileSync(path, text);
+  };
+  try {
+    write(target, 100);
+    symlinkSync(target, join(containers, 'web-7d9f_shop_app-4f1c2d.log'));
+    let agent = AgentProcess.start(root, yaml);
+    try {
+      await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
+      await until(async () => (await cluster.count('e2e.k8s.restart')) >= 100, 20_000, 'the first 100 lines');
+      assert.equal((await agent.stop('SIGTERM')).code, 0);
+    } finally {
+      await agent.stop('SIGKILL');
+    }
+    // Down: the container writes on, the kubelet rotates, the new 0.log fills.
+    write(target, 50);
+    renameSync(target, join(podDir, '0.log.20261129-123456'));
+    writeFileSync(target, '');
+    write(target, 50);
+    agent = AgentProcess.start(root, yaml);
+    try {
+      await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent restart');
+      await until(async () => (await cluster.count('e2e.k8s.restart')) >= lines.length, 20_000, `${lines.length} lines in Kafka`);
+      assert.equal((await agent.stop('SIGTERM')).code, 0);
+    } finally {
+      await agent.stop('SIGKILL');
+    }
+    assertShippedInOrder(await cluster.consume('e2e.k8s.restart'), lines);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
