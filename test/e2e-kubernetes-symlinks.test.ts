@@ -24,46 +24,55 @@ after(async () => {
   await cluster.stop();
 });
 
-test('a /var/log/containers symlink created while the agent runs, its 0.log rotated by the kubelet four times: every line once, no archive', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'logship-e2e-k8s-'));
+/** A node's log directories under a temporary root, and the agent.yaml that follows /var/log/containers. */
+function k8sNode(name: string): { root: string; containers: string; podDir: string; target: string; yaml: string } {
+  const root = mkdtempSync(join(tmpdir(), `logship-${name}-`));
   const containers = join(root, 'var/log/containers');
   const podDir = join(root, 'var/log/pods/shop_web-7d9f_0c7e1b2a-uid/app');
   mkdirSync(containers, { recursive: true });
   mkdirSync(podDir, { recursive: true });
-  const target = join(podDir, '0.log');
-  // An archive left from before: compressed, never shipped.
-  writeFileSync(join(podDir, '0.log.20261129-120000.gz'), gzipSync('archived line, never shipped\n'));
-  const agent = AgentProcess.start(
-    root,
-    `agent:
-  name: e2e-k8s
+  const yaml = `agent:
+  name: ${name}
   data_dir: ${root}/data
 log: {level: debug}
 inputs:
   - id: containers
     paths: ["${containers}/*.log"]
     start_at: beginning
-    topic: "e2e.k8s"
+    topic: "${name}"
 kafka:
   brokers: ["${cluster.bootstrap.split(',').join('", "')}"]
   acks: all
 metrics: {listen: ""}
-`,
-  );
+`;
+  return { root, containers, podDir, target: join(podDir, '0.log'), yaml };
+}
+
+/** Appends numbered lines to `path` and remembers them, in writing order. */
+function lineWriter(): { lines: Buffer[]; write: (path: string, count: number) => void } {
+  const lines: Buffer[] = [];
+  const write = (path: string, count: number): void => {
+    let text = '';
+    for (let i = 0; i < count; i++) {
+      const line = `line ${lines.length} of ${path.slice(path.lastIndexOf('/') + 1)}`;
+      lines.push(Buffer.from(line));
+      text += `${line}\n`;
+    }
+    appendFileSync(path, text);
+  };
+  return { lines, write };
+}
+
+test('a /var/log/containers symlink created while the agent runs, its 0.log rotated by the kubelet four times: every line once, no archive', async () => {
+  const { root, containers, podDir, target, yaml } = k8sNode('e2e-k8s');
+  // An archive left from before: compressed, never shipped.
+  writeFileSync(join(podDir, '0.log.20261129-120000.gz'), gzipSync('archived line, never shipped\n'));
+  const agent = AgentProcess.start(root, yaml);
   try {
     await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
     writeFileSync(target, '');
     symlinkSync(target, join(containers, 'web-7d9f_shop_app-4f1c2d.log'));
-    const lines: Buffer[] = [];
-    const write = (path: string, count: number): void => {
-      let text = '';
-      for (let i = 0; i < count; i++) {
-        const line = `line ${lines.length} of ${path.slice(podDir.length + 1)}`;
-        lines.push(Buffer.from(line));
-        text += `${line}\n`;
-      }
-      appendFileSync(path, text);
-    };
+    const { lines, write } = lineWriter();
     let previous: string | null = null;
     for (let generation = 0; generation < 4; generation++) {
       write(target, 100);
@@ -82,8 +91,8 @@ metrics: {listen: ""}
       previous = rotated;
     }
     write(target, 100);
-    await until(async () => (await cluster.count('e2e.k8s')) >= lines.length, 30_000, `${lines.length} lines in Kafka`);
-    const records = await cluster.consume('e2e.k8s');
+    await until(async () => (await cluster.count('e2e-k8s')) >= lines.length, 30_000, `${lines.length} lines in Kafka`);
+    const records = await cluster.consume('e2e-k8s');
     assertShippedInOrder(records, lines);
     assert.ok(!records.some((r) => r.value.toString().includes('archived')), 'a compressed archive was shipped');
     const exit = await agent.stop('SIGTERM');
@@ -95,43 +104,15 @@ metrics: {listen: ""}
 });
 
 test('the kubelet rotates 0.log while the agent is down (an upgrade of the DaemonSet): the rest of the old generation and the new one, every line once', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'logship-e2e-k8s-restart-'));
-  const containers = join(root, 'var/log/containers');
-  const podDir = join(root, 'var/log/pods/shop_web-7d9f_0c7e1b2a-uid/app');
-  mkdirSync(containers, { recursive: true });
-  mkdirSync(podDir, { recursive: true });
-  const target = join(podDir, '0.log');
-  const yaml = `agent:
-  name: e2e-k8s-restart
-  data_dir: ${root}/data
-log: {level: debug}
-inputs:
-  - id: containers
-    paths: ["${containers}/*.log"]
-    start_at: beginning
-    topic: "e2e.k8s.restart"
-kafka:
-  brokers: ["${cluster.bootstrap.split(',').join('", "')}"]
-  acks: all
-metrics: {listen: ""}
-`;
-  const lines: Buffer[] = [];
-  const write = (path: string, count: number): void => {
-    let text = '';
-    for (let i = 0; i < count; i++) {
-      const line = `line ${lines.length}`;
-      lines.push(Buffer.from(line));
-      text += `${line}\n`;
-    }
-    appendFileSync(path, text);
-  };
+  const { root, containers, podDir, target, yaml } = k8sNode('e2e-k8s-restart');
+  const { lines, write } = lineWriter();
   try {
     write(target, 100);
     symlinkSync(target, join(containers, 'web-7d9f_shop_app-4f1c2d.log'));
     let agent = AgentProcess.start(root, yaml);
     try {
       await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
-      await until(async () => (await cluster.count('e2e.k8s.restart')) >= 100, 20_000, 'the first 100 lines');
+      await until(async () => (await cluster.count('e2e-k8s-restart')) >= 100, 20_000, 'the first 100 lines');
       assert.equal((await agent.stop('SIGTERM')).code, 0);
     } finally {
       await agent.stop('SIGKILL');
@@ -144,12 +125,12 @@ metrics: {listen: ""}
     agent = AgentProcess.start(root, yaml);
     try {
       await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent restart');
-      await until(async () => (await cluster.count('e2e.k8s.restart')) >= lines.length, 20_000, `${lines.length} lines in Kafka`);
+      await until(async () => (await cluster.count('e2e-k8s-restart')) >= lines.length, 20_000, `${lines.length} lines in Kafka`);
       assert.equal((await agent.stop('SIGTERM')).code, 0);
     } finally {
       await agent.stop('SIGKILL');
     }
-    assertShippedInOrder(await cluster.consume('e2e.k8s.restart'), lines);
+    assertShippedInOrder(await cluster.consume('e2e-k8s-restart'), lines);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

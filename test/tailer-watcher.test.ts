@@ -203,8 +203,8 @@ test('two rotations between looks: the file created and rotated away in between 
   assert.deepEqual(told(events, dir, before), ['renamed app.log -> app.log.2 (replaced)', 'middle app.log.1 of app.log', 'created app.log', 'scanned']);
 });
 
-test("a symlinked file: its target's directory is watched, and an event there is told under the link's path", async (t) => {
-  const dir = await tempDir(t);
+/** The kubelet's layout under `dir`: containers/pod_ns_app-1.log -> pods/ns_pod_uid/app/0.log (one line). */
+function podLayout(dir: string): { containers: string; pods: string; target: string; link: string } {
   const pods = join(dir, 'pods', 'ns_pod_uid', 'app');
   const containers = join(dir, 'containers');
   mkdirSync(pods, { recursive: true });
@@ -213,6 +213,12 @@ test("a symlinked file: its target's directory is watched, and an event there is
   const link = join(containers, 'pod_ns_app-1.log');
   writeFileSync(target, numberedLines(0, 1));
   symlinkSync(target, link);
+  return { containers, pods, target, link };
+}
+
+test("a symlinked file: its target's directory is watched, and an event there is told under the link's path", async (t) => {
+  const dir = await tempDir(t);
+  const { containers, pods, target } = podLayout(dir);
   const { events, watches, queue } = await rig(t, [join(containers, '*.log')]);
   assert.deepEqual([...watches.running.keys()].sort(), [containers, pods].sort());
   const before = events.length;
@@ -237,13 +243,7 @@ test("a symlinked file: its target's directory is watched, and an event there is
 
 test("a symlinked path rotated twice by the kubelet with no event seen: the generation in between is found next to the target", async (t) => {
   const dir = await tempDir(t);
-  const pods = join(dir, 'pods', 'ns_pod_uid', 'app');
-  const containers = join(dir, 'containers');
-  mkdirSync(pods, { recursive: true });
-  mkdirSync(containers);
-  const target = join(pods, '0.log');
-  writeFileSync(target, numberedLines(0, 1));
-  symlinkSync(target, join(containers, 'pod_ns_app-1.log'));
+  const { containers, target } = podLayout(dir);
   const { events, watcher, queue, clock } = await rig(t, [join(containers, '*.log')]);
   const before = events.length;
   // Events lost (the kernel's queue overflowed): only the scan sees what happened.
