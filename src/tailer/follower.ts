@@ -45,12 +45,14 @@ export class Follower {
   readonly reader: FileReader;
 
   private readonly log: Logger;
-  private dirty = false;
-  private reachedEof = false;
+  /**
+   * Where it is in its life: following (woken by writes), finishing (released: reads to EOF,
+   * emits what is held back, closes), stopping (emits nothing more), ended.
+   */
+  private life: 'following' | 'finishing' | 'stopping' | 'ended' = 'following';
+  /** Where reading stands: woken (something to read), not at EOF (yet), or read to EOF since the last wake. */
+  private progress: 'to-read' | 'not-at-eof' | 'at-eof' = 'not-at-eof';
   private pumping: Promise<void> | null = null;
-  private stopping = false;
-  private finished = false;
-  private finishRequested = false;
   private openFailing = false;
   /** Ends the current wait for the gate (false: stopped). */
   private endGateWait: ((open: boolean) => void) | null = null;
@@ -79,11 +81,11 @@ export class Follower {
 
   /** Read to EOF and nothing new signalled since. */
   get atEof(): boolean {
-    return this.reachedEof && !this.dirty;
+    return this.progress === 'at-eof';
   }
 
   get isFinished(): boolean {
-    return this.finished;
+    return this.life === 'ended';
   }
 
   /** Resolves once the reader first reached EOF (or ended): successors wait for it. */
@@ -93,9 +95,8 @@ export class Follower {
 
   /** Something may have changed: read what is available. Cheap when already reading. */
   wake(): void {
-    if (this.finished || this.stopping) return;
-    this.dirty = true;
-    this.reachedEof = false;
+    if (this.life === 'ended' || this.life === 'stopping') return;
+    this.progress = 'to-read';
     if (this.pumping === null) this.pumping = this.pump();
   }
 
@@ -109,8 +110,8 @@ export class Follower {
    * never be completed), then the handle is closed.
    */
   finish(): Promise<void> {
-    if (!this.finished && !this.stopping) {
-      this.finishRequested = true;
+    if (this.life === 'following' || this.life === 'finishing') {
+      this.life = 'finishing';
       this.wake();
     }
     return this.finishedPromise;
@@ -129,7 +130,7 @@ export class Follower {
    */
   async stopKeepingDeleted(): Promise<FileHandle | null> {
     await this.halt();
-    const kept = await this.reader.file.detachIfDeleted(this.reader.tracking !== null && !this.finished);
+    const kept = await this.reader.file.detachIfDeleted(this.reader.tracking !== null && this.life !== 'ended');
     this.end();
     return kept;
   }
@@ -146,7 +147,7 @@ export class Follower {
   }
 
   private async halt(): Promise<void> {
-    this.stopping = true;
+    if (this.life !== 'ended') this.life = 'stopping';
     this.reader.halt();
     this.endGateWait?.(false);
     this.clearQuietTimer();
@@ -156,8 +157,8 @@ export class Follower {
   private async pump(): Promise<void> {
     try {
       await this.after;
-      while (this.dirty && !this.stopping && !this.finished) {
-        this.dirty = false;
+      while (this.progress === 'to-read' && (this.life === 'following' || this.life === 'finishing')) {
+        this.progress = 'not-at-eof';
         await this.readOnce();
       }
     } catch (err) {
@@ -211,10 +212,11 @@ export class Follower {
       const outcome = await this.reader.read(handle);
       switch (outcome.kind) {
         case 'at-eof':
-          this.reachedEof = !this.dirty;
+          // Unless woken meanwhile (then it reads again).
+          if (this.progress === 'not-at-eof') this.progress = 'at-eof';
           return true;
         case 'read-on':
-          this.dirty = true; // the pump waits for the gate, then continues from here
+          this.progress = 'to-read'; // the pump waits for the gate, then continues from here
           return true;
         case 'stopped':
           return false;
@@ -226,13 +228,13 @@ export class Follower {
           const copyFollowed = await this.ctx.route(this, outcome);
           // Stopped meanwhile: the copy was not looked for. The tracker keeps the old position,
           // from which the successor finds the file truncated again and looks for the copy itself.
-          if (this.stopping) return false;
+          if (this.life === 'stopping') return false;
           await this.reader.afterTruncation(handle, copyFollowed);
           continue;
         }
         case 'unread-since':
           await this.ctx.route(this, outcome);
-          if (this.stopping) return false;
+          if (this.life === 'stopping') return false;
           continue;
       }
     }
@@ -248,7 +250,7 @@ export class Follower {
       const end = (open: boolean): void => {
         if (this.endGateWait !== end) return;
         this.endGateWait = null;
-        resolve(open && !this.stopping);
+        resolve(open && this.life !== 'stopping');
       };
       this.endGateWait = end;
       void this.ctx.gate.waitOpen(this.reader.source).then(() => end(true));
@@ -256,7 +258,7 @@ export class Follower {
   }
 
   private async afterEof(handle: FileHandle): Promise<void> {
-    if (this.finishRequested) {
+    if (this.life === 'finishing') {
       await this.reader.flushRest(handle);
       await this.reader.file.close();
       this.end();
@@ -289,7 +291,7 @@ export class Follower {
   }
 
   private end(): void {
-    this.finished = true;
+    this.life = 'ended';
     this.clearQuietTimer();
     this.signalFirstEof();
     this.signalFinished();
