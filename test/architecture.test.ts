@@ -61,3 +61,26 @@ test('the import parser sees what agent.ts wires (tailer, shipper, registry)', (
   const probe = importedModules(join(SRC, 'agent.ts')).map((i) => i.module);
   assert.ok(probe.includes('tailer') && probe.includes('shipper') && probe.includes('registry'), `agent.ts wires all three: ${probe.join(', ')}`);
 });
+
+/** Lines of each class in `file`: from its `class X` line to the closing brace at column 0. */
+function classLengths(file: string): Array<{ name: string; lines: number }> {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const found: Array<{ name: string; lines: number }> = [];
+  let open: { name: string; from: number } | null = null;
+  lines.forEach((line, i) => {
+    const start = /^(?:export )?(?:abstract )?class (\w+)/.exec(line);
+    if (open === null && start !== null) open = { name: start[1]!, from: i };
+    else if (open !== null && line.startsWith('}')) {
+      found.push({ name: open.name, lines: i - open.from + 1 });
+      open = null;
+    }
+  });
+  return found;
+}
+
+test('no class in the tailer is over 300 lines (issue #11: small classes with one state each)', () => {
+  const classes = sourceFiles(join(SRC, 'tailer')).flatMap((file) => classLengths(file).map((c) => ({ ...c, file: relative(SRC, file) })));
+  assert.ok(classes.some((c) => c.name === 'Tailer') && classes.some((c) => c.name === 'FileReader'), `classes found: ${classes.map((c) => c.name).join(', ')}`);
+  const over = classes.filter((c) => c.lines > 300).map((c) => `${c.file}: ${c.name} has ${c.lines} lines`);
+  assert.deepEqual(over, []);
+});

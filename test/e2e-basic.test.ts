@@ -6,8 +6,9 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { byPartition, TestCluster, type KafkaRecord } from './helpers/cluster.js';
+import { TestCluster } from './helpers/cluster.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
+import { assertShippedInOrder } from './helpers/shipped-order.js';
 
 let cluster: TestCluster;
 before(async () => {
@@ -16,25 +17,6 @@ before(async () => {
 after(async () => {
   await cluster.stop();
 });
-
-/** Each partition holds a subsequence of `lines` in file order; together, each line exactly once. */
-export function assertShippedInOrder(records: KafkaRecord[], lines: Buffer[]): void {
-  const index = new Map<string, number>();
-  lines.forEach((l, i) => index.set(l.toString('latin1'), i));
-  const seen = new Set<number>();
-  for (const [partition, recs] of byPartition(records)) {
-    let last = -1;
-    for (const r of recs) {
-      const i = index.get(r.value.toString('latin1'));
-      assert.ok(i !== undefined, `partition ${partition} offset ${r.offset}: unexpected record ${JSON.stringify(r.value.toString())}`);
-      assert.ok(!seen.has(i), `line ${i} delivered twice`);
-      assert.ok(i > last, `partition ${partition}: line ${i} after line ${last} (out of file order)`);
-      seen.add(i);
-      last = i;
-    }
-  }
-  assert.equal(seen.size, lines.length, `${lines.length - seen.size} lines missing`);
-}
 
 test('two files reach two per-file topics byte for byte, in file order per partition', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'logship-e2e-'));

@@ -296,6 +296,21 @@ describe('HandlePool', () => {
     assert.equal(reserved, true);
     assert.equal(pool.openCount, 2);
   });
+
+  test("a deleted file's handle is never evicted (it could not be opened again): a newcomer waits for its release", async () => {
+    const pool = new HandlePool(1, silentLogger());
+    const deleted = Object.assign(new FakeReader(false), { reopenable: false });
+    const slot = await pool.reserve(deleted);
+    pool.idle(slot);
+    let reserved = false;
+    const next = pool.reserve(new FakeReader(false)).then(() => (reserved = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(reserved, false, 'waits rather than evict the deleted file');
+    assert.equal(deleted.evictions, 0);
+    pool.released(slot);
+    await next;
+    assert.equal(reserved, true);
+  });
 });
 
 describe('discovery matching', () => {

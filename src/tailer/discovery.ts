@@ -9,11 +9,12 @@
 //
 // `exclude` patterns are matched against the full path AND the basename, so "*.gz" excludes
 // rotated archives in any directory. Dot files only match patterns that name the dot.
-// Symlinked files are followed to their target (and watched one by one: the target may live
-// in a directory nobody watches); symlinked directories are not descended into (no loops).
+// Symlinked files are followed to their target, and the target's directory is watched too
+// (symlink-targets.ts: its events are told under the link's path); symlinked directories are
+// not descended into (no loops).
 // Directories, FIFOs, sockets and devices matching a glob are skipped with one warning each.
 
-import { type Dirent, type Stats, statSync } from 'node:fs';
+import { type Dirent, realpathSync, type Stats, statSync } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -21,6 +22,7 @@ import picomatch from 'picomatch';
 import type { Logger } from 'pino';
 import type { InputConfig } from '../config/types.js';
 import { errnoCode } from './errors.js';
+import { SymlinkTargets } from './symlink-targets.js';
 import { DirectoryWatches, type EntryEvent, startFsWatch, type StartWatch } from './watches.js';
 
 /** A file a glob matches, as stat (following symlinks) saw it. */
@@ -39,7 +41,7 @@ export interface ScanResult {
    * a file missing from `files` may then still be there.
    */
   complete: boolean;
-  /** Directories walked and symlinked files found: what is to be watched. */
+  /** Directories walked and directories of symlinks' targets: what is to be watched. */
   watched: Set<string>;
 }
 
@@ -119,6 +121,7 @@ export class Discovery {
   readonly matchers: InputMatcher[];
   private readonly warned = new Set<string>();
   private readonly watches: DirectoryWatches;
+  private readonly symlinks = new SymlinkTargets();
   private scanOnly = false;
   private closed = false;
 
@@ -140,6 +143,11 @@ export class Discovery {
     this.watches.closeAll();
   }
 
+  /** Where the symlink at `path` led when last resolved (undefined: not a known symlink). */
+  symlinkTarget(path: string): string | undefined {
+    return this.symlinks.targetOf(path);
+  }
+
   /** The input whose globs match `path` (the first one, if several do). */
   inputFor(path: string): InputConfig | undefined {
     return this.matchers.find((matcher) => matcher.matches(path))?.input;
@@ -152,9 +160,11 @@ export class Discovery {
   async scan(): Promise<ScanResult> {
     const result: ScanResult = { files: new Map(), complete: true, watched: new Set() };
     const since = this.watches.mark();
+    const linksSince = this.symlinks.mark();
     for (const matcher of this.matchers) {
       for (const root of matcher.roots) await this.walk(root.dir, root.depth, matcher, result);
     }
+    if (result.complete) this.symlinks.retain(result.files, linksSince);
     if (result.complete && !this.scanOnly && !this.closed) this.watches.retain(result.watched, since);
     return result;
   }
@@ -170,6 +180,9 @@ export class Discovery {
         this.warnNotRegular(path, stats);
         return { kind: 'ignored' };
       }
+      // A symlink created (or retargeted) since the last scan: its target's directory is
+      // watched from now on, so the target's growth wakes the reader at once.
+      if ((await lstat(path)).isSymbolicLink()) this.watchTarget(path, { files: new Map(), complete: true, watched: new Set() });
       return { kind: 'present', observation: { path, input: matcher.input, stat: stats, lookedAt } };
     } catch (err) {
       const code = errnoCode(err);
@@ -181,6 +194,8 @@ export class Discovery {
 
   private onEntryEvent(path: string, event: EntryEvent): void {
     if (this.closed) return;
+    // An event in a symlink target's directory: told under each link's path as well.
+    for (const link of this.symlinks.linksTo(path)) this.onLinkEvent(link, event);
     if (event === 'change') {
       this.options.onPathModified(path);
       return;
@@ -188,6 +203,11 @@ export class Discovery {
     this.options.onPathEvent(path);
     const walks = this.walksOf(path);
     if (walks.length > 0) void this.walkIfNewDirectory(path, walks);
+  }
+
+  private onLinkEvent(link: string, event: EntryEvent): void {
+    if (event === 'change') this.options.onPathModified(link);
+    else this.options.onPathEvent(link);
   }
 
   /**
@@ -272,7 +292,7 @@ export class Discovery {
         return;
       }
       result.files.set(path, { path, input: matcher.input, stat: stats, lookedAt });
-      if (symlinks.has(path)) this.watchPath(path, stats, false, result);
+      if (symlinks.has(path)) this.watchTarget(path, result);
       return;
     }
     const code = errnoCode(settled.reason);
@@ -286,14 +306,32 @@ export class Discovery {
   /** Throws what stat throws (ENOENT: not there yet, the next scan looks again). */
   private async watchDirectory(dir: string, result: ScanResult): Promise<void> {
     if (this.scanOnly || this.closed) return;
-    this.watchPath(dir, await stat(dir), true, result);
+    this.watchPath(dir, await stat(dir), result);
   }
 
-  private watchPath(path: string, stats: Stats, isDirectory: boolean, result: ScanResult): void {
+  /** The directory of symlink `link`'s target is watched (see symlink-targets.ts). */
+  private watchTarget(link: string, result: ScanResult): void {
+    let target: string;
+    try {
+      target = realpathSync.native(link);
+    } catch {
+      return; // dangling since the stat: the next look or scan sees what it is
+    }
+    this.symlinks.set(link, target);
+    const dir = dirname(target);
+    if (result.watched.has(dir) || this.scanOnly || this.closed) return;
+    try {
+      this.watchPath(dir, statSync(dir), result);
+    } catch {
+      // Gone meanwhile: the next scan tries again.
+    }
+  }
+
+  private watchPath(path: string, stats: Stats, result: ScanResult): void {
     result.watched.add(path);
     if (this.scanOnly || this.closed) return;
     try {
-      this.watches.watch(path, `${stats.dev}:${stats.ino}`, isDirectory);
+      this.watches.watch(path, `${stats.dev}:${stats.ino}`, true);
     } catch (err) {
       if (WATCH_LIMIT_ERRORS.has(errnoCode(err) ?? '')) this.fallBackToScans(err);
       // Anything else (the entry vanished meanwhile, EACCES): the next scan tries again.

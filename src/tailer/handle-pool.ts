@@ -1,6 +1,7 @@
 // Bounds open file handles (max_open_files): a reader reserves a slot before opening; when all
 // slots are taken the least recently active idle reader is closed (preferring one at EOF, whose
-// file can disappear while closed without losing a byte); when every slot is busy, it waits.
+// file can disappear while closed without losing a byte; never one of a deleted file, which
+// could not be opened again); when every slot is busy, it waits.
 
 import type { Logger } from 'pino';
 
@@ -12,6 +13,11 @@ export interface PooledReader {
   evict(): Promise<void>;
   /** Read to EOF: nothing is lost if its file disappears while its handle is closed. */
   readonly atEof: boolean;
+  /**
+   * False for a deleted file: its handle is the only way to its bytes (a file found later by
+   * the same device and inode is another one), so it is never evicted. Default true.
+   */
+  readonly reopenable?: boolean;
 }
 
 /** After EMFILE, the bound becomes this fraction of what could be opened. */
@@ -34,6 +40,8 @@ export class HandlePool {
   constructor(
     limit: number,
     private readonly log: Logger,
+    /** Where the number of open handles is kept up to date (the logship_files_open gauge). */
+    private readonly counted: { filesOpen: number } = { filesOpen: 0 },
   ) {
     if (!(limit >= 1)) throw new RangeError(`max_open_files must be at least 1, got ${limit}`);
     this.limit = limit;
@@ -65,6 +73,7 @@ export class HandlePool {
     }
     const slot = new HandleSlot(reader);
     this.slots.add(slot);
+    this.counted.filesOpen = this.slots.size;
     return slot;
   }
 
@@ -83,6 +92,7 @@ export class HandlePool {
   /** The reader closed its handle (or failed to open it): the slot is free. */
   released(slot: HandleSlot): void {
     if (!slot.closing) this.slots.delete(slot);
+    this.counted.filesOpen = this.slots.size;
     this.wakeOne();
   }
 
@@ -104,7 +114,7 @@ export class HandlePool {
   private pickVictim(): HandleSlot | undefined {
     let fallback: HandleSlot | undefined;
     for (const slot of this.slots) {
-      if (slot.busy || slot.closing) continue;
+      if (slot.busy || slot.closing || slot.reader.reopenable === false) continue;
       if (slot.reader.atEof) return slot;
       fallback ??= slot;
     }

@@ -4,11 +4,15 @@
 // whether a file on disk still holds what its remembered position describes (a position of a
 // deleted file may sit on an identity a new file got).
 
-import { checkpointPosition, type Checkpoint, type FileIdentity, identityKey } from '../core/file.js';
+import { checkpointPosition, type Checkpoint, type FileIdentity, type FilePosition, identityKey } from '../core/file.js';
 import type { OffsetTracker } from '../core/offset-tracker.js';
 import type { OpenFile } from './file-access.js';
 import type { KnownFile, ResumePoint } from './prospector.js';
+import { fingerprintOf } from './identity.js';
 import { continuesAt, type DirectoryFile } from './rotation.js';
+
+/** The fingerprint of no bytes: any file continues it. */
+const EMPTY_FINGERPRINT = fingerprintOf(Buffer.alloc(0));
 
 /** The registry as the tailer reads it. */
 export interface CheckpointLookup {
@@ -45,6 +49,19 @@ export class KnownFiles {
     const own = this.resumePointFor(file.identity);
     if (own === undefined || file.stat.size < own.offset) return undefined;
     return (await continuesAt(file.path, own, this.openFile)) ? own : undefined;
+  }
+
+  /**
+   * In `copy` (which continues `original` at `before`): the position up to which the original's
+   * lines are acknowledged (tracker, else registry) if the copy holds it, else the copy's start.
+   */
+  async acknowledgedIn(copy: DirectoryFile, original: FileIdentity, before: ResumePoint): Promise<FilePosition> {
+    const registered = this.checkpointOf(original);
+    for (const at of [this.tracker.get(original)?.acknowledgedPosition ?? undefined, registered]) {
+      if (at === undefined || at.offset > before.offset || (at.epoch ?? 0) !== (before.epoch ?? 0)) continue;
+      if (at.offset === 0 || (await continuesAt(copy.path, at, this.openFile))) return at;
+    }
+    return { offset: 0, fingerprint: before.offset === 0 ? before.fingerprint : EMPTY_FINGERPRINT, marker: null };
   }
 
   /**

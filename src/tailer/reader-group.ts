@@ -4,18 +4,19 @@
 //   removed     deleted (nlink 0): read on through its handle, within close_removed_after
 //   releasing   done: its last lines are being emitted and its handle closed
 //   unopenable  cannot be opened now (EACCES, ...): tried again at each scan, then back to what it was
-// The tailer moves slots between states; what to do with the rotated and removed ones at a scan
-// (release, abandon, look again) is decided by review(), which only reads — the tailer acts.
+// FollowedFiles (the group's commands) moves slots between states; what to do with the rotated
+// and removed ones at a scan (release, abandon, look again) is decided by review(), which only
+// reads — FollowedFiles acts.
 
 import type { FileIdentity } from '../core/file.js';
 import { identityKey } from '../core/file.js';
-import type { FileReader } from './reader.js';
+import type { Follower } from './follower.js';
 import type { FollowedFile } from './types.js';
 
 export type SlotState = 'live' | 'rotated' | 'removed' | 'releasing' | 'unopenable';
 
 interface Slot {
-  readonly reader: FileReader;
+  readonly follower: Follower;
   state: SlotState;
   /** The glob-matched path it is live at (state 'live', or 'unopenable' from 'live'). */
   livePath: string | null;
@@ -35,8 +36,8 @@ export class ReaderGroup {
     return this.slots.size;
   }
 
-  get(identity: FileIdentity): FileReader | undefined {
-    return this.slots.get(identityKey(identity))?.reader;
+  get(identity: FileIdentity): Follower | undefined {
+    return this.slots.get(identityKey(identity))?.follower;
   }
 
   has(identity: FileIdentity): boolean {
@@ -44,49 +45,49 @@ export class ReaderGroup {
   }
 
   /** The reader live at `path`, if any. */
-  atPath(path: string): FileReader | undefined {
-    return this.byPath.get(path)?.reader;
+  atPath(path: string): Follower | undefined {
+    return this.byPath.get(path)?.follower;
   }
 
   livePaths(): string[] {
     return [...this.byPath.keys()];
   }
 
-  readers(): FileReader[] {
-    return [...this.slots.values()].map((slot) => slot.reader);
+  followers(): Follower[] {
+    return [...this.slots.values()].map((slot) => slot.follower);
   }
 
   /** Readers not live at a path: rotated, removed, releasing. */
-  notLive(): FileReader[] {
-    const out: FileReader[] = [];
-    for (const slot of this.slots.values()) if (slot.livePath === null) out.push(slot.reader);
+  notLive(): Follower[] {
+    const out: Follower[] = [];
+    for (const slot of this.slots.values()) if (slot.livePath === null) out.push(slot.follower);
     return out;
   }
 
-  stateOf(reader: FileReader): SlotState | undefined {
-    const slot = this.slotOf(reader);
+  stateOf(follower: Follower): SlotState | undefined {
+    const slot = this.slotOf(follower);
     return slot === undefined ? undefined : slot.state;
   }
 
   /** A new reader: live at `livePath`, or (null) rotated/removed as the reader says. */
-  add(reader: FileReader, livePath: string | null): void {
-    const slot: Slot = { reader, state: livePath !== null ? 'live' : reader.state === 'removed' ? 'removed' : 'rotated', livePath, before: null };
-    this.slots.set(identityKey(reader.identity), slot);
+  add(follower: Follower, livePath: string | null): void {
+    const slot: Slot = { follower, state: livePath !== null ? 'live' : follower.reader.state === 'removed' ? 'removed' : 'rotated', livePath, before: null };
+    this.slots.set(identityKey(follower.reader.identity), slot);
     if (livePath !== null) this.byPath.set(livePath, slot);
   }
 
   /** Its file left its live path (renamed, moved out, deleted): read on as a rotated file. */
-  leftPath(reader: FileReader): void {
-    const slot = this.slotOf(reader);
+  leftPath(follower: Follower): void {
+    const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
-    if (slot.state === 'live') slot.state = reader.state === 'removed' ? 'removed' : 'rotated';
+    if (slot.state === 'live') slot.state = follower.reader.state === 'removed' ? 'removed' : 'rotated';
     else if (slot.before === 'live') slot.before = 'rotated';
   }
 
   /** A followed file showed up at a glob-matched path (renamed into it): live there, unless deleted. */
-  adopt(reader: FileReader, path: string): void {
-    const slot = this.slotOf(reader);
+  adopt(follower: Follower, path: string): void {
+    const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
     slot.livePath = path;
@@ -95,28 +96,28 @@ export class ReaderGroup {
   }
 
   /** The reader found its file deleted (nlink 0). */
-  removed(reader: FileReader): void {
-    const slot = this.slotOf(reader);
+  removed(follower: Follower): void {
+    const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
     if (slot.state === 'live' || slot.state === 'rotated') slot.state = 'removed';
     else if (slot.state === 'unopenable') slot.before = 'removed';
   }
 
-  releasing(reader: FileReader): void {
-    const slot = this.slotOf(reader);
+  releasing(follower: Follower): void {
+    const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
     slot.state = 'releasing';
   }
 
-  isReleasing(reader: FileReader): boolean {
-    return this.slotOf(reader)?.state === 'releasing';
+  isReleasing(follower: Follower): boolean {
+    return this.slotOf(follower)?.state === 'releasing';
   }
 
   /** Opening failed (true) or works again (false). */
-  unopenable(reader: FileReader, failing: boolean): void {
-    const slot = this.slotOf(reader);
+  unopenable(follower: Follower, failing: boolean): void {
+    const slot = this.slotOf(follower);
     if (slot === undefined || slot.state === 'releasing') return;
     if (failing && slot.state !== 'unopenable') {
       slot.before = slot.state;
@@ -127,14 +128,14 @@ export class ReaderGroup {
     }
   }
 
-  unopenableReaders(): FileReader[] {
-    return [...this.slots.values()].filter((slot) => slot.state === 'unopenable').map((slot) => slot.reader);
+  unopenableFollowers(): Follower[] {
+    return [...this.slots.values()].filter((slot) => slot.state === 'unopenable').map((slot) => slot.follower);
   }
 
-  forget(reader: FileReader): void {
-    const key = identityKey(reader.identity);
+  forget(follower: Follower): void {
+    const key = identityKey(follower.reader.identity);
     const slot = this.slots.get(key);
-    if (slot === undefined || slot.reader !== reader) return;
+    if (slot === undefined || slot.follower !== follower) return;
     this.unindex(slot);
     this.slots.delete(key);
   }
@@ -144,46 +145,46 @@ export class ReaderGroup {
    * for close_renamed_after, or deleted with close_removed), abandon a deleted one stuck for
    * close_removed_after, forget one that ended by itself, else look at it again.
    */
-  review(now: number): Array<{ reader: FileReader; action: ReviewAction }> {
-    const out: Array<{ reader: FileReader; action: ReviewAction }> = [];
+  review(now: number): Array<{ follower: Follower; action: ReviewAction }> {
+    const out: Array<{ follower: Follower; action: ReviewAction }> = [];
     for (const slot of this.slots.values()) {
-      const { reader } = slot;
+      const { follower } = slot;
       if (slot.state === 'releasing' || slot.livePath !== null) continue;
-      if (reader.state === 'removed' && slot.state === 'rotated') slot.state = 'removed';
-      if (reader.isFinished) {
-        out.push({ reader, action: 'forget' });
+      if (follower.reader.state === 'removed' && slot.state === 'rotated') slot.state = 'removed';
+      if (follower.isFinished) {
+        out.push({ follower, action: 'forget' });
         continue;
       }
-      const rotation = reader.input.rotation;
-      const quietFor = now - reader.lastGrowthAt;
+      const rotation = follower.reader.input.rotation;
+      const quietFor = now - follower.reader.lastGrowthAt;
       let action: ReviewAction = 'look-again';
-      if (reader.state === 'removed') {
-        if (reader.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) action = 'release';
-        else if (!reader.atEof && now - (reader.removedAt ?? now) >= rotation.close_removed_after) action = 'abandon';
-      } else if (reader.atEof && quietFor >= rotation.close_renamed_after) {
+      if (follower.reader.state === 'removed') {
+        if (follower.atEof && (rotation.close_removed || quietFor >= rotation.close_renamed_after)) action = 'release';
+        else if (!follower.atEof && now - (follower.reader.file.removedAt ?? now) >= rotation.close_removed_after) action = 'abandon';
+      } else if (follower.atEof && quietFor >= rotation.close_renamed_after) {
         action = 'release';
       }
-      out.push({ reader, action });
+      out.push({ follower, action });
     }
     return out;
   }
 
   files(): FollowedFile[] {
-    return this.readers().map((reader) => ({
-      key: reader.source.key,
-      input: reader.input.id,
-      path: reader.source.path,
-      currentPath: reader.currentPath,
-      identity: reader.identity,
-      position: reader.position,
-      size: reader.lastSize,
-      state: reader.state,
+    return this.followers().map((follower) => ({
+      key: follower.reader.source.key,
+      input: follower.reader.input.id,
+      path: follower.reader.source.path,
+      currentPath: follower.reader.currentPath,
+      identity: follower.reader.identity,
+      position: follower.reader.position,
+      size: follower.reader.lastSize,
+      state: follower.reader.state,
     }));
   }
 
-  private slotOf(reader: FileReader): Slot | undefined {
-    const slot = this.slots.get(identityKey(reader.identity));
-    return slot?.reader === reader ? slot : undefined;
+  private slotOf(follower: Follower): Slot | undefined {
+    const slot = this.slots.get(identityKey(follower.reader.identity));
+    return slot?.follower === follower ? slot : undefined;
   }
 
   private unindex(slot: Slot): void {

@@ -1,4 +1,5 @@
-// One inotify watch (fs.watch) per watched directory, and per symlinked file: reports what
+// One inotify watch (fs.watch) per watched directory (glob directories, and the directories of
+// symlinked files' targets, see symlink-targets.ts): reports what
 // happens to the entries as it happens, unthrottled — "change" (a file was written to) and
 // "rename" (an entry was created, removed or renamed). Which directories to watch is decided
 // by discovery, which walks them anyway; a watch whose directory was replaced (deleted and

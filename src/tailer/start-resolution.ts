@@ -1,0 +1,63 @@
+// Where a reader starts in its file, settled on first open: the prospector chose the start
+// point, but only the open file can tell whether its position still holds — the resume point
+// if the file still holds the bytes it describes, else the fallback, or not at all.
+
+import type { FileHandle } from 'node:fs/promises';
+import type { OffsetMarker } from '../core/file.js';
+import { continuationMismatch, markerAt, readHead } from './identity.js';
+import type { ResumePoint, StartPoint } from './prospector.js';
+import { isCompressedHead } from './rotation.js';
+
+export type StartResolution =
+  /** Not read: a compressed archive, or not the file its resume point describes. */
+  | { kind: 'skip'; reason: string; size: number }
+  /**
+   * The resume point no longer matches (truncated or replaced since it was taken, maybe while
+   * the agent was down): to be told once, and its copy looked for; then resolved again.
+   */
+  | { kind: 'mismatch'; resume: ResumePoint; reason: string; size: number }
+  | {
+      kind: 'start';
+      position: number;
+      epoch: number;
+      size: number;
+      /** The file's first bytes (its fingerprint). */
+      head: Buffer;
+      /** Of the bytes before `position` (null at 0). */
+      marker: OffsetMarker | null;
+      /** The live path the resumed file keeps (same topic), if the resume point names one. */
+      path: string | undefined;
+      /** Read from 0 with nothing read before: since when (copies born since are looked for), else null. */
+      unreadSince: number | null;
+    };
+
+/** `mismatchTold`: a mismatch was told already; the fallback applies. */
+export async function resolveStart(handle: FileHandle, start: StartPoint, followedAt: number, mismatchTold: boolean): Promise<StartResolution> {
+  const { size } = await handle.stat();
+  const head = await readHead(handle, size);
+  if (start.skipCompressed === true && isCompressedHead(head)) return { kind: 'skip', reason: 'compressed archive', size };
+  let position = start.fallback === 'skip' || start.fallback > size ? 0 : start.fallback;
+  let epoch = 0;
+  let path: string | undefined;
+  if (start.resume !== undefined) {
+    const resume = start.resume;
+    const mismatch = await continuationMismatch(handle, size, head, resume);
+    if (mismatch === null) {
+      position = resume.offset;
+      epoch = resume.epoch ?? 0;
+      path = resume.path;
+    } else if (start.fallback === 'skip') {
+      return { kind: 'skip', reason: `checkpoint does not match (${mismatch})`, size };
+    } else if (!mismatchTold) {
+      return { kind: 'mismatch', resume, reason: mismatch, size };
+    }
+  } else if (start.fallback === 'skip') {
+    return { kind: 'skip', reason: 'nothing to resume', size };
+  }
+  // Read from 0 with nothing read before (not a middle file: it is what was found rotated away);
+  // a predecessor that stood at 0 too says since when.
+  const fromScratch = position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0);
+  const unreadSince = fromScratch ? Math.min(followedAt, start.resume?.unreadSince ?? followedAt) : null;
+  const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
+  return { kind: 'start', position, epoch, size, head, marker, path, unreadSince };
+}
