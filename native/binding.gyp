@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "logship_native",
-      "sources": ["src/producer.c"],
+      "sources": ["src/producer.c", "src/json_fields.c"],
       "include_dirs": ["<(rdkafka_dir)/include"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-ignored-qualifiers"],
       "libraries": [

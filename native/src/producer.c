@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "json_fields.h"
 
 _Static_assert(sizeof(void *) == 8, "the record opaque packs ticket and index into 64 bits");
 
@@ -1304,6 +1305,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "errorString", fn);
   napi_create_function(env, "jsonEnvelopes", NAPI_AUTO_LENGTH, json_envelopes, NULL, &fn);
   napi_set_named_property(env, exports, "jsonEnvelopes", fn);
+  json_fields_register(env, exports);
   napi_value consts, v;
   napi_create_object(env, &consts);
   napi_create_int32(env, ENTRY_INTS, &v);

@@ -1,11 +1,15 @@
 // JSON fields of a line for routing: `parse: json` makes {json.a.b} usable in topic and key
 // templates. An input's templates share one JsonFieldExtractor, so a line is parsed at most
 // once, and only when some template names a field (inputs without {json.*} never parse).
-// JSON.parse, not a scanner of our own: an exact JavaScript scan that validates the line and
-// turns only the wanted fields into strings (property-tested against JSON.parse with
-// fast-check; commits 8546f41, 7171071) measured no faster — 2.3..3.4 CPU-s per
-// million 220-byte lines against JSON.parse's 2.5..2.6 in the same runs (bench/lines-micro.ts),
-// and no better on 1.3 KB lines: V8's parser is C++, a JavaScript scan reads ~2.5 ns a byte here.
+// The lines of a read are scanned natively (native/src/json_fields.c: one strict RFC 8259 pass
+// per line, answering per path the value's bounds, no tree and no strings), and strings are
+// built here only for values not seen lately: a small cache per path, keyed by the value's hash
+// and checked byte by byte, so four services cost four strings, not one per line. Measured:
+// JSON.parse alone cost about what shipping the line raw costs (~2.5 CPU-s per million 220-byte
+// lines); a JavaScript scanner (commits 8546f41, 7171071) was no faster (V8's parser is C++,
+// a JavaScript scan reads ~2.5 ns a byte here). extractByParse — JSON.parse and a lookup — is
+// the meaning both must have (property-tested against each other, test/lines-json-native.test.ts),
+// and it still answers when the addon cannot (paths it does not take, nesting past its depth).
 // Values: a string as it is; a number or boolean as its text; null, an object or an array is
 // no routing value and counts as missing. A line that is not a JSON object, or lacks a field,
 // leaves it missing: the template renders its default ({json.service:-unknown}), counted here.
@@ -13,6 +17,7 @@
 // ({json.tags.0}). The record value is not touched: it stays the line's bytes.
 
 import { isAscii } from 'node:buffer';
+import { createRequire } from 'node:module';
 import { compileTemplate } from '../config/templates.js';
 import type { InputConfig } from '../config/types.js';
 
@@ -40,8 +45,16 @@ export function emptyJsonFieldStats(): JsonFieldStats {
   return { notJson: 0, missingField: 0 };
 }
 
+/** The values of one line in `paths` order (undefined: missing), or null when it is not a JSON object. */
+export type JsonValues = (string | undefined)[] | null;
+
 export class JsonFieldExtractor {
   private readonly segments: readonly (readonly string[])[];
+  /** The paths as the addon takes them, or null when it cannot answer for them (then JSON.parse). */
+  private readonly nativeSpec: Uint8Array | null;
+  /** Recently seen values per path, by hash (see ValueCache). */
+  private readonly caches: ValueCache[];
+  private out = new Int32Array(0);
 
   /** `paths`: dotted field paths ("http.status"), in the order the values are returned. */
   constructor(
@@ -49,24 +62,189 @@ export class JsonFieldExtractor {
     private readonly stats: JsonFieldStats,
   ) {
     this.segments = paths.map((p) => p.split('.'));
+    this.nativeSpec = nativeFields() === null ? null : nativeSpecOf(this.segments);
+    this.caches = paths.map(() => new ValueCache());
   }
 
   /** The fields' values in `paths` order (undefined: missing), or null when the line is not a JSON object. */
-  extract(line: Buffer): (string | undefined)[] | null {
-    const parsed = parseObject(line);
-    if (parsed === null) {
-      this.stats.notJson++;
-      return null;
+  extract(line: Buffer): JsonValues {
+    return this.extractLines([line])[0]!;
+  }
+
+  /** extract() of each line: one call into the addon per run of lines sharing a buffer. */
+  extractLines(lines: readonly Buffer[]): JsonValues[] {
+    const out = new Array<JsonValues>(lines.length);
+    const addon = nativeFields();
+    if (this.nativeSpec === null || addon === null) {
+      for (let i = 0; i < lines.length; i++) out[i] = this.count(extractByParse(lines[i]!, this.segments));
+      return out;
     }
-    let missing = false;
-    const values = this.segments.map((segments) => {
-      const value = routingValue(lookup(parsed, segments));
-      if (value === undefined) missing = true;
-      return value;
-    });
-    if (missing) this.stats.missingField++;
+    const stride = 1 + 4 * this.paths.length;
+    for (let from = 0; from < lines.length; ) {
+      // Lines framed from one read are views of one buffer: its bounds are all the addon needs.
+      const buffer = lines[from]!.buffer;
+      let to = from + 1;
+      while (to < lines.length && lines[to]!.buffer === buffer) to++;
+      const n = to - from;
+      const bounds = new Uint32Array(2 * n);
+      for (let i = 0; i < n; i++) {
+        const line = lines[from + i]!;
+        bounds[2 * i] = line.byteOffset;
+        bounds[2 * i + 1] = line.length;
+      }
+      if (this.out.length < stride * n) this.out = new Int32Array(stride * n);
+      const res = this.out;
+      addon.jsonFields(new Uint8Array(buffer), bounds, n, this.nativeSpec, res);
+      for (let i = 0; i < n; i++) {
+        const line = lines[from + i]!;
+        const at = stride * i;
+        const status = res[at]!;
+        if (status === LINE_DEEP) {
+          out[from + i] = this.count(extractByParse(line, this.segments));
+          continue;
+        }
+        if (status !== LINE_OBJECT) {
+          out[from + i] = this.count(null);
+          continue;
+        }
+        const values = new Array<string | undefined>(this.paths.length);
+        for (let k = 0; k < values.length; k++) {
+          const o = at + 1 + 4 * k;
+          values[k] = this.caches[k]!.value(line, res[o]!, res[o + 1]! - line.byteOffset, res[o + 2]!, res[o + 3]!);
+        }
+        out[from + i] = this.count(values);
+      }
+      from = to;
+    }
+    return out;
+  }
+
+  private count(values: JsonValues): JsonValues {
+    if (values === null) this.stats.notJson++;
+    else if (values.includes(undefined)) this.stats.missingField++;
     return values;
   }
+}
+
+/**
+ * The meaning of extraction: JSON.parse of the line and a lookup per path (undefined: missing),
+ * or null when the line is not a JSON object. Exported for the property test.
+ */
+export function extractByParse(line: Buffer, segments: readonly (readonly string[])[]): JsonValues {
+  const parsed = parseObject(line);
+  if (parsed === null) return null;
+  return segments.map((s) => routingValue(lookup(parsed, s)));
+}
+
+// The addon's answers (native/src/json_fields.c).
+const LINE_OBJECT = 1;
+const LINE_DEEP = 2;
+const VALUE_MISSING = 0;
+const VALUE_STRING = 1;
+const VALUE_NUMBER = 2;
+const VALUE_TRUE = 3;
+const VALUE_ESCAPED = 8;
+const VALUE_NON_ASCII = 16;
+const MAX_PATHS = 32;
+const MAX_SEGMENTS = 16;
+const MAX_SEGMENT_BYTES = 256;
+/** Distinct values a path remembers; past it the cache starts again (a key unique per line only churns it). */
+const CACHE_ENTRIES = 256;
+
+interface JsonFieldsAddon {
+  jsonFields(data: Uint8Array, bounds: Uint32Array, n: number, spec: Uint8Array, out: Int32Array): void;
+}
+
+let addon: JsonFieldsAddon | null | undefined;
+
+/**
+ * The addon, or null where it cannot load (then JSON.parse answers the same). Loaded after the
+ * Kafka binding, as the producer is, so that one librdkafka serves both (see native/index.cjs).
+ */
+function nativeFields(): JsonFieldsAddon | null {
+  if (addon === undefined) {
+    try {
+      const require = createRequire(import.meta.url);
+      require('@confluentinc/kafka-javascript');
+      const mod = require('@logship/native') as Partial<JsonFieldsAddon>;
+      addon = typeof mod.jsonFields === 'function' ? (mod as JsonFieldsAddon) : null;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon;
+}
+
+/** For tests: extraction without the addon (the JSON.parse path). */
+export function useNativeJsonFields(enabled: boolean): void {
+  addon = enabled ? undefined : null;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * The paths as the addon reads them (see json_fields.c), or null when it cannot answer for
+ * them exactly: too many or too long, or a segment whose UTF-8 is not its text (a lone
+ * surrogate) or holds U+FFFD (which invalid bytes in a line decode to).
+ */
+function nativeSpecOf(segments: readonly (readonly string[])[]): Uint8Array | null {
+  if (segments.length > MAX_PATHS) return null;
+  const parts: Buffer[] = [u32(segments.length)];
+  for (const path of segments) {
+    if (path.length > MAX_SEGMENTS) return null;
+    parts.push(u32(path.length));
+    for (const segment of path) {
+      const bytes = Buffer.from(segment, 'utf8');
+      if (bytes.length > MAX_SEGMENT_BYTES || LONE_SURROGATE.test(segment) || segment.includes('\uFFFD')) return null;
+      const index = /^\d+$/.test(segment) ? Number(segment) : -1;
+      parts.push(i32(index <= 0x7fffffff ? index : -1), u32(bytes.length), bytes);
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+}
+
+function i32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(v);
+  return b;
+}
+
+/**
+ * A path's recent values by the hash of their bytes: a string is made for a value only when it
+ * is not here. A hit is checked byte by byte against the remembered text (ASCII only: its
+ * characters are its bytes), so a hash collision costs a string, never a wrong value.
+ */
+class ValueCache {
+  private readonly byHash = new Map<number, { raw: string; value: string }>();
+
+  value(line: Buffer, kind: number, start: number, length: number, hash: number): string | undefined {
+    if (kind === VALUE_MISSING) return undefined;
+    const base = kind & 7;
+    if ((kind & (VALUE_ESCAPED | VALUE_NON_ASCII)) !== 0) {
+      // Rare: decoded exactly as JSON.parse would (invalid UTF-8 becomes U+FFFD first).
+      const text = line.toString('utf8', start, start + length);
+      return (kind & VALUE_ESCAPED) !== 0 ? (JSON.parse(`"${text}"`) as string) : text;
+    }
+    const cached = this.byHash.get(hash);
+    if (cached !== undefined && sameAscii(line, start, length, cached.raw)) return cached.value;
+    const raw = line.toString('latin1', start, start + length);
+    const value = base === VALUE_STRING ? raw : base === VALUE_NUMBER ? String(Number(raw)) : base === VALUE_TRUE ? 'true' : 'false';
+    if (this.byHash.size >= CACHE_ENTRIES) this.byHash.clear();
+    this.byHash.set(hash, { raw, value });
+    return value;
+  }
+}
+
+function sameAscii(line: Buffer, start: number, length: number, text: string): boolean {
+  if (text.length !== length) return false;
+  for (let k = 0; k < length; k++) if (line[start + k] !== text.charCodeAt(k)) return false;
+  return true;
 }
 
 function parseObject(line: Buffer): Record<string, unknown> | null {

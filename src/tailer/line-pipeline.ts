@@ -263,11 +263,7 @@ export class LinePipeline {
       if (times !== null) columns.push(times);
       this.filter.apply(lines, flags, columns, this.lineStats.dropped);
     }
-    let json: LineDetails['json'] = null;
-    if (this.json !== null) {
-      json = new Array<readonly (string | undefined)[] | null>(lines.length);
-      for (let i = 0; i < lines.length; i++) json[i] = this.json.extract(lines[i]!);
-    }
+    const json: LineDetails['json'] = this.json === null ? null : this.json.extractLines(lines);
     const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
     if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
     return out;
