@@ -3,7 +3,9 @@
 //   - `parser: cri` on a containerd log (2 % of its events in P/F pieces) vs that file raw;
 //   - `parse: json` + topic and key by field (4 topics by {json.service}, key {json.trace_id})
 //     on a file of JSON lines vs that file raw; and the same without the key (the raw run is
-//     shared), to show what keyed records spread over partitions add.
+//     shared), to show what keyed records spread over partitions add; and routed by a field
+//     that has one value in the file ({json.http.method}: one topic, no key), to tell the
+//     agent's own per-line work (extraction, routing) from what four topics cost librdkafka.
 // Target: at most 1 CPU-s per million lines above raw, each. CPU is the agent process's
 // (user + system, all threads) from spawn until Kafka held every record: start-up included in
 // both sides of each difference.
@@ -99,6 +101,7 @@ export const lineStagesScenario: Scenario = {
       { name: 'parse: json + topic/key by field', raw: [], staged: [], lines: events },
       // The same without the key: what spreading records over partitions by key adds.
       { name: 'parse: json + topic by field, no key', raw: [], staged: [], lines: events },
+      { name: 'parse: json + topic by a one-valued field', raw: [], staged: [], lines: events },
     ];
     for (let run = 1; run <= ctx.plan.runs; run++) {
       // Paired: each stage's run right after its raw baseline, on the same file.
@@ -115,6 +118,9 @@ export const lineStagesScenario: Scenario = {
       rows[2]!.raw.push(rows[1]!.raw[rows[1]!.raw.length - 1]!);
       const keyless = ctx.topic('json-nokey');
       rows[2]!.staged.push(await ship(ctx, jsonFile, `    topic: "${keyless}.{json.service:-unknown}"\n    parse: json`, SERVICES.map((s) => `${keyless}.${s}`), events));
+      rows[3]!.raw.push(rows[1]!.raw[rows[1]!.raw.length - 1]!);
+      const single = ctx.topic('json-one');
+      rows[3]!.staged.push(await ship(ctx, jsonFile, `    topic: "${single}.{json.http.method:-unknown}"\n    parse: json`, [`${single}.GET`], events));
     }
     for (const row of rows) {
       const perMillion = (r: Run, lines: number): number => r.cpuSeconds / (lines / 1e6);

@@ -177,7 +177,14 @@ export class FileRoute {
   private readonly jsonHead: string;
   private readonly jsonTail: Buffer;
   /** The batch whose records' topics and keys were rendered last (runs are asked for again on queue-full). */
-  private rendered: { batch: LineBatch; topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } | null = null;
+  private rendered: RenderedRecords | null = null;
+  /**
+   * When the topic depends on one JSON field and nothing else of the line: its topic by that
+   * field's value (the extractor hands equal values as one string, so this is one lookup per
+   * record instead of a render and a lookup of the rendered text). Index of the field, or -1.
+   */
+  private readonly topicField: number;
+  private readonly topicByValue = new Map<string | undefined, string>();
   /** Records of a batch whose acknowledgements were counted per topic already. */
   private readonly ackCounted = new WeakMap<LineBatch, number>();
 
@@ -199,6 +206,7 @@ export class FileRoute {
     this.key = this.boundKey === null ? null : Buffer.from(this.boundKey.render(NO_LINE));
     this.streamHeaders = this.input.headers && this.input.parser !== 'none';
     this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null);
+    this.topicField = !plan.topic.usesStream && plan.topic.jsonPaths.length === 1 ? plan.jsonPaths.indexOf(plan.topic.jsonPaths[0]!) : -1;
     const k8s = this.kubernetes;
     const staticHeaders: HeaderSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path)];
     if (k8s !== null) {
@@ -270,12 +278,11 @@ export class FileRoute {
    * refusal taken back).
    */
   countTopics(batch: LineBatch, from: number, to: number, perTopic: Map<string, number>, by = 1): void {
-    const topics = this.recordTopics(batch);
-    if (topics === null) {
+    if (this.recordTopics(batch) === null) {
       perTopic.set(this.topic, (perTopic.get(this.topic) ?? 0) + by * (to - from));
       return;
     }
-    for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + by);
+    countRange(this.renderedFor(batch), from, to, perTopic, by);
   }
 
   /** The topic record `index` of `batch` goes to. */
@@ -304,11 +311,10 @@ export class FileRoute {
     const from = this.ackCounted.get(batch) ?? 0;
     const to = Math.min(recordCount(batch), from + n);
     this.ackCounted.set(batch, to);
-    const { topics } = this.renderedFor(batch);
-    for (let i = from; i < to; i++) perTopic.set(topics[i]!, (perTopic.get(topics[i]!) ?? 0) + 1);
+    countRange(this.renderedFor(batch), from, to, perTopic, 1);
   }
 
-  private renderedFor(batch: LineBatch): { topics: string[]; keys: (string | null)[]; recordKeys: RecordKeys | undefined } {
+  private renderedFor(batch: LineBatch): RenderedRecords {
     if (this.rendered?.batch === batch) return this.rendered;
     const n = recordCount(batch);
     const details = batch.details;
@@ -318,14 +324,39 @@ export class FileRoute {
     // Fields extracted for other paths (a batch read before a reload changed the templates):
     // their values are taken by name.
     const remap = details?.jsonPaths != null && !samePaths(details.jsonPaths, this.jsonPaths) ? this.jsonPaths.map((p) => details.jsonPaths!.indexOf(p)) : null;
+    // Records count per topic (metrics) by a small index per record into the batch's distinct topics.
+    const distinct: string[] = [];
+    const indexOf = new Map<string, number>();
+    const topicIndex = new Uint32Array(n);
+    let lastTopic: string | undefined;
+    let lastIndex = 0;
+    const byValue = this.topicByValue;
     for (let i = 0; i < n; i++) {
       line.stream = details?.streams?.[i] ?? null;
       const json = details?.json?.[i] ?? null;
       line.json = remap === null || json === null ? json : remap.map((k) => (k === -1 ? undefined : json[k]));
-      topics[i] = this.boundTopic.renderTopic(line);
+      let topic: string | undefined;
+      if (this.topicField === -1) topic = this.boundTopic.renderTopic(line);
+      else {
+        const value = line.json?.[this.topicField];
+        topic = byValue.get(value);
+        if (topic === undefined) {
+          topic = this.boundTopic.renderTopic(line);
+          if (byValue.size >= TOPICS_BY_VALUE_KEPT) byValue.clear();
+          byValue.set(value, topic);
+        }
+      }
+      topics[i] = topic;
+      if (topic !== lastTopic) {
+        let index = indexOf.get(topic);
+        if (index === undefined) indexOf.set(topic, (index = distinct.push(topic) - 1));
+        lastIndex = index;
+        lastTopic = topic;
+      }
+      topicIndex[i] = lastIndex;
       keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
     }
-    this.rendered = { batch, topics, keys, recordKeys: undefined };
+    this.rendered = { batch, topics, keys, recordKeys: undefined, distinct, topicIndex };
     return this.rendered;
   }
 
@@ -389,6 +420,32 @@ export class FileRoute {
   headers(): HeaderSpec | null {
     return this.input.headers ? this.headerSpecs.none : null;
   }
+}
+
+/** Line-routed topics of a batch, rendered once (see FileRoute.renderedFor). */
+interface RenderedRecords {
+  batch: LineBatch;
+  topics: string[];
+  keys: (string | null)[];
+  recordKeys: RecordKeys | undefined;
+  /** The batch's distinct topics, and each record's index into them. */
+  distinct: string[];
+  topicIndex: Uint32Array;
+}
+
+/** Distinct values FileRoute.topicByValue keeps: a field with a value per line starts it over instead of growing it. */
+const TOPICS_BY_VALUE_KEPT = 1024;
+
+/** Adds `by` per record [from, to) of `rendered` to its topic's count: one map update per distinct topic. */
+function countRange(rendered: RenderedRecords, from: number, to: number, perTopic: Map<string, number>, by: number): void {
+  const { distinct, topicIndex } = rendered;
+  if (distinct.length === 1) {
+    perTopic.set(distinct[0]!, (perTopic.get(distinct[0]!) ?? 0) + by * (to - from));
+    return;
+  }
+  const counts = new Array<number>(distinct.length).fill(0);
+  for (let i = from; i < to; i++) counts[topicIndex[i]!]!++;
+  for (let k = 0; k < distinct.length; k++) if (counts[k]! > 0) perTopic.set(distinct[k]!, (perTopic.get(distinct[k]!) ?? 0) + by * counts[k]!);
 }
 
 function samePaths(a: readonly string[], b: readonly string[]): boolean {
