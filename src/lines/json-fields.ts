@@ -150,6 +150,9 @@ const MAX_SEGMENTS = 16;
 const MAX_SEGMENT_BYTES = 256;
 /** Distinct values a path remembers; past it the cache starts again (a key unique per line only churns it). */
 const CACHE_ENTRIES = 256;
+/** Every so many lookups the cache judges itself: under one hit in eight, it steps aside for CACHE_BYPASS_VALUES values. */
+const CACHE_VERDICT_LOOKUPS = 1024;
+const CACHE_BYPASS_VALUES = 16_384;
 
 interface JsonFieldsAddon {
   jsonFields(data: Uint8Array, bounds: Uint32Array, n: number, spec: Uint8Array, out: Int32Array): void;
@@ -222,6 +225,10 @@ function i32(v: number): Buffer {
  */
 class ValueCache {
   private readonly byHash = new Map<number, { raw: string; value: string }>();
+  /** Lookups and hits since the last verdict, and values still to make without the cache. */
+  private lookups = 0;
+  private hits = 0;
+  private bypass = 0;
 
   value(line: Buffer, kind: number, start: number, length: number, hash: number): string | undefined {
     if (kind === VALUE_MISSING) return undefined;
@@ -231,14 +238,34 @@ class ValueCache {
       const text = line.toString('utf8', start, start + length);
       return (kind & VALUE_ESCAPED) !== 0 ? (JSON.parse(`"${text}"`) as string) : text;
     }
+    if (this.bypass > 0) {
+      // A value per line (a trace id): remembering them would only churn the map.
+      this.bypass--;
+      return rendered(line.toString('latin1', start, start + length), base);
+    }
     const cached = this.byHash.get(hash);
-    if (cached !== undefined && sameAscii(line, start, length, cached.raw)) return cached.value;
+    if (++this.lookups === CACHE_VERDICT_LOOKUPS) {
+      if (this.hits < CACHE_VERDICT_LOOKUPS / 8) {
+        this.bypass = CACHE_BYPASS_VALUES;
+        this.byHash.clear();
+      }
+      this.lookups = this.hits = 0;
+    }
+    if (cached !== undefined && sameAscii(line, start, length, cached.raw)) {
+      this.hits++;
+      return cached.value;
+    }
     const raw = line.toString('latin1', start, start + length);
-    const value = base === VALUE_STRING ? raw : base === VALUE_NUMBER ? String(Number(raw)) : base === VALUE_TRUE ? 'true' : 'false';
+    const value = rendered(raw, base);
     if (this.byHash.size >= CACHE_ENTRIES) this.byHash.clear();
     this.byHash.set(hash, { raw, value });
     return value;
   }
+}
+
+/** What JSON.parse and routingValue make of an ASCII value's text. */
+function rendered(raw: string, base: number): string {
+  return base === VALUE_STRING ? raw : base === VALUE_NUMBER ? String(Number(raw)) : base === VALUE_TRUE ? 'true' : 'false';
 }
 
 function sameAscii(line: Buffer, start: number, length: number, text: string): boolean {
