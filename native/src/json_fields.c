@@ -245,6 +245,34 @@ static int scan_child(Scan *s, uint32_t hit, int depth) {
   return 1;
 }
 
+enum { MEMBER_INVALID = 0, MEMBER_MORE = 1, MEMBER_CLOSED = 2 };
+
+/*
+ * A member's value (or an element) of the container at `depth`, matched by the paths `hit`,
+ * then what follows it: a comma (MEMBER_MORE), the container's `close` (MEMBER_CLOSED) or
+ * anything else (MEMBER_INVALID).
+ */
+static int scan_member(Scan *s, uint32_t hit, int depth, uint8_t close) {
+  if (hit) {
+    if (!scan_child(s, hit, depth)) return MEMBER_INVALID;
+  } else {
+    Value ignored;
+    if (!scan_value(s, 0, depth + 1, &ignored)) return MEMBER_INVALID;
+  }
+  skip_ws(s);
+  if (s->p >= s->end) return MEMBER_INVALID;
+  if (*s->p == ',') {
+    s->p++;
+    skip_ws(s);
+    return MEMBER_MORE;
+  }
+  if (*s->p == close) {
+    s->p++;
+    return MEMBER_CLOSED;
+  }
+  return MEMBER_INVALID;
+}
+
 static int scan_object(Scan *s, uint32_t mask, int depth) {
   s->p++; /* '{' */
   skip_ws(s);
@@ -273,17 +301,8 @@ static int scan_object(Scan *s, uint32_t mask, int depth) {
     if (s->p >= s->end || *s->p != ':') return 0;
     s->p++;
     skip_ws(s);
-    if (hit) {
-      if (!scan_child(s, hit, depth)) return 0;
-    } else {
-      Value ignored;
-      if (!scan_value(s, 0, depth + 1, &ignored)) return 0;
-    }
-    skip_ws(s);
-    if (s->p >= s->end) return 0;
-    if (*s->p == ',') { s->p++; skip_ws(s); continue; }
-    if (*s->p == '}') { s->p++; return 1; }
-    return 0;
+    int next = scan_member(s, hit, depth, '}');
+    if (next != MEMBER_MORE) return next == MEMBER_CLOSED;
   }
 }
 
@@ -296,17 +315,8 @@ static int scan_array(Scan *s, uint32_t mask, int depth) {
     if (mask)
       for (int k = 0; k < s->paths; k++)
         if ((mask & (1u << k)) && s->path[k].index[depth] == i) hit |= 1u << k;
-    if (hit) {
-      if (!scan_child(s, hit, depth)) return 0;
-    } else {
-      Value ignored;
-      if (!scan_value(s, 0, depth + 1, &ignored)) return 0;
-    }
-    skip_ws(s);
-    if (s->p >= s->end) return 0;
-    if (*s->p == ',') { s->p++; skip_ws(s); continue; }
-    if (*s->p == ']') { s->p++; return 1; }
-    return 0;
+    int next = scan_member(s, hit, depth, ']');
+    if (next != MEMBER_MORE) return next == MEMBER_CLOSED;
   }
 }
 
