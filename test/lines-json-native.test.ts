@@ -148,10 +148,11 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
       fc.property(fc.array(fc.tuple(topObject, fc.array(fc.nat(), { minLength: 1, maxLength: 8 })), { minLength: 1, maxLength: 30 }), fc.array(pathArb, { minLength: 1, maxLength: 4 }), (trees, paths) => {
         const texts = trees.map(([tree, choices]) => render(tree, choices, { k: 0 }).replace(/\n/g, ' '));
         // Repeated lines hit the cache; the join makes the lines views of one buffer.
-        const all = Buffer.from([...texts, ...texts].join('\n'));
+        const order = [...texts, ...texts.reverse()];
+        const all = Buffer.from(order.join('\n'));
         const lines: Buffer[] = [];
         let at = 0;
-        for (const text of [...texts, ...texts]) {
+        for (const text of order) {
           const len = Buffer.byteLength(text);
           lines.push(all.subarray(at, at + len));
           at += len + 1;
@@ -167,6 +168,12 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  test('the cache tells a number from a string of the same text, and a literal from its string', () => {
+    const x = new JsonFieldExtractor(['v'], emptyJsonFieldStats());
+    const lines = ['{"v":"1.0"}', '{"v":1.0}', '{"v":"1.0"}', '{"v":"true"}', '{"v":true}', '{"v":1e2}', '{"v":"1e2"}'].map((t) => Buffer.from(t));
+    assert.deepEqual(x.extractLines(lines), [['1.0'], ['1'], ['1.0'], ['true'], ['true'], ['100'], ['1e2']]);
   });
 
   test('a hash collision never returns another value: each hit is checked byte by byte', () => {

@@ -224,7 +224,8 @@ function i32(v: number): Buffer {
  * characters are its bytes), so a hash collision costs a string, never a wrong value.
  */
 class ValueCache {
-  private readonly byHash = new Map<number, { raw: string; value: string }>();
+  /** `base`: the value's kind (a number 1.0 renders "1", the string "1.0" as it is). */
+  private readonly byHash = new Map<number, { raw: string; base: number; value: string }>();
   /** Lookups and hits since the last verdict, and values still to make without the cache. */
   private lookups = 0;
   private hits = 0;
@@ -251,14 +252,14 @@ class ValueCache {
       }
       this.lookups = this.hits = 0;
     }
-    if (cached !== undefined && sameAscii(line, start, length, cached.raw)) {
+    if (cached !== undefined && cached.base === base && sameAscii(line, start, length, cached.raw)) {
       this.hits++;
       return cached.value;
     }
     const raw = line.toString('latin1', start, start + length);
     const value = rendered(raw, base);
     if (this.byHash.size >= CACHE_ENTRIES) this.byHash.clear();
-    this.byHash.set(hash, { raw, value });
+    this.byHash.set(hash, { raw, base, value });
     return value;
   }
 }
