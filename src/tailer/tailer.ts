@@ -41,7 +41,7 @@ import { HandlePool } from './handle-pool.js';
 import { fingerprintOf, identityOf, MARKER_MAX_BYTES, sameIdentity } from './identity.js';
 import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { PathLooks } from './path-looks.js';
-import { copyStart, decideStart, planKnownPath, type ResumePoint, type StartPoint } from './prospector.js';
+import { copyStart, decideStart, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type ResumePoint, type StartPoint } from './prospector.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FileReader, type ReaderContext, type ReaderOutcome, type ReaderState } from './reader.js';
 import { ReaderGroup } from './reader-group.js';
@@ -340,7 +340,7 @@ export class Tailer {
       // The live file is known but no longer holds what we knew (truncated while we were down):
       // copies of it may have come and gone too — the newest holds what no position points to.
       const liveChanged =
-        !plan.searchMiddle && current !== undefined && (await this.known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat })) === undefined;
+        !plan.searchMiddle && current !== undefined && liveMayHaveChanged(await this.known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat }));
       const searchMiddle = plan.searchMiddle || liveChanged;
       if (!searchMiddle && rotated.length === 0) continue;
       const input = this.inputById(known[0]!.input) ?? current?.input;
@@ -584,9 +584,13 @@ export class Tailer {
     inherited?: FileHandle;
   }): FileReader {
     const key = identityKey(spec.identity);
+    // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
+    const source = { key: `${key}:${this.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath };
+    // Registered now where the start needs no look at the file: the reader may wait for the gate past a crash.
+    const early = registrationBeforeOpen(spec.start);
+    if (early !== null) this.tracker.announce(source, early.at, early.from);
     const reader = new FileReader(this.ctx, {
-      // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
-      source: { key: `${key}:${this.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
+      source,
       input: spec.input,
       currentPath: spec.currentPath,
       state: spec.state,
