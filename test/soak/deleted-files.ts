@@ -1,13 +1,16 @@
 // The files the soak deleted while the agent may still have been reading them, and the guard
 // run before each crash: wait until every one is shipped in full and that is persisted
-// (registry.json holds its identity at an offset >= its size at deletion). A deleted file's
+// (registry.json holds its identity at an offset >= its size at deletion, with the fingerprint of
+// its first bytes: an offset the file's earlier content reached before a copytruncate is no
+// proof that what it was refilled with was shipped). A deleted file's
 // unshipped lines die with the agent's handle in a crash — no agent could ship them after —
 // so crashing earlier would measure the soak's cruelty, not the agent.
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeRegistry } from '../../src/registry/registry-file.js';
-import { identityKey } from '../../src/core/file.js';
+import { type Checkpoint, identityKey } from '../../src/core/file.js';
+import { fingerprintMatches } from '../../src/tailer/identity.js';
 import type { DeletedFile } from './file-faults.js';
 
 const POLL_MS = 100;
@@ -28,6 +31,23 @@ export function persistedOffsets(registryFile: string): Map<string, number> {
   }
   const decoded = decodeRegistry(text);
   return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp.offset])) : new Map();
+}
+
+/** Persisted entries by "dev:ino"; empty when registry.json is missing or unreadable. */
+function persistedEntries(registryFile: string): Map<string, Checkpoint> {
+  let text: string;
+  try {
+    text = readFileSync(registryFile, 'utf8');
+  } catch {
+    return new Map();
+  }
+  const decoded = decodeRegistry(text);
+  return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp])) : new Map();
+}
+
+/** The registry says all of `file` is shipped: its size reached, in the content it had when deleted. */
+export function confirmedShipped(file: DeletedFile, entry: Checkpoint | undefined): boolean {
+  return entry !== undefined && entry.offset >= file.size && fingerprintMatches(file.head, entry.fingerprint);
 }
 
 export class DeletedFiles {
@@ -64,13 +84,13 @@ export class DeletedFiles {
   }
 
   private settle(): void {
-    const offsets = persistedOffsets(this.registryFile);
+    const entries = persistedEntries(this.registryFile);
     this.pending = this.pending.filter((file) => {
       if (this.reusedSince(file.identity, file.deletedAt)) {
         this.unverifiable++;
         return false;
       }
-      return file.size > 0 && (offsets.get(file.identity) ?? -1) < file.size;
+      return file.size > 0 && !confirmedShipped(file, entries.get(file.identity));
     });
   }
 }
