@@ -59,6 +59,12 @@ export class DeletedFiles {
     private readonly registryFile: string,
     /** True when a file created after `since` has this identity (ext4 reuses inodes). */
     private readonly reusedSince: (identity: string, since: number) => boolean,
+    /**
+     * The agent holds no unacknowledged line (false while it cannot tell). An inode is reused
+     * only once the agent closed the deleted file — read to its end — so its lines are shipped
+     * once nothing is in flight; the registry entry is another file's by then.
+     */
+    private readonly nothingInFlight: () => Promise<boolean> = async () => true,
   ) {}
 
   add(file: DeletedFile): void {
@@ -73,7 +79,7 @@ export class DeletedFiles {
   async waitShipped(timeoutMs: number): Promise<GuardOutcome> {
     const started = Date.now();
     for (;;) {
-      this.settle();
+      await this.settle();
       if (this.pending.length === 0 || Date.now() - started >= timeoutMs) {
         const unconfirmed = this.pending;
         this.pending = [];
@@ -83,12 +89,14 @@ export class DeletedFiles {
     }
   }
 
-  private settle(): void {
+  private async settle(): Promise<void> {
     const entries = persistedEntries(this.registryFile);
+    const reused = this.pending.filter((file) => this.reusedSince(file.identity, file.deletedAt));
+    const drained = reused.length > 0 && (await this.nothingInFlight());
     this.pending = this.pending.filter((file) => {
-      if (this.reusedSince(file.identity, file.deletedAt)) {
-        this.unverifiable++;
-        return false;
+      if (reused.includes(file)) {
+        if (drained) this.unverifiable++;
+        return !drained;
       }
       return file.size > 0 && !confirmedShipped(file, entries.get(file.identity));
     });
