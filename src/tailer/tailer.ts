@@ -710,7 +710,9 @@ export class Tailer {
     // Since the reader last read, or since the copy that continues it was born, whichever is
     // earlier: a reader created after the copies (a reload or restart behind a stalled Kafka)
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
-    const since = copy === undefined ? reader.lastGrowthAt : Math.min(reader.lastGrowthAt, bornAtMs(copy.stat));
+    // That copy may be followed already (registered when found, resumed at the restart).
+    const continuing = copy ?? (await findTruncatedCopy(reader.source.path, before, (identity) => sameIdentity(identity, reader.identity), this.ctx.openFile));
+    const since = continuing === undefined ? reader.lastGrowthAt : Math.min(reader.lastGrowthAt, bornAtMs(continuing.stat));
     await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, since, reader.input, reader.identity);
     return copy !== undefined;
   }
