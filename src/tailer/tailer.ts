@@ -500,7 +500,10 @@ export class Tailer {
     for (const middle of middleFiles(listing, livePath, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
-      if ((await this.known.verified(middle)) !== undefined) continue;
+      // A position at 0 tells nothing (with no first bytes it matches any file, a reused inode's
+      // too), and reading from 0 is what it would say anyway.
+      const remembered = await this.known.verified(middle);
+      if (remembered !== undefined && remembered.offset > 0) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copied = await this.copiedFrom(middle, livePath, originals);
