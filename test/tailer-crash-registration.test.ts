@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { checkpointAt, identityKey, identityOf } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
 import { registrationEntry } from '../src/core/registration.js';
+import { fingerprintOf } from '../src/tailer/identity.js';
 import { waitFor } from './helpers/fs-wait.js';
 import { Collector, FakeCheckpoints, inputConfig, lineNumber, ManualGate, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
@@ -27,7 +28,11 @@ function registeringTracker(checkpoints: FakeCheckpoints): OffsetTracker {
       if (record.persistable !== null) register(record, record.persistable, record.start, record.seenAt);
     },
     announced: (source, at, from) => register(source, at, from),
-    gone: () => undefined,
+    // Deleted and closed: the entry stays, marked (Agent: registry.markDeleted).
+    gone: (identity) => {
+      const entry = checkpoints.get(identity);
+      if (entry !== undefined) checkpoints.set({ ...entry, deleted: true });
+    },
   });
 }
 
@@ -174,4 +179,33 @@ test('a stale entry on a reused inode is replaced when a new file on it is follo
   await firstLife.tailer.stop();
   const entry = checkpoints.get(identity);
   assert.deepEqual([entry?.path, entry?.offset, entry?.input, identityKey(entry!.identity)], [path, 0, input.id, identityKey(identity)], 'the stale entry replaced by the new file at 0');
+});
+
+test('a middle file on an inode whose stale entry (a deleted file\'s, at 0 with no first bytes) the registry still holds is read, not taken for the known file', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const checkpoints = new FakeCheckpoints();
+  writeFileSync(path, numberedLines(0, 100));
+  const first = new Collector();
+  const firstLife = await startTailer(t, { inputs: [input], collector: first, checkpoints, tracker: registeringTracker(checkpoints) });
+  await waitFor(() => first.lineCount === 100, 'the first life');
+  await firstLife.tailer.stop();
+  acknowledgeAll(checkpoints, first, Date.now());
+  await afterCoarseClock();
+
+  renameSync(path, `${path}.2`);
+  writeFileSync(path, numberedLines(100, 50)); // the middle file...
+  const middle = identityOf(statSync(path));
+  renameSync(path, `${path}.1`); // ...rotated away before the agent looked
+  writeFileSync(path, numberedLines(150, 50));
+  // Its inode was a file's the agent registered when it followed it (at 0, before reading it),
+  // deleted while the agent was down: the entry was never marked deleted.
+  checkpoints.set({ identity: middle, fingerprint: fingerprintOf(Buffer.alloc(0)), input: input.id, path: join(dir, 'gone', 'other.log'), offset: 0, marker: null, lastSeen: Date.now(), seenAt: 0 });
+
+  const second = new Collector();
+  const secondLife = await startTailer(t, { inputs: [input], collector: second, checkpoints, tracker: registeringTracker(checkpoints) });
+  await waitFor(() => second.lineCount >= 100, () => `100 lines, got ${second.lineCount}`);
+  await secondLife.tailer.drained();
+  assert.deepEqual(sortedNumbers(second), range(100, 200));
 });

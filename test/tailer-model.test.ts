@@ -97,7 +97,11 @@ function registeringTracker(checkpoints: FakeCheckpoints): OffsetTracker {
       if (record.persistable !== null) register(record, record.persistable, record.start, record.seenAt);
     },
     announced: (source, at, from) => register(source, at, from),
-    gone: () => undefined,
+    // Deleted and closed: the entry stays, marked (Agent: registry.markDeleted).
+    gone: (identity) => {
+      const entry = checkpoints.get(identity);
+      if (entry !== undefined) checkpoints.set({ ...entry, deleted: true });
+    },
   });
 }
 
@@ -388,6 +392,7 @@ const REGRESSIONS: Array<{ name: string; cmds: () => Array<fc.AsyncCommand<Model
     name: 'copytruncate seen, copytruncated again behind a stall, a crash, renamed while stopped (the first copy followed already)',
     cmds: () => [new Write(1), new CopyTruncate(0), new StalledCrash('copytruncate', 1, 0), new RotateRename()],
   },
+  { name: 'deleted twice (inodes reused), then renamed before the tailer looked', cmds: () => [new DeleteLive(0), new Write(1), new DeleteLive(0), new Write(1), new RotateRename()] },
 ];
 
 for (const regression of REGRESSIONS) {
