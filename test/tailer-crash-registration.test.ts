@@ -9,32 +9,13 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import type { InputConfig } from '../src/config/types.js';
 import { checkpointAt, identityKey, identityOf } from '../src/core/file.js';
-import { OffsetTracker } from '../src/core/offset-tracker.js';
-import { registrationEntry } from '../src/core/registration.js';
 import { fingerprintOf } from '../src/tailer/identity.js';
 import { waitFor } from './helpers/fs-wait.js';
+import { registeringTracker } from './helpers/registering-tracker.js';
 import { Collector, FakeCheckpoints, inputConfig, lineNumber, ManualGate, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
-
-/** A tracker that registers followed files in `checkpoints` as the agent does in its registry. */
-function registeringTracker(checkpoints: FakeCheckpoints): OffsetTracker {
-  const register = (file: Parameters<typeof registrationEntry>[0], at: Parameters<typeof registrationEntry>[1], from: Parameters<typeof registrationEntry>[2], seenAt?: number): void => {
-    const entry = registrationEntry(file, at, from, checkpoints.get(file.identity), Date.now(), seenAt);
-    if (entry !== null) checkpoints.set(entry);
-  };
-  return new OffsetTracker({
-    tracked: (record) => {
-      if (record.persistable !== null) register(record, record.persistable, record.start, record.seenAt);
-    },
-    announced: (source, at, from) => register(source, at, from),
-    // Deleted and closed: the entry stays, marked (Agent: registry.markDeleted).
-    gone: (identity) => {
-      const entry = checkpoints.get(identity);
-      if (entry !== undefined) checkpoints.set({ ...entry, deleted: true });
-    },
-  });
-}
 
 /** Kafka acknowledged every line of `collector`, committed as the agent commits, seen at its path at `seenAt`. */
 function acknowledgeAll(checkpoints: FakeCheckpoints, collector: Collector, seenAt: number): void {
@@ -48,21 +29,42 @@ function afterCoarseClock(): Promise<void> {
   return sleep(50);
 }
 
+/** app.log in a temp directory, one input over it (rotated names excluded), an empty registry. */
+async function scene(t: TestContext): Promise<{ dir: string; path: string; input: InputConfig; checkpoints: FakeCheckpoints }> {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  return { dir, path, input: inputConfig({ paths: [path], exclude: ['*.[0-9]'] }), checkpoints: new FakeCheckpoints() };
+}
+
+/**
+ * A first life over `path` holding lines 0..99: read, acknowledged and persisted with a sighting
+ * of the path; the agent then stays down a while.
+ */
+async function firstLife(t: TestContext, path: string, input: InputConfig, checkpoints: FakeCheckpoints): Promise<void> {
+  writeFileSync(path, numberedLines(0, 100));
+  const first = new Collector();
+  const life = await startTailer(t, { inputs: [input], collector: first, checkpoints, tracker: registeringTracker(checkpoints) });
+  await waitFor(() => first.lineCount === 100, 'the first life');
+  await life.tailer.stop();
+  acknowledgeAll(checkpoints, first, Date.now());
+  await afterCoarseClock();
+}
+
+/** The next life (after a crash: a fresh tracker, the registry as persisted) ships exactly `expected`. */
+async function nextLifeShips(t: TestContext, input: InputConfig, checkpoints: FakeCheckpoints, expected: number[]): Promise<void> {
+  const collector = new Collector();
+  const life = await startTailer(t, { inputs: [input], collector, checkpoints, tracker: registeringTracker(checkpoints) });
+  await waitFor(() => collector.lineCount >= expected.length, () => `${expected.length} lines, got ${collector.lineCount}`);
+  await life.tailer.drained();
+  assert.deepEqual(sortedNumbers(collector), expected);
+}
+
 const sortedNumbers = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
 test('a middle file found behind a closed gate is registered before its reader opens it: after a crash it is finished, though the live file was seen since', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
-  const checkpoints = new FakeCheckpoints();
-  writeFileSync(path, numberedLines(0, 100));
-  const first = new Collector();
-  const firstLife = await startTailer(t, { inputs: [input], collector: first, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => first.lineCount === 100, 'the first life');
-  await firstLife.tailer.stop();
-  acknowledgeAll(checkpoints, first, Date.now());
-  await afterCoarseClock();
+  const { path, input, checkpoints } = await scene(t);
+  await firstLife(t, path, input, checkpoints);
 
   // While the agent is down: rotated by rename, the new file written, then copytruncated.
   renameSync(path, `${path}.2`);
@@ -86,25 +88,12 @@ test('a middle file found behind a closed gate is registered before its reader o
   const live = checkpoints.get(newFile)!;
   checkpoints.set({ ...live, seenAt: Date.now() });
 
-  const last = new Collector();
-  const lastLife = await startTailer(t, { inputs: [input], collector: last, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => last.lineCount >= 150, () => `150 lines, got ${last.lineCount}`);
-  await lastLife.tailer.drained();
-  assert.deepEqual(sortedNumbers(last), range(100, 250));
+  await nextLifeShips(t, input, checkpoints, range(100, 250));
 });
 
 test('a copytruncate copy found behind a closed gate is registered where its original is acknowledged: after a crash and the original\'s deletion it is finished from there', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
-  const checkpoints = new FakeCheckpoints();
-  writeFileSync(path, numberedLines(0, 100));
-  const first = new Collector();
-  const firstLife = await startTailer(t, { inputs: [input], collector: first, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => first.lineCount === 100, 'the first life');
-  await firstLife.tailer.stop();
-  acknowledgeAll(checkpoints, first, Date.now());
-  await afterCoarseClock();
+  const { path, input, checkpoints } = await scene(t);
+  await firstLife(t, path, input, checkpoints);
 
   appendFileSync(path, numberedLines(100, 100));
   copyFileSync(path, `${path}.1`); // lines 0..199; 100..199 unshipped
@@ -124,18 +113,11 @@ test('a copytruncate copy found behind a closed gate is registered where its ori
   unlinkSync(path);
   writeFileSync(path, numberedLines(250, 50));
 
-  const last = new Collector();
-  const lastLife = await startTailer(t, { inputs: [input], collector: last, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => last.lineCount >= 150, () => `150 lines, got ${last.lineCount}`);
-  await lastLife.tailer.drained();
-  assert.deepEqual(sortedNumbers(last), [...range(100, 200), ...range(250, 300)]);
+  await nextLifeShips(t, input, checkpoints, [...range(100, 200), ...range(250, 300)]);
 });
 
 test('a file registered at 0 before any of its bytes were read, then written and copytruncated while the agent was down: the copy is read at restart', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
-  const checkpoints = new FakeCheckpoints();
+  const { path, input, checkpoints } = await scene(t);
   writeFileSync(path, '');
   const firstLife = await startTailer(t, { inputs: [input], checkpoints, tracker: registeringTracker(checkpoints) });
   await waitFor(() => checkpoints.get(identityOf(statSync(path))) !== undefined, 'the empty file registered');
@@ -148,18 +130,11 @@ test('a file registered at 0 before any of its bytes were read, then written and
   appendFileSync(path, numberedLines(100, 50)); // other first bytes, but nothing to compare them with
   await afterCoarseClock(); // the agent stays down a while
 
-  const second = new Collector();
-  const secondLife = await startTailer(t, { inputs: [input], collector: second, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => second.lineCount >= 150, () => `150 lines, got ${second.lineCount}`);
-  await secondLife.tailer.drained();
-  assert.deepEqual(sortedNumbers(second), range(0, 150));
+  await nextLifeShips(t, input, checkpoints, range(0, 150));
 });
 
 test('a stale entry on a reused inode is replaced when a new file on it is followed from 0: a restart does not check the new file against the old position', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
-  const checkpoints = new FakeCheckpoints();
+  const { dir, path, input, checkpoints } = await scene(t);
   writeFileSync(path, numberedLines(0, 100));
   const identity = identityOf(statSync(path));
   // The registry still holds a deleted file's entry on this inode (deleted while the agent was down).
@@ -182,17 +157,8 @@ test('a stale entry on a reused inode is replaced when a new file on it is follo
 });
 
 test('a middle file on an inode whose stale entry (a deleted file\'s, at 0 with no first bytes) the registry still holds is read, not taken for the known file', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
-  const checkpoints = new FakeCheckpoints();
-  writeFileSync(path, numberedLines(0, 100));
-  const first = new Collector();
-  const firstLife = await startTailer(t, { inputs: [input], collector: first, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => first.lineCount === 100, 'the first life');
-  await firstLife.tailer.stop();
-  acknowledgeAll(checkpoints, first, Date.now());
-  await afterCoarseClock();
+  const { dir, path, input, checkpoints } = await scene(t);
+  await firstLife(t, path, input, checkpoints);
 
   renameSync(path, `${path}.2`);
   writeFileSync(path, numberedLines(100, 50)); // the middle file...
@@ -203,9 +169,5 @@ test('a middle file on an inode whose stale entry (a deleted file\'s, at 0 with 
   // deleted while the agent was down: the entry was never marked deleted.
   checkpoints.set({ identity: middle, fingerprint: fingerprintOf(Buffer.alloc(0)), input: input.id, path: join(dir, 'gone', 'other.log'), offset: 0, marker: null, lastSeen: Date.now(), seenAt: 0 });
 
-  const second = new Collector();
-  const secondLife = await startTailer(t, { inputs: [input], collector: second, checkpoints, tracker: registeringTracker(checkpoints) });
-  await waitFor(() => second.lineCount >= 100, () => `100 lines, got ${second.lineCount}`);
-  await secondLife.tailer.drained();
-  assert.deepEqual(sortedNumbers(second), range(100, 200));
+  await nextLifeShips(t, input, checkpoints, range(100, 200));
 });

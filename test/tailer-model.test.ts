@@ -22,9 +22,9 @@ import { test, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { identityKey } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
-import { registrationEntry } from '../src/core/registration.js';
 import { CLOCK_MARGIN_MS } from '../src/tailer/rotation.js';
 import { waitFor } from './helpers/fs-wait.js';
+import { registeringTracker } from './helpers/registering-tracker.js';
 import { Collector, FakeCheckpoints, inputConfig, lineNumber, ManualGate, startTailer, tempDir, type TailerFixture } from './helpers/tailer-harness.js';
 
 const MAX_ROTATED = 4;
@@ -80,29 +80,6 @@ function append(model: Model, real: Real, count: number): void {
 function shiftRotated(model: Model, real: Real): void {
   for (let n = model.rotated; n >= 1; n--) renameSync(`${real.live}.${n}`, `${real.live}.${n + 1}`);
   model.rotated++;
-}
-
-/**
- * A tracker that registers followed files in the registry as the agent does (Agent.registerFollowed:
- * when the follow is decided where the start needs no look at the file, else when the reader
- * opens it; replacing any entry the follow does not continue).
- */
-function registeringTracker(checkpoints: FakeCheckpoints): OffsetTracker {
-  const register = (file: Parameters<typeof registrationEntry>[0], at: Parameters<typeof registrationEntry>[1], from: Parameters<typeof registrationEntry>[2], seenAt?: number): void => {
-    const entry = registrationEntry(file, at, from, checkpoints.get(file.identity), Date.now(), seenAt);
-    if (entry !== null) checkpoints.set(entry);
-  };
-  return new OffsetTracker({
-    tracked: (record) => {
-      if (record.persistable !== null) register(record, record.persistable, record.start, record.seenAt);
-    },
-    announced: (source, at, from) => register(source, at, from),
-    // Deleted and closed: the entry stays, marked (Agent: registry.markDeleted).
-    gone: (identity) => {
-      const entry = checkpoints.get(identity);
-      if (entry !== undefined) checkpoints.set({ ...entry, deleted: true });
-    },
-  });
 }
 
 async function startRun(real: Real): Promise<void> {

@@ -21,18 +21,6 @@ export interface GuardOutcome {
   unconfirmed: DeletedFile[];
 }
 
-/** Persisted offsets by "dev:ino"; empty when registry.json is missing or unreadable. */
-export function persistedOffsets(registryFile: string): Map<string, number> {
-  let text: string;
-  try {
-    text = readFileSync(registryFile, 'utf8');
-  } catch {
-    return new Map();
-  }
-  const decoded = decodeRegistry(text);
-  return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp.offset])) : new Map();
-}
-
 /** Persisted entries by "dev:ino"; empty when registry.json is missing or unreadable. */
 function persistedEntries(registryFile: string): Map<string, Checkpoint> {
   let text: string;
@@ -43,6 +31,11 @@ function persistedEntries(registryFile: string): Map<string, Checkpoint> {
   }
   const decoded = decodeRegistry(text);
   return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp])) : new Map();
+}
+
+/** Persisted offsets by "dev:ino"; empty when registry.json is missing or unreadable. */
+export function persistedOffsets(registryFile: string): Map<string, number> {
+  return new Map([...persistedEntries(registryFile)].map(([key, cp]) => [key, cp.offset]));
 }
 
 /** The registry says all of `file` is shipped: its size reached, in the content it had when deleted. */
