@@ -367,7 +367,7 @@ export class Tailer {
           currentPath: found.path,
           state: 'rotated',
           start: { resume, fallback: 0, skipCompressed: true },
-        });
+        }).observed(found.stat);
       }
       // New files came and went at the path only if it changed hands.
       if (searchMiddle) await this.followMiddleFiles(listing, path, plan.since, input, currentId, known.map((file) => file.identity));
@@ -511,11 +511,11 @@ export class Tailer {
         this.observer.emit({ type: 'copy-found', path: livePath, copy: middle.path, offset: copied.point.offset });
         const acknowledgedUpTo = await this.acknowledgedIn(middle, copied.original, copied.point);
         const copyOf = { identity: copied.original, epoch: copied.point.epoch ?? 0, upTo: copied.point.offset };
-        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied.point, fallback: 'skip', acknowledgedUpTo, copyOf } });
+        this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { resume: copied.point, fallback: 'skip', acknowledgedUpTo, copyOf } }).observed(middle.stat);
         continue;
       }
       this.observer.emit({ type: 'middle-file', path: livePath, file: middle.path });
-      this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
+      this.follow({ identity: middle.identity, input, livePath, currentPath: middle.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } }).observed(middle.stat);
     }
   }
 
@@ -751,7 +751,7 @@ export class Tailer {
       currentPath: copy.path,
       state: 'rotated',
       start: { resume, fallback: 'skip', acknowledgedUpTo, copyOf: { identity: reader.identity, epoch: before.epoch ?? 0, upTo: before.offset } },
-    });
+    }).observed(copy.stat);
   }
 
   private onReaderSkipped(reader: FileReader, reason: string): void {
