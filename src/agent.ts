@@ -190,7 +190,7 @@ export class Agent {
         input: f.input,
         state: f.state,
         size: f.size,
-        committed: this.tracker.get(f.identity)?.shippedOffset ?? this.registry.get(f.identity)?.offset ?? 0,
+        committed: this.tracker.get(f.identity)?.shippedOffset ?? registeredWithin(this.registry.get(f.identity)?.offset ?? 0, f.size),
         linesRead: read?.lines ?? 0,
         bytesRead: read?.bytes ?? 0,
         lastReadAt: read?.lastReadAt ?? null,
@@ -364,6 +364,15 @@ export class Agent {
     if (this.embedded) await this.embedded.stop();
     this.log.info({ drained }, 'logship stopped');
   }
+}
+
+/**
+ * A file whose reader has not opened it yet (no tracker record) counts as shipped up to its
+ * registry offset — unless the file is shorter now: that offset then describes what it held
+ * before a truncation (its copy holds the rest), and none of what it holds now is acknowledged.
+ */
+function registeredWithin(offset: number, size: number): number {
+  return offset <= size ? offset : 0;
 }
 
 /** true if `work` settles within `ms`, false otherwise (the work itself is not cancelled). */
