@@ -715,8 +715,14 @@ export class Tailer {
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
     // That copy may be followed already (registered when found, resumed at the restart).
     const continuing = copy ?? (await findTruncatedCopy(reader.source.path, before, (identity) => sameIdentity(identity, reader.identity), this.ctx.openFile));
-    const since = continuing === undefined ? reader.lastGrowthAt : Math.min(reader.lastGrowthAt, bornAtMs(continuing.stat));
-    await this.followMiddleFiles(await listDirectoryFiles(dirname(reader.source.path)), reader.source.path, since, reader.input, reader.identity);
+    let since = continuing === undefined ? reader.lastGrowthAt : Math.min(reader.lastGrowthAt, bornAtMs(continuing.stat));
+    const listing = await listDirectoryFiles(dirname(reader.source.path));
+    // A reader still checking where to start (at a restart or after a reload) has read nothing to
+    // count from, and its predecessor's search may have been cut short by the reload (nothing of
+    // it is recorded): copies of the file made since the file was born count.
+    const own = reader.hasStarted ? undefined : listing.find((file) => sameIdentity(file.identity, reader.identity));
+    if (own !== undefined) since = Math.min(since, bornAtMs(own.stat));
+    await this.followMiddleFiles(listing, reader.source.path, since, reader.input, reader.identity);
     return copy !== undefined;
   }
 
