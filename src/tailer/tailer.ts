@@ -452,7 +452,6 @@ export class Tailer {
    * `listings` shares directory listings between the paths of one scan.
    */
   private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
-    this.looks.lookedEmpty(path, lookedAt);
     const reader = this.group.atPath(path);
     if (reader === undefined) return;
     this.group.leftPath(reader);
