@@ -530,7 +530,12 @@ export class FileReader {
     }
     const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
     this.lines.reset(position);
-    this.cursor.startAt(position, head, marker, epoch);
+    // Read from 0 after a mismatch: the first bytes again, as they are now. The copy search took a
+    // while, and a copytruncate in progress (copied, not yet truncated) when `head` was read has
+    // refilled the file since: with the old first bytes, the first read of the new ones looked
+    // like a truncation, and they were read and shipped twice (soak --gap 1.5 seed 2204).
+    const startHead = position === 0 && start.resume !== undefined && start.resume.offset > 0 ? await readHead(handle, (await handle.stat()).size) : head;
+    this.cursor.startAt(position, startHead, marker, epoch);
     if (position > 0) {
       // The bytes before the position go into the window, so that the first read already
       // checks them (a file truncated below the position shows in the read itself).
