@@ -13,7 +13,7 @@ import type { FileEventSink, FollowedView } from './file-events.js';
 import { identityOf, sameIdentity } from './identity.js';
 import type { KnownFiles } from './known-files.js';
 import type { PathLooks } from './path-looks.js';
-import { planKnownPath, type ResumePoint } from './prospector.js';
+import { liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
 import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 
 export interface RotationSearchOptions {
@@ -59,7 +59,9 @@ export class RotationSearch {
       const { rotated } = plan;
       // The live file is known but no longer holds what we knew (truncated while we were down):
       // copies of it may have come and gone too — the newest holds what no position points to.
-      const liveChanged = !plan.searchMiddle && current !== undefined && (await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat })) === undefined;
+      // So may it when nothing can tell: a position at 0 with no first bytes (registered when
+      // followed, before any byte was read) matches whatever the file holds now.
+      const liveChanged = !plan.searchMiddle && current !== undefined && liveMayHaveChanged(await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat }));
       const searchMiddle = plan.searchMiddle || liveChanged;
       if (!searchMiddle && rotated.length === 0) continue;
       const input = this.opts.inputById(knownHere[0]!.input) ?? current?.input;
