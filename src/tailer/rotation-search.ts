@@ -120,7 +120,10 @@ export class RotationSearch {
     for (const file of middleFiles(listing, namedAfter, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
-      if ((await known.verified(file)) !== undefined) continue;
+      // A position at 0 tells nothing (with no first bytes it matches any file, a reused inode's
+      // too), and reading from 0 is what it would say anyway.
+      const remembered = await known.verified(file);
+      if (remembered !== undefined && remembered.offset > 0) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copyOf = await this.copiedFrom(file, livePath, originals);
