@@ -151,7 +151,9 @@ export class RotationSearch {
     // Since the reader last read, or since the copy that continues it was born, whichever is
     // earlier: a reader created after the copies (a reload or restart behind a stalled Kafka)
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
-    const since = copy === null ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(copy.stat));
+    // That copy may be followed already (registered when found, resumed at the restart).
+    const continuing = copy ?? (await findTruncatedCopy(t.livePath, t.before, (identity) => sameIdentity(identity, t.original), this.opts.openFile));
+    const since = continuing === undefined ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(continuing.stat));
     await this.middle(await listDirectoryFiles(dirname(t.livePath)), t.livePath, since, t.input, t.original);
     return copy !== null;
   }
