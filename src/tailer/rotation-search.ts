@@ -37,6 +37,8 @@ export interface Truncation {
   before: ResumePoint;
   /** Last time its reader read bytes (or was created), ms. */
   lastReadAt: number;
+  /** Its reader has started (false: still checking its resume point, at a restart or after a reload). */
+  started: boolean;
 }
 
 export class RotationSearch {
@@ -153,8 +155,14 @@ export class RotationSearch {
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
     // That copy may be followed already (registered when found, resumed at the restart).
     const continuing = copy ?? (await findTruncatedCopy(t.livePath, t.before, (identity) => sameIdentity(identity, t.original), this.opts.openFile));
-    const since = continuing === undefined ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(continuing.stat));
-    await this.middle(await listDirectoryFiles(dirname(t.livePath)), t.livePath, since, t.input, t.original);
+    let since = continuing === undefined ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(continuing.stat));
+    const listing = await listDirectoryFiles(dirname(t.livePath));
+    // A reader still checking where to start (at a restart or after a reload) has read nothing to
+    // count from, and its predecessor's search may have been cut short by the reload (nothing of
+    // it is recorded): copies of the file made since the file was born count.
+    const own = t.started ? undefined : listing.find((file) => sameIdentity(file.identity, t.original));
+    if (own !== undefined) since = Math.min(since, bornAtMs(own.stat));
+    await this.middle(listing, t.livePath, since, t.input, t.original);
     return copy !== null;
   }
 

@@ -145,7 +145,7 @@ export class Tailer {
       queue: this.queue,
       ask: {
         truncated: ({ reader }, before) =>
-          this.queue.run(() => this.watcher.truncated({ original: reader.identity, livePath: reader.source.path, input: reader.input, before, lastReadAt: reader.lastGrowthAt })),
+          this.queue.run(() => this.watcher.truncated({ original: reader.identity, livePath: reader.source.path, input: reader.input, before, lastReadAt: reader.lastGrowthAt, started: reader.hasStarted })),
         unreadSince: ({ reader }, since) => this.queue.run(() => this.watcher.bornSince(reader.source.path, since, reader.input, reader.identity)),
       },
     });
