@@ -249,6 +249,8 @@ export class Tailer {
   }
 
   // --- Watcher events -> reader-group commands --------------------------------------------------
+  // Each follow is told the stat the watcher saw (reader.observed): behind a closed gate its
+  // reader does not open the file, and its size — the lag metric — would stay 0 until then.
 
   private async onFileEvent(event: FileEvent): Promise<void> {
     switch (event.type) {
@@ -270,14 +272,14 @@ export class Tailer {
         const { file, livePath, input } = event;
         const resume = this.known.resumePointFor(file.identity)!;
         this.observer.emit({ type: 'rotated-resumed', path: livePath, file: file.path, offset: resume.offset });
-        this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } });
+        this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } }).reader.observed(file.stat);
         return;
       }
       case 'middle': {
         const { file, livePath, input, copyOf } = event;
         if (copyOf === null) {
           this.observer.emit({ type: 'middle-file', path: livePath, file: file.path });
-          this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
+          this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } }).reader.observed(file.stat);
           return;
         }
         this.observer.emit({ type: 'copy-found', path: livePath, copy: file.path, offset: copyOf.point.offset });
@@ -307,7 +309,7 @@ export class Tailer {
   private followCopy(copy: DirectoryFile, livePath: string, input: InputConfig, original: FileIdentity, at: { resume: ResumePoint; before: ResumePoint; acknowledgedUpTo: FilePosition }): void {
     const copyOf = { identity: original, epoch: at.before.epoch ?? 0, upTo: at.before.offset };
     const start = { resume: at.resume, fallback: 'skip' as const, acknowledgedUpTo: at.acknowledgedUpTo, copyOf };
-    this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start });
+    this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start }).reader.observed(copy.stat);
   }
 
   /** A file we do not follow yet at a glob-matched path: the prospector decides where it starts. */
