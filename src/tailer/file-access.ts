@@ -91,11 +91,20 @@ export class FileAccess implements PooledReader {
     this.isDeleted = true;
   }
 
-  /** Gives the open handle away (still open) and frees its slot; null when none is open. */
+  /** A descriptor handed over that was not used yet (the owner never got to read), if any. */
+  get unusedInherited(): FileHandle | null {
+    return this.inherited ?? null;
+  }
+
+  /**
+   * Gives the open handle away (still open) and frees its slot — or, when none is open, a
+   * descriptor handed over and not used yet; null when there is neither.
+   */
   detach(): FileHandle | null {
-    const handle = this.current;
+    const handle = this.current ?? this.inherited ?? null;
     const slot = this.slot;
     this.current = null;
+    this.inherited = undefined;
     this.slot = null;
     if (slot !== null) this.pool.released(slot);
     return handle;

@@ -277,9 +277,13 @@ export class FileReader {
    */
   async stopKeepingDeleted(): Promise<FileHandle | null> {
     await this.halt();
-    const handle = this.access.handle;
+    // A descriptor a previous tailer handed over, not used yet (the gate kept this reader from
+    // starting: a second reload behind a stalled Kafka), is handed on again: the tracker still
+    // has the position it came with. Closed, it took the deleted file's unread rest with it.
+    const inherited = this.access.unusedInherited;
+    const handle = this.access.handle ?? inherited;
     let deleted = false;
-    if (handle !== null && this.tracked !== null && !this.finished) {
+    if (handle !== null && (this.tracked !== null || inherited !== null) && !this.finished) {
       try {
         deleted = (await handle.stat()).nlink === 0;
       } catch {
