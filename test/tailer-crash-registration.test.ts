@@ -171,3 +171,25 @@ test('a middle file on an inode whose stale entry (a deleted file\'s, at 0 with 
 
   await nextLifeShips(t, input, checkpoints, range(100, 200));
 });
+
+test('two reloads behind a stalled Kafka while a deleted file is unread: the descriptor handed over is handed on again, and its rest is read after the stall', async (t) => {
+  const { path, input, checkpoints } = await scene(t);
+  writeFileSync(path, numberedLines(0, 100));
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const gate = new ManualGate();
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount === 100, 'the first 100 lines');
+  gate.close();
+  appendFileSync(path, numberedLines(100, 50));
+  unlinkSync(path); // the reader holds it open: only its descriptor reaches lines 100..149
+  await first.tailer.stop(); // reload 1: the descriptor goes to the tracker
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => second.tailer.files().length === 1, 'the deleted file adopted');
+  await second.tailer.stop(); // reload 2, the gate still closed: its reader never started
+  gate.open();
+  const third = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount >= 150, () => `150 lines, got ${collector.lineCount}`);
+  await third.tailer.drained();
+  assert.deepEqual(sortedNumbers(collector), range(0, 150));
+});
