@@ -277,13 +277,13 @@ export class FileReader {
    */
   async stopKeepingDeleted(): Promise<FileHandle | null> {
     await this.halt();
-    // A descriptor a previous tailer handed over, not used yet (the gate kept this reader from
-    // starting: a second reload behind a stalled Kafka), is handed on again: the tracker still
-    // has the position it came with. Closed, it took the deleted file's unread rest with it.
-    const inherited = this.access.unusedInherited;
-    const handle = this.access.handle ?? inherited;
+    // Also a descriptor a previous tailer handed over, not used yet (the gate kept this reader
+    // from starting: a second reload behind a stalled Kafka), and one opened by a reader stopped
+    // while it checked its start (nothing tracked yet): the successor starts from the tracker's
+    // or the registry's position. Closed, either took the deleted file's unread rest with it.
+    const handle = this.access.handle ?? this.access.unusedInherited;
     let deleted = false;
-    if (handle !== null && (this.tracked !== null || inherited !== null) && !this.finished) {
+    if (handle !== null && !this.finished) {
       try {
         deleted = (await handle.stat()).nlink === 0;
       } catch {

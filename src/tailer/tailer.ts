@@ -226,20 +226,23 @@ export class Tailer {
   private adoptHeldFiles(): void {
     for (const held of this.tracker.takeHeld()) {
       const input = this.inputById(held.input);
-      const resume = this.tracker.resumeFor(held.identity);
-      if (input === undefined || resume === undefined || this.group.has(held.identity)) {
+      if (input === undefined || this.group.has(held.identity)) {
         this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
       }
-      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
+      // Where its last reader stood, else the registry's position (a reader stopped while it
+      // checked its start has no record); one the file no longer holds means it was truncated
+      // (copytruncate) before its deletion: it is read from 0, its copy looked for from there.
+      const resume = this.known.resumePointFor(held.identity);
+      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume?.offset ?? 0 });
       this.follow({
         identity: held.identity,
         input,
         livePath: held.path,
         currentPath: held.currentPath,
         state: 'removed',
-        start: { resume, fallback: 'skip' },
+        start: resume === undefined ? { fallback: 0 } : { resume, fallback: 0 },
         inherited: held.handle,
       });
     }
