@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
@@ -170,4 +171,61 @@ test('a middle file on an inode whose stale entry (a deleted file\'s, at 0 with 
   checkpoints.set({ identity: middle, fingerprint: fingerprintOf(Buffer.alloc(0)), input: input.id, path: join(dir, 'gone', 'other.log'), offset: 0, marker: null, lastSeen: Date.now(), seenAt: 0 });
 
   await nextLifeShips(t, input, checkpoints, range(100, 200));
+});
+
+test('two reloads behind a stalled Kafka while a deleted file is unread: the descriptor handed over is handed on again, and its rest is read after the stall', async (t) => {
+  const { path, input, checkpoints } = await scene(t);
+  writeFileSync(path, numberedLines(0, 100));
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const gate = new ManualGate();
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount === 100, 'the first 100 lines');
+  gate.close();
+  appendFileSync(path, numberedLines(100, 50));
+  unlinkSync(path); // the reader holds it open: only its descriptor reaches lines 100..149
+  await first.tailer.stop(); // reload 1: the descriptor goes to the tracker
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => second.tailer.files().length === 1, 'the deleted file adopted');
+  await second.tailer.stop(); // reload 2, the gate still closed: its reader never started
+  gate.open();
+  const third = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount >= 150, () => `150 lines, got ${collector.lineCount}`);
+  await third.tailer.drained();
+  assert.deepEqual(sortedNumbers(collector), range(0, 150));
+});
+
+test('a reload while a deleted file\'s reader still checks where to start (its position no longer held): the successor reads the file from its descriptor', async (t) => {
+  const { path, input, checkpoints } = await scene(t);
+  writeFileSync(`${path}.1`, numberedLines(1_000, 200)); // an old rotation: a candidate for the copy search
+  await afterCoarseClock();
+  await firstLife(t, path, input, checkpoints);
+  truncateSync(path, 0); // truncated while the agent was down: the checkpoint is past its end
+  appendFileSync(path, numberedLines(100, 20));
+
+  // The copy search of the reader's start opens the candidate: hold it there, delete the file
+  // (the reader has it open) and reload.
+  let candidateOpened!: () => void;
+  const opened = new Promise<void>((resolve) => (candidateOpened = resolve));
+  let proceed!: () => void;
+  const held = new Promise<void>((resolve) => (proceed = resolve));
+  const openFile = async (file: string) => {
+    if (file.endsWith('.1')) {
+      candidateOpened();
+      await held;
+    }
+    return open(file, 'r');
+  };
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, openFile });
+  await opened;
+  unlinkSync(path);
+  const stopping = second.tailer.stop();
+  proceed();
+  await stopping;
+  const third = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  await waitFor(() => collector.lineCount >= 20, () => `20 lines, got ${collector.lineCount}`);
+  await third.tailer.drained();
+  assert.deepEqual(sortedNumbers(collector), range(100, 120));
 });
