@@ -130,7 +130,11 @@ export class Follower {
    */
   async stopKeepingDeleted(): Promise<FileHandle | null> {
     await this.halt();
-    const kept = await this.reader.file.detachIfDeleted(this.reader.tracking !== null && this.life !== 'ended');
+    // Also a descriptor a previous tailer handed over, not used yet (the gate kept this reader
+    // from starting: a second reload behind a stalled Kafka): the tracker still has the position
+    // it came with. Closed, it took the deleted file's unread rest with it.
+    const file = this.reader.file;
+    const kept = await file.detachIfDeleted((this.reader.tracking !== null || file.holdsUnusedInherited) && this.life !== 'ended');
     this.end();
     return kept;
   }
