@@ -193,11 +193,6 @@ export class FileAccess implements PooledReader {
     if (this.slot !== null) this.pool.idle(this.slot);
   }
 
-  /** A descriptor handed over that was not used yet (the owner never got to read). */
-  get holdsUnusedInherited(): boolean {
-    return this.inherited !== undefined;
-  }
-
   /**
    * Gives the open handle away (still open) and frees its slot — or, when none is open, a
    * descriptor handed over and not used yet; null when there is neither.

@@ -216,14 +216,18 @@ export class Tailer {
   private adoptHeldFiles(): void {
     for (const held of this.tracker.takeHeld()) {
       const input = this.watcher.inputById(held.input);
-      const resume = this.tracker.resumeFor(held.identity);
-      if (input === undefined || resume === undefined || this.followed.group.has(held.identity)) {
+      if (input === undefined || this.followed.group.has(held.identity)) {
         this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
       }
-      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
-      this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start: { resume, fallback: 'skip' }, inherited: held.handle });
+      // Where its last reader stood, else the registry's position (a reader stopped while it
+      // checked its start has no record); one the file no longer holds means it was truncated
+      // (copytruncate) before its deletion: it is read from 0, its copy looked for from there.
+      const resume = this.known.resumePointFor(held.identity);
+      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume?.offset ?? 0 });
+      const start = resume === undefined ? { fallback: 0 } : { resume, fallback: 0 };
+      this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start, inherited: held.handle });
     }
   }
 
