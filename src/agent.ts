@@ -10,8 +10,9 @@ import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
-import { checkpointAt, checkpointPosition } from './core/file.js';
-import { OffsetTracker, type TrackedFile } from './core/offset-tracker.js';
+import { checkpointAt, checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
+import { registrationEntry } from './core/registration.js';
+import { OffsetTracker } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { loadNativeProducer } from './shipper/native-producer.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
@@ -51,7 +52,10 @@ export class Agent {
    * tailers, so a reload continues exactly where the previous one stood.
    */
   private readonly tracker = new OffsetTracker({
-    tracked: (record) => this.registerFollowed(record),
+    tracked: (record) => {
+      if (record.persistable !== null) this.registerFollowed(record, record.persistable, record.start, record.seenAt);
+    },
+    announced: (source, at, from) => this.registerFollowed(source, at, from, undefined),
     // A deleted file, read to its end and closed, cannot be resumed: its entry stays (what was
     // acknowledged of it), marked so that a new file on the same inode is not taken for it.
     gone: (identity) => this.registry.markDeleted(identity),
@@ -152,18 +156,19 @@ export class Agent {
   }
 
   /**
-   * A file the registry does not know yet gets an entry as soon as it is followed, at a position
-   * that owes nothing: 0 for a file read from its start, and for a copytruncate copy the position
-   * up to which its original's lines are acknowledged. Should the agent stop or crash before any
-   * of its own lines are, the restart knows the file — a file written to and rotated away while
-   * down is read, a copy is finished — instead of finding an unknown file under a rotated name.
-   * Other starts (a hand-over) may stand on bytes not yet acknowledged: not registered.
+   * A followed file gets an entry as soon as a position that owes nothing is known — 0 for a
+   * file read from its start, for a copytruncate copy the position up to which its original's
+   * lines are acknowledged; announced before the reader opens the file where the start needs no
+   * look at it. Should the agent stop or crash before any of its own lines are acknowledged, the
+   * restart knows the file — a file written to and rotated away while down is read, a copy is
+   * finished — instead of finding an unknown file under a rotated name. An entry the follow
+   * continues stays; any other (a reused inode's, a truncated file's old position) is replaced
+   * (see registrationEntry). Other starts (a hand-over) may stand on bytes not yet
+   * acknowledged: not registered.
    */
-  private registerFollowed(record: TrackedFile): void {
-    const existing = this.registry.get(record.identity);
-    const at = record.persistable;
-    if (at === null || (existing !== undefined && existing.deleted !== true)) return;
-    this.registry.commit(checkpointAt(record, at, Date.now(), record.seenAt));
+  private registerFollowed(file: Pick<SourceFile, 'identity' | 'input' | 'path'>, at: FilePosition, from: FilePosition, seenAt: number | undefined): void {
+    const entry = registrationEntry(file, at, from, this.registry.get(file.identity), Date.now(), seenAt);
+    if (entry !== null) this.registry.commit(entry);
   }
 
   /** Config loaded (we exist) and Kafka connected and answering. */
@@ -185,7 +190,7 @@ export class Agent {
         input: f.input,
         state: f.state,
         size: f.size,
-        committed: this.tracker.get(f.identity)?.shippedOffset ?? this.registry.get(f.identity)?.offset ?? 0,
+        committed: this.tracker.get(f.identity)?.shippedOffset ?? registeredWithin(this.registry.get(f.identity)?.offset ?? 0, f.size),
         linesRead: read?.lines ?? 0,
         bytesRead: read?.bytes ?? 0,
         lastReadAt: read?.lastReadAt ?? null,
@@ -359,6 +364,15 @@ export class Agent {
     if (this.embedded) await this.embedded.stop();
     this.log.info({ drained }, 'logship stopped');
   }
+}
+
+/**
+ * A file whose reader has not opened it yet (no tracker record) counts as shipped up to its
+ * registry offset — unless the file is shorter now: that offset then describes what it held
+ * before a truncation (its copy holds the rest), and none of what it holds now is acknowledged.
+ */
+function registeredWithin(offset: number, size: number): number {
+  return offset <= size ? offset : 0;
 }
 
 /** true if `work` settles within `ms`, false otherwise (the work itself is not cancelled). */

@@ -26,6 +26,15 @@ const KILLS = Number(process.env.REGISTRY_CRASH_KILLS ?? 200);
 const MAX_DELAY_US = 5_000;
 /** Writers booted ahead: a Node start costs far more than a run, so boots overlap runs. */
 const SPARE_WRITERS = 2;
+/**
+ * The test is bounded per kill, not by a wall-clock total: the work is KILLS Node starts, whose
+ * CPU the machine shares — 200 kills took ~20 s alone and 82 s with the suite and a soak running
+ * (90 s was the whole test's timeout). A writer that hangs (never ready, never dies) fails its
+ * kill after STEP_TIMEOUT_MS, naming it; the test's timeout only backs that up, and grows with
+ * the kills (REGISTRY_CRASH_KILLS=2000 is a soak) at ~4x the loaded per-kill cost.
+ */
+const STEP_TIMEOUT_MS = 20_000;
+const TEST_TIMEOUT_MS = Math.max(90_000, KILLS * 1_500);
 
 let dataDir: string;
 
@@ -67,6 +76,19 @@ function spinMicroseconds(us: number): void {
   }
 }
 
+/** `promise`, or a failure naming `what` after STEP_TIMEOUT_MS. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${STEP_TIMEOUT_MS} ms`)), STEP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function exists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
@@ -75,7 +97,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 describe('OffsetRegistry under SIGKILL', () => {
-  it(`${KILLS} kills at random moments: every load is valid, consistent and ahead of the last`, { timeout: 90_000 }, async (t) => {
+  it(`${KILLS} kills at random moments: every load is valid, consistent and ahead of the last`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
     const spares: Writer[] = [];
     let previousGeneration = 0;
     let killedMidWrite = 0;
@@ -85,10 +107,10 @@ describe('OffsetRegistry under SIGKILL', () => {
         while (spares.length < SPARE_WRITERS + 1) spares.push(bootWriter());
         const writer = spares.shift() as Writer;
         writer.child.stdin?.write('go\n');
-        await writer.ready;
+        await within(writer.ready, `kill ${kill}: the writer ready`);
         spinMicroseconds(Math.floor(Math.random() * MAX_DELAY_US));
         writer.child.kill('SIGKILL');
-        const [code, signal] = await writer.exited;
+        const [code, signal] = await within(writer.exited, `kill ${kill}: the writer gone after SIGKILL`);
         assert.equal(signal, 'SIGKILL', `the writer must die by SIGKILL, not exit ${code}: ${writer.stderr()}`);
         if (await exists(join(dataDir, 'registry.json.tmp'))) killedMidWrite++;
 

@@ -1,20 +1,19 @@
 // Model-based test of the tailer (fast-check): random sequences of what happens to a log file —
 // appends, rotation by rename, copytruncate, deletion with an unread rest, recreation (the
 // filesystem may hand the freed inode to the new file), stops and restarts, rotations while
-// stopped — run against the real tailer on a temp directory and against an in-memory model of
-// what was written where. The model knows, for every line, the byte offsets it was written at;
-// after each look (drain) every line written must have been emitted exactly once, at exactly
-// those offsets.
+// stopped, crashes behind a stalled Kafka (the gate closed: rotated, looked at, nothing read) —
+// run against the real tailer on a temp directory and against an in-memory model of what was
+// written where. The model knows, for every line, the byte offsets it was written at; after
+// each look (drain) every line written must have been emitted exactly once, at exactly those
+// offsets. The registry between runs is what the agent would have persisted: every batch
+// acknowledged, registrations through the offset tracker as Agent.registerFollowed makes them.
 //
 // What the model leaves out, on purpose, because no tailer can ship it (or not without guessing):
-// lines written to a file that is deleted before any reader opened it; a copytruncate while
-// stopped of a file of which nothing was read yet (an empty file, written, copied and truncated
-// before the reader looked, is an empty file to it — no offset to miss; while running, a reader
-// that has read nothing looks for copies born since before its first bytes, see
-// tailer-rotation.test.ts); a file created and rotated away at a path the tailer has not seen a
-// file at; and a restart within CLOCK_MARGIN_MS of a copy's birth (see Stop). Deletion and
-// copytruncate while running let the tailer catch up first and then append an unread rest, which
-// it must still ship. A stop drains first, as the agent's SIGTERM does (drain_on_stop).
+// lines written to a file that is deleted before any reader opened it; a file created and
+// rotated away at a path the tailer has not seen a file at; and a restart within
+// CLOCK_MARGIN_MS of a copy's birth (see Stop). Deletion and copytruncate while running let the
+// tailer catch up first and then append an unread rest, which it must still ship. A stop drains
+// first, as the agent's SIGTERM does (drain_on_stop).
 
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, existsSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -24,7 +23,9 @@ import fc from 'fast-check';
 import { identityKey } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
 import { CLOCK_MARGIN_MS } from '../src/tailer/rotation.js';
-import { Collector, FakeCheckpoints, inputConfig, lineNumber, startTailer, tempDir, type TailerFixture } from './helpers/tailer-harness.js';
+import { waitFor } from './helpers/fs-wait.js';
+import { registeringTracker } from './helpers/registering-tracker.js';
+import { Collector, FakeCheckpoints, inputConfig, lineNumber, ManualGate, startTailer, tempDir, type TailerFixture } from './helpers/tailer-harness.js';
 
 const MAX_ROTATED = 4;
 
@@ -82,14 +83,49 @@ function shiftRotated(model: Model, real: Real): void {
 }
 
 async function startRun(real: Real): Promise<void> {
-  real.tracker = new OffsetTracker();
+  real.tracker = registeringTracker(real.checkpoints);
   real.batchesBefore = real.collector.batches.length;
   real.fixture = await startTailer(real.t, {
     inputs: [inputConfig({ paths: [real.live] })],
     collector: real.collector,
     checkpoints: real.checkpoints,
     tracker: real.tracker,
+    gate: new ManualGate(),
   });
+}
+
+/**
+ * The agent stops (or crashes) with everything emitted acknowledged: the registry as the agent
+ * would have persisted it.
+ */
+async function persistAndStop(real: Real): Promise<void> {
+  await real.fixture!.tailer.stop();
+  // As if Kafka acknowledged every batch: the registry holds the end of each file's last one,
+  // and when the tailer last saw it at its path. Registrations (files followed from 0 with
+  // nothing shipped yet, copies where their original was acknowledged) went in while the tailer
+  // ran, through the tracker (see registeringTracker).
+  // As the agent persists acknowledgements (OffsetTracker.acknowledged): batches of the file
+  // that has the identity now; of a file deleted and closed since, marked deleted; of an
+  // earlier file on a reused inode, not at all.
+  const batches = real.collector.batches.slice(real.batchesBefore);
+  const owned = batches.filter((batch) => real.tracker.get(batch.source.identity)?.owns(batch.source) === true);
+  const ofDeleted = batches.filter((batch) => real.tracker.get(batch.source.identity) === undefined && real.tracker.isGone(batch.source.identity));
+  for (const cp of FakeCheckpoints.committedFrom(owned, Date.now()).all()) real.checkpoints.set({ ...cp, seenAt: real.checkpoints.get(cp.identity)?.seenAt });
+  for (const cp of FakeCheckpoints.committedFrom(ofDeleted, Date.now()).all()) real.checkpoints.set({ ...cp, deleted: true });
+  for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity) && real.tracker.get(cp.identity) === undefined) cp.deleted = true;
+  // Copies none of whose own lines were shipped: where their original's acknowledgements reached.
+  for (const record of real.tracker.all()) {
+    const origin = record.copyOf;
+    if (origin === null || owned.some((batch) => batch.source.identity.ino === record.identity.ino && batch.source.identity.dev === record.identity.dev)) continue;
+    const reached = [...owned, ...ofDeleted].filter((batch) => identityKey(batch.source.identity) === identityKey(origin.identity) && batch.epoch === origin.epoch && batch.endOffset <= origin.upTo).at(-1);
+    if (reached !== undefined) real.checkpoints.set({ identity: record.identity, fingerprint: reached.fingerprint, input: record.input, path: record.path, offset: reached.endOffset, marker: reached.marker, lastSeen: Date.now(), seenAt: real.checkpoints.get(record.identity)?.seenAt });
+  }
+  // A commit carries the file's last sighting at its path.
+  for (const cp of real.checkpoints.all()) {
+    const seenAt = real.tracker.get(cp.identity)?.seenAt;
+    if (seenAt !== undefined && batches.some((batch) => identityKey(batch.source.identity) === identityKey(cp.identity))) cp.seenAt = seenAt;
+  }
+  real.fixture = null;
 }
 
 /** Every line written so far emitted once, at the offsets it was written at. */
@@ -146,9 +182,10 @@ class CopyTruncate implements fc.AsyncCommand<Model, Real> {
   constructor(readonly unread: number) {}
   check(model: Readonly<Model>): boolean {
     if (model.liveSize === null || model.rotated >= MAX_ROTATED) return false;
-    // While stopped: a file of which something was read (its checkpoint finds the copy), or a
-    // further copytruncate (that copy is newer than the last look: found as a middle file).
-    return model.running ? model.liveSize > 0 : model.pathKnown && model.liveSize > 0 && (model.liveRead > 0 || model.copiedWhileStopped);
+    // While stopped: of a file of which something was read, its checkpoint finds the copy; of
+    // one registered at 0 before any byte was read, the restart looks for files born since (a
+    // further copytruncate: that copy is newer than the last look, found as a middle file).
+    return model.running ? model.liveSize > 0 : model.pathKnown && model.liveSize > 0;
   }
   async run(model: Model, real: Real): Promise<void> {
     if (real.fixture !== null) await real.fixture.tailer.drained();
@@ -198,42 +235,55 @@ class Stop implements fc.AsyncCommand<Model, Real> {
     await tailer.drained();
     model.liveRead = model.liveSize ?? 0;
     model.pathKnown = model.liveSize !== null || model.rotated > 0;
-    await tailer.stop();
-    // As if Kafka acknowledged every batch: the registry holds the end of each file's last one,
-    // and when the tailer last saw it at its path; files followed from 0 with nothing shipped
-    // yet have an entry at 0, copies one where their original was acknowledged (the agent
-    // registers them, see Agent.registerFollowed).
-    // As the agent persists acknowledgements (OffsetTracker.acknowledged): batches of the file
-    // that has the identity now; of a file deleted and closed since, marked deleted; of an
-    // earlier file on a reused inode, not at all.
-    const batches = real.collector.batches.slice(real.batchesBefore);
-    const owned = batches.filter((batch) => real.tracker.get(batch.source.identity)?.owns(batch.source) === true);
-    const ofDeleted = batches.filter((batch) => real.tracker.get(batch.source.identity) === undefined && real.tracker.isGone(batch.source.identity));
-    for (const cp of FakeCheckpoints.committedFrom(owned, Date.now()).all()) real.checkpoints.set(cp);
-    for (const cp of FakeCheckpoints.committedFrom(ofDeleted, Date.now()).all()) real.checkpoints.set({ ...cp, deleted: true });
-    for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity) && real.tracker.get(cp.identity) === undefined) cp.deleted = true;
-    for (const record of real.tracker.all()) {
-      const existing = real.checkpoints.get(record.identity);
-      const at = record.persistable;
-      if (at === null || (existing !== undefined && existing.deleted !== true)) continue;
-      real.checkpoints.set({ identity: record.identity, fingerprint: at.fingerprint, input: record.input, path: record.path, offset: at.offset, marker: at.offset > 0 ? at.marker : null, lastSeen: Date.now() });
-    }
-    // Copies none of whose own lines were shipped: where their original's acknowledgements reached.
-    for (const record of real.tracker.all()) {
-      const origin = record.copyOf;
-      if (origin === null || owned.some((batch) => batch.source.identity.ino === record.identity.ino && batch.source.identity.dev === record.identity.dev)) continue;
-      const reached = [...owned, ...ofDeleted].filter((batch) => identityKey(batch.source.identity) === identityKey(origin.identity) && batch.epoch === origin.epoch && batch.endOffset <= origin.upTo).at(-1);
-      if (reached !== undefined) real.checkpoints.set({ identity: record.identity, fingerprint: reached.fingerprint, input: record.input, path: record.path, offset: reached.endOffset, marker: reached.marker, lastSeen: Date.now() });
-    }
-    for (const cp of real.checkpoints.all()) {
-      const seenAt = real.tracker.get(cp.identity)?.seenAt;
-      if (seenAt !== undefined) cp.seenAt = seenAt;
-    }
-    real.fixture = null;
+    await persistAndStop(real);
     model.running = false;
   }
   toString(): string {
     return 'stop';
+  }
+}
+
+/**
+ * Kafka stalls (the gate closes), lines are written and the file is rotated (by rename, or by
+ * copytruncate) and written again, the tailer looks — it follows what it finds, but no reader
+ * gets through the gate — and the agent crashes: what the registry holds of files found and
+ * never read decides whether the restart finds them (soak --gap 1.5).
+ */
+class StalledCrash implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly rotation: 'rename' | 'copytruncate',
+    readonly before: number,
+    readonly after: number,
+  ) {}
+  check(model: Readonly<Model>): boolean {
+    return model.running && model.liveSize !== null && model.rotated < MAX_ROTATED;
+  }
+  async run(model: Model, real: Real): Promise<void> {
+    const { tailer, gate } = real.fixture!;
+    await tailer.drained();
+    gate.close();
+    append(model, real, this.before);
+    shiftRotated(model, real);
+    if (this.rotation === 'rename') {
+      renameSync(real.live, `${real.live}.1`);
+      writeFileSync(real.live, '');
+    } else {
+      copyFileSync(real.live, `${real.live}.1`);
+      truncateSync(real.live, 0);
+    }
+    model.liveSize = 0;
+    append(model, real, this.after);
+    // Kernel file times are coarse: the looks come clearly after the births.
+    await new Promise((resolve) => setTimeout(resolve, CLOCK_MARGIN_MS + 5));
+    const scans = tailer.scanCount;
+    await waitFor(() => tailer.scanCount >= scans + 2, 'the tailer to look behind the closed gate');
+    model.liveRead = 0;
+    model.pathKnown = true;
+    await persistAndStop(real);
+    model.running = false;
+  }
+  toString(): string {
+    return `stalled-crash(${this.rotation}, ${this.before} before, ${this.after} after)`;
   }
 }
 
@@ -272,6 +322,7 @@ const commands = [
   fc.integer({ min: 0, max: 20 }).map((n) => new CopyTruncate(n)),
   fc.integer({ min: 0, max: 20 }).map((n) => new DeleteLive(n)),
   fc.constant(new Stop()),
+  fc.tuple(fc.constantFrom('rename' as const, 'copytruncate' as const), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 10 })).map(([rotation, before, after]) => new StalledCrash(rotation, before, after)),
   fc.constant(new Start()),
   fc.constant(new Look()),
 ];
@@ -310,6 +361,15 @@ const REGRESSIONS: Array<{ name: string; cmds: () => Array<fc.AsyncCommand<Model
   { name: 'deleted, recreated on the freed inode while its reader finishes, copytruncated', cmds: () => [new DeleteLive(1), new Write(1), new CopyTruncate(0), new Stop()] },
   { name: 'a file empty at stop, written and rotated away while stopped', cmds: () => [new Stop(), new Write(1), new RotateRename(), new Start()] },
   { name: 'copytruncate, then a rename rotation, both while stopped', cmds: () => [new Write(3), new Look(), new Stop(), new CopyTruncate(2), new RotateRename(), new Write(1), new Start(), new Look()] },
+  {
+    name: 'an empty file registered, written and copytruncated behind a stall, a crash, copytruncated again while stopped',
+    cmds: () => [new StalledCrash('copytruncate', 0, 1), new CopyTruncate(0)],
+  },
+  {
+    name: 'copytruncate seen, copytruncated again behind a stall, a crash, renamed while stopped (the first copy followed already)',
+    cmds: () => [new Write(1), new CopyTruncate(0), new StalledCrash('copytruncate', 1, 0), new RotateRename()],
+  },
+  { name: 'deleted twice (inodes reused), then renamed before the tailer looked', cmds: () => [new DeleteLive(0), new Write(1), new DeleteLive(0), new Write(1), new RotateRename()] },
 ];
 
 for (const regression of REGRESSIONS) {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyStart, decideStart, type KnownFile, planKnownPath, type StartFacts } from '../src/tailer/prospector.js';
+import { copyStart, decideStart, type KnownFile, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
 
 const NOW = 1_800_000_000_000;
 const fingerprint = { len: 10, hash: 'ab' };
@@ -95,5 +95,34 @@ describe('planKnownPath: startup and reload, per live path', () => {
   test('the path is empty now: every known file is rotated away, and the path is searched', () => {
     const plan = planKnownPath([file(1, 300)], undefined);
     assert.deepEqual([plan?.rotated.length, plan?.searchMiddle], [1, true]);
+  });
+});
+
+describe('registrationBeforeOpen: what the registry learns when a follow is decided, before the reader opens the file', () => {
+  const acknowledged = { offset: 800, fingerprint, marker: { len: 64, hash: 'ac' } };
+  const before = { offset: 1_000, fingerprint, marker: { len: 64, hash: 'aa' } };
+  test('a file read from its start: 0, no first bytes yet (a middle file, a new live file)', () => {
+    const zero = registrationBeforeOpen({ fallback: 0 });
+    assert.deepEqual([zero?.at.offset, zero?.at.fingerprint.len, zero?.at.marker, zero?.from.offset], [0, 0, null, 0]);
+    assert.ok(registrationBeforeOpen({ fallback: 0, skipCompressed: true }) !== null, 'a middle file, compressed or not: skipping it later harms nothing');
+  });
+  test('a copytruncate copy: where its original is acknowledged up to, continuing from where the original stood', () => {
+    assert.deepEqual(registrationBeforeOpen({ resume: before, fallback: 'skip', acknowledgedUpTo: acknowledged, copyOf: { identity: { dev: 1, ino: 2 }, epoch: 0, upTo: 1_000 } }), { at: acknowledged, from: before });
+  });
+  test('a start that needs the file checked first is not registered early: a resume point, start_at: end, a held skip', () => {
+    assert.equal(registrationBeforeOpen({ resume: before, fallback: 0 }), null);
+    assert.equal(registrationBeforeOpen({ fallback: 500 }), null);
+    assert.equal(registrationBeforeOpen({ resume: before, fallback: 'skip' }), null);
+  });
+});
+
+describe('liveMayHaveChanged: may files have come and gone at a path whose live file we know?', () => {
+  test('yes when the file no longer holds its remembered position, or when a position at 0 with no first bytes cannot tell', () => {
+    assert.equal(liveMayHaveChanged(undefined), true);
+    assert.equal(liveMayHaveChanged({ offset: 0, fingerprint: { len: 0, hash: 'e3' }, marker: null }), true);
+  });
+  test('no when the position holds first bytes to compare (a truncation and refill would have shown)', () => {
+    assert.equal(liveMayHaveChanged({ offset: 0, fingerprint, marker: null }), false);
+    assert.equal(liveMayHaveChanged({ offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }), false);
   });
 });

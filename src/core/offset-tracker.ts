@@ -158,11 +158,16 @@ export interface HeldFile {
 export interface TrackerListener {
   /** A reader started following a file (the agent registers never-seen files). */
   tracked(record: TrackedFile): void;
+  /**
+   * A file is followed from `from` and its registry entry may hold `at`, known before its
+   * reader opens it (see announce): the agent registers it now.
+   */
+  announced(source: SourceFile, at: FilePosition, from: FilePosition): void;
   /** A file was deleted and its last reader closed it (the agent drops its registry entry). */
   gone(identity: FileIdentity): void;
 }
 
-const NO_LISTENER: TrackerListener = { tracked: () => undefined, gone: () => undefined };
+const NO_LISTENER: TrackerListener = { tracked: () => undefined, announced: () => undefined, gone: () => undefined };
 
 export class OffsetTracker {
   private readonly files = new Map<string, TrackedFile>();
@@ -211,6 +216,16 @@ export class OffsetTracker {
     this.goneKeys.delete(key);
     this.listener.tracked(record);
     return record;
+  }
+
+  /**
+   * The tailer decided to follow `source` from `from`, and the registry may hold `at` for it,
+   * before the file's reader opens it (a closed gate can hold the reader off until after a
+   * crash): registered now, a restart finds the file however long the reader waited. No record
+   * yet — the reader makes one when it starts (track).
+   */
+  announce(source: SourceFile, at: FilePosition, from: FilePosition): void {
+    this.listener.announced(source, at, from);
   }
 
   /**

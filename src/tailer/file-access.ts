@@ -111,12 +111,14 @@ export class FileAccess implements PooledReader {
   /**
    * On stopping: the descriptor of a file deleted meanwhile, kept open and given away when
    * `keep` (nothing else reaches such a file, and a successor reads its rest); else null, closed.
+   * Without an open handle, a descriptor handed over and not used yet is the one.
    */
   async detachIfDeleted(keep: boolean): Promise<FileHandle | null> {
+    const handle = this.current ?? this.inherited ?? null;
     let deleted = false;
-    if (this.current !== null && keep) {
+    if (handle !== null && keep) {
       try {
-        deleted = (await this.current.stat()).nlink === 0;
+        deleted = (await handle.stat()).nlink === 0;
       } catch {
         deleted = false;
       }
@@ -191,11 +193,15 @@ export class FileAccess implements PooledReader {
     if (this.slot !== null) this.pool.idle(this.slot);
   }
 
-  /** Gives the open handle away (still open) and frees its slot; null when none is open. */
+  /**
+   * Gives the open handle away (still open) and frees its slot — or, when none is open, a
+   * descriptor handed over and not used yet; null when there is neither.
+   */
   private detach(): FileHandle | null {
-    const handle = this.current;
+    const handle = this.current ?? this.inherited ?? null;
     const slot = this.slot;
     this.current = null;
+    this.inherited = undefined;
     this.slot = null;
     if (slot !== null) this.pool.released(slot);
     return handle;

@@ -13,6 +13,7 @@ import type { Observation } from './discovery.js';
 import type { FileGoneError, FileOpenError } from './errors.js';
 import type { TailerEvents } from './events.js';
 import { Follower, type FollowerContext, type FollowerOutcome } from './follower.js';
+import { registrationBeforeOpen } from './prospector.js';
 import type { ReaderState, ResumePoint, StartPoint } from './reader.js';
 import { ReaderGroup } from './reader-group.js';
 import type { TailerStats } from './types.js';
@@ -59,9 +60,13 @@ export class FollowedFiles {
 
   follow(spec: FollowSpec): Follower {
     const key = identityKey(spec.identity);
+    // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
+    const source = { key: `${key}:${this.opts.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath };
+    // Registered now where the start needs no look at the file: the reader may wait for the gate past a crash.
+    const early = registrationBeforeOpen(spec.start);
+    if (early !== null) this.opts.tracker.announce(source, early.at, early.from);
     const follower = new Follower(this.ctx, {
-      // The tracker numbers follows for the agent's life: keys stay unique across reloads and inode reuse.
-      source: { key: `${key}:${this.opts.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath },
+      source,
       input: spec.input,
       currentPath: spec.currentPath,
       state: spec.state,

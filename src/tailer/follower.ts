@@ -130,7 +130,11 @@ export class Follower {
    */
   async stopKeepingDeleted(): Promise<FileHandle | null> {
     await this.halt();
-    const kept = await this.reader.file.detachIfDeleted(this.reader.tracking !== null && this.life !== 'ended');
+    // Also a descriptor a previous tailer handed over, not used yet (the gate kept this reader
+    // from starting: a second reload behind a stalled Kafka), and one opened by a reader stopped
+    // while it checked its start (nothing tracked yet): the successor starts from the tracker's
+    // or the registry's position. Closed, either took the deleted file's unread rest with it.
+    const kept = await this.reader.file.detachIfDeleted(this.life !== 'ended');
     this.end();
     return kept;
   }

@@ -13,7 +13,7 @@ import type { FileEventSink, FollowedView } from './file-events.js';
 import { identityOf, sameIdentity } from './identity.js';
 import type { KnownFiles } from './known-files.js';
 import type { PathLooks } from './path-looks.js';
-import { planKnownPath, type ResumePoint } from './prospector.js';
+import { liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
 import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
 
 export interface RotationSearchOptions {
@@ -37,6 +37,8 @@ export interface Truncation {
   before: ResumePoint;
   /** Last time its reader read bytes (or was created), ms. */
   lastReadAt: number;
+  /** Its reader has started (false: still checking its resume point, at a restart or after a reload). */
+  started: boolean;
 }
 
 export class RotationSearch {
@@ -59,7 +61,9 @@ export class RotationSearch {
       const { rotated } = plan;
       // The live file is known but no longer holds what we knew (truncated while we were down):
       // copies of it may have come and gone too — the newest holds what no position points to.
-      const liveChanged = !plan.searchMiddle && current !== undefined && (await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat })) === undefined;
+      // So may it when nothing can tell: a position at 0 with no first bytes (registered when
+      // followed, before any byte was read) matches whatever the file holds now.
+      const liveChanged = !plan.searchMiddle && current !== undefined && liveMayHaveChanged(await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat }));
       const searchMiddle = plan.searchMiddle || liveChanged;
       if (!searchMiddle && rotated.length === 0) continue;
       const input = this.opts.inputById(knownHere[0]!.input) ?? current?.input;
@@ -118,7 +122,10 @@ export class RotationSearch {
     for (const file of middleFiles(listing, namedAfter, since, isFollowed)) {
       // Known (tracker, registry) and still holding what we knew of it: not a newcomer. (A
       // remembered position whose bytes are gone belonged to a deleted file whose inode was reused.)
-      if ((await known.verified(file)) !== undefined) continue;
+      // A position at 0 tells nothing (with no first bytes it matches any file, a reused inode's
+      // too), and reading from 0 is what it would say anyway.
+      const remembered = await known.verified(file);
+      if (remembered !== undefined && remembered.offset > 0) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
       const copyOf = await this.copiedFrom(file, livePath, originals);
@@ -146,8 +153,16 @@ export class RotationSearch {
     // Since the reader last read, or since the copy that continues it was born, whichever is
     // earlier: a reader created after the copies (a reload or restart behind a stalled Kafka)
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
-    const since = copy === null ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(copy.stat));
-    await this.middle(await listDirectoryFiles(dirname(t.livePath)), t.livePath, since, t.input, t.original);
+    // That copy may be followed already (registered when found, resumed at the restart).
+    const continuing = copy ?? (await findTruncatedCopy(t.livePath, t.before, (identity) => sameIdentity(identity, t.original), this.opts.openFile));
+    let since = continuing === undefined ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(continuing.stat));
+    const listing = await listDirectoryFiles(dirname(t.livePath));
+    // A reader still checking where to start (at a restart or after a reload) has read nothing to
+    // count from, and its predecessor's search may have been cut short by the reload (nothing of
+    // it is recorded): copies of the file made since the file was born count.
+    const own = t.started ? undefined : listing.find((file) => sameIdentity(file.identity, t.original));
+    if (own !== undefined) since = Math.min(since, bornAtMs(own.stat));
+    await this.middle(listing, t.livePath, since, t.input, t.original);
     return copy !== null;
   }
 

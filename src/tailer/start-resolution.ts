@@ -31,7 +31,17 @@ export type StartResolution =
       unreadSince: number | null;
     };
 
-/** `mismatchTold`: a mismatch was told already; the fallback applies. */
+/**
+ * `mismatchTold`: a mismatch was told already (and the copy looked for from the resume point):
+ * the fallback applies, without checking the resume point again — had the file come to hold it
+ * meanwhile, both the copy and the file would be read on from there.
+ *
+ * The size and first bytes are read at each call, so after a mismatch they are those of the
+ * file as it is once the copy search is done: a copytruncate in progress (copied, not yet
+ * truncated) when the mismatch was found has refilled the file since, and with the old first
+ * bytes the first read of the new ones looked like a truncation — they were read and shipped
+ * twice (soak --gap 1.5 seed 2204).
+ */
 export async function resolveStart(handle: FileHandle, start: StartPoint, followedAt: number, mismatchTold: boolean): Promise<StartResolution> {
   const { size } = await handle.stat();
   const head = await readHead(handle, size);
@@ -41,7 +51,7 @@ export async function resolveStart(handle: FileHandle, start: StartPoint, follow
   let path: string | undefined;
   if (start.resume !== undefined) {
     const resume = start.resume;
-    const mismatch = await continuationMismatch(handle, size, head, resume);
+    const mismatch = mismatchTold ? 'told' : await continuationMismatch(handle, size, head, resume);
     if (mismatch === null) {
       position = resume.offset;
       epoch = resume.epoch ?? 0;

@@ -145,7 +145,7 @@ export class Tailer {
       queue: this.queue,
       ask: {
         truncated: ({ reader }, before) =>
-          this.queue.run(() => this.watcher.truncated({ original: reader.identity, livePath: reader.source.path, input: reader.input, before, lastReadAt: reader.lastGrowthAt })),
+          this.queue.run(() => this.watcher.truncated({ original: reader.identity, livePath: reader.source.path, input: reader.input, before, lastReadAt: reader.lastGrowthAt, started: reader.hasStarted })),
         unreadSince: ({ reader }, since) => this.queue.run(() => this.watcher.bornSince(reader.source.path, since, reader.input, reader.identity)),
       },
     });
@@ -216,14 +216,18 @@ export class Tailer {
   private adoptHeldFiles(): void {
     for (const held of this.tracker.takeHeld()) {
       const input = this.watcher.inputById(held.input);
-      const resume = this.tracker.resumeFor(held.identity);
-      if (input === undefined || resume === undefined || this.followed.group.has(held.identity)) {
+      if (input === undefined || this.followed.group.has(held.identity)) {
         this.observer.emit({ type: 'deleted-dropped', path: held.path, input: held.input });
         void held.handle.close().catch(() => undefined);
         continue;
       }
-      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume.offset });
-      this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start: { resume, fallback: 'skip' }, inherited: held.handle });
+      // Where its last reader stood, else the registry's position (a reader stopped while it
+      // checked its start has no record); one the file no longer holds means it was truncated
+      // (copytruncate) before its deletion: it is read from 0, its copy looked for from there.
+      const resume = this.known.resumePointFor(held.identity);
+      this.observer.emit({ type: 'deleted-adopted', path: held.path, file: held.currentPath, offset: resume?.offset ?? 0 });
+      const start = resume === undefined ? { fallback: 0 } : { resume, fallback: 0 };
+      this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start, inherited: held.handle });
     }
   }
 
@@ -249,6 +253,8 @@ export class Tailer {
   }
 
   // --- Watcher events -> reader-group commands --------------------------------------------------
+  // Each follow is told the stat the watcher saw (reader.observed): behind a closed gate its
+  // reader does not open the file, and its size — the lag metric — would stay 0 until then.
 
   private async onFileEvent(event: FileEvent): Promise<void> {
     switch (event.type) {
@@ -270,14 +276,14 @@ export class Tailer {
         const { file, livePath, input } = event;
         const resume = this.known.resumePointFor(file.identity)!;
         this.observer.emit({ type: 'rotated-resumed', path: livePath, file: file.path, offset: resume.offset });
-        this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } });
+        this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { resume, fallback: 0, skipCompressed: true } }).reader.observed(file.stat);
         return;
       }
       case 'middle': {
         const { file, livePath, input, copyOf } = event;
         if (copyOf === null) {
           this.observer.emit({ type: 'middle-file', path: livePath, file: file.path });
-          this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } });
+          this.followed.follow({ identity: file.identity, input, livePath, currentPath: file.path, state: 'rotated', start: { fallback: 0, skipCompressed: true } }).reader.observed(file.stat);
           return;
         }
         this.observer.emit({ type: 'copy-found', path: livePath, copy: file.path, offset: copyOf.point.offset });
@@ -307,7 +313,7 @@ export class Tailer {
   private followCopy(copy: DirectoryFile, livePath: string, input: InputConfig, original: FileIdentity, at: { resume: ResumePoint; before: ResumePoint; acknowledgedUpTo: FilePosition }): void {
     const copyOf = { identity: original, epoch: at.before.epoch ?? 0, upTo: at.before.offset };
     const start = { resume: at.resume, fallback: 'skip' as const, acknowledgedUpTo: at.acknowledgedUpTo, copyOf };
-    this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start });
+    this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start }).reader.observed(copy.stat);
   }
 
   /** A file we do not follow yet at a glob-matched path: the prospector decides where it starts. */

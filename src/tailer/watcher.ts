@@ -235,7 +235,6 @@ export class Watcher {
    * `listings` shares directory listings between the paths of one scan.
    */
   private async reconcileAbsent(path: string, lookedAt: number, listings = new Map<string, Promise<DirectoryFile[]>>()): Promise<void> {
-    this.looks.lookedEmpty(path, lookedAt);
     const live = this.opts.followed.liveAt(path);
     if (live === undefined) return;
     this.looks.vacate(path, lookedAt);

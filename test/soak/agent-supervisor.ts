@@ -62,6 +62,14 @@ export class AgentSupervisor {
     return this.life !== null && this.life.endedAt === null ? this.life.pid : null;
   }
 
+  /**
+   * The current life's pid while nothing is ending it: a stopping agent reads its files one last
+   * time and closes them — a file deleted after that pass loses its unread rest for any agent.
+   */
+  get steadyPid(): number | null {
+    return this.ending === null ? this.pid : null;
+  }
+
   /** Log events of the current life (for diagnostics). */
   get logs(): readonly LogEvent[] {
     return this.agent?.logs ?? [];

@@ -1,13 +1,16 @@
 // The files the soak deleted while the agent may still have been reading them, and the guard
 // run before each crash: wait until every one is shipped in full and that is persisted
-// (registry.json holds its identity at an offset >= its size at deletion). A deleted file's
+// (registry.json holds its identity at an offset >= its size at deletion, with the fingerprint of
+// its first bytes: an offset the file's earlier content reached before a copytruncate is no
+// proof that what it was refilled with was shipped). A deleted file's
 // unshipped lines die with the agent's handle in a crash — no agent could ship them after —
 // so crashing earlier would measure the soak's cruelty, not the agent.
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { decodeRegistry } from '../../src/registry/registry-file.js';
-import { identityKey } from '../../src/core/file.js';
+import { type Checkpoint, identityKey } from '../../src/core/file.js';
+import { fingerprintMatches } from '../../src/tailer/identity.js';
 import type { DeletedFile } from './file-faults.js';
 
 const POLL_MS = 100;
@@ -18,8 +21,8 @@ export interface GuardOutcome {
   unconfirmed: DeletedFile[];
 }
 
-/** Persisted offsets by "dev:ino"; empty when registry.json is missing or unreadable. */
-export function persistedOffsets(registryFile: string): Map<string, number> {
+/** Persisted entries by "dev:ino"; empty when registry.json is missing or unreadable. */
+function persistedEntries(registryFile: string): Map<string, Checkpoint> {
   let text: string;
   try {
     text = readFileSync(registryFile, 'utf8');
@@ -27,7 +30,17 @@ export function persistedOffsets(registryFile: string): Map<string, number> {
     return new Map();
   }
   const decoded = decodeRegistry(text);
-  return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp.offset])) : new Map();
+  return decoded.ok ? new Map(decoded.entries.map((cp) => [identityKey(cp.identity), cp])) : new Map();
+}
+
+/** Persisted offsets by "dev:ino"; empty when registry.json is missing or unreadable. */
+export function persistedOffsets(registryFile: string): Map<string, number> {
+  return new Map([...persistedEntries(registryFile)].map(([key, cp]) => [key, cp.offset]));
+}
+
+/** The registry says all of `file` is shipped: its size reached, in the content it had when deleted. */
+export function confirmedShipped(file: DeletedFile, entry: Checkpoint | undefined): boolean {
+  return entry !== undefined && entry.offset >= file.size && fingerprintMatches(file.head, entry.fingerprint);
 }
 
 export class DeletedFiles {
@@ -39,6 +52,12 @@ export class DeletedFiles {
     private readonly registryFile: string,
     /** True when a file created after `since` has this identity (ext4 reuses inodes). */
     private readonly reusedSince: (identity: string, since: number) => boolean,
+    /**
+     * The agent holds no unacknowledged line (false while it cannot tell). An inode is reused
+     * only once the agent closed the deleted file — read to its end — so its lines are shipped
+     * once nothing is in flight; the registry entry is another file's by then.
+     */
+    private readonly nothingInFlight: () => Promise<boolean> = async () => true,
   ) {}
 
   add(file: DeletedFile): void {
@@ -53,7 +72,7 @@ export class DeletedFiles {
   async waitShipped(timeoutMs: number): Promise<GuardOutcome> {
     const started = Date.now();
     for (;;) {
-      this.settle();
+      await this.settle();
       if (this.pending.length === 0 || Date.now() - started >= timeoutMs) {
         const unconfirmed = this.pending;
         this.pending = [];
@@ -63,14 +82,16 @@ export class DeletedFiles {
     }
   }
 
-  private settle(): void {
-    const offsets = persistedOffsets(this.registryFile);
+  private async settle(): Promise<void> {
+    const entries = persistedEntries(this.registryFile);
+    const reused = this.pending.filter((file) => this.reusedSince(file.identity, file.deletedAt));
+    const drained = reused.length > 0 && (await this.nothingInFlight());
     this.pending = this.pending.filter((file) => {
-      if (this.reusedSince(file.identity, file.deletedAt)) {
-        this.unverifiable++;
-        return false;
+      if (reused.includes(file)) {
+        if (drained) this.unverifiable++;
+        return !drained;
       }
-      return file.size > 0 && (offsets.get(file.identity) ?? -1) < file.size;
+      return file.size > 0 && !confirmedShipped(file, entries.get(file.identity));
     });
   }
 }

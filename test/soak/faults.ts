@@ -147,7 +147,7 @@ export class FaultInjector {
     const deadline = Date.now() + HOLD_TIMEOUT_MS;
     const identity = writer.segments.at(-1)!.identity;
     for (;;) {
-      const pid = this.targets.agent.pid;
+      const pid = this.targets.agent.steadyPid;
       if (pid !== null && agentHolds(pid, identity)) return true;
       if (Date.now() > deadline) return false;
       await sleep(50);

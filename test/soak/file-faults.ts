@@ -3,11 +3,12 @@
 // and delete + recreate. Rotated names end in a digit, so the soak's inputs (which exclude
 // "*.[0-9]") never match them: the agent must finish them through what it already knows.
 
-import { readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { copyFile, truncate } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { identityKey } from '../../src/core/file.js';
+import { FINGERPRINT_MAX_BYTES } from '../../src/tailer/identity.js';
 import type { LogWriter } from './writer.js';
 
 /** A file removed from disk by the soak: the agent may still be reading it through its handle. */
@@ -17,6 +18,8 @@ export interface DeletedFile {
   path: string;
   /** Its size when it was deleted: everything the agent must ship from it. */
   size: number;
+  /** Its first bytes (up to a fingerprint's length) when it was deleted. */
+  head: Buffer;
   deletedAt: number;
 }
 
@@ -71,10 +74,21 @@ export function deleteAndRecreate(writer: LogWriter): DeletedFile {
   let deleted: DeletedFile | undefined;
   writer.replace(() => {
     const stats = statSync(writer.path);
+    const head = readHead(writer.path);
     unlinkSync(writer.path);
-    deleted = { identity: identityKey(stats), path: writer.path, size: stats.size, deletedAt: Date.now() };
+    deleted = { identity: identityKey(stats), path: writer.path, size: stats.size, head, deletedAt: Date.now() };
   });
   return deleted!;
+}
+
+function readHead(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(FINGERPRINT_MAX_BYTES);
+    return head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The file `identity` ("dev:ino") is among the open descriptors of process `pid`. */

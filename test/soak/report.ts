@@ -84,7 +84,7 @@ export function formatReport(r: SoakReport): string {
     lines.push(`        faults around the first: ${faultsAround(r, first.copies[0]!.timestamp - 2_000, first.copies.at(-1)!.timestamp + 1_000, at)}`);
   }
   for (const example of v.foreignExamples) lines.push(`    foreign: ${example}`);
-  if (r.deletedUnverifiable > 0) lines.push(row('note', `${r.deletedUnverifiable} deleted file(s) could not be confirmed shipped before a crash (inode reused)`));
+  if (r.deletedUnverifiable > 0) lines.push(row('note', `${r.deletedUnverifiable} deleted file(s) whose inode was reused before a crash: taken as shipped once nothing was in flight`));
   lines.push(row('reproduce', reproduce(r)));
   if (r.dirKept) lines.push(row('work directory', `${r.dir} (agent logs per life, faults.json)`));
   lines.push(r.problems.length === 0 ? 'PASSED: no line lost' : `FAILED:\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -6,7 +6,7 @@
 // Phases: set up (cluster, files, agent) -> inject the planned faults while the writers write
 // -> stop the writers and let the agent deliver -> read every topic back -> judge.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,31 @@ import { Random } from './random.js';
 import { BASE_VARIANT, soakYaml, topicOf, type SoakInput, type SoakLayout } from './soak-config.js';
 import { verify, type Verdict, type WrittenLines } from './verifier.js';
 import { LogWriter } from './writer.js';
+import { identityKey } from '../../src/core/file.js';
+
+/** The agent's /metrics says no byte is in flight (false when it does not answer). */
+async function nothingInFlight(metricsUrl: string): Promise<boolean> {
+  try {
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(1_000) })).text();
+    return /^logship_in_flight_bytes 0$/m.test(text);
+  } catch {
+    return false;
+  }
+}
+
+/** Some file in `dirs` has the identity ("dev:ino") now. */
+function onDiskUnder(dirs: readonly string[], identity: string): boolean {
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir)) {
+      try {
+        if (identityKey(statSync(join(dir, name))) === identity) return true;
+      } catch {
+        // renamed or removed meanwhile
+      }
+    }
+  }
+  return false;
+}
 
 export interface SoakOptions {
   minutes: number;
@@ -102,8 +127,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     progress(`agent life ${life.index} exited unexpectedly; restarting`);
     void agent.start().catch((err: unknown) => problems.push(String(err)));
   });
-  const deleted = new DeletedFiles(join(layout.dataDir, 'registry.json'), (identity, since) =>
-    writers.some((w) => w.segments.some((s) => s.identity === identity && s.openedAt > since)),
+  // Reused by a writer's new file, or by any file on disk now (a copytruncate copy takes freed
+  // inodes too): the deleted file itself is in no directory any more.
+  const deleted = new DeletedFiles(
+    join(layout.dataDir, 'registry.json'),
+    (identity, since) => writers.some((w) => w.segments.some((s) => s.identity === identity && s.openedAt > since)) || onDiskUnder(inputs.map((i) => i.dir), identity),
+    () => nothingInFlight(`http://127.0.0.1:${layout.metricsPort}/metrics`),
   );
   const injector = new FaultInjector({ writers, agent, cluster, deleted, random, yaml: (variant) => soakYaml(layout, variant) });
   const lag = new LagSampler(`http://127.0.0.1:${layout.metricsPort}/metrics`);
