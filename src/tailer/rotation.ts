@@ -8,7 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { OpenFile } from './file-access.js';
 import type { FileIdentity, FilePosition } from '../core/file.js';
-import { continuationMismatch, identityOf, readHead, sameIdentity } from './identity.js';
+import { continuationMismatch, fingerprintOf, identityOf, markerAt, readHead, sameIdentity } from './identity.js';
 
 export interface DirectoryFile {
   path: string;
@@ -140,4 +140,29 @@ export async function continuesAt(path: string, point: FilePosition, openFile: O
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Does the file at `heldBy` hold the bytes of the file at `path` from its start, as far as its
+ * first bytes and the bytes before its end tell (as a position is checked)? A copytruncate copy
+ * and its original before the truncation do. An empty file holds nothing to tell: false.
+ */
+export async function holdsAllOf(heldBy: string, path: string, openFile: OpenFile): Promise<boolean> {
+  let handle;
+  try {
+    handle = await openFile(path);
+  } catch {
+    return false;
+  }
+  let end: FilePosition;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return false;
+    end = { offset: size, fingerprint: fingerprintOf(await readHead(handle, size)), marker: await markerAt(handle, size) };
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
+  return continuesAt(heldBy, end, openFile);
 }

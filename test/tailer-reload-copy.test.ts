@@ -1,0 +1,67 @@
+// A copytruncate landing between a reload's hand-over and its successor's first look (soak
+// --gap 1.5 seed 2204: 15 duplicates, no crash between): the copy holds exactly what the
+// predecessor read of the live file, so it continues that reader — it is no new file to read
+// from 0. Real tailers over real files; the reload is a tailer stopped and a new one handed its
+// offset tracker, as the agent does on SIGHUP.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { waitFor } from './helpers/fs-wait.js';
+import { registeringTracker } from './helpers/registering-tracker.js';
+import { Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
+
+const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+test('deleted and recreated, read to its end, reload, copytruncate before the successor looks: the copy continues the handed-over reader (nothing twice)', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const checkpoints = new FakeCheckpoints();
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  writeFileSync(path, numberedLines(0, 20));
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount === 23, 'the new file read to its end');
+  await first.tailer.stop(); // reload: the new file's position goes to the tracker
+  copyFileSync(path, `${path}.1`); // copytruncate before the successor's first look
+  truncateSync(path, 0);
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await second.tailer.drained();
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
+
+test('a copytruncate copy made while a new file\'s reader holds its first read (the search for files born since runs first): read once', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const collector = new Collector();
+  let armed = false;
+  const openFile = async (file: string) => {
+    if (armed && file === path) {
+      armed = false;
+      copyFileSync(path, `${path}.1`); // copied; truncated once the reader read it
+    }
+    return open(file, 'r');
+  };
+  writeFileSync(path, numberedLines(0, 20));
+  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  armed = true;
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount >= 23, 'the new file read');
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
