@@ -65,3 +65,41 @@ test('a copytruncate copy made while a new file\'s reader holds its first read (
   await tailer.drained();
   assert.deepEqual(sorted(collector), range(0, 28));
 });
+
+test('the same copy, the live file truncated and refilled after the search left the copy to its reader but before the reader read again: the copy is found from 0, nothing lost or twice', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'app.log');
+  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const collector = new Collector();
+  let opensOfNewFile = -1;
+  let refilled = false;
+  const openFile = async (file: string) => {
+    const handle = await open(file, 'r');
+    if (opensOfNewFile < 0 || file !== path) return handle;
+    opensOfNewFile++;
+    if (opensOfNewFile === 1) copyFileSync(path, `${path}.1`); // the reader opens it: copied
+    if (opensOfNewFile === 2) {
+      // The search compares the live file with the copy: truncated and refilled right after.
+      const close = handle.close.bind(handle);
+      handle.close = async () => {
+        await close();
+        truncateSync(path, 0);
+        appendFileSync(path, numberedLines(23, 2));
+        refilled = true;
+      };
+    }
+    return handle;
+  };
+  writeFileSync(path, numberedLines(0, 20));
+  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  opensOfNewFile = 0;
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount >= 25, () => `25 lines, got ${collector.lineCount}`);
+  appendFileSync(path, numberedLines(25, 3)); // the application writes on
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.ok(refilled, 'the search compared the live file with the copy');
+  assert.deepEqual(sorted(collector), range(0, 28));
+});

@@ -252,7 +252,9 @@ export class FileReader {
         if (this.nothingReadSince !== null && chunkStart === 0) {
           const since = this.nothingReadSince;
           this.nothingReadSince = null;
-          this.continuing = true;
+          // Not `continuing`: the next read checks the first bytes again. The search for copies
+          // leaves a copy the live file still holds to this reader, which must then see a
+          // truncation made meanwhile (else the copy is lost and the refill read as the old bytes).
           return { kind: 'unread-since', since };
         }
         this.lastReadAt = this.ctx.now();
