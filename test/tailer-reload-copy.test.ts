@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
+import type { InputConfig } from '../src/config/types.js';
 import { waitFor } from './helpers/fs-wait.js';
 import { registeringTracker } from './helpers/registering-tracker.js';
 import { Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
@@ -16,10 +17,14 @@ import { Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, sta
 const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
+/** app.log in a temp directory, one input over it (rotated names excluded). */
+async function scene(t: TestContext): Promise<{ path: string; input: InputConfig }> {
+  const path = join(await tempDir(t), 'app.log');
+  return { path, input: inputConfig({ paths: [path], exclude: ['*.[0-9]'] }) };
+}
+
 test('deleted and recreated, read to its end, reload, copytruncate before the successor looks: the copy continues the handed-over reader (nothing twice)', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const { path, input } = await scene(t);
   const checkpoints = new FakeCheckpoints();
   const tracker = registeringTracker(checkpoints);
   const collector = new Collector();
@@ -40,9 +45,7 @@ test('deleted and recreated, read to its end, reload, copytruncate before the su
 });
 
 test('a copytruncate copy made while a new file\'s reader holds its first read (the search for files born since runs first): read once', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const { path, input } = await scene(t);
   const collector = new Collector();
   let armed = false;
   const openFile = async (file: string) => {
@@ -67,9 +70,7 @@ test('a copytruncate copy made while a new file\'s reader holds its first read (
 });
 
 test('the same copy, the live file truncated and refilled after the search left the copy to its reader but before the reader read again: the copy is found from 0, nothing lost or twice', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'app.log');
-  const input = inputConfig({ paths: [path], exclude: ['*.[0-9]'] });
+  const { path, input } = await scene(t);
   const collector = new Collector();
   let opensOfNewFile = -1;
   let refilled = false;
