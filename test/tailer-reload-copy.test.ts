@@ -1,18 +1,20 @@
-// A copytruncate landing between a reload's hand-over and its successor's first look (soak
-// --gap 1.5 seed 2204: 15 duplicates, no crash between): the copy holds exactly what the
-// predecessor read of the live file, so it continues that reader — it is no new file to read
-// from 0. Real tailers over real files; the reload is a tailer stopped and a new one handed its
-// offset tracker, as the agent does on SIGHUP.
+// Copytruncate copies around a reload and a new file's first read (soak --gap 1.5 seed 2204: 15
+// duplicates, no crash between). A file deleted and recreated just before a reload was handed over
+// unread; the successor's reader read it from scratch, holding its first read back while it looked
+// for files born since — and a copytruncate had just copied it: the search read the copy from 0 as
+// a file created and rotated away, and the reader read the same bytes from the live file. Real
+// tailers over real files; a reload is a tailer stopped and a new one handed its offset tracker,
+// as the agent does on SIGHUP.
 
 import assert from 'node:assert/strict';
-import { copyFileSync, truncateSync, unlinkSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { InputConfig } from '../src/config/types.js';
 import { waitFor } from './helpers/fs-wait.js';
 import { registeringTracker } from './helpers/registering-tracker.js';
-import { Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
+import { Collector, FakeCheckpoints, inputConfig, ManualGate, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
 const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
@@ -102,5 +104,39 @@ test('the same copy, the live file truncated and refilled after the search left 
   await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
   await tailer.drained();
   assert.ok(refilled, 'the search compared the live file with the copy');
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
+
+test('as in the soak: the new file handed over unread at a reload (Kafka stalled), copied as the successor\'s reader first opens it: read once', async (t) => {
+  const { path, input } = await scene(t);
+  const checkpoints = new FakeCheckpoints();
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const gate = new ManualGate();
+  writeFileSync(path, numberedLines(0, 20));
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  gate.close();
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file: followed, not read (the gate is closed)
+  const newFile = statSync(path).ino;
+  await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
+  await first.tailer.stop(); // reload: the new file is handed over unread
+  let armed = true;
+  const openFile = async (file: string) => {
+    if (armed && file === path) {
+      armed = false;
+      copyFileSync(path, `${path}.1`); // copied; truncated once the reader read it
+    }
+    return open(file, 'r');
+  };
+  gate.open();
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate, openFile });
+  await waitFor(() => collector.lineCount >= 23, 'the new file read');
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await second.tailer.drained();
+  assert.ok(!armed, 'the successor opened the new file');
   assert.deepEqual(sorted(collector), range(0, 28));
 });
