@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { InputConfig } from '../src/config/types.js';
@@ -18,6 +18,22 @@ import { Collector, FakeCheckpoints, inputConfig, ManualGate, lineNumber, number
 
 const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Once armed, the next open of `path` copies it to `path`.1 first (a copytruncate's copy; the test truncates). */
+function copiedAtNextOpen(path: string): { openFile: (file: string) => Promise<FileHandle>; arm: () => void; copied: () => boolean } {
+  let state: 'idle' | 'armed' | 'copied' = 'idle';
+  return {
+    openFile: async (file) => {
+      if (state === 'armed' && file === path) {
+        state = 'copied';
+        copyFileSync(path, `${path}.1`);
+      }
+      return open(file, 'r');
+    },
+    arm: () => (state = 'armed'),
+    copied: () => state === 'copied',
+  };
+}
 
 /** app.log in a temp directory, one input over it (rotated names excluded). */
 async function scene(t: TestContext): Promise<{ path: string; input: InputConfig }> {
@@ -49,18 +65,11 @@ test('deleted and recreated, read to its end, reload, copytruncate before the su
 test('a copytruncate copy made while a new file\'s reader holds its first read (the search for files born since runs first): read once', async (t) => {
   const { path, input } = await scene(t);
   const collector = new Collector();
-  let armed = false;
-  const openFile = async (file: string) => {
-    if (armed && file === path) {
-      armed = false;
-      copyFileSync(path, `${path}.1`); // copied; truncated once the reader read it
-    }
-    return open(file, 'r');
-  };
+  const copier = copiedAtNextOpen(path);
   writeFileSync(path, numberedLines(0, 20));
-  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile });
+  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile: copier.openFile });
   await waitFor(() => collector.lineCount === 20, 'the first file');
-  armed = true;
+  copier.arm();
   unlinkSync(path);
   writeFileSync(path, numberedLines(20, 3)); // the new file
   await waitFor(() => collector.lineCount >= 23, 'the new file read');
@@ -68,6 +77,7 @@ test('a copytruncate copy made while a new file\'s reader holds its first read (
   appendFileSync(path, numberedLines(23, 5));
   await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
   await tailer.drained();
+  assert.ok(copier.copied(), 'the reader opened the new file');
   assert.deepEqual(sorted(collector), range(0, 28));
 });
 
@@ -122,21 +132,15 @@ test('as in the soak: the new file handed over unread at a reload (Kafka stalled
   const newFile = statSync(path).ino;
   await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
   await first.tailer.stop(); // reload: the new file is handed over unread
-  let armed = true;
-  const openFile = async (file: string) => {
-    if (armed && file === path) {
-      armed = false;
-      copyFileSync(path, `${path}.1`); // copied; truncated once the reader read it
-    }
-    return open(file, 'r');
-  };
+  const copier = copiedAtNextOpen(path);
+  copier.arm();
   gate.open();
-  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate, openFile });
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate, openFile: copier.openFile });
   await waitFor(() => collector.lineCount >= 23, 'the new file read');
   truncateSync(path, 0);
   appendFileSync(path, numberedLines(23, 5));
   await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
   await second.tailer.drained();
-  assert.ok(!armed, 'the successor opened the new file');
+  assert.ok(copier.copied(), 'the successor opened the new file');
   assert.deepEqual(sorted(collector), range(0, 28));
 });
