@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyStart, decideStart, type KnownFile, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
+import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
 
 const NOW = 1_800_000_000_000;
 const fingerprint = { len: 10, hash: 'ab' };
@@ -124,5 +124,23 @@ describe('liveMayHaveChanged: may files have come and gone at a path whose live 
   test('no when the position holds first bytes to compare (a truncation and refill would have shown)', () => {
     assert.equal(liveMayHaveChanged({ offset: 0, fingerprint, marker: null }), false);
     assert.equal(liveMayHaveChanged({ offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }), false);
+  });
+});
+
+describe('decideMiddle: a file created and rotated away between two looks', () => {
+  const original = { dev: 1, ino: 7 };
+  const origin = { original, point: { offset: 135, fingerprint, marker: { len: 64, hash: 'aa' }, path: '/var/log/app.log' } };
+
+  test('while the live file still holds all of it, it is left to the live reader (which finds it at the truncation), even if it continues a position (soak seed 2204)', () => {
+    assert.deepEqual(decideMiddle({ liveStillHolds: true, continues: null }), { kind: 'left-to-live-reader' });
+    assert.deepEqual(decideMiddle({ liveStillHolds: true, continues: origin }), { kind: 'left-to-live-reader' });
+  });
+
+  test('a copy of what a reader of the path read continues where that reader stood', () => {
+    assert.deepEqual(decideMiddle({ liveStillHolds: false, continues: origin }), { kind: 'copy', origin });
+  });
+
+  test('anything else is a file of its own, read from 0', () => {
+    assert.deepEqual(decideMiddle({ liveStillHolds: false, continues: null }), { kind: 'new' });
   });
 });

@@ -178,3 +178,43 @@ export function planKnownPath(known: readonly KnownFile[], current: FileIdentity
   const rotated = known.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
   return { since, rotated, searchMiddle: !liveKnown };
 }
+
+/** A reader of a live path whose position a file rotated away from that path holds. */
+export interface CopyCandidateOrigin {
+  original: FileIdentity;
+  point: ResumePoint;
+}
+
+/** What the caller read of a file found created and rotated away between two looks ("middle"). */
+export interface MiddleFacts {
+  /**
+   * The file at the live path now — followed, or about to be — still holds every byte of this
+   * one from its start: a copytruncate copy whose truncation has not happened yet (or not been
+   * read yet). Its reader reads those bytes from the live file.
+   */
+  liveStillHolds: boolean;
+  /** A reader of the live path (or a file known there) whose position this file holds. */
+  continues: CopyCandidateOrigin | null;
+}
+
+export type MiddleDecision =
+  /** A copy in the making of the live file: left to its reader, which finds it when it finds the truncation, where it stands then. */
+  | { kind: 'left-to-live-reader' }
+  /** A copytruncate copy of `origin.original`: it continues where that reader stood. */
+  | { kind: 'copy'; origin: CopyCandidateOrigin }
+  /** A file of its own: all of it is new, read from 0. */
+  | { kind: 'new' };
+
+/**
+ * A middle file holding bytes a reader of the path reads anyway is no new file. While the live
+ * file still holds all of it, the copy is followed by nobody yet: taken as a copy from where the
+ * live reader stands now (often 0, its first read held back while files born since are looked
+ * for) or read from 0, the bytes the live reader reads next from the live file were shipped twice
+ * (soak --gap 1.5 seed 2204: a copytruncate 2 ms after a reload, 15 lines). The live reader
+ * finds the truncation and then the copy, from where it stands then.
+ */
+export function decideMiddle(facts: MiddleFacts): MiddleDecision {
+  if (facts.liveStillHolds) return { kind: 'left-to-live-reader' };
+  if (facts.continues !== null) return { kind: 'copy', origin: facts.continues };
+  return { kind: 'new' };
+}

@@ -109,8 +109,14 @@ export class FileReader {
   /** Standing at 0 with none of the file's bytes read since this time (ms); null otherwise. */
   private nothingReadSince: number | null = null;
   private halted = false;
-  /** The next read goes on with the one that stopped to ask (a truncation, files born since): no new truncation check, no tail read. */
-  private continuing = false;
+  /**
+   * What the next read is: 'fresh' (a truncation check, then a small synchronous first read);
+   * 'continuing' the one that stopped to ask about a truncation (neither); 'after-search' the
+   * one that stopped to look for copies born since (a truncation check, no tail read: the
+   * search may have left a copy the live file held to this reader, whose truncation since must
+   * show — else the copy is lost and the refill read under the old first bytes).
+   */
+  private nextRead: 'fresh' | 'continuing' | 'after-search' = 'fresh';
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -217,15 +223,16 @@ export class FileReader {
       const early = await this.begin(handle);
       if (early !== null) return early;
     }
-    const fresh = !starting && !this.continuing;
-    this.continuing = false;
+    const next = starting ? 'continuing' : this.nextRead;
+    this.nextRead = 'fresh';
+    const fresh = next === 'fresh';
     const buffer = await this.ctx.buffers.take();
     const chunkBytes = buffer.length - MARKER_MAX_BYTES;
     try {
       // Closed again while this reader waited its turn (a gate that just opened wakes every
       // waiting reader, and the first ones fill it): no I/O until it opens.
       if (!this.ctx.gate.isOpen(this.currentSource)) return READ_ON;
-      if (fresh && (await this.truncatedBelow(handle, buffer))) return await this.truncated(handle);
+      if (next !== 'continuing' && (await this.truncatedBelow(handle, buffer))) return await this.truncated(handle);
       for (let chunks = 0; ; chunks++) {
         if (this.halted) return STOPPED;
         // A file written faster than we read must not starve the others.
@@ -252,7 +259,7 @@ export class FileReader {
         if (this.nothingReadSince !== null && chunkStart === 0) {
           const since = this.nothingReadSince;
           this.nothingReadSince = null;
-          this.continuing = true;
+          this.nextRead = 'after-search';
           return { kind: 'unread-since', since };
         }
         this.lastReadAt = this.ctx.now();
@@ -350,7 +357,7 @@ export class FileReader {
     const { size } = await handle.stat();
     this.sizeSeen = size;
     this.restartEpoch = this.out.cursor.epoch + 1;
-    this.continuing = true;
+    this.nextRead = 'continuing';
     this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.currentSource.key, position: this.position, size, epoch: this.restartEpoch });
     return { kind: 'truncated', before: this.resumePoint() };
   }

@@ -13,8 +13,8 @@ import type { FileEventSink, FollowedView } from './file-events.js';
 import { identityOf, sameIdentity } from './identity.js';
 import type { KnownFiles } from './known-files.js';
 import type { PathLooks } from './path-looks.js';
-import { liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
-import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, listDirectoryFiles, middleFiles } from './rotation.js';
+import { decideMiddle, liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
+import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, holdsAllOf, listDirectoryFiles, middleFiles } from './rotation.js';
 
 export interface RotationSearchOptions {
   known: KnownFiles;
@@ -128,9 +128,26 @@ export class RotationSearch {
       if (remembered !== undefined && remembered.offset > 0) continue;
       // A copytruncate copy born since the last look (its original was renamed away before the
       // truncation was seen) holds what was read already: it continues where that reader stood.
-      const copyOf = await this.copiedFrom(file, livePath, originals);
-      await this.opts.emit({ type: 'middle', file, livePath, input, copyOf });
+      // One the live file still holds all of is left to the live file's reader (decideMiddle).
+      const decision = decideMiddle({
+        liveStillHolds: await this.liveStillHolds(file, livePath, listing, newcomer),
+        continues: await this.copiedFrom(file, livePath, originals),
+      });
+      if (decision.kind === 'left-to-live-reader') continue;
+      await this.opts.emit({ type: 'middle', file, livePath, input, copyOf: decision.kind === 'copy' ? decision.origin : null });
     }
+  }
+
+  /**
+   * The file at `livePath` — the one followed there, or `newcomer` (about to be) — still holds
+   * all of `file`'s bytes from its start: `file` is its copytruncate copy, not truncated yet.
+   */
+  private async liveStillHolds(file: DirectoryFile, livePath: string, listing: readonly DirectoryFile[], newcomer: FileIdentity | undefined): Promise<boolean> {
+    const live = this.opts.followed.liveAt(livePath) ?? newcomer;
+    if (live === undefined) return false;
+    const atPath = listing.find((entry) => entry.path === livePath);
+    if (atPath === undefined || !sameIdentity(atPath.identity, live) || atPath.stat.size < file.stat.size) return false;
+    return holdsAllOf(livePath, file.path, this.opts.openFile);
   }
 
   /**

@@ -4,11 +4,11 @@
 // Compressed archives are never candidates.
 
 import type { Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { type FileHandle, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { OpenFile } from './file-access.js';
 import type { FileIdentity, FilePosition } from '../core/file.js';
-import { continuationMismatch, identityOf, readHead, sameIdentity } from './identity.js';
+import { continuationMismatch, fingerprintOf, identityOf, markerAt, readHead, sameIdentity } from './identity.js';
 
 export interface DirectoryFile {
   path: string;
@@ -126,17 +126,35 @@ export async function findTruncatedCopy(
 
 /** Does the file at `path` hold the bytes `point` describes (first bytes, bytes before its offset)? */
 export async function continuesAt(path: string, point: FilePosition, openFile: OpenFile): Promise<boolean> {
+  return (
+    (await withOpenFile(path, openFile, async (handle, size) => (await continuationMismatch(handle, size, await readHead(handle, size), point)) === null)) ?? false
+  );
+}
+
+/**
+ * Does the file at `heldBy` hold the bytes of the file at `path` from its start, as far as its
+ * first bytes and the bytes before its end tell (as a position is checked)? A copytruncate copy
+ * and its original before the truncation do. An empty file holds nothing to tell: false.
+ */
+export async function holdsAllOf(heldBy: string, path: string, openFile: OpenFile): Promise<boolean> {
+  const end = await withOpenFile(path, openFile, async (handle, size): Promise<FilePosition | undefined> =>
+    size === 0 ? undefined : { offset: size, fingerprint: fingerprintOf(await readHead(handle, size)), marker: await markerAt(handle, size) },
+  );
+  return end !== undefined && (await continuesAt(heldBy, end, openFile));
+}
+
+/** `look` at the file at `path` opened briefly (outside max_open_files); undefined if it cannot be opened or read. */
+async function withOpenFile<T>(path: string, openFile: OpenFile, look: (handle: FileHandle, size: number) => Promise<T>): Promise<T | undefined> {
   let handle;
   try {
     handle = await openFile(path);
   } catch {
-    return false;
+    return undefined;
   }
   try {
-    const { size } = await handle.stat();
-    return (await continuationMismatch(handle, size, await readHead(handle, size), point)) === null;
+    return await look(handle, (await handle.stat()).size);
   } catch {
-    return false;
+    return undefined;
   } finally {
     await handle.close();
   }

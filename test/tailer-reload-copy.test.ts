@@ -1,0 +1,146 @@
+// Copytruncate copies around a reload and a new file's first read (soak --gap 1.5 seed 2204: 15
+// duplicates, no crash between). A file deleted and recreated just before a reload was handed over
+// unread; the successor's reader read it from scratch, holding its first read back while it looked
+// for files born since — and a copytruncate had just copied it: the search read the copy from 0 as
+// a file created and rotated away, and the reader read the same bytes from the live file. Real
+// tailers over real files; a reload is a tailer stopped and a new one handed its offset tracker,
+// as the agent does on SIGHUP.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { InputConfig } from '../src/config/types.js';
+import { waitFor } from './helpers/fs-wait.js';
+import { registeringTracker } from './helpers/registering-tracker.js';
+import { Collector, FakeCheckpoints, inputConfig, ManualGate, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
+
+const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Once armed, the next open of `path` copies it to `path`.1 first (a copytruncate's copy; the test truncates). */
+function copiedAtNextOpen(path: string): { openFile: (file: string) => Promise<FileHandle>; arm: () => void; copied: () => boolean } {
+  let state: 'idle' | 'armed' | 'copied' = 'idle';
+  return {
+    openFile: async (file) => {
+      if (state === 'armed' && file === path) {
+        state = 'copied';
+        copyFileSync(path, `${path}.1`);
+      }
+      return open(file, 'r');
+    },
+    arm: () => (state = 'armed'),
+    copied: () => state === 'copied',
+  };
+}
+
+/** app.log in a temp directory, one input over it (rotated names excluded). */
+async function scene(t: TestContext): Promise<{ path: string; input: InputConfig }> {
+  const path = join(await tempDir(t), 'app.log');
+  return { path, input: inputConfig({ paths: [path], exclude: ['*.[0-9]'] }) };
+}
+
+test('deleted and recreated, read to its end, reload, copytruncate before the successor looks: the copy continues the handed-over reader (nothing twice)', async (t) => {
+  const { path, input } = await scene(t);
+  const checkpoints = new FakeCheckpoints();
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  writeFileSync(path, numberedLines(0, 20));
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount === 23, 'the new file read to its end');
+  await first.tailer.stop(); // reload: the new file's position goes to the tracker
+  copyFileSync(path, `${path}.1`); // copytruncate before the successor's first look
+  truncateSync(path, 0);
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await second.tailer.drained();
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
+
+test('a copytruncate copy made while a new file\'s reader holds its first read (the search for files born since runs first): read once', async (t) => {
+  const { path, input } = await scene(t);
+  const collector = new Collector();
+  const copier = copiedAtNextOpen(path);
+  writeFileSync(path, numberedLines(0, 20));
+  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile: copier.openFile });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  copier.arm();
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount >= 23, 'the new file read');
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.ok(copier.copied(), 'the reader opened the new file');
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
+
+test('the same copy, the live file truncated and refilled after the search left the copy to its reader but before the reader read again: the copy is found from 0, nothing lost or twice', async (t) => {
+  const { path, input } = await scene(t);
+  const collector = new Collector();
+  let opensOfNewFile = -1;
+  let refilled = false;
+  const openFile = async (file: string) => {
+    const handle = await open(file, 'r');
+    if (opensOfNewFile < 0 || file !== path) return handle;
+    opensOfNewFile++;
+    if (opensOfNewFile === 1) copyFileSync(path, `${path}.1`); // the reader opens it: copied
+    if (opensOfNewFile === 2) {
+      // The search compares the live file with the copy: truncated and refilled right after.
+      const close = handle.close.bind(handle);
+      handle.close = async () => {
+        await close();
+        truncateSync(path, 0);
+        appendFileSync(path, numberedLines(23, 2));
+        refilled = true;
+      };
+    }
+    return handle;
+  };
+  writeFileSync(path, numberedLines(0, 20));
+  const { tailer } = await startTailer(t, { inputs: [input], collector, openFile });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  opensOfNewFile = 0;
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file
+  await waitFor(() => collector.lineCount >= 25, () => `25 lines, got ${collector.lineCount}`);
+  appendFileSync(path, numberedLines(25, 3)); // the application writes on
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assert.ok(refilled, 'the search compared the live file with the copy');
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
+
+test('as in the soak: the new file handed over unread at a reload (Kafka stalled), copied as the successor\'s reader first opens it: read once', async (t) => {
+  const { path, input } = await scene(t);
+  const checkpoints = new FakeCheckpoints();
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const gate = new ManualGate();
+  writeFileSync(path, numberedLines(0, 20));
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount === 20, 'the first file');
+  gate.close();
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(20, 3)); // the new file: followed, not read (the gate is closed)
+  const newFile = statSync(path).ino;
+  await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
+  await first.tailer.stop(); // reload: the new file is handed over unread
+  const copier = copiedAtNextOpen(path);
+  copier.arm();
+  gate.open();
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate, openFile: copier.openFile });
+  await waitFor(() => collector.lineCount >= 23, 'the new file read');
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(23, 5));
+  await waitFor(() => collector.lineCount >= 28, () => `28 lines, got ${collector.lineCount}`);
+  await second.tailer.drained();
+  assert.ok(copier.copied(), 'the successor opened the new file');
+  assert.deepEqual(sorted(collector), range(0, 28));
+});
