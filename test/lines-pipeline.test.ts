@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfigText } from '../src/config/load.js';
 import type { InputConfig } from '../src/config/types.js';
+import { linesOf } from '../src/core/batch.js';
 import { lineStatsOf } from '../src/lines/stats.js';
 import { LinePipeline, type PipelineLines } from '../src/tailer/line-pipeline.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
@@ -26,7 +27,7 @@ function pipeline(yaml: string): { p: LinePipeline; input: InputConfig } {
   return { p, input };
 }
 
-const text = (out: PipelineLines): string[] => out.lines.map((l) => l.toString());
+const text = (out: PipelineLines): string[] => linesOf(out).map((l) => l.toString());
 const T = '2024-03-15T10:20:30.123456789Z';
 
 describe('LinePipeline: container parser', () => {
@@ -82,7 +83,7 @@ describe('LinePipeline: filters', () => {
     assert.equal(out.through, body.length, 'the last line dropped: the output says where it ends');
     assert.deepEqual(lineStatsOf(input.id).dropped, { include_lines: 1, exclude_lines: 2 });
     const none = p.push(Buffer.from('DEBUG e\n'));
-    assert.deepEqual([none.lines.length, none.through], [0, body.length + 8], 'all dropped: no line, the offset moves');
+    assert.deepEqual([none.ends.length, none.through], [0, body.length + 8], 'all dropped: no line, the offset moves');
   });
 
   test('filters see the message, after the container wrapper is removed', () => {

@@ -12,7 +12,7 @@
 // and runtime time (LineBatch.details); `through` tells how far a batch moves the offset when
 // filters dropped lines after its last record (or all of them).
 
-import { LineFlag, type LineDetails } from '../core/batch.js';
+import { LineFlag, packLines, type LineDetails } from '../core/batch.js';
 import type { InputConfig } from '../config/types.js';
 import { ContainerLogParser } from '../lines/container-log.js';
 import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
@@ -20,12 +20,20 @@ import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput } from '../lines/json-fields.js';
 import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
-import { emptyLines, type FramedLines, LineFramer } from './framer.js';
+import { emptyLines, framedData, framedLineList, framedOf, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
 import type { TailerStats } from './types.js';
 
-/** Lines out of the pipeline: framed lines, plus what the configured stages add. */
-export interface PipelineLines extends FramedLines {
+/**
+ * Lines out of the pipeline, as a LineBatch carries them: line i is
+ * data[bounds[2i], bounds[2i] + bounds[2i+1]) — raw lines are bounds into the read, rewritten
+ * ones (decoded, joined, unwrapped) packed into one buffer —, plus what the configured stages add.
+ */
+export interface PipelineLines {
+  data: Buffer;
+  bounds: Uint32Array;
+  ends: number[];
+  flags: (LineFlag | undefined)[];
   /** Per-record columns (see LineBatch.details); absent when no stage after the framer is configured. */
   details?: LineDetails;
   /**
@@ -65,15 +73,15 @@ class JoinerColumns {
       this.queued.streams!.push(events.streams?.[i] ?? null);
       this.queued.times!.push(events.times?.[i] ?? null);
     }
-    return { lines: events.lines, ends, flags: events.flags as FramedLines['flags'] };
+    return framedOf(events.lines, ends, events.flags as FramedLines['flags']);
   }
 
   /** The joiner's output, with real ends and the first joined event's start, stream and time. */
   resolve(joined: FramedLines): Columns {
-    const out: Columns = { lines: joined.lines, ends: [], flags: joined.flags, starts: [], streams: [], times: [] };
+    const out: Columns = { lines: framedLineList(joined), ends: [], flags: joined.flags, starts: [], streams: [], times: [] };
     const q = this.queued;
     let used = 0;
-    for (let j = 0; j < joined.lines.length; j++) {
+    for (let j = 0; j < joined.ends.length; j++) {
       const last = joined.ends[j]! - this.base;
       out.starts.push(q.starts[used]!);
       out.streams!.push(q.streams![used]!);
@@ -171,8 +179,8 @@ export class LinePipeline {
       if (this.parser.flush(events)) out.push(this.afterParser(events));
     }
     const events = emptyLines();
-    if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : events);
-    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
+    if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
+    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
   }
 
   /** partial_line_timeout / multiline.timeout: what waited that long (`quietFor` ms without growth). */
@@ -188,9 +196,9 @@ export class LinePipeline {
     if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
       const events = emptyLines();
       this.joiner.flush(events);
-      out.push(this.detailed ? this.afterJoiner(events) : events);
+      out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
     }
-    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
+    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
   }
 
   /** After how much quiet something held back is due (ms), or null when nothing waits for a timeout. */
@@ -203,15 +211,15 @@ export class LinePipeline {
 
   /** Runs framed lines through the stages after the framer. */
   private finish(framed: FramedLines): PipelineLines {
-    if (framed.lines.length === 0) return framed;
+    if (framed.ends.length === 0) return noLines();
     if (!this.detailed) {
       // The raw path, as it always was: decode, then join.
       this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
       this.atFileStart = false;
-      if (this.joiner === null) return framed;
+      if (this.joiner === null) return outputOf(framed);
       const events = emptyLines();
       this.joiner.push(framed, events);
-      return events;
+      return outputOf(events);
     }
     if (this.parser === null) {
       this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
@@ -222,16 +230,19 @@ export class LinePipeline {
       return this.afterJoiner(events);
     }
     const events = emptyEvents();
-    this.parser.push(framed, events);
+    this.parser.push({ lines: framedLineList(framed), ends: framed.ends, flags: framed.flags }, events);
     return this.afterParser(events);
   }
 
   /** Container events: decoded (the runtime's pieces are whole again), joined, filtered. */
   private afterParser(events: ContainerEvents): PipelineLines {
     this.atFileStart = false;
-    if (events.lines.length === 0) return { lines: [], ends: [], flags: [] };
+    if (events.lines.length === 0) return noLines();
     // Container logs are UTF-8 and carry no BOM; the check replaces what is invalid.
-    this.stats.replacedChars += this.decoder.decode(events as unknown as FramedLines, 0, false);
+    const framed = framedOf(events.lines, events.ends, events.flags as FramedLines['flags']);
+    this.stats.replacedChars += this.decoder.decode(framed, 0, false);
+    // A rewritten line got a part of its own.
+    if (framed.parts.length > events.lines.length) events.lines = framedLineList(framed);
     if (this.joiner === null) return this.filtered(events);
     const joined = emptyLines();
     this.joiner.push(this.joinerColumns!.enqueue(events), joined);
@@ -241,19 +252,19 @@ export class LinePipeline {
   /** Lines out of the decoder or joiner without a parser: their starts follow from their ends. */
   private afterJoiner(events: FramedLines): PipelineLines {
     if (this.joinerColumns !== null) return this.filtered(this.joinerColumns.resolve(events));
-    const starts: number[] = new Array<number>(events.lines.length);
+    const starts: number[] = new Array<number>(events.ends.length);
     let start = this.lastEnd;
-    for (let i = 0; i < events.lines.length; i++) {
+    for (let i = 0; i < events.ends.length; i++) {
       starts[i] = start;
       start = events.ends[i]!;
     }
-    return this.filtered({ lines: events.lines, ends: events.ends, flags: events.flags, starts, streams: null, times: null });
+    return this.filtered({ lines: framedLineList(events), ends: events.ends, flags: events.flags, starts, streams: null, times: null });
   }
 
   /** Drops what the filters reject (the offset still moves past it), then extracts JSON fields. */
   private filtered(events: Columns): PipelineLines {
     const n = events.lines.length;
-    if (n === 0) return { lines: [], ends: [], flags: [] };
+    if (n === 0) return noLines();
     const through = events.ends[n - 1]!;
     this.lastEnd = through;
     const { lines, ends, flags, starts, streams, times } = events;
@@ -264,8 +275,19 @@ export class LinePipeline {
       this.filter.apply(lines, flags, columns, this.lineStats.dropped);
     }
     const json: LineDetails['json'] = this.json === null ? null : this.json.extractLines(lines);
-    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
+    const out: PipelineLines = { ...packLines(lines), ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
     if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
     return out;
   }
+}
+
+/** The pipeline's output of framed lines: their parts as one buffer, their bounds as the batch carries them. */
+function outputOf(framed: FramedLines): PipelineLines {
+  return { data: framedData(framed), bounds: new Uint32Array(framed.bounds), ends: framed.ends, flags: framed.flags };
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+function noLines(): PipelineLines {
+  return { data: NO_BYTES, bounds: new Uint32Array(0), ends: [], flags: [] };
 }
