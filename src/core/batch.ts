@@ -78,50 +78,16 @@ export function linesOf(batch: Pick<LineBatch, 'data' | 'bounds'>): Buffer[] {
   return out;
 }
 
-/**
- * Lines as one buffer and their bounds (for LineBatch.data/bounds). Lines that are views of
- * one store (a read chunk) keep their places in it; when some are not (joined pieces, decoded
- * lines, multiline events), the store's range is copied in one go and the others appended: a
- * batch with one joined event among 500 lines costs one copy, not 500.
- */
+/** Lines as a batch carries them: packed into one buffer, with their bounds (tests, tools). */
 export function packLines(lines: readonly Uint8Array[]): { data: Buffer; bounds: Uint32Array } {
-  const n = lines.length;
-  const bounds = new Uint32Array(2 * n);
-  // The middle line's store: a joined event is as likely first as last.
-  const store = n > 0 ? lines[n >> 1]!.buffer : new ArrayBuffer(0);
-  let shared = true;
-  let low = Infinity;
-  let high = 0;
-  let foreign = 0;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i]!;
-    if (line.buffer !== store) {
-      shared = false;
-      foreign += line.length;
-      continue;
-    }
-    bounds[2 * i] = line.byteOffset;
+  const bounds = new Uint32Array(2 * lines.length);
+  let at = 0;
+  lines.forEach((line, i) => {
+    bounds[2 * i] = at;
     bounds[2 * i + 1] = line.length;
-    if (line.byteOffset < low) low = line.byteOffset;
-    if (line.byteOffset + line.length > high) high = line.byteOffset + line.length;
-  }
-  if (shared) return { data: Buffer.from(store), bounds };
-  if (low === Infinity) low = high = 0;
-  const data = Buffer.allocUnsafe(high - low + foreign);
-  data.set(new Uint8Array(store, low, high - low), 0);
-  let pos = high - low;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i]!;
-    if (line.buffer === store) {
-      bounds[2 * i] -= low;
-      continue;
-    }
-    data.set(line, pos);
-    bounds[2 * i] = pos;
-    bounds[2 * i + 1] = line.length;
-    pos += line.length;
-  }
-  return { data, bounds };
+    at += line.length;
+  });
+  return { data: Buffer.concat(lines, at), bounds };
 }
 
 /** Per-record columns of a LineBatch (index i is line i). */

@@ -12,7 +12,7 @@
 // and runtime time (LineBatch.details); `through` tells how far a batch moves the offset when
 // filters dropped lines after its last record (or all of them).
 
-import { LineFlag, packLines, type LineDetails } from '../core/batch.js';
+import { LineFlag, type LineDetails } from '../core/batch.js';
 import type { InputConfig } from '../config/types.js';
 import { ContainerLogParser } from '../lines/container-log.js';
 import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
@@ -43,11 +43,12 @@ export interface PipelineLines {
   through?: number;
 }
 
-/** Events between the stages: lines with their columns (streams and times only with a parser). */
+/**
+ * Events between the stages: lines (bounds into their parts, with ends and flags) and their
+ * columns (streams and times only with a parser).
+ */
 interface Columns {
-  lines: Buffer[];
-  ends: number[];
-  flags: (number | undefined)[];
+  lines: FramedLines;
   starts: number[];
   streams: (LogStream | null)[] | null;
   times: (string | null)[] | null;
@@ -61,49 +62,46 @@ interface Columns {
 class JoinerColumns {
   private next = 0;
   private base = 0;
-  private queued: Columns = withColumns(emptyEvents());
+  private queued: Omit<ContainerEvents, 'lines' | 'flags'> = emptyEvents();
 
   /** Queues `events`; returns them with sequence numbers as ends (for the joiner). */
   enqueue(events: Columns): FramedLines {
+    const { lines } = events;
     const ends: number[] = [];
-    for (let i = 0; i < events.lines.length; i++) {
+    for (let i = 0; i < lines.ends.length; i++) {
       ends.push(this.next++);
       this.queued.starts.push(events.starts[i]!);
-      this.queued.ends.push(events.ends[i]!);
-      this.queued.streams!.push(events.streams?.[i] ?? null);
-      this.queued.times!.push(events.times?.[i] ?? null);
+      this.queued.ends.push(lines.ends[i]!);
+      this.queued.streams.push(events.streams?.[i] ?? null);
+      this.queued.times.push(events.times?.[i] ?? null);
     }
-    return framedOf(events.lines, ends, events.flags as FramedLines['flags']);
+    return { ...lines, ends };
   }
 
   /** The joiner's output, with real ends and the first joined event's start, stream and time. */
   resolve(joined: FramedLines): Columns {
-    const out: Columns = { lines: framedLineList(joined), ends: [], flags: joined.flags, starts: [], streams: [], times: [] };
+    const out: Columns = { lines: { ...joined, ends: [] }, starts: [], streams: [], times: [] };
     const q = this.queued;
     let used = 0;
     for (let j = 0; j < joined.ends.length; j++) {
       const last = joined.ends[j]! - this.base;
       out.starts.push(q.starts[used]!);
-      out.streams!.push(q.streams![used]!);
-      out.times!.push(q.times![used]!);
-      out.ends.push(q.ends[last]!);
+      out.streams!.push(q.streams[used]!);
+      out.times!.push(q.times[used]!);
+      out.lines.ends.push(q.ends[last]!);
       used = last + 1;
     }
     if (used > 0) {
       this.base += used;
-      this.queued = { lines: [], flags: [], starts: q.starts.slice(used), ends: q.ends.slice(used), streams: q.streams!.slice(used), times: q.times!.slice(used) };
+      this.queued = { starts: q.starts.slice(used), ends: q.ends.slice(used), streams: q.streams.slice(used), times: q.times.slice(used) };
     }
     return out;
   }
 
   reset(): void {
     this.base = this.next;
-    this.queued = withColumns(emptyEvents());
+    this.queued = emptyEvents();
   }
-}
-
-function withColumns(events: ContainerEvents): Columns {
-  return events;
 }
 
 export class LinePipeline {
@@ -238,14 +236,15 @@ export class LinePipeline {
   private afterParser(events: ContainerEvents): PipelineLines {
     this.atFileStart = false;
     if (events.lines.length === 0) return noLines();
-    // Container logs are UTF-8 and carry no BOM; the check replaces what is invalid.
-    const framed = framedOf(events.lines, events.ends, events.flags as FramedLines['flags']);
-    this.stats.replacedChars += this.decoder.decode(framed, 0, false);
-    // A rewritten line got a part of its own.
-    if (framed.parts.length > events.lines.length) events.lines = framedLineList(framed);
-    if (this.joiner === null) return this.filtered(events);
+    // The parser's events are views of the read or joined pieces: one part each (packed into
+    // one buffer when filtered). Container logs are UTF-8 and carry no BOM; the check replaces
+    // what is invalid.
+    const lines = framedOf(events.lines, events.ends, events.flags as FramedLines['flags']);
+    this.stats.replacedChars += this.decoder.decode(lines, 0, false);
+    const columns: Columns = { lines, starts: events.starts, streams: events.streams, times: events.times };
+    if (this.joiner === null) return this.filtered(columns);
     const joined = emptyLines();
-    this.joiner.push(this.joinerColumns!.enqueue(events), joined);
+    this.joiner.push(this.joinerColumns!.enqueue(columns), joined);
     return this.filtered(this.joinerColumns!.resolve(joined));
   }
 
@@ -258,25 +257,29 @@ export class LinePipeline {
       starts[i] = start;
       start = events.ends[i]!;
     }
-    return this.filtered({ lines: framedLineList(events), ends: events.ends, flags: events.flags, starts, streams: null, times: null });
+    return this.filtered({ lines: events, starts, streams: null, times: null });
   }
 
   /** Drops what the filters reject (the offset still moves past it), then extracts JSON fields. */
   private filtered(events: Columns): PipelineLines {
-    const n = events.lines.length;
+    const { lines, starts, streams, times } = events;
+    const { ends, flags, bounds } = lines;
+    const n = ends.length;
     if (n === 0) return noLines();
-    const through = events.ends[n - 1]!;
+    const through = ends[n - 1]!;
     this.lastEnd = through;
-    const { lines, ends, flags, starts, streams, times } = events;
+    // One buffer for the batch: the read itself, or the parts packed (events rewritten).
+    const data = framedData(lines);
     if (this.filter !== null) {
       const columns: unknown[][] = [ends, starts];
       if (streams !== null) columns.push(streams);
       if (times !== null) columns.push(times);
-      this.filter.apply(lines, flags, columns, this.lineStats.dropped);
+      this.filter.apply(data, bounds, flags, columns, this.lineStats.dropped);
     }
-    const json: LineDetails['json'] = this.json === null ? null : this.json.extractLines(lines);
-    const out: PipelineLines = { ...packLines(lines), ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
-    if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
+    const kept = new Uint32Array(bounds);
+    const json: LineDetails['json'] = this.json === null ? null : this.json.extractBounds(data, kept);
+    const out: PipelineLines = { data, bounds: kept, ends, flags, details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
+    if (ends.length === 0 || ends[ends.length - 1] !== through) out.through = through;
     return out;
   }
 }
