@@ -16,7 +16,7 @@ import { jsonEnvelopes, NO_KEY, type HeaderSpec, type RecordKeys } from './nativ
 
 /**
  * The values of a batch's records: (start, length) pairs in `bounds`, record i at
- * bounds[2i], into `data` (an ArrayBuffer shared by the lines, or one packed Buffer).
+ * bounds[2i], into `data` (raw: the batch's own bytes and bounds; json: one envelope buffer).
  */
 export interface RecordValues {
   data: ArrayBufferLike | Uint8Array;
