@@ -79,7 +79,7 @@ export async function benchTailerRead(): Promise<{ linesPerSec: number; mbPerSec
       gate: { isOpen: () => true, waitOpen: async () => undefined },
       checkpoints: { get: () => undefined, all: () => [], seen: () => undefined },
       sink: (batch) => {
-        lines += batch.lines.length;
+        lines += batch.ends.length;
         if (lines >= LINES) done();
       },
     });
@@ -151,7 +151,7 @@ export async function benchTailerFollow(idleMs = 30_000, followMs = 5_000): Prom
     log: pino({ level: 'silent' }),
     gate: { isOpen: () => true, waitOpen: async () => undefined },
     checkpoints: { get: () => undefined, all: () => [], seen: () => undefined },
-    sink: (batch) => (lines += batch.lines.length),
+    sink: (batch) => (lines += batch.ends.length),
   });
   try {
     const first = linePool(LINE_BYTES - 1, 1)[0]!;

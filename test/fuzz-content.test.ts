@@ -22,7 +22,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Tailer } from '../src/tailer/tailer.js';
-import { LineFlag, type LineBatch } from '../src/core/batch.js';
+import { LineFlag, linesOf, type LineBatch } from '../src/core/batch.js';
 import { type TailerStats } from '../src/tailer/types.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
@@ -259,7 +259,7 @@ test('50 MB of garbage through the real tailer: resident memory stays bounded, e
     assert.equal(readSync(fd, raw, 0, length, batch.startOffset), length);
     assert.equal(batch.startOffset, position, 'batches are contiguous');
     let start = batch.startOffset;
-    batch.lines.forEach((payload, i) => {
+    linesOf(batch).forEach((payload, i) => {
       const end = batch.ends[i]!;
       const flag = batch.flags[i] ?? LineFlag.None;
       const lineStart = start;

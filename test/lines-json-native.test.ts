@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { packLines } from '../src/core/batch.js';
 import { emptyJsonFieldStats, extractByParse, JsonFieldExtractor, useNativeJsonFields } from '../src/lines/json-fields.js';
+
+/** Lines as the pipeline hands them to the extractor: one buffer and their bounds. */
+function packed(lines: Buffer[]): [Buffer, Uint32Array] {
+  const { data, bounds } = packLines(lines);
+  return [data, bounds];
+}
 
 const KEYS = ['a', 'b', 'service', '0', '1', '01', '__proto__', 'sé', 'k"q', 'x\\y', 'tab\t', ''];
 
@@ -147,21 +154,21 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(topObject, fc.array(fc.nat(), { minLength: 1, maxLength: 8 })), { minLength: 1, maxLength: 30 }), fc.array(pathArb, { minLength: 1, maxLength: 4 }), (trees, paths) => {
         const texts = trees.map(([tree, choices]) => render(tree, choices, { k: 0 }).replace(/\n/g, ' '));
-        // Repeated lines hit the cache; the join makes the lines views of one buffer.
+        // Repeated lines hit the cache; lines are bounds into one buffer, as the framer makes them.
         const order = [...texts, ...texts.reverse()];
         const all = Buffer.from(order.join('\n'));
-        const lines: Buffer[] = [];
+        const bounds: number[] = [];
         let at = 0;
         for (const text of order) {
           const len = Buffer.byteLength(text);
-          lines.push(all.subarray(at, at + len));
+          bounds.push(at, len);
           at += len + 1;
         }
         const nativeStats = emptyJsonFieldStats();
-        const got = new JsonFieldExtractor(paths, nativeStats).extractLines(lines);
+        const got = new JsonFieldExtractor(paths, nativeStats).extractBounds(all, bounds);
         useNativeJsonFields(false);
         const parseStats = emptyJsonFieldStats();
-        const want = new JsonFieldExtractor(paths, parseStats).extractLines(lines);
+        const want = new JsonFieldExtractor(paths, parseStats).extractBounds(all, bounds);
         useNativeJsonFields(true);
         assert.deepEqual(got, want);
         assert.deepEqual(nativeStats, parseStats);
@@ -173,14 +180,14 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
   test('the cache tells a number from a string of the same text, and a literal from its string', () => {
     const x = new JsonFieldExtractor(['v'], emptyJsonFieldStats());
     const lines = ['{"v":"1.0"}', '{"v":1.0}', '{"v":"1.0"}', '{"v":"true"}', '{"v":true}', '{"v":1e2}', '{"v":"1e2"}'].map((t) => Buffer.from(t));
-    assert.deepEqual(x.extractLines(lines), [['1.0'], ['1'], ['1.0'], ['true'], ['true'], ['100'], ['1e2']]);
+    assert.deepEqual(x.extractBounds(...packed(lines)), [['1.0'], ['1'], ['1.0'], ['true'], ['true'], ['100'], ['1e2']]);
   });
 
   test('a hash collision never returns another value: each hit is checked byte by byte', () => {
     // Many distinct values through one small cache: any hash collision would show as a wrong value.
     const x = new JsonFieldExtractor(['k'], emptyJsonFieldStats());
     const lines = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`{"k":"v${i % 3000}"}`));
-    const got = x.extractLines(lines);
+    const got = x.extractBounds(...packed(lines));
     for (let i = 0; i < lines.length; i++) assert.deepEqual(got[i], [`v${i % 3000}`]);
   });
 

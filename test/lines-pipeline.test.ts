@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfigText } from '../src/config/load.js';
 import type { InputConfig } from '../src/config/types.js';
+import { linesOf } from '../src/core/batch.js';
 import { lineStatsOf } from '../src/lines/stats.js';
 import { LinePipeline, type PipelineLines } from '../src/tailer/line-pipeline.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
@@ -26,7 +27,7 @@ function pipeline(yaml: string): { p: LinePipeline; input: InputConfig } {
   return { p, input };
 }
 
-const text = (out: PipelineLines): string[] => out.lines.map((l) => l.toString());
+const text = (out: PipelineLines): string[] => linesOf(out).map((l) => l.toString());
 const T = '2024-03-15T10:20:30.123456789Z';
 
 describe('LinePipeline: container parser', () => {
@@ -82,7 +83,7 @@ describe('LinePipeline: filters', () => {
     assert.equal(out.through, body.length, 'the last line dropped: the output says where it ends');
     assert.deepEqual(lineStatsOf(input.id).dropped, { include_lines: 1, exclude_lines: 2 });
     const none = p.push(Buffer.from('DEBUG e\n'));
-    assert.deepEqual([none.lines.length, none.through], [0, body.length + 8], 'all dropped: no line, the offset moves');
+    assert.deepEqual([none.ends.length, none.through], [0, body.length + 8], 'all dropped: no line, the offset moves');
   });
 
   test('filters see the message, after the container wrapper is removed', () => {
@@ -108,5 +109,30 @@ describe('LinePipeline: the raw path', () => {
     assert.deepEqual(text(out), ['a', 'b']);
     assert.equal(out.details, undefined);
     assert.equal(out.through, undefined);
+  });
+
+  test('raw lines are bounds into the read itself (carried bytes first), not a copy per line', () => {
+    const { p } = pipeline('topic: "t"');
+    assert.equal(p.push(Buffer.from('unfin')).ends.length, 0);
+    const out = p.push(Buffer.from('ished\nbb\r\nccc\ntail'));
+    assert.equal(out.data.toString(), 'unfinished\nbb\r\nccc\ntail', 'one buffer: the carried bytes and the read');
+    assert.deepEqual([...out.bounds], [0, 10, 11, 2, 15, 3]);
+    assert.deepEqual(out.ends, [11, 15, 19]);
+  });
+
+  test('a line rewritten by the decoder is packed with the batch; the others keep their place in the read', () => {
+    const { p } = pipeline('topic: "t"');
+    const read = Buffer.concat([Buffer.from('good\n'), Buffer.from([0x62, 0xff, 0x0a]), Buffer.from('fine\n')]);
+    const out = p.push(read);
+    assert.deepEqual(text(out), ['good', 'b\uFFFD', 'fine']);
+    assert.deepEqual([out.bounds[0], out.bounds[4]], [0, 8], 'valid lines: bounds into the read');
+    assert.ok(out.bounds[2]! >= read.length, 'the rewritten line after the read, in the same buffer');
+  });
+
+  test('multiline events of a read are packed into one buffer', () => {
+    const { p } = pipeline('topic: "t"\nmultiline: {start: "^E"}');
+    const out = p.push(Buffer.from('E1\n  at a\n  at b\nE2\n  at c\nE3\n'));
+    assert.deepEqual(text(out), ['E1\n  at a\n  at b', 'E2\n  at c']);
+    assert.equal(out.data.toString(), 'E1\n  at a\n  at bE2\n  at c', 'the events, back to back');
   });
 });

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import picomatch from 'picomatch';
 import { globCanYieldKubernetesPath } from '../src/config/kubernetes-layouts.js';
 import { compileTemplate, fileVars } from '../src/config/templates.js';
+import { linesOf, packLines } from '../src/core/batch.js';
 import { EventFlag, type EventFlags } from '../src/lines/events.js';
 import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
 import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput } from '../src/lines/json-fields.js';
@@ -93,11 +94,12 @@ describe('kubernetesMetadata', () => {
 describe('LineFilter', () => {
   const run = (include: string[], exclude: string[], texts: string[], flags: (EventFlags | undefined)[] = []) => {
     const filter = new LineFilter(new LineFilterRules(include, exclude));
-    const lines = texts.map((t) => Buffer.from(t));
+    const { data, bounds } = packLines(texts.map((t) => Buffer.from(t)));
+    const kept = [...bounds];
     const ends = texts.map((_, i) => (i + 1) * 10);
     const counts = emptyDropCounts();
-    const dropped = filter.apply(lines, flags, [ends], counts);
-    return { kept: lines.map((l) => l.toString()), ends, flags, counts, dropped };
+    const dropped = filter.apply(data, kept, flags, [ends], counts);
+    return { kept: linesOf({ data, bounds: Uint32Array.from(kept) }).map((l) => l.toString()), ends, flags, counts, dropped };
   };
 
   test('exclude_lines drops matching lines, keeps the rest and their columns in step', () => {

@@ -13,9 +13,9 @@ import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import type { AgentConfig } from '../src/config/types.js';
+import { linesOf, packLines } from '../src/core/batch.js';
 import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, type BatchProducer, type DeliveryOutcomes, type InjectableMockCluster, type ProducerListener } from '../src/shipper/native-producer.js';
 import { producerConfig } from '../src/shipper/producer-config.js';
-import { rawValues } from '../src/shipper/route.js';
 import { Shipper } from '../src/shipper/shipper.js';
 import { AgentProcess, BIN, until } from './helpers/agent-process.js';
 import { agentYaml, tempDir } from './helpers/configs.js';
@@ -108,7 +108,7 @@ test('native produce: stops at the first QUEUE_FULL (a prefix) and refuses a too
   try {
     const t = p.topic('native.prefix');
     const recs = ['a', 'b', 'x'.repeat(5000), 'c', 'd', 'e', 'f', 'g'];
-    const { data, bounds } = rawValues(recs.map((r) => Buffer.from(r)));
+    const { data, bounds } = packLines(recs.map((r) => Buffer.from(r)));
     assert.equal(p.produce(t, 1, 0, recs.length, data, bounds, null, null, null), 6, 'a, b, the refused record, c, d, e: then the queue (5) is full');
     assert.deepEqual([...p.refused.subarray(0, 3)], [1, 2, ERR.MSG_SIZE_TOO_LARGE], 'exactly record 2 refused, as too large');
     assert.equal(p.produce(t, 1, 6, 2, data, bounds, null, null, null), 0, 'still full: nothing consumed, nothing skipped');
@@ -175,7 +175,7 @@ test('purge at shutdown: every outstanding record comes back failed on its ticke
     for (const [i, ticket] of heldTickets.entries()) {
       const got = outcomes.filter((o) => o.ticket === ticket);
       const failed = got.reduce((s, o) => s + o.failed, 0);
-      assert.equal(failed, held[i]!.lines.length, `ticket ${ticket}: every record reported failed; outcomes ${JSON.stringify(outcomes)}, calls ${JSON.stringify(calls)}`);
+      assert.equal(failed, held[i]!.ends.length, `ticket ${ticket}: every record reported failed; outcomes ${JSON.stringify(outcomes)}, calls ${JSON.stringify(calls)}`);
       assert.equal(got.reduce((s, o) => s + o.acked, 0), 0);
       for (const o of got) for (const c of o.codes) assert.ok(c === ERR.PURGE_QUEUE || c === ERR.PURGE_INFLIGHT, `purged, not ${c}`);
     }
@@ -364,7 +364,7 @@ for (const headers of [false, true]) test(`keyless records${headers ? ' with hea
   for (let k = 0; k < 8; k++) {
     const b = batch(offset, lines(`c${k}`, 20));
     offset = b.endOffset;
-    sent.push(b.lines.map((l) => l.toString()));
+    sent.push(linesOf(b).map((l) => l.toString()));
     shipper.ship(b);
   }
   assert.equal(await shipper.drain(20_000), true);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfigText } from '../src/config/load.js';
-import type { LineBatch, LineDetails } from '../src/core/batch.js';
+import { packLines, type LineBatch, type LineDetails } from '../src/core/batch.js';
 import { NO_KEY } from '../src/shipper/native-producer.js';
 import { FileRoute, planInput, recordStart } from '../src/shipper/route.js';
 
@@ -29,7 +29,7 @@ function batch(lines: string[], details: Partial<LineDetails>): LineBatch {
   return {
     source: { key: '1:2:1', identity: { dev: 1, ino: 2 }, input: 'in', path: '/x' },
     epoch: 0,
-    lines: buffers,
+    ...packLines(buffers),
     startOffset: 100,
     ends,
     flags: [],

@@ -63,8 +63,7 @@ test('a 10 MiB line leaves as max_line_bytes pieces flagged Split, the line afte
   const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [path], max_line_bytes: max })] });
   // Keep only sizes: holding 10 MiB of pieces is the test's choice, not the tailer's.
   collector.onBatch = (batch) => {
-    batch.lines.forEach((line, i) => pieces.push({ length: line.length, flag: batch.flags[i] ?? LineFlag.None, end: batch.ends[i]! }));
-    batch.lines.length = 0;
+    batch.ends.forEach((end, i) => pieces.push({ length: batch.bounds[2 * i + 1]!, flag: batch.flags[i] ?? LineFlag.None, end }));
   };
   await waitFor(() => pieces.length === 12, () => `12 pieces, got ${pieces.length}`);
   assert.deepEqual(

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createDecoder } from '../src/tailer/decoder.js';
-import { emptyLines, type FramedLines, LineFramer } from '../src/tailer/framer.js';
+import { emptyLines, framedLineList, type FramedLines, LineFramer } from '../src/tailer/framer.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
 
 /** Bytes likely to matter: newlines, CR, ASCII, every UTF-8 sequence length, stray continuation and invalid bytes, a BOM. */
@@ -35,14 +35,15 @@ function frameAndDecode(encoding: 'utf-8' | 'latin1', file: Buffer, cuts: number
     if (end <= at) continue;
     const out: FramedLines = emptyLines();
     framer.push(file.subarray(at, end), out);
-    if (out.lines.length > 0) {
+    if (out.ends.length > 0) {
       if (out.whole !== undefined) result.whole = true;
       if (!useWhole) delete out.whole;
       // As LinePipeline: the first read that yields lines starts at the file's start (BOM dropped).
       result.replaced += decoder.decode(out, 0, !decodedAny);
       decodedAny = true;
-      for (let i = 0; i < out.lines.length; i++) {
-        result.lines.push(out.lines[i]!.toString('latin1'));
+      const lines = framedLineList(out);
+      for (let i = 0; i < lines.length; i++) {
+        result.lines.push(lines[i]!.toString('latin1'));
         result.flags.push(out.flags[i]);
       }
     }
@@ -78,7 +79,7 @@ test('utf-8: one invalid line in a read is replaced and flagged, its neighbours 
   framer.push(Buffer.concat([Buffer.from('good é\n'), Buffer.from([0x62, 0x61, 0x64, 0xff, 0x0a]), Buffer.from('€ fine\n')]), out);
   assert.ok(out.whole !== undefined, 'a read cut at newlines only carries the whole-read hint');
   assert.equal(decoder.decode(out, 0, false), 1);
-  assert.deepEqual(out.lines.map((l) => l.toString('utf8')), ['good é', 'bad\uFFFD', '€ fine']);
+  assert.deepEqual(framedLineList(out).map((l) => l.toString('utf8')), ['good é', 'bad\uFFFD', '€ fine']);
   assert.deepEqual([out.flags[0], out.flags[2]], [undefined, undefined]);
   assert.notEqual(out.flags[1], undefined);
 });
@@ -88,5 +89,5 @@ test('a read that cuts a line at max_line_bytes carries no whole-read hint', () 
   const out = emptyLines();
   framer.push(Buffer.from('abcdefgh\nij\n'), out);
   assert.equal(out.whole, undefined);
-  assert.deepEqual(out.lines.map((l) => l.toString()), ['abcd', 'efgh', 'ij']);
+  assert.deepEqual(framedLineList(out).map((l) => l.toString()), ['abcd', 'efgh', 'ij']);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { createDecoder } from '../src/tailer/decoder.js';
 import { globRoot, InputMatcher } from '../src/tailer/discovery.js';
-import { emptyLines, type FramedLines, LineFramer } from '../src/tailer/framer.js';
+import { emptyLines, framedLine, framedLineList, framedOf, type FramedLines, LineFramer, pushLine } from '../src/tailer/framer.js';
 import { GateTurns } from '../src/tailer/gate-turns.js';
 import { HandlePool, type PooledReader } from '../src/tailer/handle-pool.js';
 import { continuationMismatch, fingerprintOf, markerAt, MarkerWindow, markerOf, readHead } from '../src/tailer/identity.js';
@@ -33,7 +33,7 @@ function pushAll(f: LineFramer, chunks: Buffer[]): FramedLines {
 }
 
 function texts(out: FramedLines): string[] {
-  return out.lines.map((line) => line.toString('utf8'));
+  return framedLineList(out).map((line) => line.toString('utf8'));
 }
 
 describe('LineFramer', () => {
@@ -51,7 +51,7 @@ describe('LineFramer', () => {
     chunk.write('hel');
     const out = emptyLines();
     f.push(chunk.subarray(0, 3), out);
-    assert.equal(out.lines.length, 0);
+    assert.equal(out.ends.length, 0);
     assert.equal(f.pendingBytes, 3);
     chunk.write('lo\nw'); // the caller reuses its read buffer
     f.push(chunk.subarray(0, 4), out);
@@ -95,9 +95,9 @@ describe('LineFramer', () => {
       f.push(chunk, out);
       assert.ok(f.pendingBytes <= max + 1, `holding ${f.pendingBytes} bytes after push ${i}`);
     }
-    assert.ok(out.lines.every((line) => line.length === max));
+    assert.ok(framedLineList(out).every((line) => line.length === max));
     assert.equal(stats.splitLines, 1);
-    assert.equal(out.lines.length * max + f.pendingBytes, 200 * 4096);
+    assert.equal(out.ends.length * max + f.pendingBytes, 200 * 4096);
   });
 
   test('does not cut inside a UTF-8 character', () => {
@@ -126,7 +126,7 @@ describe('LineFramer', () => {
     const out = emptyLines();
     for (const byte of bytes) f.push(Buffer.from([byte]), out);
     assert.deepEqual(out.ends, [12, 16]);
-    assert.deepEqual(out.lines.map((line) => line.toString('utf16le')), ['a\u0a41\u0100b', 'c']);
+    assert.deepEqual(framedLineList(out).map((line) => line.toString('utf16le')), ['a\u0a41\u0100b', 'c']);
   });
 });
 
@@ -135,10 +135,11 @@ describe('decoders', () => {
     const decoder = createDecoder('utf-8');
     const valid = Buffer.from('héllo \uFFFD ok');
     const invalid = Buffer.from([0x61, 0xff, 0x62, 0xc3]);
-    const out: FramedLines = { lines: [valid, invalid], ends: [1, 2], flags: [] };
+    const out: FramedLines = framedOf([valid, invalid], [1, 2], []);
     assert.equal(decoder.decode(out, 0, false), 2);
-    assert.equal(out.lines[0], valid);
-    assert.equal(out.lines[1]!.toString('utf8'), 'a\uFFFDb\uFFFD');
+    assert.equal(framedLine(out, 0).buffer, valid.buffer, 'a valid line is not copied');
+    assert.equal(framedLine(out, 0).toString(), valid.toString());
+    assert.equal(framedLine(out, 1).toString('utf8'), 'a\uFFFDb\uFFFD');
     assert.equal(out.flags[0], undefined);
     assert.equal(out.flags[1], LineFlag.Replaced);
   });
@@ -146,17 +147,17 @@ describe('decoders', () => {
   test('UTF-8: a BOM is dropped only at the start of the file', () => {
     const decoder = createDecoder('utf-8');
     const bom = () => Buffer.from('\uFEFFx');
-    const atStart: FramedLines = { lines: [bom()], ends: [5], flags: [] };
+    const atStart: FramedLines = framedOf([bom()], [5], []);
     decoder.decode(atStart, 0, true);
-    assert.equal(atStart.lines[0]!.toString(), 'x');
-    const later: FramedLines = { lines: [bom()], ends: [50], flags: [] };
+    assert.equal(framedLine(atStart, 0).toString(), 'x');
+    const later: FramedLines = framedOf([bom()], [50], []);
     decoder.decode(later, 0, false);
-    assert.equal(later.lines[0]!.toString(), '\uFEFFx');
+    assert.equal(framedLine(later, 0).toString(), '\uFEFFx');
   });
 
   test('latin1 becomes UTF-8', () => {
     const decoder = createDecoder('latin1');
-    const out: FramedLines = { lines: [Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('plain')], ends: [4, 10], flags: [] };
+    const out: FramedLines = framedOf([Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('plain')], [4, 10], []);
     assert.equal(decoder.decode(out, 0, false), 0);
     assert.deepEqual(texts(out), ['café', 'plain']);
   });
@@ -166,7 +167,7 @@ describe('decoders', () => {
     const le = Buffer.from('\uFEFFhi \u{1F600}', 'utf16le');
     const be = Buffer.from(le).swap16();
     const lone = Buffer.from([0xd8, 0x00, 0x00, 0x61]);
-    const out: FramedLines = { lines: [be, lone], ends: [be.length, be.length + 4], flags: [] };
+    const out: FramedLines = framedOf([be, lone], [be.length, be.length + 4], []);
     assert.equal(decoder.decode(out, 0, true), 1);
     assert.deepEqual(texts(out), ['hi \u{1F600}', '\uFFFDa']);
     assert.equal(out.flags[1], LineFlag.Replaced);
@@ -189,8 +190,7 @@ describe('MultilineJoiner', () => {
     let end = firstEnd;
     for (const line of lines) {
       end += Buffer.byteLength(line) + 1;
-      out.lines.push(Buffer.from(line));
-      out.ends.push(end);
+      pushLine(out, Buffer.from(line), end, undefined);
     }
     return out;
   }

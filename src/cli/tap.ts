@@ -97,12 +97,13 @@ class TappedFile {
   }
 
   private records(out: PipelineLines, startOffset: number): TappedRecord[] {
-    const n = out.lines.length;
+    const n = out.ends.length;
     if (n === 0) return [];
     const batch: LineBatch = {
       source: this.route.source,
       epoch: 0,
-      lines: out.lines,
+      data: out.data,
+      bounds: out.bounds,
       startOffset: out.details?.starts[0] ?? startOffset,
       ends: out.ends,
       flags: out.flags,

@@ -20,7 +20,9 @@ export const enum LineFlag {
  * Lines framed from one contiguous read of one file. Offsets are byte positions in the file
  * (whatever the encoding); `ends[i]` is the position just after line i's newline, so the
  * last element equals `endOffset`. Payloads are UTF-8, without the newline (and without a
- * trailing \r).
+ * trailing \r): line i is `data[bounds[2i], bounds[2i] + bounds[2i+1])` (see lineOf). Raw
+ * lines are bounds into the read chunk itself — no object per line —; transformed ones
+ * (decoded, joined, unwrapped) are packed into one buffer per batch.
  */
 export interface LineBatch {
   source: SourceFile;
@@ -30,11 +32,12 @@ export interface LineBatch {
    */
   epoch: number;
   /**
-   * Owned by the receiver: the tailer never writes to these bytes again, so they may be kept
-   * (until acknowledged) without copying. Lines of one batch usually share one backing buffer,
-   * so keeping any line keeps its batch's bytes.
+   * The bytes the lines are in. Owned by the receiver: the tailer never writes to them again,
+   * so they may be kept (until acknowledged) without copying.
    */
-  lines: Buffer[];
+  data: Buffer;
+  /** (start, length) of each line in `data`: line i at bounds[2i]; as many lines as `ends`. */
+  bounds: Uint32Array;
   /** Byte position where the first line of this batch starts (ends[i-1] is where line i starts). */
   startOffset: number;
   ends: number[];
@@ -54,7 +57,40 @@ export interface LineBatch {
   details?: LineDetails | undefined;
 }
 
-/** Per-record columns of a LineBatch (index i is lines[i]). */
+/** Lines of a batch (its `ends` count them: a batch whose lines were all filtered out has none). */
+export function lineCount(batch: Pick<LineBatch, 'ends'>): number {
+  return batch.ends.length;
+}
+
+/**
+ * Line i of a batch as a Buffer (a view of its bytes, no copy): for the rare code that needs
+ * one line as an object (tests, `logship tap`, dead letters); hot paths use the bounds.
+ */
+export function lineOf(batch: Pick<LineBatch, 'data' | 'bounds'>, i: number): Buffer {
+  const start = batch.bounds[2 * i]!;
+  return batch.data.subarray(start, start + batch.bounds[2 * i + 1]!);
+}
+
+/** Every line of a batch as a Buffer (views, see lineOf). */
+export function linesOf(batch: Pick<LineBatch, 'data' | 'bounds'>): Buffer[] {
+  const out = new Array<Buffer>(batch.bounds.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = lineOf(batch, i);
+  return out;
+}
+
+/** Lines as a batch carries them: packed into one buffer, with their bounds (tests, tools). */
+export function packLines(lines: readonly Uint8Array[]): { data: Buffer; bounds: Uint32Array } {
+  const bounds = new Uint32Array(2 * lines.length);
+  let at = 0;
+  lines.forEach((line, i) => {
+    bounds[2 * i] = at;
+    bounds[2 * i + 1] = line.length;
+    at += line.length;
+  });
+  return { data: Buffer.concat(lines, at), bounds };
+}
+
+/** Per-record columns of a LineBatch (index i is line i). */
 export interface LineDetails {
   /** Where record i starts in the file: not ends[i-1] once lines are dropped or runtime pieces joined. */
   starts: number[];

@@ -2,8 +2,8 @@
 // shapes that stages read and write. Lines come in as the tailer frames them (bytes, the file
 // offset just after each, sparse flags) and leave as events: a message, where it starts, the
 // offset a reader may commit once it is shipped, its flags, stream and runtime time.
-// Nothing here imports the tailer: the shapes are structural, so the tailer's FramedLines is a
-// FramedInput as it is.
+// Nothing here imports the tailer: the shapes are structural (the line pipeline hands the
+// container parser its framed lines as a FramedInput of views).
 
 /**
  * Flag bits. Split, Partial, Replaced and Multiline have the values of the tailer's LineFlag,
@@ -30,7 +30,7 @@ export type EventFlags = number;
 
 export type LogStream = 'stdout' | 'stderr';
 
-/** Framed lines of one file as the tailer hands them on (structurally its FramedLines). */
+/** Framed lines of one file as the container parser takes them: one view per line. */
 export interface FramedInput {
   readonly lines: readonly Buffer[];
   /** File offset just after each line (after its newline; mid-line for a Split piece). */

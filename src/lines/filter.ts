@@ -50,22 +50,24 @@ export class LineFilter {
   constructor(private readonly rules: LineFilterRules) {}
 
   /**
-   * Removes dropped events in place from `lines`, `flags` and every parallel column (starts,
-   * ends, streams...), counting them in `counts`. Returns how many were dropped.
+   * Removes dropped events in place from `bounds` ((start, length) of event i in `data` at
+   * bounds[2i]), `flags` and every parallel column (starts, ends, streams...), counting them in
+   * `counts`. Returns how many were dropped.
    */
-  apply(lines: Buffer[], flags: (EventFlags | undefined)[], columns: readonly unknown[][], counts: DropCounts): number {
+  apply(data: Buffer, bounds: number[], flags: (EventFlags | undefined)[], columns: readonly unknown[][], counts: DropCounts): number {
     let kept = 0;
-    const total = lines.length;
+    const total = bounds.length >> 1;
     for (let i = 0; i < total; i++) {
       const flag = flags[i] ?? EventFlag.None;
-      const verdict = this.cutVerdict !== undefined ? this.cutVerdict : this.rules.verdict(lines[i]!.toString('utf8'));
+      const verdict = this.cutVerdict !== undefined ? this.cutVerdict : this.rules.verdict(data.toString('utf8', bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!));
       this.cutVerdict = (flag & EventFlag.Split) !== 0 ? verdict : undefined;
       if (verdict !== null) {
         counts[verdict]++;
         continue;
       }
       if (kept !== i) {
-        lines[kept] = lines[i]!;
+        bounds[2 * kept] = bounds[2 * i]!;
+        bounds[2 * kept + 1] = bounds[2 * i + 1]!;
         // Keep the flags sparse: most events have none.
         if (flags[i] === undefined) delete flags[kept];
         else flags[kept] = flags[i];
@@ -73,7 +75,7 @@ export class LineFilter {
       }
       kept++;
     }
-    lines.length = kept;
+    bounds.length = 2 * kept;
     flags.length = Math.min(flags.length, kept);
     for (const column of columns) column.length = kept;
     return total - kept;

@@ -68,53 +68,44 @@ export class JsonFieldExtractor {
 
   /** The fields' values in `paths` order (undefined: missing), or null when the line is not a JSON object. */
   extract(line: Buffer): JsonValues {
-    return this.extractLines([line])[0]!;
+    return this.extractBounds(line, [0, line.length])[0]!;
   }
 
-  /** extract() of each line: one call into the addon per run of lines sharing a buffer. */
-  extractLines(lines: readonly Buffer[]): JsonValues[] {
-    const out = new Array<JsonValues>(lines.length);
+  /**
+   * extract() of each line of `data`, line i at (start, length) = bounds[2i], bounds[2i+1]:
+   * one call into the addon for all of them, no object per line.
+   */
+  extractBounds(data: Buffer, bounds: Uint32Array | readonly number[]): JsonValues[] {
+    const n = bounds.length >> 1;
+    const out = new Array<JsonValues>(n);
+    const line = (i: number): Buffer => data.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!);
     const addon = nativeFields();
     if (this.nativeSpec === null || addon === null) {
-      for (let i = 0; i < lines.length; i++) out[i] = this.count(extractByParse(lines[i]!, this.segments));
+      for (let i = 0; i < n; i++) out[i] = this.count(extractByParse(line(i), this.segments));
       return out;
     }
     const stride = 1 + 4 * this.paths.length;
-    for (let from = 0; from < lines.length; ) {
-      // Lines framed from one read are views of one buffer: its bounds are all the addon needs.
-      const buffer = lines[from]!.buffer;
-      let to = from + 1;
-      while (to < lines.length && lines[to]!.buffer === buffer) to++;
-      const n = to - from;
-      const bounds = new Uint32Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        const line = lines[from + i]!;
-        bounds[2 * i] = line.byteOffset;
-        bounds[2 * i + 1] = line.length;
+    if (this.out.length < stride * n) this.out = new Int32Array(stride * n);
+    const res = this.out;
+    // Value positions come back relative to `data`, as the bounds are.
+    addon.jsonFields(data, bounds instanceof Uint32Array ? bounds : Uint32Array.from(bounds), n, this.nativeSpec, res);
+    for (let i = 0; i < n; i++) {
+      const at = stride * i;
+      const status = res[at]!;
+      if (status === LINE_DEEP) {
+        out[i] = this.count(extractByParse(line(i), this.segments));
+        continue;
       }
-      if (this.out.length < stride * n) this.out = new Int32Array(stride * n);
-      const res = this.out;
-      addon.jsonFields(new Uint8Array(buffer), bounds, n, this.nativeSpec, res);
-      for (let i = 0; i < n; i++) {
-        const line = lines[from + i]!;
-        const at = stride * i;
-        const status = res[at]!;
-        if (status === LINE_DEEP) {
-          out[from + i] = this.count(extractByParse(line, this.segments));
-          continue;
-        }
-        if (status !== LINE_OBJECT) {
-          out[from + i] = this.count(null);
-          continue;
-        }
-        const values = new Array<string | undefined>(this.paths.length);
-        for (let k = 0; k < values.length; k++) {
-          const o = at + 1 + 4 * k;
-          values[k] = this.caches[k]!.value(line, res[o]!, res[o + 1]! - line.byteOffset, res[o + 2]!, res[o + 3]!);
-        }
-        out[from + i] = this.count(values);
+      if (status !== LINE_OBJECT) {
+        out[i] = this.count(null);
+        continue;
       }
-      from = to;
+      const values = new Array<string | undefined>(this.paths.length);
+      for (let k = 0; k < values.length; k++) {
+        const o = at + 1 + 4 * k;
+        values[k] = this.caches[k]!.value(data, res[o]!, res[o + 1]!, res[o + 2]!, res[o + 3]!);
+      }
+      out[i] = this.count(values);
     }
     return out;
   }

@@ -43,11 +43,11 @@ export class FileActivity {
     const bytes = batch.endOffset - batch.startOffset;
     const c = this.counts.get(key);
     if (c) {
-      c.lines += batch.lines.length;
+      c.lines += batch.ends.length;
       c.bytes += bytes;
       c.lastReadAt = now;
     } else {
-      this.counts.set(key, { lines: batch.lines.length, bytes, lastReadAt: now });
+      this.counts.set(key, { lines: batch.ends.length, bytes, lastReadAt: now });
     }
     if (now - this.prunedAt >= PRUNE_EVERY_MS) this.prune(now);
   }

@@ -43,8 +43,8 @@ export class AckWindow<Via> {
   /** ms since epoch of the last ticket opened (idle windows are dropped). */
   lastUsed = 0;
 
-  /** `records`: the batch's record count (given when `batch` no longer holds its lines). */
-  open(batch: LineBatch, bytes: number, via: Via, now: number, records = batch.lines.length): Ticket<Via> {
+  /** `records`: the batch's record count (by default its lines). */
+  open(batch: LineBatch, bytes: number, via: Via, now: number, records = batch.ends.length): Ticket<Via> {
     this.lastUsed = now;
     const ticket: Ticket<Via> = { window: this, via, seq: this.nextSeq++, batch, remaining: records, bytes, failed: 0, done: false };
     this.queue.push(ticket);

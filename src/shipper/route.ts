@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import type { InputConfig } from '../config/types.js';
 import { compileTemplate, fileVars, type BoundTemplate, type LineVars, type Template, type TemplateVars } from '../config/templates.js';
 import type { SourceFile } from '../core/file.js';
-import type { LineBatch, LineDetails } from '../core/batch.js';
+import { lineOf, type LineBatch, type LineDetails } from '../core/batch.js';
 import { utcTimestamp } from '../lines/container-formats.js';
 import { jsonPathsOfInput } from '../lines/json-fields.js';
 import { kubernetesMetadata, type KubernetesMetadata } from '../lines/kubernetes.js';
@@ -16,7 +16,7 @@ import { jsonEnvelopes, NO_KEY, type HeaderSpec, type RecordKeys } from './nativ
 
 /**
  * The values of a batch's records: (start, length) pairs in `bounds`, record i at
- * bounds[2i], into `data` (an ArrayBuffer shared by the lines, or one packed Buffer).
+ * bounds[2i], into `data` (raw: the batch's own bytes and bounds; json: one envelope buffer).
  */
 export interface RecordValues {
   data: ArrayBufferLike | Uint8Array;
@@ -40,58 +40,9 @@ export function keep(values: RecordValues): RecordValues {
 /** Envelopes of one batch after another are built here (grown when a batch needs more). */
 let envelopeScratch: Buffer | null = null;
 
-/**
- * Raw lines as they are. Lines of one batch are subarrays of one read chunk: their bounds
- * are taken in its backing store. When some are not (joined runtime pieces, decoded lines,
- * multiline events), the chunk's range is copied in one go and the others appended: a batch
- * with one joined event among 500 lines costs one copy, not 500.
- */
-export function rawValues(lines: readonly Buffer[]): RecordValues {
-  const n = lines.length;
-  const bounds = new Uint32Array(2 * n);
-  // The middle line's store: a joined event is as likely first as last.
-  const store = n > 0 ? lines[n >> 1]!.buffer : new ArrayBuffer(0);
-  let shared = true;
-  let low = Infinity;
-  let high = 0;
-  let foreign = 0;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i]!;
-    if (line.buffer !== store) {
-      shared = false;
-      foreign += line.length;
-      continue;
-    }
-    bounds[2 * i] = line.byteOffset;
-    bounds[2 * i + 1] = line.length;
-    if (line.byteOffset < low) low = line.byteOffset;
-    if (line.byteOffset + line.length > high) high = line.byteOffset + line.length;
-  }
-  if (shared) return { data: store, bounds, scratch: false };
-  if (low === Infinity) low = high = 0;
-  const packed = Buffer.allocUnsafe(high - low + foreign);
-  packed.set(new Uint8Array(store, low, high - low), 0);
-  let pos = high - low;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i]!;
-    if (line.buffer === store) {
-      bounds[2 * i] -= low;
-      continue;
-    }
-    line.copy(packed, pos);
-    bounds[2 * i] = pos;
-    bounds[2 * i + 1] = line.length;
-    pos += line.length;
-  }
-  return { data: packed, bounds, scratch: false };
-}
-
 const MESSAGE_MEMBER = Buffer.from(',"message":');
 
-/**
- * Records of a batch: its ends (one per record). Not `lines.length`: a raw ticket lets go of
- * its batch's per-line Buffers once their values are taken (see Shipper.ship).
- */
+/** Records of a batch: its ends (one per record). */
 export function recordCount(batch: LineBatch): number {
   return batch.ends.length;
 }
@@ -362,9 +313,10 @@ export class FileRoute {
 
   /** The record values of a batch (json: in the shared scratch buffer, see RecordValues). */
   values(batch: LineBatch, timestampIso: string): RecordValues {
-    const raw = rawValues(batch.lines);
+    // Raw lines are the batch's own bytes: bounds into the read chunk (or its packed buffer).
+    const raw: RecordValues = { data: batch.data, bounds: batch.bounds, scratch: false };
     if (this.input.format === 'raw') return raw;
-    const n = batch.lines.length;
+    const n = recordCount(batch);
     const times = batch.details?.times ?? null;
     if (times !== null) return this.containerEnvelopes(batch, times, timestampIso);
     // The envelope per line is built natively into one buffer: only the timestamp (per batch),
@@ -380,7 +332,8 @@ export class FileRoute {
    * UTC), "stream" its stream; a malformed line (no runtime time) gets the batch's time.
    */
   private containerEnvelopes(batch: LineBatch, times: (string | null)[], timestampIso: string): RecordValues {
-    const n = batch.lines.length;
+    const n = recordCount(batch);
+    const { data, bounds: lineBounds } = batch;
     const streams = batch.details?.streams ?? null;
     const tail = this.jsonTail.toString();
     const parts: Buffer[] = new Array<Buffer>(n);
@@ -392,7 +345,7 @@ export class FileRoute {
       const text =
         `{"@timestamp":"${time === null || time === undefined ? timestampIso : utcTimestamp(time)}"` +
         (stream === null ? '' : `,"stream":"${stream}"`) +
-        `${this.jsonHead}${recordStart(batch, i)},"message":${JSON.stringify(batch.lines[i]!.toString('utf8'))}${tail}`;
+        `${this.jsonHead}${recordStart(batch, i)},"message":${JSON.stringify(data.toString('utf8', lineBounds[2 * i]!, lineBounds[2 * i]! + lineBounds[2 * i + 1]!))}${tail}`;
       const part = Buffer.from(text, 'utf8');
       parts[i] = part;
       bounds[2 * i] = pos;
@@ -407,10 +360,10 @@ export class FileRoute {
    * with `timestampIso`. For the rare record that needs it after produce (a dead letter).
    */
   valueOf(batch: LineBatch, index: number, timestampIso: string): Buffer {
-    const line = batch.lines[index]!;
+    const line = lineOf(batch, index);
     if (this.input.format === 'raw') return Buffer.from(line);
     const start = recordStart(batch, index);
-    const one: LineBatch = { ...batch, lines: [line], startOffset: start, ends: [batch.ends[index]!], flags: [], details: detailsOf(batch.details, index) };
+    const one: LineBatch = { ...batch, data: line, bounds: Uint32Array.of(0, line.length), startOffset: start, ends: [batch.ends[index]!], flags: [], details: detailsOf(batch.details, index) };
     const v = this.values(one, timestampIso);
     const bytes = v.data instanceof Uint8Array ? v.data : new Uint8Array(v.data);
     return Buffer.from(bytes.subarray(v.bounds[0]!, v.bounds[0]! + v.bounds[1]!));

@@ -14,7 +14,7 @@ import { identityKey } from '../core/file.js';
 import { InFlightGate } from './in-flight-gate.js';
 import { createNativeProducer, DETAIL_INTS, ENTRY_INTS, librdkafkaErrorString, type BatchProducer, type DeliveryOutcomes, type HeaderSpec, type ProducerListener } from './native-producer.js';
 import { RECORD_MEMORY_OVERHEAD, redactLibrdkafkaConfig, type LibrdkafkaConfig } from './producer-config.js';
-import { FileRoute, keep, lineStartOffsets, planInput, recordStart, type InputRoutePlan, type RecordValues } from './route.js';
+import { FileRoute, keep, lineStartOffsets, planInput, recordCount, recordStart, type InputRoutePlan, type RecordValues } from './route.js';
 import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 import { errorCodes } from './binding.js';
 import { deadLetter } from './dead-letter.js';
@@ -73,17 +73,11 @@ interface ShipVia {
   id: number;
   /** Records of the ticket's batch. */
   records: number;
-  /**
-   * Raw lines: their values (bounds into the read chunk), kept instead of the batch's per-line
-   * Buffers, which the ticket lets go of at once (see ship()). Null: the batch keeps its lines.
-   */
+  /** Raw lines: their values (the batch's own bounds into its read chunk), taken once. Null: built per attempt. */
   values: RecordValues | null;
-  /** Each record's file offset, when its batch no longer holds its lines and headers need them. */
+  /** Each record's file offset, when headers need them (raw lines: taken once). */
   offsets: Float64Array | null;
 }
-
-/** The lines of a ticket's batch once its values are kept instead (see ShipVia.values). */
-const LINES_DROPPED: Buffer[] = [];
 
 type ShipTicket = Ticket<ShipVia>;
 
@@ -280,7 +274,8 @@ export class Shipper {
   readonly ship = (batch: LineBatch): void => {
     const route = this.route(batch.source);
     if (!route) return;
-    if (batch.lines.length === 0) {
+    const records = recordCount(batch);
+    if (records === 0) {
       // Every line of it was dropped by a filter: nothing to produce, but its offset is
       // committed in order, once everything before it is acknowledged.
       const ticket = this.windowFor(batch.source).open(batch, 0, { route, id: 0, records: 0, values: null, offsets: null }, this.now());
@@ -290,25 +285,20 @@ export class Shipper {
     }
     // Memory, not just payload: each record also costs librdkafka's copy and message header
     // and our own bookkeeping, which dominate for short lines.
-    let bytes = batch.lines.length * RECORD_MEMORY_OVERHEAD;
-    for (const line of batch.lines) bytes += line.length;
+    let bytes = records * RECORD_MEMORY_OVERHEAD;
+    for (let i = 1; i < batch.bounds.length; i += 2) bytes += batch.bounds[i]!;
     const now = this.now();
     route.lastUsed = now;
     const id = this.allocateTicketId();
-    // Raw values are bounds into the read chunk, valid as long as the ticket holds them: the
-    // ticket keeps those two typed arrays and drops the batch's Buffer per line now, so the
-    // Buffers die young instead of surviving V8's young generation until Kafka acknowledges
-    // them (copied at each scavenge, then promoted, growing the old generation).
-    const records = batch.lines.length;
-    let held = batch;
+    // Raw values are the batch's bounds into its read chunk, valid as long as the ticket holds
+    // the batch: no object per line is made or kept until Kafka acknowledges them.
     let values: RecordValues | null = null;
     let offsets: Float64Array | null = null;
     if (route.input.format === 'raw') {
       values = route.values(batch, '');
       if (route.headers()) offsets = lineStartOffsets(batch);
-      held = { ...batch, lines: LINES_DROPPED };
     }
-    const ticket = this.windowFor(batch.source).open(held, bytes, { route, id, records, values, offsets }, now, records);
+    const ticket = this.windowFor(batch.source).open(batch, bytes, { route, id, records, values, offsets }, now, records);
     this.tickets.set(id, ticket);
     this.outstandingTickets++;
     this.gate.add(bytes);
@@ -665,7 +655,7 @@ export class Shipper {
 
   private logSkipped(route: FileRoute, ticket: ShipTicket, index: number, err: { code?: number; message: string }): void {
     const { batch, via } = ticket;
-    const bytes = (i: number): number => (via.values ? via.values.bounds[2 * i + 1]! : batch.lines[i]!.length);
+    const bytes = (i: number): number => (via.values ? via.values.bounds[2 * i + 1]! : batch.bounds[2 * i + 1]!);
     const where = index >= 0 && index < via.records ? { offset: recordStart(batch, index), bytes: bytes(index) } : { fromOffset: batch.startOffset, toOffset: batch.endOffset };
     this.log.error({ path: route.source.path, topic: route.topicOf(batch, index), code: err.code, err: err.message, ...where }, 'record rejected permanently by Kafka: skipped (counted in records_skipped)');
   }

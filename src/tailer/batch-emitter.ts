@@ -65,7 +65,7 @@ export class BatchEmitter {
    * read at `chunkStart`, and the window before it), else from the file.
    */
   async emit(handle: FileHandle, source: SourceFile, out: PipelineLines, chunk: Buffer, chunkStart: number): Promise<void> {
-    const count = out.lines.length;
+    const count = out.ends.length;
     // Lines a filter dropped still move the offset (`through`), even when none is left to ship.
     const endOffset = out.through ?? out.ends[count - 1];
     if (endOffset === undefined || (count === 0 && endOffset <= this.cursor.emittedEnd)) return;
@@ -73,7 +73,8 @@ export class BatchEmitter {
     const batch: LineBatch = {
       source,
       epoch: this.cursor.epoch,
-      lines: out.lines,
+      data: out.data,
+      bounds: out.bounds,
       // Emission is contiguous: this batch starts where the previous one ended.
       startOffset: this.cursor.emittedEnd,
       ends: out.ends,

@@ -5,14 +5,15 @@
 
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { FileEncoding } from '../config/types.js';
-import type { FramedLines, FramingRules } from './framer.js';
+import { framedLine, framedLineList, replaceLine, type FramedLines, type FramingRules } from './framer.js';
 import { LineFlag } from '../core/batch.js';
 
 export interface LineDecoder extends FramingRules {
   readonly encoding: FileEncoding;
   /**
-   * Turns `out.lines[from..]` into UTF-8 in place, flagging lines that needed replacement
-   * characters. `atFileStart`: `out.lines[from]` starts at offset 0 (a BOM there is dropped).
+   * Turns lines `from..` of `out` into UTF-8 in place (a rewritten line gets a part of its
+   * own), flagging lines that needed replacement characters. `atFileStart`: line `from`
+   * starts at offset 0 (a BOM there is dropped).
    * Returns the number of U+FFFD characters introduced.
    */
   decode(out: FramedLines, from: number, atFileStart: boolean): number;
@@ -41,9 +42,11 @@ function addFlag(out: FramedLines, index: number, flag: LineFlag): void {
 }
 
 function stripPrefix(out: FramedLines, index: number, prefix: Buffer): void {
-  const line = out.lines[index];
-  if (line !== undefined && line.length >= prefix.length && prefix.equals(line.subarray(0, prefix.length))) {
-    out.lines[index] = line.subarray(prefix.length);
+  if (index >= out.ends.length) return;
+  const line = framedLine(out, index);
+  if (line.length >= prefix.length && prefix.equals(line.subarray(0, prefix.length))) {
+    out.bounds[2 * index] += prefix.length;
+    out.bounds[2 * index + 1] -= prefix.length;
   }
 }
 
@@ -69,13 +72,13 @@ const utf8Decoder: LineDecoder = {
     // read instead of one call per line (~0.05 µs a line, a fifth of the framing's CPU).
     if (from === 0 && out.whole !== undefined && isUtf8(out.whole)) return 0;
     let replaced = 0;
-    const { lines } = out;
+    const lines = framedLineList(out);
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;
       if (isUtf8(line)) continue;
       const text = line.toString('utf8');
       replaced += countInString(text, REPLACEMENT_CHAR) - countInBuffer(line, UTF8_REPLACEMENT, 1);
-      lines[i] = Buffer.from(text, 'utf8');
+      replaceLine(out, i, Buffer.from(text, 'utf8'));
       addFlag(out, i, LineFlag.Replaced);
     }
     return replaced;
@@ -91,10 +94,10 @@ const latin1Decoder: LineDecoder = {
   decode(out, from) {
     // ASCII needs no conversion: one check for the whole read when it was cut at newlines only.
     if (from === 0 && out.whole !== undefined && isAscii(out.whole)) return 0;
-    const { lines } = out;
+    const lines = framedLineList(out);
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;
-      if (!isAscii(line)) lines[i] = Buffer.from(line.toString('latin1'), 'utf8');
+      if (!isAscii(line)) replaceLine(out, i, Buffer.from(line.toString('latin1'), 'utf8'));
     }
     return 0;
   },
@@ -128,7 +131,7 @@ function utf16Decoder(encoding: 'utf-16le' | 'utf-16be'): LineDecoder {
     decode(out, from, atFileStart) {
       if (atFileStart) stripPrefix(out, from, bom);
       let replaced = 0;
-      const { lines } = out;
+      const lines = framedLineList(out);
       for (let i = from; i < lines.length; i++) {
         const line = lines[i]!;
         const text = textDecoder.decode(line);
@@ -137,7 +140,7 @@ function utf16Decoder(encoding: 'utf-16le' | 'utf-16be'): LineDecoder {
           replaced += introduced;
           addFlag(out, i, LineFlag.Replaced);
         }
-        lines[i] = Buffer.from(text, 'utf8');
+        replaceLine(out, i, Buffer.from(text, 'utf8'));
       }
       return replaced;
     },

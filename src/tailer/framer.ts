@@ -17,23 +17,103 @@ export interface FramingRules {
 }
 
 /**
- * Lines in struct-of-arrays form, so framing allocates nothing per line but the line itself.
- * `flags` is sparse: most lines have none.
+ * Lines in struct-of-arrays form, so framing allocates nothing per line: each line is a
+ * (start, length) pair in `bounds` (line i at bounds[2i]) into the bytes of `parts` taken as
+ * one run (the first part starts at 0, the next one where it ends, …); a line never spans two
+ * parts. The framer's lines are in one part (the read); a stage that rewrites a line appends
+ * the new bytes as a part of their own. `flags` is sparse: most lines have none.
  */
 export interface FramedLines {
-  lines: Buffer[];
+  parts: Buffer[];
+  /** Bytes of all parts. */
+  size: number;
+  bounds: number[];
   ends: number[];
   flags: (LineFlag | undefined)[];
   /**
-   * Set by `LineFramer.push` when every line is a view into these bytes and was cut at a
-   * newline (no piece cut by max_line_bytes): the bytes between and around the lines are
-   * newline sequences only. A decoder may then check this once instead of each line.
+   * Set by `LineFramer.push` when every line is in these bytes and was cut at a newline (no
+   * piece cut by max_line_bytes): the bytes between and around the lines are newline
+   * sequences only. A decoder may then check this once instead of each line.
    */
   whole?: Buffer;
 }
 
 export function emptyLines(): FramedLines {
-  return { lines: [], ends: [], flags: [] };
+  return { parts: [], size: 0, bounds: [], ends: [], flags: [] };
+}
+
+/** Adds `bytes` as the next part of `out`; returns where it starts in `out`'s bounds. */
+export function addPart(out: FramedLines, bytes: Buffer): number {
+  const at = out.size;
+  out.parts.push(bytes);
+  out.size += bytes.length;
+  return at;
+}
+
+/** Appends a line that is all of `bytes` (a part of its own). */
+export function pushLine(out: FramedLines, bytes: Buffer, end: number, flag: LineFlag | undefined): void {
+  const at = addPart(out, bytes);
+  out.bounds.push(at, bytes.length);
+  out.ends.push(end);
+  if (flag !== undefined && flag !== LineFlag.None) out.flags[out.ends.length - 1] = flag;
+}
+
+/** Line i of `out` replaced by `bytes`. */
+export function replaceLine(out: FramedLines, i: number, bytes: Buffer): void {
+  out.bounds[2 * i] = addPart(out, bytes);
+  out.bounds[2 * i + 1] = bytes.length;
+}
+
+/** Line i of `out` as a Buffer (a view, no copy): for stages that need a line as an object. */
+export function framedLine(out: FramedLines, i: number): Buffer {
+  let start = out.bounds[2 * i]!;
+  const length = out.bounds[2 * i + 1]!;
+  for (const part of out.parts) {
+    if (start < part.length || (length === 0 && start === part.length)) return part.subarray(start, start + length);
+    start -= part.length;
+  }
+  return Buffer.alloc(0);
+}
+
+/** Every line of `out` as a Buffer (views, see framedLine). */
+export function framedLineList(out: FramedLines): Buffer[] {
+  const lines = new Array<Buffer>(out.ends.length);
+  const { parts, bounds } = out;
+  if (parts.length === 1) {
+    for (let i = 0; i < lines.length; i++) lines[i] = parts[0]!.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!);
+    return lines;
+  }
+  // Where each part starts: a binary search per line (a joiner's output has a part per event).
+  const starts = new Array<number>(parts.length);
+  for (let k = 0, at = 0; k < parts.length; at += parts[k]!.length, k++) starts[k] = at;
+  for (let i = 0; i < lines.length; i++) {
+    const start = bounds[2 * i]!;
+    let lo = 0;
+    let hi = parts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= start) lo = mid;
+      else hi = mid - 1;
+    }
+    const from = start - starts[lo]!;
+    lines[i] = parts[lo]!.subarray(from, from + bounds[2 * i + 1]!);
+  }
+  return lines;
+}
+
+/** Lines given as Buffers, framed: each is a part of its own (no copy). */
+export function framedOf(lines: readonly Buffer[], ends: number[], flags: (LineFlag | undefined)[]): FramedLines {
+  const out: FramedLines = { parts: [], size: 0, bounds: [], ends, flags };
+  for (const line of lines) out.bounds.push(addPart(out, line), line.length);
+  return out;
+}
+
+/** The bytes of all parts as one buffer (copied only when there are several). */
+export function framedData(out: FramedLines): Buffer {
+  if (out.parts.length === 1) return out.parts[0]!;
+  const data = out.parts.length === 0 ? Buffer.alloc(0) : Buffer.concat(out.parts, out.size);
+  out.parts = [data];
+  return data;
 }
 
 export class LineFramer {
@@ -85,7 +165,7 @@ export class LineFramer {
   push(chunk: Buffer, out: FramedLines): void {
     if (chunk.length === 0) return;
     const carried = this.carry === null ? 0 : this.carry.length;
-    // One copy per read: lines are views of this buffer, which nothing writes to again.
+    // One copy per read: lines are bounds into this buffer, which nothing writes to again.
     const data = Buffer.allocUnsafe(carried + chunk.length);
     if (this.carry !== null) this.carry.copy(data, 0);
     chunk.copy(data, carried);
@@ -94,17 +174,18 @@ export class LineFramer {
 
     const newlineLen = this.rules.newline.length;
     // A carried line already cut into pieces starts this read at a cut, not at a newline.
-    const newlinesOnly = out.lines.length === 0 && !this.cutting;
+    const newlinesOnly = out.ends.length === 0 && !this.cutting;
+    const base = addPart(out, data);
     const piecesBefore = this.pieces;
     let lineStart = 0;
     for (let nl = this.findNewline(data, dataStart, 0); nl !== -1; nl = this.findNewline(data, dataStart, lineStart)) {
-      this.emitLine(data, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
+      this.emitLine(data, base, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
       lineStart = nl + newlineLen;
     }
     const linesEnd = lineStart;
     while (data.length - lineStart > this.carryLimit) {
       const len = this.rules.cut(data, lineStart, this.maxLineBytes);
-      this.emitPiece(data.subarray(lineStart, lineStart + len), dataStart + lineStart + len, out);
+      this.emitPiece(base + lineStart, len, dataStart + lineStart + len, out);
       lineStart += len;
     }
     if (newlinesOnly && this.pieces === piecesBefore && linesEnd > 0) out.whole = data.subarray(0, linesEnd);
@@ -115,7 +196,7 @@ export class LineFramer {
   /** Emits the carried bytes as a line flagged Partial (after partial_line_timeout of quiet). */
   flushPartial(out: FramedLines): boolean {
     if (this.carry === null) return false;
-    this.emitLine(this.carry, this.carryStart, 0, this.carry.length, this.pos, LineFlag.Partial, out);
+    this.emitLine(this.carry, addPart(out, this.carry), this.carryStart, 0, this.carry.length, this.pos, LineFlag.Partial, out);
     this.stats.partialLines++;
     this.carry = null;
     this.carryStart = this.pos;
@@ -136,25 +217,28 @@ export class LineFramer {
     return data.compare(cr, 0, cr.length, newlineAt - cr.length, newlineAt) === 0 ? newlineAt - cr.length : newlineAt;
   }
 
-  /** Emits data[start, contentEnd) ending at file offset `end`, cut into pieces if too long. */
-  private emitLine(data: Buffer, dataStart: number, start: number, contentEnd: number, end: number, flag: LineFlag, out: FramedLines): void {
+  /**
+   * Emits data[start, contentEnd) ending at file offset `end`, cut into pieces if too long
+   * (`base`: where `data` starts in `out`'s parts).
+   */
+  private emitLine(data: Buffer, base: number, dataStart: number, start: number, contentEnd: number, end: number, flag: LineFlag, out: FramedLines): void {
     while (contentEnd - start > this.maxLineBytes) {
       const len = this.rules.cut(data, start, this.maxLineBytes);
-      this.emitPiece(data.subarray(start, start + len), dataStart + start + len, out);
+      this.emitPiece(base + start, len, dataStart + start + len, out);
       start += len;
     }
-    out.lines.push(data.subarray(start, contentEnd));
+    out.bounds.push(base + start, contentEnd - start);
     out.ends.push(end);
-    if (flag !== LineFlag.None) out.flags[out.lines.length - 1] = flag;
+    if (flag !== LineFlag.None) out.flags[out.ends.length - 1] = flag;
     this.cutting = false;
   }
 
-  private emitPiece(piece: Buffer, end: number, out: FramedLines): void {
+  private emitPiece(at: number, length: number, end: number, out: FramedLines): void {
     this.pieces++;
     if (!this.cutting) this.stats.splitLines++;
     this.cutting = true;
-    out.lines.push(piece);
+    out.bounds.push(at, length);
     out.ends.push(end);
-    out.flags[out.lines.length - 1] = LineFlag.Split;
+    out.flags[out.ends.length - 1] = LineFlag.Split;
   }
 }

@@ -20,12 +20,20 @@ import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput } from '../lines/json-fields.js';
 import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
-import { emptyLines, type FramedLines, LineFramer } from './framer.js';
+import { emptyLines, framedData, framedLineList, framedOf, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
 import type { TailerStats } from './types.js';
 
-/** Lines out of the pipeline: framed lines, plus what the configured stages add. */
-export interface PipelineLines extends FramedLines {
+/**
+ * Lines out of the pipeline, as a LineBatch carries them: line i is
+ * data[bounds[2i], bounds[2i] + bounds[2i+1]) — raw lines are bounds into the read, rewritten
+ * ones (decoded, joined, unwrapped) packed into one buffer —, plus what the configured stages add.
+ */
+export interface PipelineLines {
+  data: Buffer;
+  bounds: Uint32Array;
+  ends: number[];
+  flags: (LineFlag | undefined)[];
   /** Per-record columns (see LineBatch.details); absent when no stage after the framer is configured. */
   details?: LineDetails;
   /**
@@ -35,11 +43,12 @@ export interface PipelineLines extends FramedLines {
   through?: number;
 }
 
-/** Events between the stages: lines with their columns (streams and times only with a parser). */
+/**
+ * Events between the stages: lines (bounds into their parts, with ends and flags) and their
+ * columns (streams and times only with a parser).
+ */
 interface Columns {
-  lines: Buffer[];
-  ends: number[];
-  flags: (number | undefined)[];
+  lines: FramedLines;
   starts: number[];
   streams: (LogStream | null)[] | null;
   times: (string | null)[] | null;
@@ -53,49 +62,46 @@ interface Columns {
 class JoinerColumns {
   private next = 0;
   private base = 0;
-  private queued: Columns = withColumns(emptyEvents());
+  private queued: Omit<ContainerEvents, 'lines' | 'flags'> = emptyEvents();
 
   /** Queues `events`; returns them with sequence numbers as ends (for the joiner). */
   enqueue(events: Columns): FramedLines {
+    const { lines } = events;
     const ends: number[] = [];
-    for (let i = 0; i < events.lines.length; i++) {
+    for (let i = 0; i < lines.ends.length; i++) {
       ends.push(this.next++);
       this.queued.starts.push(events.starts[i]!);
-      this.queued.ends.push(events.ends[i]!);
-      this.queued.streams!.push(events.streams?.[i] ?? null);
-      this.queued.times!.push(events.times?.[i] ?? null);
+      this.queued.ends.push(lines.ends[i]!);
+      this.queued.streams.push(events.streams?.[i] ?? null);
+      this.queued.times.push(events.times?.[i] ?? null);
     }
-    return { lines: events.lines, ends, flags: events.flags as FramedLines['flags'] };
+    return { ...lines, ends };
   }
 
   /** The joiner's output, with real ends and the first joined event's start, stream and time. */
   resolve(joined: FramedLines): Columns {
-    const out: Columns = { lines: joined.lines, ends: [], flags: joined.flags, starts: [], streams: [], times: [] };
+    const out: Columns = { lines: { ...joined, ends: [] }, starts: [], streams: [], times: [] };
     const q = this.queued;
     let used = 0;
-    for (let j = 0; j < joined.lines.length; j++) {
+    for (let j = 0; j < joined.ends.length; j++) {
       const last = joined.ends[j]! - this.base;
       out.starts.push(q.starts[used]!);
-      out.streams!.push(q.streams![used]!);
-      out.times!.push(q.times![used]!);
-      out.ends.push(q.ends[last]!);
+      out.streams!.push(q.streams[used]!);
+      out.times!.push(q.times[used]!);
+      out.lines.ends.push(q.ends[last]!);
       used = last + 1;
     }
     if (used > 0) {
       this.base += used;
-      this.queued = { lines: [], flags: [], starts: q.starts.slice(used), ends: q.ends.slice(used), streams: q.streams!.slice(used), times: q.times!.slice(used) };
+      this.queued = { starts: q.starts.slice(used), ends: q.ends.slice(used), streams: q.streams.slice(used), times: q.times.slice(used) };
     }
     return out;
   }
 
   reset(): void {
     this.base = this.next;
-    this.queued = withColumns(emptyEvents());
+    this.queued = emptyEvents();
   }
-}
-
-function withColumns(events: ContainerEvents): Columns {
-  return events;
 }
 
 export class LinePipeline {
@@ -171,8 +177,8 @@ export class LinePipeline {
       if (this.parser.flush(events)) out.push(this.afterParser(events));
     }
     const events = emptyLines();
-    if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : events);
-    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
+    if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
+    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
   }
 
   /** partial_line_timeout / multiline.timeout: what waited that long (`quietFor` ms without growth). */
@@ -188,9 +194,9 @@ export class LinePipeline {
     if (multiline !== null && this.joiner?.hasPending === true && quietFor >= multiline.timeout) {
       const events = emptyLines();
       this.joiner.flush(events);
-      out.push(this.detailed ? this.afterJoiner(events) : events);
+      out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
     }
-    return out.filter((lines) => lines.lines.length > 0 || lines.through !== undefined);
+    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
   }
 
   /** After how much quiet something held back is due (ms), or null when nothing waits for a timeout. */
@@ -203,15 +209,15 @@ export class LinePipeline {
 
   /** Runs framed lines through the stages after the framer. */
   private finish(framed: FramedLines): PipelineLines {
-    if (framed.lines.length === 0) return framed;
+    if (framed.ends.length === 0) return noLines();
     if (!this.detailed) {
       // The raw path, as it always was: decode, then join.
       this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
       this.atFileStart = false;
-      if (this.joiner === null) return framed;
+      if (this.joiner === null) return outputOf(framed);
       const events = emptyLines();
       this.joiner.push(framed, events);
-      return events;
+      return outputOf(events);
     }
     if (this.parser === null) {
       this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
@@ -222,50 +228,69 @@ export class LinePipeline {
       return this.afterJoiner(events);
     }
     const events = emptyEvents();
-    this.parser.push(framed, events);
+    this.parser.push({ lines: framedLineList(framed), ends: framed.ends, flags: framed.flags }, events);
     return this.afterParser(events);
   }
 
   /** Container events: decoded (the runtime's pieces are whole again), joined, filtered. */
   private afterParser(events: ContainerEvents): PipelineLines {
     this.atFileStart = false;
-    if (events.lines.length === 0) return { lines: [], ends: [], flags: [] };
-    // Container logs are UTF-8 and carry no BOM; the check replaces what is invalid.
-    this.stats.replacedChars += this.decoder.decode(events as unknown as FramedLines, 0, false);
-    if (this.joiner === null) return this.filtered(events);
+    if (events.lines.length === 0) return noLines();
+    // The parser's events are views of the read or joined pieces: one part each (packed into
+    // one buffer when filtered). Container logs are UTF-8 and carry no BOM; the check replaces
+    // what is invalid.
+    const lines = framedOf(events.lines, events.ends, events.flags as FramedLines['flags']);
+    this.stats.replacedChars += this.decoder.decode(lines, 0, false);
+    const columns: Columns = { lines, starts: events.starts, streams: events.streams, times: events.times };
+    if (this.joiner === null) return this.filtered(columns);
     const joined = emptyLines();
-    this.joiner.push(this.joinerColumns!.enqueue(events), joined);
+    this.joiner.push(this.joinerColumns!.enqueue(columns), joined);
     return this.filtered(this.joinerColumns!.resolve(joined));
   }
 
   /** Lines out of the decoder or joiner without a parser: their starts follow from their ends. */
   private afterJoiner(events: FramedLines): PipelineLines {
     if (this.joinerColumns !== null) return this.filtered(this.joinerColumns.resolve(events));
-    const starts: number[] = new Array<number>(events.lines.length);
+    const starts: number[] = new Array<number>(events.ends.length);
     let start = this.lastEnd;
-    for (let i = 0; i < events.lines.length; i++) {
+    for (let i = 0; i < events.ends.length; i++) {
       starts[i] = start;
       start = events.ends[i]!;
     }
-    return this.filtered({ lines: events.lines, ends: events.ends, flags: events.flags, starts, streams: null, times: null });
+    return this.filtered({ lines: events, starts, streams: null, times: null });
   }
 
   /** Drops what the filters reject (the offset still moves past it), then extracts JSON fields. */
   private filtered(events: Columns): PipelineLines {
-    const n = events.lines.length;
-    if (n === 0) return { lines: [], ends: [], flags: [] };
-    const through = events.ends[n - 1]!;
+    const { lines, starts, streams, times } = events;
+    const { ends, flags, bounds } = lines;
+    const n = ends.length;
+    if (n === 0) return noLines();
+    const through = ends[n - 1]!;
     this.lastEnd = through;
-    const { lines, ends, flags, starts, streams, times } = events;
+    // One buffer for the batch: the read itself, or the parts packed (events rewritten).
+    const data = framedData(lines);
     if (this.filter !== null) {
       const columns: unknown[][] = [ends, starts];
       if (streams !== null) columns.push(streams);
       if (times !== null) columns.push(times);
-      this.filter.apply(lines, flags, columns, this.lineStats.dropped);
+      this.filter.apply(data, bounds, flags, columns, this.lineStats.dropped);
     }
-    const json: LineDetails['json'] = this.json === null ? null : this.json.extractLines(lines);
-    const out: PipelineLines = { lines, ends, flags: flags as (LineFlag | undefined)[], details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
-    if (lines.length === 0 || ends[lines.length - 1] !== through) out.through = through;
+    const kept = new Uint32Array(bounds);
+    const json: LineDetails['json'] = this.json === null ? null : this.json.extractBounds(data, kept);
+    const out: PipelineLines = { data, bounds: kept, ends, flags, details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
+    if (ends.length === 0 || ends[ends.length - 1] !== through) out.through = through;
     return out;
   }
+}
+
+/** The pipeline's output of framed lines: their parts as one buffer, their bounds as the batch carries them. */
+function outputOf(framed: FramedLines): PipelineLines {
+  return { data: framedData(framed), bounds: new Uint32Array(framed.bounds), ends: framed.ends, flags: framed.flags };
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+function noLines(): PipelineLines {
+  return { data: NO_BYTES, bounds: new Uint32Array(0), ends: [], flags: [] };
 }

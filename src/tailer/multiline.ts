@@ -5,7 +5,7 @@
 // is never emitted early, so a committed offset never covers lines still held here.
 
 import type { MultilineConfig } from '../config/types.js';
-import type { FramedLines } from './framer.js';
+import { framedLineList, pushLine, type FramedLines } from './framer.js';
 import { LineFlag } from '../core/batch.js';
 
 const NEWLINE = Buffer.from('\n');
@@ -34,9 +34,13 @@ export class MultilineJoiner {
     return this.pending.length > 0;
   }
 
-  /** Feeds framed, decoded lines; appends the events that are complete to `out`. */
+  /**
+   * Feeds framed, decoded lines; appends the events that are complete to `out`, each as a
+   * part of its own (packed into one buffer per batch when the batch is made).
+   */
   push(input: FramedLines, out: FramedLines): void {
-    const { lines, ends, flags } = input;
+    const { ends, flags } = input;
+    const lines = framedLineList(input);
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!;
       const flag = flags[i] ?? LineFlag.None;
@@ -44,7 +48,7 @@ export class MultilineJoiner {
       // oversized line that max_line_bytes exists to prevent.
       if ((flag & LineFlag.Split) !== 0 || this.inCutLine) {
         this.flush(out);
-        emit(out, line, ends[i]!, flag);
+        pushLine(out, line, ends[i]!, flag);
         this.inCutLine = (flag & LineFlag.Split) !== 0;
         continue;
       }
@@ -60,7 +64,7 @@ export class MultilineJoiner {
     if (this.pending.length === 0) return false;
     const joined = this.pending.length === 1 ? this.pending[0]! : joinLines(this.pending, this.pendingBytes);
     const flag = this.pending.length > 1 ? this.pendingFlags | LineFlag.Multiline : this.pendingFlags;
-    emit(out, joined, this.pendingEnd, flag);
+    pushLine(out, joined, this.pendingEnd, flag);
     this.pending = [];
     this.pendingBytes = 0;
     this.pendingFlags = LineFlag.None;
@@ -91,10 +95,4 @@ function joinLines(lines: Buffer[], totalBytes: number): Buffer {
     at += lines[i]!.copy(joined, at);
   }
   return joined;
-}
-
-function emit(out: FramedLines, line: Buffer, end: number, flag: LineFlag): void {
-  out.lines.push(line);
-  out.ends.push(end);
-  if (flag !== LineFlag.None) out.flags[out.lines.length - 1] = flag;
 }

@@ -1,7 +1,7 @@
 // LineBatches and agent configurations for shipper tests that run without the tailer.
 
 import type { AgentConfig, InputConfig, KafkaSection } from '../../src/config/types.js';
-import type { LineBatch } from '../../src/core/batch.js';
+import { packLines, type LineBatch } from '../../src/core/batch.js';
 import type { SourceFile } from '../../src/core/file.js';
 
 export const source: SourceFile = { key: '1:2:0', identity: { dev: 1, ino: 2 }, input: 'app', path: '/var/log/app.log' };
@@ -14,7 +14,7 @@ export function batch(start: number, lines: string[], src: SourceFile = source):
   return {
     source: src,
     epoch: 0,
-    lines: lines.map((l) => Buffer.from(l)),
+    ...packLines(lines.map((l) => Buffer.from(l))),
     startOffset: start,
     ends,
     flags: [],

@@ -14,7 +14,7 @@ import type { InputConfig } from '../../src/config/types.js';
 import { type Checkpoint, identityKey } from '../../src/core/file.js';
 import { type CheckpointLookup, Tailer, type TailerOptions } from '../../src/tailer/tailer.js';
 import { type FileIdentity } from '../../src/core/file.js';
-import { type BatchSink, type FlowGate, LineFlag, type LineBatch } from '../../src/core/batch.js';
+import { type BatchSink, type FlowGate, LineFlag, linesOf, type LineBatch } from '../../src/core/batch.js';
 
 const cleanups = new WeakMap<TestContext, Array<() => Promise<unknown>>>();
 
@@ -113,14 +113,14 @@ export class Collector {
 
   readonly sink: BatchSink = (batch) => {
     this.batches.push(batch);
-    this.lineCount += batch.lines.length;
+    this.lineCount += batch.ends.length;
     this.onBatch?.(batch);
   };
 
   lines(): CollectedLine[] {
     const out: CollectedLine[] = [];
     for (const batch of this.batches) {
-      batch.lines.forEach((bytes, i) => {
+      linesOf(batch).forEach((bytes, i) => {
         out.push({
           key: batch.source.key,
           path: batch.source.path,
