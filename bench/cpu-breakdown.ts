@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       const pid = agent.child.pid!;
       const perfData = join(dir, 'perf.data');
       const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
+      const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
       const counter = new TopicCounter(cluster, topic);
       await waitForCount(counter, input.lines, 300_000);
       const threads = threadCpu(pid);
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
         for (const row of summary.topFunctions) console.log(`    fn ${`${row.name} ${row.location}`.slice(0, 90).padEnd(90)} ${(row.selfMs / 1000).toFixed(3)} s`);
       }
       if (perf !== null) {
-        await new Promise((resolve) => perf.once('exit', resolve));
+        await perfExited;
         console.log(`  perf data: ${perfData} (perf report -i ${perfData} --sort comm,dso --no-children)`);
       }
     }
