@@ -109,8 +109,52 @@ function toRows(selfUs: Map<string, { name: string; location: string; us: number
     }));
 }
 
+/**
+ * The agent runs from a one-file bundle (dist/src/cli/cli.bundle.js, see src/cli/main.ts):
+ * esbuild heads each module's code in it with a `// path/of/module.js` comment (relative to the
+ * repository). A frame in a bundle is given the URL of the module its line belongs to, so
+ * areas and locations read as they do for the modules.
+ */
+export class BundleModules {
+  private readonly starts = new Map<string, Array<{ line: number; url: string }>>();
+
+  constructor(private readonly repoRoot: string) {}
+
+  unbundled(frame: CallFrame): CallFrame {
+    if (!frame.url.endsWith('.bundle.js')) return frame;
+    const starts = this.startsOf(frame.url);
+    let found: string | undefined;
+    for (const start of starts) {
+      if (start.line > frame.lineNumber) break;
+      found = start.url;
+    }
+    return found === undefined ? frame : { ...frame, url: found };
+  }
+
+  private startsOf(url: string): Array<{ line: number; url: string }> {
+    let starts = this.starts.get(url);
+    if (starts === undefined) {
+      starts = [];
+      let text = '';
+      try {
+        text = readFileSync(new URL(url), 'utf8');
+      } catch {
+        // gone since the run: frames keep the bundle's URL
+      }
+      const root = this.repoRoot.endsWith('/') ? this.repoRoot : `${this.repoRoot}/`;
+      text.split('\n').forEach((line, index) => {
+        const marker = /^\/\/ ((?:node_modules|dist|src)\/\S+\.[cm]?js)$/.exec(line);
+        if (marker) starts!.push({ line: index, url: `file://${root}${marker[1]}` });
+      });
+      this.starts.set(url, starts);
+    }
+    return starts;
+  }
+}
+
 export function summarizeCpuProfile(p: CpuProfile, file: string, repoRoot: string, top = 25, topAreas = 15): ProfileSummary {
   const selfByNode = selfMicrosByNode(p);
+  const bundles = new BundleModules(repoRoot);
   const byFunction = new Map<string, { name: string; location: string; us: number }>();
   const byArea = new Map<string, { name: string; location: string; us: number }>();
   let totalUs = 0;
@@ -118,7 +162,7 @@ export function summarizeCpuProfile(p: CpuProfile, file: string, repoRoot: strin
   for (const node of p.nodes) {
     const us = selfByNode.get(node.id) ?? 0;
     if (us === 0) continue;
-    const f = node.callFrame;
+    const f = bundles.unbundled(node.callFrame);
     totalUs += us;
     if (f.functionName === '(idle)') idleUs += us;
     const name = f.functionName || '(anonymous)';

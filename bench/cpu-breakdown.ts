@@ -1,0 +1,93 @@
+// Where the agent's CPU goes on the throughput scenario's raw 1M-line shipment (development
+// tool, not part of `npm run bench`): per thread from /proc/<pid>/task when Kafka holds every
+// line, the main thread's V8 profile by code area, and — when `perf` is installed — samples of
+// every thread by shared object (librdkafka, lz4, libc, the kernel, node/V8 itself).
+//
+//   node dist/bench/cpu-breakdown.js [--runs N] [--lines N] [--perf]
+//
+// perf attaches right after the spawn (`perf record -p`), so node's first milliseconds are
+// missed; start-up is measured on its own (bench/startup.ts).
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AgentProcess } from '../test/helpers/agent-process.js';
+import { agentYaml } from '../test/helpers/configs.js';
+import { TestCluster } from '../test/helpers/cluster.js';
+import { readCpuProfile, summarizeCpuProfile } from './cpu-profile.js';
+import { InputFiles } from './input-files.js';
+import { DEFAULT_PRODUCER, kafkaYaml } from './producer-settings.js';
+import { TopicCounter, waitForCount } from './watermarks.js';
+
+const REPO_ROOT = new URL('../../', import.meta.url).pathname;
+
+/** CPU seconds per thread name (threads of one name summed), from /proc/<pid>/task. */
+export function threadCpu(pid: number): Map<string, number> {
+  const ticks = 100;
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // Node's main thread, V8's helpers and libuv's pool are all called "node".
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = tid === String(pid) ? 'main (JavaScript)' : comm === 'node' ? 'node helpers (V8 GC/compiler, libuv pool)' : comm;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / ticks);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, lines: { type: 'string', default: '1000000' }, perf: { type: 'boolean', default: false } } });
+  const work = mkdtempSync(join(os.tmpdir(), 'logship-breakdown-'));
+  const cluster = await TestCluster.start(3);
+  try {
+    const input = new InputFiles(work).get(Number(values.lines), 125);
+    for (let run = 1; run <= Number(values.runs); run++) {
+      const dir = join(work, `run-${run}`);
+      const prof = join(dir, 'prof');
+      mkdirSync(prof, { recursive: true });
+      const topic = `breakdown.${run}.${Date.now()}`;
+      const yaml = agentYaml({
+        dir,
+        bootstrap: cluster.bootstrap,
+        inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}`,
+        kafka: kafkaYaml(DEFAULT_PRODUCER),
+      });
+      const agent = AgentProcess.start(dir, yaml, {}, ['--cpu-prof', '--cpu-prof-dir', prof]);
+      const pid = agent.child.pid!;
+      const perfData = join(dir, 'perf.data');
+      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
+      const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
+      const counter = new TopicCounter(cluster, topic);
+      await waitForCount(counter, input.lines, 300_000);
+      const threads = threadCpu(pid);
+      perf?.kill('SIGINT');
+      await agent.stop('SIGTERM');
+      const total = [...threads.values()].reduce((a, b) => a + b, 0);
+      console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line`);
+      for (const [name, s] of [...threads].sort((a, b) => b[1] - a[1])) console.log(`  thread ${name.padEnd(42)} ${s.toFixed(2)} s`);
+      const file = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'));
+      if (file) {
+        const summary = summarizeCpuProfile(readCpuProfile(join(prof, file)), join(prof, file), REPO_ROOT, 30, 20);
+        console.log(`  main thread (V8 profile, ${((summary.totalMs - summary.idleMs) / 1000).toFixed(2)} s busy):`);
+        for (const row of summary.byArea) console.log(`    ${row.name.padEnd(40)} ${(row.selfMs / 1000).toFixed(3)} s`);
+        for (const row of summary.topFunctions) console.log(`    fn ${`${row.name} ${row.location}`.slice(0, 90).padEnd(90)} ${(row.selfMs / 1000).toFixed(3)} s`);
+      }
+      if (perf !== null) {
+        await perfExited;
+        console.log(`  perf data: ${perfData} (perf report -i ${perfData} --sort comm,dso --no-children)`);
+      }
+    }
+  } finally {
+    await cluster.stop();
+    if (!values.perf) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

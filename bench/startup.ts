@@ -1,0 +1,74 @@
+// Start-up CPU of the agent (development tool, not part of `npm run bench`): CPU time of all
+// its threads from the spawn to its "logship running" log line (the registry loaded, files
+// opened, producer created: just before its first read), per entry script, alternated run by
+// run so that every script sees the same background load. Read from /proc/<pid>/task/*/schedstat
+// (nanoseconds; /proc/<pid>/stat counts 10 ms ticks). No Kafka needed: the producer is created
+// against an address nobody listens on, and the agent is stopped right after.
+//
+//   node dist/bench/startup.js [--runs N] ENTRY.js [ENTRY.js ...]
+//   e.g. node dist/bench/startup.js --runs 5 dist/src/cli/cli.js dist/src/cli/main.js
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { summarize } from './stats.js';
+
+/** CPU nanoseconds of every live thread of `pid`. */
+function cpuNs(pid: number): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return total;
+}
+
+async function startupCpuMs(entry: string, config: string): Promise<number> {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  try {
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (line.includes('"msg":"logship running"')) return cpuNs(child.pid!) / 1e6;
+    }
+    throw new Error(`${entry} exited before "logship running"`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '5' } } });
+  if (positionals.length === 0) throw new Error('usage: node dist/bench/startup.js [--runs N] ENTRY.js [ENTRY.js ...]');
+  const dir = mkdtempSync(join(os.tmpdir(), 'logship-startup-'));
+  try {
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs', 'app.log'), 'one line\n');
+    const config = join(dir, 'agent.yaml');
+    writeFileSync(
+      config,
+      `agent: {data_dir: ${JSON.stringify(join(dir, 'data'))}, shutdown_timeout: 1s}\ninputs:\n  - id: app\n    paths: [${JSON.stringify(join(dir, 'logs', '*.log'))}]\n    topic: startup\nkafka: {brokers: ["127.0.0.1:9"]}\nmetrics: {listen: ""}\n`,
+    );
+    const entries = positionals.map((p) => resolve(p));
+    const ms = new Map(entries.map((e) => [e, [] as number[]]));
+    for (let run = 1; run <= Number(values.runs); run++) {
+      for (const entry of entries) ms.get(entry)!.push(await startupCpuMs(entry, config));
+    }
+    console.log(`load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU ms from spawn to "logship running", median [min..max]:`);
+    for (const [entry, list] of ms) {
+      const s = summarize(list);
+      console.log(`  ${entry}: ${s.median.toFixed(0)} [${s.min.toFixed(0)}..${s.max.toFixed(0)}]  (${list.map((v) => v.toFixed(0)).join(' ')})`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
