@@ -60,7 +60,7 @@ test('skipped is an end: no read, no restart', () => {
   refused(() => l.takeNextRead(), 'skipped', 'read');
   refused(() => l.restart(), 'skipped', 'restart after a truncation');
   l.halt();
-  assert.deepEqual(l.current, { kind: 'stopped', started: true });
+  assert.deepEqual(l.current, { kind: 'stopped', unsettled: null });
 });
 
 test('unread since: reported once before the first bytes, and the read after the search checks for truncation without a tail read', () => {
@@ -103,45 +103,49 @@ test('restarted into an emptied file: unread since the restart', () => {
   assert.equal(l.unreadSince, 9_000);
 });
 
-test('halt from each state: stopped, and whether its start was settled is kept', () => {
-  const cases: Array<[string, (l: ReaderLifecycle) => void, boolean]> = [
-    ['starting', () => undefined, false],
-    ['starting, mismatch told', (l) => l.tellMismatch(), false],
-    ['reading', (l) => l.settleStart(null), true],
-    ['truncated', (l) => (l.settleStart(null), l.truncate(1)), true],
-    ['skipped', (l) => l.skip('x'), true],
+test('halt from each state: stopped, keeping the start not settled yet', () => {
+  const cases: Array<[string, (l: ReaderLifecycle) => void, { start: StartPoint; mismatchTold: boolean } | null]> = [
+    ['starting', () => undefined, { start: START, mismatchTold: false }],
+    ['starting, mismatch told', (l) => l.tellMismatch(), { start: START, mismatchTold: true }],
+    ['reading', (l) => l.settleStart(null), null],
+    ['truncated', (l) => (l.settleStart(null), l.truncate(1)), null],
+    ['skipped', (l) => l.skip('x'), null],
   ];
-  for (const [name, into, started] of cases) {
+  for (const [name, into, unsettled] of cases) {
     const l = life();
     into(l);
     l.halt();
-    assert.deepEqual(l.current, { kind: 'stopped', started }, name);
+    assert.deepEqual(l.current, { kind: 'stopped', unsettled }, name);
     assert.equal(l.stopped, true, name);
+    assert.equal(l.started, unsettled === null, name);
     l.halt();
-    assert.deepEqual(l.current, { kind: 'stopped', started }, `${name}: halting again changes nothing`);
+    assert.deepEqual(l.current, { kind: 'stopped', unsettled }, `${name}: halting again changes nothing`);
   }
 });
 
-test('stopped wins over a read in flight: its transitions leave it stopped, but a start settled meanwhile is recorded', () => {
+test('stopped wins over a read in flight: it stays stopped, but a start not settled yet is settled by it (and told mismatches recorded)', () => {
   const settling = life();
   settling.halt();
+  assert.equal(settling.started, false);
+  settling.tellMismatch();
+  assert.deepEqual(settling.current, { kind: 'stopped', unsettled: { start: START, mismatchTold: true } });
+  refused(() => settling.tellMismatch(), 'stopped', 'tell a mismatch');
   settling.settleStart(null);
-  assert.deepEqual(settling.current, { kind: 'stopped', started: true }, 'the start the in-flight read settled (a successor is handed its position)');
+  assert.deepEqual(settling.current, { kind: 'stopped', unsettled: null }, 'settled: the file is tracked from there, a successor is handed that position');
+  assert.equal(settling.started, true);
+  refused(() => settling.settleStart(null), 'stopped', 'start');
   const skipping = life();
   skipping.halt();
   skipping.skip('compressed archive');
-  assert.deepEqual(skipping.current, { kind: 'stopped', started: true });
-  const telling = life();
-  telling.halt();
-  telling.tellMismatch();
-  assert.deepEqual(telling.current, { kind: 'stopped', started: false }, 'a mismatch told while stopped records nothing: the successor looks again');
+  assert.deepEqual(skipping.current, { kind: 'stopped', unsettled: null });
   const reading = life();
   reading.settleStart(null);
   reading.halt();
   reading.truncate(1);
   assert.equal(reading.restart(), null, 'nothing to restart once stopped');
   reading.restartedFrom0(null);
-  assert.deepEqual(reading.current, { kind: 'stopped', started: true });
+  assert.deepEqual(reading.current, { kind: 'stopped', unsettled: null });
   refused(() => reading.takeNextRead(), 'stopped', 'read');
   refused(() => reading.reportUnread(), 'stopped', 'report unread since');
+  refused(() => reading.skip('x'), 'stopped', 'skip');
 });

@@ -8,9 +8,10 @@
 //      └─skip──► skipped         reading ──truncate──► truncated
 //   any ──halt──► stopped (terminal)
 //
-// A read in flight when the reader is halted finishes its current step (a start being settled,
-// a truncation check): its transitions leave `stopped` as it is — the stop wins — except that a
-// start settled meanwhile is recorded (`started`), as a later reader's hand-over depends on it.
+// A read in flight when the reader is halted (one waiting for a handle, or for its start to be
+// resolved) emits nothing more: its transitions leave `stopped` as it is — the stop wins — but
+// a start not settled yet is still settled by it, as before: the file is then tracked from
+// there, and a successor (after a reload) is handed that position.
 
 import type { FileIdentity } from '../core/file.js';
 import { TailerError } from './errors.js';
@@ -44,8 +45,17 @@ export type ReaderLife =
   | { readonly kind: 'truncated'; readonly epoch: number; readonly unreadSince: number | null }
   /** Not read (compressed archive, not the file its resume point describes): done. */
   | { readonly kind: 'skipped'; readonly reason: string }
-  /** Halted: nothing more is emitted. `started`: its start was settled (it read, or was skipped). */
-  | { readonly kind: 'stopped'; readonly started: boolean };
+  /**
+   * Halted: nothing more is emitted. `unsettled`: stopped while starting — the start a read
+   * already under way settles (then null); null once settled (it read, or was skipped).
+   */
+  | { readonly kind: 'stopped'; readonly unsettled: Unsettled | null };
+
+/** A start not settled yet: where to start, and whether a mismatch was told (its copy looked for). */
+export interface Unsettled {
+  readonly start: StartPoint;
+  readonly mismatchTold: boolean;
+}
 
 export type ReaderLifeKind = ReaderLife['kind'];
 
@@ -79,19 +89,25 @@ export class ReaderLifecycle {
 
   /** Its start was settled (read from a position, or skipped). */
   get started(): boolean {
-    return this.life.kind === 'stopped' ? this.life.started : this.life.kind !== 'starting';
+    return this.unsettled === null;
   }
 
   get stopped(): boolean {
     return this.life.kind === 'stopped';
   }
 
+  /** The start to settle at the next read: starting, or stopped while starting; else null. */
+  get unsettled(): Unsettled | null {
+    const life = this.life;
+    return life.kind === 'starting' ? life : life.kind === 'stopped' ? life.unsettled : null;
+  }
+
   /** starting (no mismatch told yet) → starting, mismatch told: its copy is looked for, then the start resolved again. */
   tellMismatch(): void {
-    const life = this.life;
-    if (life.kind === 'stopped') return;
-    if (life.kind !== 'starting' || life.mismatchTold) throw this.illegal('tell a mismatch');
-    this.life = { ...life, mismatchTold: true };
+    const unsettled = this.unsettled;
+    if (unsettled === null || unsettled.mismatchTold) throw this.illegal('tell a mismatch');
+    const told = { start: unsettled.start, mismatchTold: true };
+    this.life = this.life.kind === 'stopped' ? { kind: 'stopped', unsettled: told } : { kind: 'starting', ...told };
   }
 
   /** starting → reading: the read that settled the start goes on without a truncation check. */
@@ -161,13 +177,15 @@ export class ReaderLifecycle {
 
   /** any → stopped. */
   halt(): void {
-    if (this.life.kind !== 'stopped') this.life = { kind: 'stopped', started: this.started };
+    const life = this.life;
+    if (life.kind === 'stopped') return;
+    this.life = { kind: 'stopped', unsettled: life.kind === 'starting' ? { start: life.start, mismatchTold: life.mismatchTold } : null };
   }
 
-  /** The start settles from starting; once stopped, it is only recorded. */
+  /** The start settles from starting, or from stopped while starting (it stays stopped). */
   private settle(transition: string): void {
-    if (this.life.kind === 'stopped') this.life = { kind: 'stopped', started: true };
-    else if (this.life.kind !== 'starting') throw this.illegal(transition);
+    if (this.unsettled === null) throw this.illegal(transition);
+    if (this.life.kind === 'stopped') this.life = { kind: 'stopped', unsettled: null };
   }
 
   private illegal(transition: string): ReaderStateError {

@@ -205,12 +205,13 @@ export class FileReader {
    * has more (catching up) is read on, chunk by chunk, through the thread pool.
    */
   async read(handle: FileHandle): Promise<ReadOutcome> {
-    const life = this.life.current;
-    if (life.kind === 'starting') {
-      const early = await this.begin(handle, life.start, life.mismatchTold);
+    // Also when stopped while waiting for the handle: the file is then tracked from its start.
+    const unsettled = this.life.unsettled;
+    if (unsettled !== null) {
+      const early = await this.begin(handle, unsettled.start, unsettled.mismatchTold);
       if (early !== null) return early;
     }
-    // Stopped while its start was settled: it reads nothing more.
+    // Stopped (before this read, or while it settled the start): it reads nothing more.
     if (this.life.stopped) return STOPPED;
     const next = this.life.takeNextRead();
     const fresh = next === 'fresh';
