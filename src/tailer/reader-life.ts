@@ -130,7 +130,7 @@ export class ReaderLifecycle {
     return life.next;
   }
 
-  /** Standing at 0 with nothing read since (ms), or null: reading only. */
+  /** Standing at 0 with nothing read since (ms), or null (reading and truncated only). */
   get unreadSince(): number | null {
     return this.life.kind === 'reading' || this.life.kind === 'truncated' ? this.life.unreadSince : null;
   }

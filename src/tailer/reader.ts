@@ -3,7 +3,9 @@
 // joining), one LineBatch per chunk, until EOF or until the FlowGate closes. Each read reports a
 // typed outcome (read on, at EOF, truncated, a file unread since, gone, ...) to whoever runs it
 // (follower.ts); it never calls back, and nothing outside writes its fields. Its handle is a
-// FileAccess (reopened by identity). Lifecycle decisions (rotated, released) are the tailer's.
+// FileAccess (reopened by identity). Its own life (starting, reading, truncated, skipped,
+// stopped) is one state, ReaderLifecycle (reader-life.ts); lifecycle decisions about the file
+// (rotated, released) are the tailer's.
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -23,6 +25,7 @@ import { ReaderLifecycle } from './reader-life.js';
 import { resolveStart } from './start-resolution.js';
 import type { FollowedFileState, TailerStats } from './types.js';
 
+/** Where the reader's file is (live, rotated, removed): its FileAccess's FileLocation. */
 export type ReaderState = FollowedFileState;
 
 export type { ResumePoint, StartPoint } from './prospector.js';
