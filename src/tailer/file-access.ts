@@ -175,10 +175,12 @@ export class FileAccess implements PooledReader {
     }
     if (held.kind === 'inherited') {
       const slot = await this.pool.reserve(this);
-      // Closed or given away while waiting for the slot (a stop): nothing to read through.
+      // Closed or given away while waiting for the slot (a stop; its follower waits for the read
+      // to settle first, so not expected): nothing to read through. Not 'gone' — the tracker
+      // may hold that descriptor now.
       if (this.held !== held) {
         this.pool.released(slot);
-        throw new FileGoneError(this.place.path, this.identity);
+        throw new FileOpenError(this.place.path, undefined, new Error('closed while waiting for a handle slot'), this.identity);
       }
       this.held = { kind: 'open', handle: held.handle, slot };
       return held.handle;
