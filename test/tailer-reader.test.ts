@@ -119,3 +119,31 @@ test('a compressed rotated file is skipped, not read', async (t) => {
   assert.deepEqual(await read(), { kind: 'skipped', reason: 'compressed archive' });
   assert.equal(collector.lineCount, 0);
 });
+
+test('stopped while waiting for its handle: the read that gets it settles the start (the file is tracked from there) and emits nothing', async (t) => {
+  const path = join(await tempDir(t), 'app.log');
+  writeFileSync(path, numberedLines(0, 3));
+  const size = statSync(path).size;
+  const { reader, collector, read } = rig(t, path, { fallback: size });
+  reader.halt();
+  assert.equal(reader.hasStarted, false);
+  assert.deepEqual(await read(), { kind: 'stopped' });
+  assert.equal(reader.hasStarted, true);
+  assert.equal(reader.position, size);
+  assert.equal(reader.tracking?.start.offset, size, 'tracked from its start: a successor is handed that position');
+  assert.equal(collector.lineCount, 0);
+});
+
+test('stopped once started: the next read checks nothing (a truncation is the successor\'s to tell) and emits nothing', async (t) => {
+  const path = join(await tempDir(t), 'app.log');
+  writeFileSync(path, numberedLines(0, 3));
+  const { reader, collector, observer, read } = rig(t, path, { fallback: 0 }, () => 42);
+  assert.deepEqual(await read(), { kind: 'unread-since', since: 42 });
+  assert.deepEqual(await read(), { kind: 'at-eof' });
+  truncateSync(path, 0);
+  writeFileSync(path, numberedLines(100, 2));
+  reader.halt();
+  assert.deepEqual(await read(), { kind: 'stopped' });
+  assert.deepEqual(observer.of('truncated'), []);
+  assert.equal(collector.lineCount, 3);
+});

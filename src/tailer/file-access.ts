@@ -1,8 +1,8 @@
-// A followed file's handle and whereabouts: where the file is (live at its path, rotated to
-// another name, removed), its handle opened within max_open_files (HandlePool), reopened by
-// identity — at the path the file was last seen at, else wherever it now is in the same
-// directory — and closed when the pool needs the slot. Running out of descriptors (EMFILE) is
-// waited out.
+// A followed file's handle and whereabouts: where the file is (its FileLocation: live at its
+// path, rotated to another name, removed), its handle opened within max_open_files
+// (HandlePool), reopened by identity — at the path the file was last seen at, else wherever it
+// now is in the same directory — and closed when the pool needs the slot. Running out of
+// descriptors (EMFILE) is waited out. Two states, one field each: `location` and `held`.
 
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -11,6 +11,7 @@ import type { HandlePool, HandleSlot, PooledReader } from './handle-pool.js';
 import { identityOf, sameIdentity } from './identity.js';
 import { findByIdentity } from './rotation.js';
 import type { FileIdentity } from '../core/file.js';
+import { type FileLocation, type LocationFact, locationAt, moveLocation } from './file-location.js';
 import type { FollowedFileState } from './types.js';
 
 export type OpenFile = (path: string) => Promise<FileHandle>;
@@ -27,19 +28,27 @@ export type OpenOutcome =
 const FD_EXHAUSTED = new Set(['EMFILE', 'ENFILE']);
 const MAX_OPEN_ATTEMPTS = 8;
 
+/** The descriptor a FileAccess holds. */
+type HeldHandle =
+  | { readonly kind: 'none' }
+  /** Opened by someone else (a deleted file handed over by a previous tailer), not used yet: no pool slot. */
+  | { readonly kind: 'inherited'; readonly handle: FileHandle }
+  /** Opened for a read, in its pool slot. */
+  | { readonly kind: 'open'; readonly handle: FileHandle; readonly slot: HandleSlot };
+
+const NONE: HeldHandle = { kind: 'none' };
+
 export class FileAccess implements PooledReader {
-  private current: FileHandle | null = null;
-  private slot: HandleSlot | null = null;
+  /** Where the file is: moved only through moveLocation (file-location.ts). */
+  private place: FileLocation;
+  private held: HeldHandle;
+  /** The last close: an open waits for it (the descriptor is freed first). */
   private closing: Promise<void> = Promise.resolve();
-  /** The file was found deleted (nlink 0): once closed, nothing by its identity is it any more. */
-  private isDeleted = false;
-  private where: FollowedFileState;
-  private removedSince: number | undefined;
 
   constructor(
     private readonly identity: FileIdentity,
-    /** Where the file was last seen (updated when it is found under another name). */
-    private currentPath: string,
+    /** Where the file was last seen. */
+    path: string,
     state: FollowedFileState,
     private readonly pool: HandlePool,
     private readonly openFile: OpenFile,
@@ -47,40 +56,40 @@ export class FileAccess implements PooledReader {
     /** The owner is at EOF: its handle is the cheapest to close. */
     private readonly ownerAtEof: () => boolean,
     /** A descriptor opened by someone else (a deleted file handed over): used before any open. */
-    private inherited?: FileHandle,
+    inherited?: FileHandle,
   ) {
-    this.where = state;
-    if (state === 'removed') {
-      this.removedSince = now();
-      this.isDeleted = true;
-    }
+    this.place = locationAt(path, state, now());
+    this.held = inherited === undefined ? NONE : { kind: 'inherited', handle: inherited };
   }
 
   /** Where the file is now (its rotated name, once known). */
   get path(): string {
-    return this.currentPath;
+    return this.place.path;
   }
 
   /** live (at a glob-matched path), rotated (renamed away) or removed (deleted: nlink 0). */
   get state(): FollowedFileState {
-    return this.where;
+    return this.place.kind;
+  }
+
+  /** Where the file is, with its path (and, once removed, since when). */
+  get location(): FileLocation {
+    return this.place;
   }
 
   /** When the file was first found deleted (nlink 0), ms. */
   get removedAt(): number | undefined {
-    return this.removedSince;
+    return this.place.kind === 'removed' ? this.place.since : undefined;
   }
 
   /** It left its live path: renamed to `movedTo`, or (undefined) deleted or moved out of sight. */
   leftLivePath(movedTo: string | undefined): void {
-    if (movedTo !== undefined) this.currentPath = movedTo;
-    if (this.where === 'live') this.where = 'rotated';
+    this.learn({ kind: 'left-live-path', to: movedTo });
   }
 
   /** It was renamed (back) to a glob-matched path. */
   backAtLivePath(path: string): void {
-    this.currentPath = path;
-    if (this.where !== 'removed') this.where = 'live';
+    this.learn({ kind: 'back-at-live-path', path });
   }
 
   /**
@@ -89,22 +98,19 @@ export class FileAccess implements PooledReader {
    * from the deletion.)
    */
   async checkRemoved(): Promise<boolean> {
-    const handle = this.current;
-    if (this.where === 'removed' || handle === null) return false;
+    const held = this.held;
+    if (this.place.kind === 'removed' || held.kind !== 'open') return false;
     let nlink: number;
     try {
-      nlink = (await handle.stat()).nlink;
+      nlink = (await held.handle.stat()).nlink;
     } catch {
       // Closed meanwhile (evicted): the next read reopens it by identity and looks again.
       return false;
     }
-    // Found deleted by another look meanwhile: told once.
-    if (nlink !== 0 || this.isDeleted) return false;
-    this.where = 'removed';
-    this.removedSince = this.now();
-    // A closed handle cannot be reopened: a file found later by the same device and inode is
-    // another one that got the freed inode.
-    this.isDeleted = true;
+    // Found deleted by another look meanwhile: told once. Once removed it is never reopened: a
+    // file found later by the same device and inode is another one that got the freed inode.
+    if (nlink !== 0 || !this.reopenable) return false;
+    this.learn({ kind: 'found-deleted', at: this.now() });
     return true;
   }
 
@@ -114,11 +120,11 @@ export class FileAccess implements PooledReader {
    * Without an open handle, a descriptor handed over and not used yet is the one.
    */
   async detachIfDeleted(keep: boolean): Promise<FileHandle | null> {
-    const handle = this.current ?? this.inherited ?? null;
+    const held = this.held;
     let deleted = false;
-    if (handle !== null && keep) {
+    if (held.kind !== 'none' && keep) {
       try {
-        deleted = (await handle.stat()).nlink === 0;
+        deleted = (await held.handle.stat()).nlink === 0;
       } catch {
         deleted = false;
       }
@@ -129,7 +135,7 @@ export class FileAccess implements PooledReader {
   }
 
   get handle(): FileHandle | null {
-    return this.current;
+    return this.held.kind === 'open' ? this.held.handle : null;
   }
 
   get atEof(): boolean {
@@ -138,7 +144,7 @@ export class FileAccess implements PooledReader {
 
   /** A deleted file's handle is never evicted: it could not be opened again. */
   get reopenable(): boolean {
-    return !this.isDeleted;
+    return this.place.kind !== 'removed';
   }
 
   get openCount(): number {
@@ -162,35 +168,41 @@ export class FileAccess implements PooledReader {
    */
   async acquire(): Promise<FileHandle> {
     await this.closing;
-    if (this.current !== null && this.slot !== null) {
-      this.pool.busy(this.slot);
-      return this.current;
+    const held = this.held;
+    if (held.kind === 'open') {
+      this.pool.busy(held.slot);
+      return held.handle;
     }
-    if (this.inherited !== undefined) {
+    if (held.kind === 'inherited') {
       const slot = await this.pool.reserve(this);
-      this.current = this.inherited;
-      this.inherited = undefined;
-      this.slot = slot;
-      return this.current;
+      // Closed or given away while waiting for the slot (a stop; its follower waits for the read
+      // to settle first, so not expected): nothing to read through. Not 'gone' — the tracker
+      // may hold that descriptor now.
+      if (this.held !== held) {
+        this.pool.released(slot);
+        throw new FileOpenError(this.place.path, undefined, new Error('closed while waiting for a handle slot'), this.identity);
+      }
+      this.held = { kind: 'open', handle: held.handle, slot };
+      return held.handle;
     }
-    if (this.isDeleted) throw new FileGoneError(this.currentPath, this.identity);
+    if (this.place.kind === 'removed') throw new FileGoneError(this.place.path, this.identity);
     for (let attempt = 1; ; attempt++) {
       const slot = await this.pool.reserve(this);
       try {
-        this.current = await this.openByIdentity();
-        this.slot = slot;
-        return this.current;
+        const handle = await this.openByIdentity();
+        this.held = { kind: 'open', handle, slot };
+        return handle;
       } catch (err) {
         this.pool.released(slot);
         if (!(err instanceof FileOpenError && FD_EXHAUSTED.has(err.code ?? '') && attempt < MAX_OPEN_ATTEMPTS)) throw err;
-        this.pool.exhausted(this.currentPath);
+        this.pool.exhausted(this.place.path);
       }
     }
   }
 
   /** Done reading for now: the handle stays open but may be evicted. */
   idle(): void {
-    if (this.slot !== null) this.pool.idle(this.slot);
+    if (this.held.kind === 'open') this.pool.idle(this.held.slot);
   }
 
   /**
@@ -198,56 +210,52 @@ export class FileAccess implements PooledReader {
    * descriptor handed over and not used yet; null when there is neither.
    */
   private detach(): FileHandle | null {
-    const handle = this.current ?? this.inherited ?? null;
-    const slot = this.slot;
-    this.current = null;
-    this.inherited = undefined;
-    this.slot = null;
-    if (slot !== null) this.pool.released(slot);
-    return handle;
+    const held = this.held;
+    this.held = NONE;
+    if (held.kind === 'none') return null;
+    if (held.kind === 'open') this.pool.released(held.slot);
+    return held.handle;
   }
 
   close(): Promise<void> {
-    if (this.inherited !== undefined) {
-      const inherited = this.inherited;
-      this.inherited = undefined;
-      void inherited.close().catch(() => undefined);
-    }
-    const handle = this.current;
-    const slot = this.slot;
-    this.current = null;
-    this.slot = null;
-    if (handle === null) return this.closing;
-    this.closing = handle.close().then(
-      () => {
-        if (slot !== null) this.pool.released(slot);
-      },
-      () => {
-        // A failed close still frees the descriptor.
-        if (slot !== null) this.pool.released(slot);
-      },
-    );
-    return this.closing;
+    return this.release(true);
   }
 
   /** Called by the pool, which frees the slot itself once this resolves. */
   evict(): Promise<void> {
-    this.slot = null;
-    return this.close();
+    return this.release(false);
+  }
+
+  /** Closes what is held; `freeSlot`: its pool slot is freed once closed (not when the pool evicts it). */
+  private release(freeSlot: boolean): Promise<void> {
+    const held = this.held;
+    this.held = NONE;
+    if (held.kind === 'inherited') void held.handle.close().catch(() => undefined);
+    if (held.kind !== 'open') return this.closing;
+    // A failed close still frees the descriptor.
+    const freed = (): void => {
+      if (freeSlot) this.pool.released(held.slot);
+    };
+    this.closing = held.handle.close().then(freed, freed);
+    return this.closing;
+  }
+
+  private learn(fact: LocationFact): void {
+    this.place = moveLocation(this.place, fact);
   }
 
   private async openByIdentity(): Promise<FileHandle> {
-    const atPath = await this.openIfOurs(this.currentPath);
+    const atPath = await this.openIfOurs(this.place.path);
     if (atPath !== null) return atPath;
-    const found = await findByIdentity(dirname(this.currentPath), this.identity);
+    const found = await findByIdentity(dirname(this.place.path), this.identity);
     if (found !== undefined) {
       const moved = await this.openIfOurs(found);
       if (moved !== null) {
-        this.currentPath = found;
+        this.learn({ kind: 'found-at', path: found });
         return moved;
       }
     }
-    throw new FileGoneError(this.currentPath, this.identity);
+    throw new FileGoneError(this.place.path, this.identity);
   }
 
   private async openIfOurs(path: string): Promise<FileHandle | null> {

@@ -3,25 +3,26 @@
 //   rotated     renamed away (or moved out of the globs): read on through its handle
 //   removed     deleted (nlink 0): read on through its handle, within close_removed_after
 //   releasing   done: its last lines are being emitted and its handle closed
-//   unopenable  cannot be opened now (EACCES, ...): tried again at each scan, then back to what it was
-// FollowedFiles (the group's commands) moves slots between states; what to do with the rotated
-// and removed ones at a scan (release, abandon, look again) is decided by review(), which only
-// reads — FollowedFiles acts.
+//   unopenable  cannot be opened now (EACCES, ...): tried again at each scan, then back to where it is
+// The first three are where the file is: its reader's FileLocation (file-location.ts), held
+// there alone; a slot holds what the group does with the file (following, releasing,
+// unopenable) and the live path it is indexed under. FollowedFiles (the group's commands) moves
+// slots between states; what to do with the rotated and removed ones at a scan (release,
+// abandon, look again) is decided by review(), which only reads — FollowedFiles acts.
 
 import type { FileIdentity } from '../core/file.js';
 import { identityKey } from '../core/file.js';
 import type { Follower } from './follower.js';
-import type { FollowedFile } from './types.js';
+import type { FollowedFile, FollowedFileState } from './types.js';
 
-export type SlotState = 'live' | 'rotated' | 'removed' | 'releasing' | 'unopenable';
+export type SlotState = FollowedFileState | 'releasing' | 'unopenable';
 
 interface Slot {
   readonly follower: Follower;
-  state: SlotState;
-  /** The glob-matched path it is live at (state 'live', or 'unopenable' from 'live'). */
+  /** What the group does with the file; where it is (live, rotated, removed) is its reader's. */
+  phase: 'following' | 'releasing' | 'unopenable';
+  /** The glob-matched path it is indexed under as live (null once it left it). */
   livePath: string | null;
-  /** While 'unopenable': the state to return to once it opens. */
-  before: Exclude<SlotState, 'unopenable' | 'releasing'> | null;
 }
 
 /** What review() decides for a rotated or removed file. */
@@ -66,12 +67,13 @@ export class ReaderGroup {
 
   stateOf(follower: Follower): SlotState | undefined {
     const slot = this.slotOf(follower);
-    return slot === undefined ? undefined : slot.state;
+    if (slot === undefined) return undefined;
+    return slot.phase === 'following' ? follower.reader.state : slot.phase;
   }
 
-  /** A new reader: live at `livePath`, or (null) rotated/removed as the reader says. */
+  /** A new reader: indexed live at `livePath`, or (null) rotated/removed as the reader says. */
   add(follower: Follower, livePath: string | null): void {
-    const slot: Slot = { follower, state: livePath !== null ? 'live' : follower.reader.state === 'removed' ? 'removed' : 'rotated', livePath, before: null };
+    const slot: Slot = { follower, phase: 'following', livePath };
     this.slots.set(identityKey(follower.reader.identity), slot);
     if (livePath !== null) this.byPath.set(livePath, slot);
   }
@@ -81,8 +83,6 @@ export class ReaderGroup {
     const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
-    if (slot.state === 'live') slot.state = follower.reader.state === 'removed' ? 'removed' : 'rotated';
-    else if (slot.before === 'live') slot.before = 'rotated';
   }
 
   /** A followed file showed up at a glob-matched path (renamed into it): live there, unless deleted. */
@@ -92,44 +92,35 @@ export class ReaderGroup {
     this.unindex(slot);
     slot.livePath = path;
     this.byPath.set(path, slot);
-    if (slot.state === 'rotated') slot.state = 'live';
   }
 
-  /** The reader found its file deleted (nlink 0). */
+  /** The reader found its file deleted (nlink 0): no longer indexed as live. */
   removed(follower: Follower): void {
     const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
-    if (slot.state === 'live' || slot.state === 'rotated') slot.state = 'removed';
-    else if (slot.state === 'unopenable') slot.before = 'removed';
   }
 
   releasing(follower: Follower): void {
     const slot = this.slotOf(follower);
     if (slot === undefined) return;
     this.unindex(slot);
-    slot.state = 'releasing';
+    slot.phase = 'releasing';
   }
 
   isReleasing(follower: Follower): boolean {
-    return this.slotOf(follower)?.state === 'releasing';
+    return this.slotOf(follower)?.phase === 'releasing';
   }
 
-  /** Opening failed (true) or works again (false). */
+  /** Opening failed (true) or works again (false): back to following, wherever the file is now. */
   unopenable(follower: Follower, failing: boolean): void {
     const slot = this.slotOf(follower);
-    if (slot === undefined || slot.state === 'releasing') return;
-    if (failing && slot.state !== 'unopenable') {
-      slot.before = slot.state;
-      slot.state = 'unopenable';
-    } else if (!failing && slot.state === 'unopenable') {
-      slot.state = slot.before ?? 'rotated';
-      slot.before = null;
-    }
+    if (slot === undefined || slot.phase === 'releasing') return;
+    slot.phase = failing ? 'unopenable' : 'following';
   }
 
   unopenableFollowers(): Follower[] {
-    return [...this.slots.values()].filter((slot) => slot.state === 'unopenable').map((slot) => slot.follower);
+    return [...this.slots.values()].filter((slot) => slot.phase === 'unopenable').map((slot) => slot.follower);
   }
 
   forget(follower: Follower): void {
@@ -149,8 +140,7 @@ export class ReaderGroup {
     const out: Array<{ follower: Follower; action: ReviewAction }> = [];
     for (const slot of this.slots.values()) {
       const { follower } = slot;
-      if (slot.state === 'releasing' || slot.livePath !== null) continue;
-      if (follower.reader.state === 'removed' && slot.state === 'rotated') slot.state = 'removed';
+      if (slot.phase === 'releasing' || slot.livePath !== null) continue;
       if (follower.isFinished) {
         out.push({ follower, action: 'forget' });
         continue;

@@ -3,7 +3,9 @@
 // joining), one LineBatch per chunk, until EOF or until the FlowGate closes. Each read reports a
 // typed outcome (read on, at EOF, truncated, a file unread since, gone, ...) to whoever runs it
 // (follower.ts); it never calls back, and nothing outside writes its fields. Its handle is a
-// FileAccess (reopened by identity). Lifecycle decisions (rotated, released) are the tailer's.
+// FileAccess (reopened by identity). Its own life (starting, reading, truncated, skipped,
+// stopped) is one state, ReaderLifecycle (reader-life.ts); lifecycle decisions about the file
+// (rotated, released) are the tailer's.
 
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -19,9 +21,11 @@ import { FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, readAt, readHeadInto } from '.
 import { LinePipeline } from './line-pipeline.js';
 import type { ResumePoint, StartPoint } from './prospector.js';
 import type { ReadBuffers } from './read-buffers.js';
+import { ReaderLifecycle } from './reader-life.js';
 import { resolveStart } from './start-resolution.js';
 import type { FollowedFileState, TailerStats } from './types.js';
 
+/** Where the reader's file is (live, rotated, removed): its FileAccess's FileLocation. */
 export type ReaderState = FollowedFileState;
 
 export type { ResumePoint, StartPoint } from './prospector.js';
@@ -99,24 +103,10 @@ export class FileReader {
   private readonly lines: LinePipeline;
   /** Emission, and the file cursor: what was read of the file. */
   private readonly out: BatchEmitter;
-  private start: StartPoint | null;
-  /** A checkpoint that no longer matched was told (and its copy looked for) already. */
-  private mismatchTold = false;
-  /** Truncated: the epoch to restart in, once the copy was looked for. */
-  private restartEpoch: number | null = null;
+  /** Where it is in its life (starting, reading, truncated, skipped, stopped) and what its next read does. */
+  private readonly life: ReaderLifecycle;
   /** mtime of the file when a scan last looked at it. */
   private observedMtimeMs = 0;
-  /** Standing at 0 with none of the file's bytes read since this time (ms); null otherwise. */
-  private nothingReadSince: number | null = null;
-  private halted = false;
-  /**
-   * What the next read is: 'fresh' (a truncation check, then a small synchronous first read);
-   * 'continuing' the one that stopped to ask about a truncation (neither); 'after-search' the
-   * one that stopped to look for copies born since (a truncation check, no tail read: the
-   * search may have left a copy the live file held to this reader, whose truncation since must
-   * show — else the copy is lost and the refill read under the old first bytes).
-   */
-  private nextRead: 'fresh' | 'continuing' | 'after-search' = 'fresh';
 
   constructor(
     private readonly ctx: ReaderContext,
@@ -126,7 +116,7 @@ export class FileReader {
     this.identity = options.source.identity;
     this.input = options.input;
     this.file = new FileAccess(this.identity, options.currentPath, options.state, ctx.pool, ctx.openFile, ctx.now, options.atEof, options.inherited);
-    this.start = options.start;
+    this.life = new ReaderLifecycle(options.start, this.identity, () => this.file.path);
     this.lines = new LinePipeline(this.input, ctx.stats);
     this.out = new BatchEmitter(ctx, this.input.id);
     this.lastReadAt = ctx.now();
@@ -167,7 +157,7 @@ export class FileReader {
   }
 
   get hasStarted(): boolean {
-    return this.start === null;
+    return this.life.started;
   }
 
   /** Unread bytes as of the last fstat. */
@@ -200,7 +190,7 @@ export class FileReader {
 
   /** No more reads: one under way emits nothing more (its bytes are read again after a restart). */
   halt(): void {
-    this.halted = true;
+    this.life.halt();
   }
 
   /**
@@ -218,13 +208,15 @@ export class FileReader {
    * has more (catching up) is read on, chunk by chunk, through the thread pool.
    */
   async read(handle: FileHandle): Promise<ReadOutcome> {
-    const starting = this.start !== null;
-    if (starting) {
-      const early = await this.begin(handle);
+    // Also when stopped while waiting for the handle: the file is then tracked from its start.
+    const unsettled = this.life.unsettled;
+    if (unsettled !== null) {
+      const early = await this.begin(handle, unsettled.start, unsettled.mismatchTold);
       if (early !== null) return early;
     }
-    const next = starting ? 'continuing' : this.nextRead;
-    this.nextRead = 'fresh';
+    // Stopped (before this read, or while it settled the start): it reads nothing more.
+    if (this.life.stopped) return STOPPED;
+    const next = this.life.takeNextRead();
     const fresh = next === 'fresh';
     const buffer = await this.ctx.buffers.take();
     const chunkBytes = buffer.length - MARKER_MAX_BYTES;
@@ -234,7 +226,7 @@ export class FileReader {
       if (!this.ctx.gate.isOpen(this.currentSource)) return READ_ON;
       if (next !== 'continuing' && (await this.truncatedBelow(handle, buffer))) return await this.truncated(handle);
       for (let chunks = 0; ; chunks++) {
-        if (this.halted) return STOPPED;
+        if (this.life.stopped) return STOPPED;
         // A file written faster than we read must not starve the others.
         if (chunks >= FAIR_SHARE_CHUNKS && this.ctx.buffers.contended) return READ_ON;
         if (!this.ctx.gate.isOpen(this.currentSource)) return READ_ON;
@@ -249,19 +241,14 @@ export class FileReader {
           ? readSync(handle.fd, buffer, 0, before.length + wanted, chunkStart - before.length)
           : (await handle.read(buffer, 0, before.length + wanted, chunkStart - before.length)).bytesRead;
         // Stopped while reading: do not emit; these bytes are read again after a restart.
-        if (this.halted) return STOPPED;
+        if (this.life.stopped) return STOPPED;
         if (readTotal < before.length || buffer.compare(before, 0, before.length, 0, before.length) !== 0) return await this.truncated(handle);
         const bytesRead = readTotal - before.length;
         if (bytesRead === 0) {
           this.sizeSeen = this.position;
           return AT_EOF;
         }
-        if (this.nothingReadSince !== null && chunkStart === 0) {
-          const since = this.nothingReadSince;
-          this.nothingReadSince = null;
-          this.nextRead = 'after-search';
-          return { kind: 'unread-since', since };
-        }
+        if (this.life.unreadSince !== null && chunkStart === 0) return { kind: 'unread-since', since: this.life.reportUnread() };
         this.lastReadAt = this.ctx.now();
         if (chunkStart + bytesRead > this.sizeSeen) this.sizeSeen = chunkStart + bytesRead;
         this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
@@ -286,16 +273,16 @@ export class FileReader {
    * read again from 0 in the next epoch.
    */
   async afterTruncation(handle: FileHandle, copyFollowed: boolean): Promise<void> {
-    const epoch = this.restartEpoch;
     // A checkpoint that no longer matched (nothing read yet): the next read starts the file.
+    const epoch = this.life.restart();
     if (epoch === null) return;
-    this.restartEpoch = null;
     if (!copyFollowed) await this.flushPending(handle, true);
     this.lines.reset(0);
     const head = await readAt(handle, 0, FINGERPRINT_MAX_BYTES);
     // Emptied and not refilled yet: no first bytes to tell a further truncation by.
-    this.nothingReadSince = head.length === 0 ? this.ctx.now() : null;
-    this.out.restart(head, epoch, this.nothingReadSince);
+    const unreadSince = head.length === 0 ? this.ctx.now() : null;
+    this.life.restartedFrom0(unreadSince);
+    this.out.restart(head, epoch, unreadSince);
   }
 
   /** Read to EOF, finishing: the unfinished last line (flagged Partial) and the pending multiline event leave now. */
@@ -315,29 +302,27 @@ export class FileReader {
   }
 
   /** First open: where to start (start-resolution.ts); null once started. */
-  private async begin(handle: FileHandle): Promise<ReadOutcome | null> {
-    const start = this.start!;
-    const found = await resolveStart(handle, start, this.followedAt, this.mismatchTold);
+  private async begin(handle: FileHandle, start: StartPoint, mismatchTold: boolean): Promise<ReadOutcome | null> {
+    const found = await resolveStart(handle, start, this.followedAt, mismatchTold);
     this.sizeSeen = found.size;
     if (found.kind === 'skip') return this.skip(found.reason);
     if (found.kind === 'mismatch') {
       // A copytruncate copy holds the rest, and is looked for exactly as when the truncation is
       // seen while reading. Stopped meanwhile (a reload, a stop): nothing is recorded, so the
       // successor starts from the same position and looks for it again.
-      this.mismatchTold = true;
+      this.life.tellMismatch();
       this.ctx.observer.emit({ type: 'position-mismatch', path: this.currentPath, key: this.currentSource.key, offset: found.resume.offset, size: found.size, reason: found.reason });
-      return found.resume.offset > 0 ? { kind: 'truncated', before: found.resume } : this.begin(handle);
+      return found.resume.offset > 0 ? { kind: 'truncated', before: found.resume } : this.begin(handle, start, true);
     }
-    this.start = null;
+    this.life.settleStart(found.unreadSince);
     if (found.path !== undefined) this.currentSource = { ...this.currentSource, path: found.path };
-    this.nothingReadSince = found.unreadSince;
     this.lines.reset(found.position);
     await this.out.startAt(handle, this.currentSource, found, start, this.file.state === 'live' && this.currentPath === this.currentSource.path);
     return null;
   }
 
   private async skip(reason: string): Promise<ReadOutcome> {
-    this.start = null;
+    this.life.skip(reason);
     await this.file.close();
     return { kind: 'skipped', reason };
   }
@@ -356,9 +341,9 @@ export class FileReader {
   private async truncated(handle: FileHandle): Promise<ReadOutcome> {
     const { size } = await handle.stat();
     this.sizeSeen = size;
-    this.restartEpoch = this.out.cursor.epoch + 1;
-    this.nextRead = 'continuing';
-    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.currentSource.key, position: this.position, size, epoch: this.restartEpoch });
+    const epoch = this.out.cursor.epoch + 1;
+    this.life.truncate(epoch);
+    this.ctx.observer.emit({ type: 'truncated', path: this.currentPath, key: this.currentSource.key, position: this.position, size, epoch });
     return { kind: 'truncated', before: this.resumePoint() };
   }
 
