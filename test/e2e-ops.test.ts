@@ -36,7 +36,9 @@ function parsePrometheus(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|[+-]Inf)$/.exec(line);
+    // Prometheus reads values with Go's ParseFloat: NaN and Inf in any case. prom-client writes
+    // "Nan" for the event-loop lag before its first sample (sampled every 100 ms since d1fea25).
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-][Ii][Nn][Ff])$/.exec(line);
     assert.ok(m, `not Prometheus text: ${JSON.stringify(line)}`);
     out.set(m[1]!, Number(m[2]));
   }
