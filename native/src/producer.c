@@ -837,7 +837,10 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t fi
  *   key:     Uint8Array or null (one key for the whole batch), or [keyData, keyBounds]: one key
  *            per record, keyData a Uint8Array, keyBounds a Uint32Array of (start, length) pairs
  *            into it indexed by record index, length 0xFFFFFFFF for no key
- *   headers: null, or an array [name, Uint8Array value, name, value, ..., offsetHeaderName|null]
+ *   headers: null, or an array [name, value, name, value, ..., offsetHeaderName|null], each
+ *            value a Uint8Array (the same for every record) or [valueData, valueBounds]: one
+ *            value per record, (start, length) pairs into valueData by record index (headers
+ *            rendered from each line's fields)
  *   offsets: Float64Array of each record's file offset (for the offset header), or null
  * Produces records first .. first+count-1; returns how many were consumed: a prefix, ending
  * at the first record librdkafka's queue had no room for. Records refused for another reason
@@ -912,25 +915,44 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   /* headers: static pairs plus an optional per-record offset header */
   napi_typeof(env, argv[7], &vt);
   int with_headers = vt != napi_null && vt != napi_undefined;
-  enum { MAX_HEADERS = 16 };
+  enum { MAX_HEADERS = 32 };
   char *hnames[MAX_HEADERS];
   const uint8_t *hvals[MAX_HEADERS];
   size_t hlens[MAX_HEADERS];
+  const uint32_t *hbounds[MAX_HEADERS]; /* per-record values: (start, length) into hvals, or NULL */
   int nh = 0;
   char *offset_name = NULL;
   double *offsets = NULL;
   if (with_headers) {
     uint32_t hn = 0;
     napi_get_array_length(env, argv[7], &hn);
-    for (uint32_t i = 0; i + 1 < hn && nh < MAX_HEADERS; i += 2) {
+    if (hn / 2 > MAX_HEADERS) return throw_msg(env, "ERR_ARGS", "more than 32 headers");
+    for (uint32_t i = 0; i + 1 < hn; i += 2) {
       napi_value k, v;
       napi_get_element(env, argv[7], i, &k);
       napi_get_element(env, argv[7], i + 1, &v);
       hnames[nh] = get_string(env, k);
-      if (!hnames[nh] || !get_bytes(env, v, &hvals[nh], &hlens[nh])) {
+      hbounds[nh] = NULL;
+      bool per_record = false;
+      napi_is_array(env, v, &per_record);
+      int ok = hnames[nh] != NULL;
+      if (ok && per_record) {
+        napi_value vd, vb;
+        napi_typedarray_type bt2;
+        size_t bn2;
+        napi_get_element(env, v, 0, &vd);
+        napi_get_element(env, v, 1, &vb);
+        ok = get_bytes(env, vd, &hvals[nh], &hlens[nh]) && napi_get_typedarray_info(env, vb, &bt2, &bn2, (void **)&hbounds[nh], NULL, NULL) == napi_ok && bt2 == napi_uint32_array &&
+             bn2 >= (size_t)(first + count) * 2;
+        for (int32_t r = first; ok && r < first + count; r++)
+          if ((uint64_t)hbounds[nh][2 * r] + hbounds[nh][2 * r + 1] > hlens[nh]) ok = 0;
+      } else if (ok) {
+        ok = get_bytes(env, v, &hvals[nh], &hlens[nh]);
+      }
+      if (!ok) {
         free(hnames[nh]);
         for (int j = 0; j < nh; j++) free(hnames[j]);
-        return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array, ...]");
+        return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array or [Uint8Array, Uint32Array covering the records], ...]");
       }
       nh++;
     }
@@ -1023,7 +1045,10 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
       rd_kafka_headers_t *hdrs = NULL;
       if (with_headers) {
         hdrs = rd_kafka_headers_new((size_t)nh + 1);
-        for (int j = 0; j < nh; j++) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
+        for (int j = 0; j < nh; j++) {
+          if (hbounds[j] == NULL) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
+          else rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j] + hbounds[j][2 * idx], (ssize_t)hbounds[j][2 * idx + 1]);
+        }
         if (offset_name) {
           int len = format_offset(offbuf, offsets[idx]);
           rd_kafka_header_add(hdrs, offset_name, -1, offbuf, len);
