@@ -6,6 +6,8 @@
 //     shared), to show what keyed records spread over partitions add; and routed by a field
 //     that has one value in the file ({json.http.method}: one topic, no key), to tell the
 //     agent's own per-line work (extraction, routing) from what four topics cost librdkafka.
+//   - headers from templates (`headers: {service: "{json.service}"}`, then three), topic by field,
+//     no key: what each header costs beside the keyless row.
 // Beside them, kcat (librdkafka alone, the same producer settings) ships the same JSON lines to
 // one topic keyless, to one topic keyed by trace_id (`-K`), and to the four service topics
 // keyless and keyed (a topic per invocation): what spreading records over topics and
@@ -167,6 +169,9 @@ export const lineStagesScenario: Scenario = {
       // The same without the key: what spreading records over partitions by key adds.
       { name: 'parse: json + topic by field, no key', raw: [], staged: [], lines: events },
       { name: 'parse: json + topic by a one-valued field', raw: [], staged: [], lines: events },
+      // Headers from templates (the `headers` map): one, then three per record, beside the keyless row.
+      { name: 'parse: json + topic by field + 1 header template', raw: [], staged: [], lines: events },
+      { name: 'parse: json + topic by field + 3 header templates', raw: [], staged: [], lines: events },
     ];
     const kcatFiles = writeKcatFiles(jsonFile, ctx.workDir);
     // kcat's CPU-s for the JSON lines: one topic keyless (its "raw"), one topic keyed, four topics keyless, four keyed.
@@ -189,6 +194,14 @@ export const lineStagesScenario: Scenario = {
       rows[3]!.raw.push(rows[1]!.raw[rows[1]!.raw.length - 1]!);
       const single = ctx.topic('json-one');
       rows[3]!.staged.push(await ship(ctx, jsonFile, `    topic: "${single}.{json.http.method:-unknown}"\n    parse: json`, [`${single}.GET`], events));
+      for (const [row, headers] of [
+        [rows[4]!, '{service: "{json.service:-unknown}"}'],
+        [rows[5]!, '{service: "{json.service:-unknown}", trace: "{json.trace_id:-none}", method: "{json.http.method:-}"}'],
+      ] as const) {
+        row.raw.push(rows[1]!.raw[rows[1]!.raw.length - 1]!);
+        const t = ctx.topic('json-headers');
+        row.staged.push(await ship(ctx, jsonFile, `    topic: "${t}.{json.service:-unknown}"\n    parse: json\n    headers: ${headers}`, SERVICES.map((s) => `${t}.${s}`), events));
+      }
       kcat.oneTopic.push(await kcatCpu(ctx, ctx.topic('kcat-json'), jsonFile, false));
       kcat.oneTopicKeyed.push(await kcatCpu(ctx, ctx.topic('kcat-json-keyed'), kcatFiles.allKeyed, true));
       const kp = ctx.topic('kcat-json4');
