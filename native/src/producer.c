@@ -1032,7 +1032,7 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
           imm[2 + 2 * imm[0]] = msgs[j].err;
           imm[0]++;
         } else {
-          count_queued(p, 1, msgs[j].len);
+          count_queued(p, 1, msgs[j].len); /* rare: a call with refusals */
         }
         consumed++;
       }
@@ -1040,6 +1040,7 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
     }
   } else {
     char offbuf[32];
+    uint64_t queued_msgs = 0, queued_bytes = 0;
     while (consumed < count && imm[0] < IMMEDIATE_CAP) {
       int32_t idx = first + consumed;
       rd_kafka_headers_t *hdrs = NULL;
@@ -1066,10 +1067,12 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
         imm[2 + 2 * imm[0]] = err;
         imm[0]++;
       } else {
-        count_queued(p, 1, bounds[2 * idx + 1]);
+        queued_msgs++;
+        queued_bytes += bounds[2 * idx + 1];
       }
       consumed++;
     }
+    count_queued(p, queued_msgs, queued_bytes);
   }
   for (int j = 0; j < nh; j++) free(hnames[j]);
   free(offset_name);
