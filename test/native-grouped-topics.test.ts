@@ -149,3 +149,28 @@ test('per-record topics: a full queue still leaves a prefix consumed, the rest r
     await p.close(0);
   }
 });
+
+test('per-record topics with per-record header values: each record its own value, keyless records of a topic in one partition per call', async () => {
+  const prefix = `grouped-headers.${process.pid}`;
+  const n = 200;
+  const { listener, done } = acknowledging(n);
+  const p = createNativeProducer({ 'bootstrap.servers': mock.bootstrap, 'linger.ms': 5, log_level: 0 }, [], listener);
+  try {
+    const ids = SERVICES.map((s) => p.topic(`${prefix}.${s}`));
+    await p.metadata(5000);
+    const values = Array.from({ length: n }, (_, i) => `${SERVICES[i % 4]}-${String(i).padStart(3, '0')}`);
+    const traces = packed(values.map((_, i) => `trace-${i}`));
+    const { data, bounds } = packed(values);
+    const topics = Int32Array.from(values, (_, i) => ids[i % 4]!);
+    assert.equal(p.produce(topics, 1, 0, n, data, bounds, null, ['node', Buffer.from('n1'), 'trace', [traces.data, traces.bounds]], null), n);
+    await done;
+  } finally {
+    await p.close(5000);
+  }
+  for (const service of SERVICES) {
+    const records = await kcatConsume(mock.bootstrap, `${prefix}.${service}`);
+    assert.equal(records.length, n / 4, `${service}: every record once`);
+    for (const r of records) assert.deepEqual(r.headers, { node: 'n1', trace: `trace-${Number(r.value.toString().split('-')[1])}` }, `${r.value.toString()}: its own trace header`);
+    assert.equal(new Set(records.map((r) => r.partition)).size, 1, `${service}: one partition (sticky per topic), not one per record`);
+  }
+});

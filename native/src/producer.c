@@ -1041,8 +1041,26 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   } else {
     char offbuf[32];
     uint64_t queued_msgs = 0, queued_bytes = 0;
+    /* Keyless records routed to several topics: each topic's records of the call in one sticky
+     * partition, as in produce_grouped (else librdkafka's partitioner runs per record). */
+    int32_t sticky_topic[MAX_GROUPS], sticky_part[MAX_GROUPS];
+    int n_sticky = 0, last_sticky = 0;
     while (consumed < count && imm[0] < IMMEDIATE_CAP) {
       int32_t idx = first + consumed;
+      if (record_topics != NULL && keyless) {
+        int32_t t = record_topics[idx];
+        int g = last_sticky;
+        if (n_sticky == 0 || sticky_topic[g] != t) {
+          for (g = 0; g < n_sticky && sticky_topic[g] != t; g++) {}
+          if (g == n_sticky && n_sticky < MAX_GROUPS) {
+            sticky_topic[g] = t;
+            sticky_part[g] = sticky_partition(p, t);
+            n_sticky++;
+          }
+          if (g < n_sticky) last_sticky = g;
+        }
+        partition = g < n_sticky ? sticky_part[g] : RD_KAFKA_PARTITION_UA;
+      }
       rd_kafka_headers_t *hdrs = NULL;
       if (with_headers) {
         hdrs = rd_kafka_headers_new((size_t)nh + 1);
