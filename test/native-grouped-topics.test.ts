@@ -55,15 +55,28 @@ function acknowledging(n: number): { listener: ProducerListener; done: Promise<v
 
 const SERVICES = ['cart', 'checkout', 'search', 'auth'];
 
-test('per-record topics: interleaved keyless records land grouped, each topic in one partition per call, in order', async () => {
-  const prefix = `grouped.${process.pid}`;
-  const n = 400;
-  const { listener, done } = acknowledging(2 * n);
+/**
+ * A producer on the mock cluster with a topic per service under `prefix` (their partitions known
+ * from metadata, as in the agent); `produce` makes its calls; resolves once `n` records are
+ * acknowledged and the producer is closed.
+ */
+async function producing(prefix: string, n: number, produce: (p: ReturnType<typeof createNativeProducer>, ids: number[]) => void): Promise<void> {
+  const { listener, done } = acknowledging(n);
   const p = createNativeProducer({ 'bootstrap.servers': mock.bootstrap, 'linger.ms': 5, log_level: 0 }, [], listener);
   try {
     const ids = SERVICES.map((s) => p.topic(`${prefix}.${s}`));
-    // The partitions of each topic are known once metadata named them (the mock creates them).
     await p.metadata(5000);
+    produce(p, ids);
+    await done;
+  } finally {
+    await p.close(5000);
+  }
+}
+
+test('per-record topics: interleaved keyless records land grouped, each topic in one partition per call, in order', async () => {
+  const prefix = `grouped.${process.pid}`;
+  const n = 400;
+  await producing(prefix, 2 * n, (p, ids) => {
     for (const call of [0, 1]) {
       const values = Array.from({ length: n }, (_, i) => `${SERVICES[i % 4]}-${call}-${String(i).padStart(3, '0')}`);
       const topics = Int32Array.from(values, (_, i) => ids[i % 4]!);
@@ -71,10 +84,7 @@ test('per-record topics: interleaved keyless records land grouped, each topic in
       assert.equal(p.produce(topics, call + 1, 0, n, data, bounds, null, null, null), n, 'all consumed');
       assert.equal(p.refused[0], 0);
     }
-    await done;
-  } finally {
-    await p.close(5000);
-  }
+  });
   for (const service of SERVICES) {
     const records = await kcatConsume(mock.bootstrap, `${prefix}.${service}`);
     assert.equal(records.length, 2 * (n / 4), `${service}: every record once`);
@@ -91,11 +101,7 @@ test('per-record topics: interleaved keyless records land grouped, each topic in
 test('per-record topics with per-record keys: every record in its topic, each key in one partition', async () => {
   const prefix = `grouped-keys.${process.pid}`;
   const n = 200;
-  const { listener, done } = acknowledging(n);
-  const p = createNativeProducer({ 'bootstrap.servers': mock.bootstrap, 'linger.ms': 5, log_level: 0 }, [], listener);
-  try {
-    const ids = SERVICES.map((s) => p.topic(`${prefix}.${s}`));
-    await p.metadata(5000);
+  await producing(prefix, n, (p, ids) => {
     const values = Array.from({ length: n }, (_, i) => `${SERVICES[i % 4]}-${String(i).padStart(3, '0')}`);
     const keys = values.map((_, i) => (i % 10 === 9 ? null : `trace-${i % 7}`));
     const keyText = keys.map((k) => k ?? '').join('');
@@ -109,10 +115,7 @@ test('per-record topics with per-record keys: every record in its topic, each ke
     const { data, bounds } = packed(values);
     const topics = Int32Array.from(values, (_, i) => ids[i % 4]!);
     assert.equal(p.produce(topics, 1, 0, n, data, bounds, [Buffer.from(keyText), keyBounds], null, null), n);
-    await done;
-  } finally {
-    await p.close(5000);
-  }
+  });
   for (const [s, service] of SERVICES.entries()) {
     const records = await kcatConsume(mock.bootstrap, `${prefix}.${service}`);
     const expected = Array.from({ length: n / 4 }, (_, j) => 4 * j + s);
@@ -153,20 +156,13 @@ test('per-record topics: a full queue still leaves a prefix consumed, the rest r
 test('per-record topics with per-record header values: each record its own value, keyless records of a topic in one partition per call', async () => {
   const prefix = `grouped-headers.${process.pid}`;
   const n = 200;
-  const { listener, done } = acknowledging(n);
-  const p = createNativeProducer({ 'bootstrap.servers': mock.bootstrap, 'linger.ms': 5, log_level: 0 }, [], listener);
-  try {
-    const ids = SERVICES.map((s) => p.topic(`${prefix}.${s}`));
-    await p.metadata(5000);
+  await producing(prefix, n, (p, ids) => {
     const values = Array.from({ length: n }, (_, i) => `${SERVICES[i % 4]}-${String(i).padStart(3, '0')}`);
     const traces = packed(values.map((_, i) => `trace-${i}`));
     const { data, bounds } = packed(values);
     const topics = Int32Array.from(values, (_, i) => ids[i % 4]!);
     assert.equal(p.produce(topics, 1, 0, n, data, bounds, null, ['node', Buffer.from('n1'), 'trace', [traces.data, traces.bounds]], null), n);
-    await done;
-  } finally {
-    await p.close(5000);
-  }
+  });
   for (const service of SERVICES) {
     const records = await kcatConsume(mock.bootstrap, `${prefix}.${service}`);
     assert.equal(records.length, n / 4, `${service}: every record once`);
