@@ -143,6 +143,16 @@ typedef struct producer {
   int32_t **avail;
   int *n_avail;
   uint32_t *rotation;
+
+  /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
+   * what it holds against them: records enqueued minus records whose delivery report was
+   * served. A report is subtracted only once rd_kafka_poll() returned (librdkafka frees the
+   * reported records, and only then gives their room back, before it returns), so the bound
+   * never falls below librdkafka's own count. It lets a call spanning several topics group
+   * its records by topic only when all of them are sure to fit (see produce_grouped). mu. */
+  uint64_t max_msgs, max_bytes;
+  uint64_t queued_msgs, queued_bytes;
+  uint64_t reported_msgs, reported_bytes;
 } producer;
 
 static int format_offset(char *out, double v);
@@ -203,6 +213,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   int32_t index = (int32_t)(packed & 0xffffffffu);
   int32_t err = m->err;
   pthread_mutex_lock(&p->mu);
+  p->reported_msgs++;
+  p->reported_bytes += m->len;
   outcome_set *s = &p->sets[p->fill];
   unsigned slot = (unsigned)ticket % MERGE_SLOTS;
   int e = -1;
@@ -272,6 +284,10 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
 
 static void hand_over(producer *p) {
   pthread_mutex_lock(&p->mu);
+  /* rd_kafka_poll/flush returned: the reported records are freed, their room is librdkafka's again. */
+  p->queued_msgs -= p->reported_msgs;
+  p->queued_bytes -= p->reported_bytes;
+  p->reported_msgs = p->reported_bytes = 0;
   signal_js_locked(p);
   pthread_mutex_unlock(&p->mu);
 }
@@ -550,6 +566,13 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     return throw_msg(env, "ERR_NOMEM", "cannot allocate buffers");
   }
 
+  {
+    char v[64];
+    size_t vn = sizeof v;
+    if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", v, &vn) == RD_KAFKA_CONF_OK) p->max_msgs = strtoull(v, NULL, 10);
+    vn = sizeof v;
+    if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_bytes = strtoull(v, NULL, 10) * 1024;
+  }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!rk) {
     rd_kafka_conf_destroy(conf);
@@ -680,6 +703,130 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
   return 0;
 }
 
+/* The partition keyless records of `topic_id` stick to for one call (or one topic's group of
+ * a call), rotating per call; UA (librdkafka partitions each record) before metadata named the
+ * topic's partitions. */
+static int32_t sticky_partition(producer *p, int32_t topic_id) {
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  pthread_mutex_lock(&p->mu);
+  if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
+  pthread_mutex_unlock(&p->mu);
+  return partition;
+}
+
+static void count_queued(producer *p, uint64_t msgs, uint64_t bytes) {
+  pthread_mutex_lock(&p->mu);
+  p->queued_msgs += msgs;
+  p->queued_bytes += bytes;
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Distinct topics a grouped window may hold; more and the window goes record run by run. */
+#define MAX_GROUPS 64
+
+/*
+ * Records first .. first+count-1 whose topics interleave (routed by a field of each line: four
+ * services alternate record by record), produced as one rd_kafka_produce_batch per topic and
+ * window instead of one per run of equal topics — a run is often a single record — and, keyless,
+ * each topic's records to one sticky partition per window (runs of one record each took the
+ * next partition: a window spread over every partition of every topic, librdkafka's batches a
+ * quarter as large). Records keep their order within a topic, and so within a partition.
+ *
+ * produce() consumes a prefix, stopping at the first record librdkafka's queue has no room for.
+ * Grouped, a full queue could take a later record and refuse an earlier one: so a window is
+ * grouped only when the queue surely holds all of it (the bound of what librdkafka holds, see
+ * the producer struct, plus the window within queue.buffering.max.messages and .kbytes), and
+ * never holds more records than `immediate` can list. Otherwise the caller goes on run by run.
+ * Returns how many records were consumed (refusals are listed in `immediate`).
+ */
+static int produce_grouped(producer *p, const int32_t *record_topics, int32_t first, int32_t count, const uint8_t *data, const uint32_t *bounds, const uint8_t *key, size_t key_len,
+                           const uint8_t *key_data, const uint32_t *key_bounds, int keyless, int32_t ticket, rd_kafka_message_t *msgs) {
+  int32_t *imm = p->immediate;
+  int consumed = 0;
+  uint8_t group_of[IMMEDIATE_CAP];
+  int32_t order[IMMEDIATE_CAP];
+  while (consumed < count && imm[0] < IMMEDIATE_CAP) {
+    int32_t from = first + consumed;
+    int w = count - consumed;
+    if (w > IMMEDIATE_CAP - imm[0]) w = IMMEDIATE_CAP - imm[0];
+    uint64_t bytes = 0;
+    for (int j = 0; j < w; j++) bytes += bounds[2 * (from + j) + 1];
+    pthread_mutex_lock(&p->mu);
+    int room = p->max_msgs > 0 && p->max_bytes > 0 && p->queued_msgs + (uint64_t)w <= p->max_msgs && p->queued_bytes + bytes <= p->max_bytes;
+    pthread_mutex_unlock(&p->mu);
+    if (!room) break;
+    int32_t group_topic[MAX_GROUPS];
+    int group_size[MAX_GROUPS];
+    int groups = 0, last = 0;
+    for (int j = 0; j < w; j++) {
+      int32_t t = record_topics[from + j];
+      int g = last;
+      if (groups == 0 || group_topic[g] != t) {
+        for (g = 0; g < groups && group_topic[g] != t; g++) {}
+        if (g == groups) {
+          if (groups == MAX_GROUPS) break;
+          group_topic[g] = t;
+          group_size[g] = 0;
+          groups++;
+        }
+        last = g;
+      }
+      group_of[j] = (uint8_t)g;
+      group_size[g]++;
+    }
+    int total = 0;
+    for (int g = 0; g < groups; g++) total += group_size[g];
+    if (total < w) break; /* more topics than MAX_GROUPS: run by run */
+    /* A stable counting sort: each group's records in record order. */
+    int start[MAX_GROUPS];
+    for (int g = 0, at = 0; g < groups; g++) {
+      start[g] = at;
+      at += group_size[g];
+    }
+    for (int j = 0; j < w; j++) order[start[group_of[j]]++] = from + j;
+    uint64_t queued_msgs = 0, queued_bytes = 0;
+    for (int g = 0, at = 0; g < groups; g++) {
+      rd_kafka_topic_t *rkt = p->topics[group_topic[g]];
+      int32_t partition = keyless ? sticky_partition(p, group_topic[g]) : RD_KAFKA_PARTITION_UA;
+      for (int done = 0; done < group_size[g];) {
+        int n = group_size[g] - done < SUB_BATCH ? group_size[g] - done : SUB_BATCH;
+        memset(msgs, 0, (size_t)n * sizeof msgs[0]);
+        for (int j = 0; j < n; j++) {
+          int32_t idx = order[at + done + j];
+          msgs[j].payload = (void *)(data + bounds[2 * idx]);
+          msgs[j].len = bounds[2 * idx + 1];
+          if (key_bounds == NULL) {
+            msgs[j].key = (void *)key;
+            msgs[j].key_len = key_len;
+          } else if (key_bounds[2 * idx + 1] != UINT32_MAX) {
+            msgs[j].key = (void *)(key_data + key_bounds[2 * idx]);
+            msgs[j].key_len = key_bounds[2 * idx + 1];
+          }
+          msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
+        }
+        int ok = rd_kafka_produce_batch(rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
+        for (int j = 0; j < n; j++) {
+          if (ok < n && msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* A full queue is not expected here (room was checked); if it happens anyway, the
+             * record is refused retriably rather than left out of a prefix. */
+            imm[1 + 2 * imm[0]] = order[at + done + j];
+            imm[2 + 2 * imm[0]] = msgs[j].err;
+            imm[0]++;
+          } else {
+            queued_msgs++;
+            queued_bytes += msgs[j].len;
+          }
+        }
+        done += n;
+      }
+      at += group_size[g];
+    }
+    count_queued(p, queued_msgs, queued_bytes);
+    consumed += w;
+  }
+  return consumed;
+}
+
 /*
  * produce(topicId, ticket, first, count, data, bounds, key, headers, offsets, timestampMs)
  *   topicId: a topic id for every record, or an Int32Array of one per record (indexed by
@@ -690,7 +837,10 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
  *   key:     Uint8Array or null (one key for the whole batch), or [keyData, keyBounds]: one key
  *            per record, keyData a Uint8Array, keyBounds a Uint32Array of (start, length) pairs
  *            into it indexed by record index, length 0xFFFFFFFF for no key
- *   headers: null, or an array [name, Uint8Array value, name, value, ..., offsetHeaderName|null]
+ *   headers: null, or an array [name, value, name, value, ..., offsetHeaderName|null], each
+ *            value a Uint8Array (the same for every record) or [valueData, valueBounds]: one
+ *            value per record, (start, length) pairs into valueData by record index (headers
+ *            rendered from each line's fields)
  *   offsets: Float64Array of each record's file offset (for the offset header), or null
  * Produces records first .. first+count-1; returns how many were consumed: a prefix, ending
  * at the first record librdkafka's queue had no room for. Records refused for another reason
@@ -765,25 +915,44 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   /* headers: static pairs plus an optional per-record offset header */
   napi_typeof(env, argv[7], &vt);
   int with_headers = vt != napi_null && vt != napi_undefined;
-  enum { MAX_HEADERS = 16 };
+  enum { MAX_HEADERS = 32 };
   char *hnames[MAX_HEADERS];
   const uint8_t *hvals[MAX_HEADERS];
   size_t hlens[MAX_HEADERS];
+  const uint32_t *hbounds[MAX_HEADERS]; /* per-record values: (start, length) into hvals, or NULL */
   int nh = 0;
   char *offset_name = NULL;
   double *offsets = NULL;
   if (with_headers) {
     uint32_t hn = 0;
     napi_get_array_length(env, argv[7], &hn);
-    for (uint32_t i = 0; i + 1 < hn && nh < MAX_HEADERS; i += 2) {
+    if (hn / 2 > MAX_HEADERS) return throw_msg(env, "ERR_ARGS", "more than 32 headers");
+    for (uint32_t i = 0; i + 1 < hn; i += 2) {
       napi_value k, v;
       napi_get_element(env, argv[7], i, &k);
       napi_get_element(env, argv[7], i + 1, &v);
       hnames[nh] = get_string(env, k);
-      if (!hnames[nh] || !get_bytes(env, v, &hvals[nh], &hlens[nh])) {
+      hbounds[nh] = NULL;
+      bool per_record = false;
+      napi_is_array(env, v, &per_record);
+      int ok = hnames[nh] != NULL;
+      if (ok && per_record) {
+        napi_value vd, vb;
+        napi_typedarray_type bt2;
+        size_t bn2;
+        napi_get_element(env, v, 0, &vd);
+        napi_get_element(env, v, 1, &vb);
+        ok = get_bytes(env, vd, &hvals[nh], &hlens[nh]) && napi_get_typedarray_info(env, vb, &bt2, &bn2, (void **)&hbounds[nh], NULL, NULL) == napi_ok && bt2 == napi_uint32_array &&
+             bn2 >= (size_t)(first + count) * 2;
+        for (int32_t r = first; ok && r < first + count; r++)
+          if ((uint64_t)hbounds[nh][2 * r] + hbounds[nh][2 * r + 1] > hlens[nh]) ok = 0;
+      } else if (ok) {
+        ok = get_bytes(env, v, &hvals[nh], &hlens[nh]);
+      }
+      if (!ok) {
         free(hnames[nh]);
         for (int j = 0; j < nh; j++) free(hnames[j]);
-        return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array, ...]");
+        return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array or [Uint8Array, Uint32Array covering the records], ...]");
       }
       nh++;
     }
@@ -816,15 +985,13 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   int consumed = 0;
   /* Keyless records of one call go to one partition, rotating per call like librdkafka's sticky
    * partitioner: the per-record partitioner is skipped (with or without headers). */
-  int32_t partition = RD_KAFKA_PARTITION_UA;
-  if (key == NULL && key_bounds == NULL && record_topics == NULL && p->sticky_keyless) {
-    pthread_mutex_lock(&p->mu);
-    if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
-    pthread_mutex_unlock(&p->mu);
-  }
+  int keyless = key == NULL && key_bounds == NULL && p->sticky_keyless;
+  int32_t partition = keyless && record_topics == NULL ? sticky_partition(p, topic_id) : RD_KAFKA_PARTITION_UA;
   if (!with_headers && ts_ms == 0) {
-    /* rd_kafka_produce_batch: one clock read per call, not four per record. */
     rd_kafka_message_t msgs[SUB_BATCH];
+    /* Records routed by a field interleave their topics record by record: grouped per topic. */
+    if (record_topics != NULL) consumed = produce_grouped(p, record_topics, first, count, data, bounds, key, key_len, key_data, key_bounds, keyless, ticket, msgs);
+    /* rd_kafka_produce_batch: one clock read per call, not four per record. */
     while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
       int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
       rd_kafka_topic_t *run_rkt = rkt;
@@ -835,14 +1002,10 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
         while (same < n && record_topics[first + consumed + same] == run_topic) same++;
         n = same;
         run_rkt = p->topics[run_topic];
-        partition = RD_KAFKA_PARTITION_UA;
-        if (key == NULL && key_bounds == NULL && p->sticky_keyless) {
-          pthread_mutex_lock(&p->mu);
-          if (p->n_avail[run_topic] > 0) partition = p->avail[run_topic][p->rotation[run_topic]++ % (uint32_t)p->n_avail[run_topic]];
-          pthread_mutex_unlock(&p->mu);
-        }
+        partition = keyless ? sticky_partition(p, run_topic) : RD_KAFKA_PARTITION_UA;
       }
       memset(msgs, 0, (size_t)n * sizeof msgs[0]);
+      uint64_t bytes = 0;
       for (int j = 0; j < n; j++) {
         int32_t idx = first + consumed + j;
         msgs[j].payload = (void *)(data + bounds[2 * idx]);
@@ -850,10 +1013,12 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
         msgs[j].key = RECORD_KEY(idx);
         msgs[j].key_len = RECORD_KEY_LEN(idx);
         msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
+        bytes += msgs[j].len;
       }
       int ok = rd_kafka_produce_batch(run_rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
       int stop = 0;
       if (ok == n) {
+        count_queued(p, (uint64_t)n, bytes);
         consumed += n;
         continue;
       }
@@ -866,6 +1031,8 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
           imm[1 + 2 * imm[0]] = first + consumed;
           imm[2 + 2 * imm[0]] = msgs[j].err;
           imm[0]++;
+        } else {
+          count_queued(p, 1, msgs[j].len); /* rare: a call with refusals */
         }
         consumed++;
       }
@@ -873,12 +1040,34 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
     }
   } else {
     char offbuf[32];
+    uint64_t queued_msgs = 0, queued_bytes = 0;
+    /* Keyless records routed to several topics: each topic's records of the call in one sticky
+     * partition, as in produce_grouped (else librdkafka's partitioner runs per record). */
+    int32_t sticky_topic[MAX_GROUPS], sticky_part[MAX_GROUPS];
+    int n_sticky = 0, last_sticky = 0;
     while (consumed < count && imm[0] < IMMEDIATE_CAP) {
       int32_t idx = first + consumed;
+      if (record_topics != NULL && keyless) {
+        int32_t t = record_topics[idx];
+        int g = last_sticky;
+        if (n_sticky == 0 || sticky_topic[g] != t) {
+          for (g = 0; g < n_sticky && sticky_topic[g] != t; g++) {}
+          if (g == n_sticky && n_sticky < MAX_GROUPS) {
+            sticky_topic[g] = t;
+            sticky_part[g] = sticky_partition(p, t);
+            n_sticky++;
+          }
+          if (g < n_sticky) last_sticky = g;
+        }
+        partition = g < n_sticky ? sticky_part[g] : RD_KAFKA_PARTITION_UA;
+      }
       rd_kafka_headers_t *hdrs = NULL;
       if (with_headers) {
         hdrs = rd_kafka_headers_new((size_t)nh + 1);
-        for (int j = 0; j < nh; j++) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
+        for (int j = 0; j < nh; j++) {
+          if (hbounds[j] == NULL) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
+          else rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j] + hbounds[j][2 * idx], (ssize_t)hbounds[j][2 * idx + 1]);
+        }
         if (offset_name) {
           int len = format_offset(offbuf, offsets[idx]);
           rd_kafka_header_add(hdrs, offset_name, -1, offbuf, len);
@@ -895,9 +1084,13 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
         imm[1 + 2 * imm[0]] = idx;
         imm[2 + 2 * imm[0]] = err;
         imm[0]++;
+      } else {
+        queued_msgs++;
+        queued_bytes += bounds[2 * idx + 1];
       }
       consumed++;
     }
+    count_queued(p, queued_msgs, queued_bytes);
   }
   for (int j = 0; j < nh; j++) free(hnames[j]);
   free(offset_name);

@@ -119,7 +119,7 @@ class TappedFile {
       records.push({
         topic: this.route.topicOf(batch, i),
         key: key === null ? null : key.toString('utf8'),
-        headers: headerObject(this.route.runFrom(batch, i).headers, recordStart(batch, i)),
+        headers: headerObject(this.route.runFrom(batch, i).headers, recordStart(batch, i), i),
         value: this.route.valueOf(batch, i, now).toString('utf8'),
       });
     }
@@ -127,12 +127,14 @@ class TappedFile {
   }
 }
 
-function headerObject(spec: HeaderSpec | null, offset: number): Record<string, string> | null {
+/** The headers of record `index` (a per-record value is the record's own). */
+function headerObject(spec: HeaderSpec | null, offset: number, index: number): Record<string, string> | null {
   if (spec === null) return null;
   const headers: Record<string, string> = {};
   for (let i = 0; i + 1 < spec.length; i += 2) {
     const value = spec[i + 1]!;
-    headers[String(spec[i])] = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+    const bytes = Array.isArray(value) ? value[0].subarray(value[1][2 * index]!, value[1][2 * index]! + value[1][2 * index + 1]!) : value;
+    headers[String(spec[i])] = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
   }
   if (spec.length % 2 === 1) headers[String(spec[spec.length - 1])] = String(offset);
   return headers;

@@ -18,6 +18,7 @@ import { Substituted } from './env.js';
 import { globCanYieldKubernetesPath } from './kubernetes-layouts.js';
 import { checkTopicCanBeEmpty, compileTemplate, sanitiseTopic, TemplateError, TOPIC_MAX_LENGTH, unsetEnvNames, type Template } from './templates.js';
 import type {
+  HeaderTemplate,
   AgentConfig,
   Compression,
   ContainerParser,
@@ -59,6 +60,8 @@ const INPUT_ID = /^[A-Za-z0-9._-]+$/;
 // Lenient on purpose ("_" is common in container names); the OS resolver has the last word.
 const HOSTNAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$/;
 const INT32_MAX = 2_147_483_647;
+/** Headers a `headers` map may name (the native producer takes 32 per record). */
+const MAX_HEADER_TEMPLATES = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Leaf fields
@@ -329,6 +332,48 @@ export function buildAgentSchema(ctx: SchemaContext) {
     return source;
   }).prefault(null);
 
+  // `headers`: true | false (the built-in set), or a map of header name -> template, each
+  // checked like a key template and located at headers.<name>. An entry whose template is
+  // empty adds no header (so `trace: ${TRACE_HEADER:-}` can switch one off).
+  const headers = z
+    .unknown()
+    .transform((raw, issues): { builtin: boolean; templates: HeaderTemplate[] } => {
+      const value = plain(raw);
+      if (nullish(value)) return { builtin: false, templates: [] };
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        try {
+          return { builtin: expectBoolean(value, raw instanceof Substituted), templates: [] };
+        } catch (error) {
+          if (!(error instanceof FieldError)) throw error;
+          issues.addIssue({ code: 'custom', input: raw, message: `expected true, false or a map of header name to template (e.g. {service: "{json.service}"}), got ${describeValue(value)}` });
+          return z.NEVER;
+        }
+      }
+      const templates: HeaderTemplate[] = [];
+      const entries = Object.entries(value as Record<string, unknown>);
+      if (entries.length > MAX_HEADER_TEMPLATES) {
+        issues.addIssue({ code: 'custom', input: raw, message: `names ${entries.length} headers; at most ${MAX_HEADER_TEMPLATES}` });
+        return z.NEVER;
+      }
+      let ok = true;
+      for (const [name, rawTemplate] of entries) {
+        try {
+          if (name === '') throw new FieldError('a header name must not be empty');
+          const template = plain(rawTemplate);
+          if (nullish(template) || template === '') continue;
+          const source = typeof template === 'number' || typeof template === 'boolean' ? String(template) : expectString(template);
+          checkTemplateEnv(source, unsetEnvNames(compileTemplate(source, 'header'), ctx.env));
+          templates.push({ name, template: source });
+        } catch (error) {
+          if (!(error instanceof FieldError || error instanceof TemplateError)) throw error;
+          issues.addIssue({ code: 'custom', path: [name], input: rawTemplate, message: error.message });
+          ok = false;
+        }
+      }
+      return ok ? { builtin: false, templates } : z.NEVER;
+    })
+    .prefault(false);
+
   const agent = z.strictObject({
     name: field((v) => notOnlyDots(expectNonEmptyString(v), 'agent name')).prefault(() => ctx.hostname),
     data_dir: filePath().prefault('/var/lib/logship'),
@@ -374,7 +419,7 @@ export function buildAgentSchema(ctx: SchemaContext) {
     // Off by default: each header costs a malloc and a free per record even natively (see the
     // README, Configuration); the topic names the file and the json envelope carries host,
     // path and offset. The peers (Filebeat, rsyslog omkafka, kcat) add none by default either.
-    headers: boolean().prefault(false),
+    headers,
     max_line_bytes: size(1, Number.MAX_SAFE_INTEGER).prefault('1MiB'),
     partial_line_timeout: duration().prefault('0'),
     encoding: field((v): FileEncoding => {
@@ -399,7 +444,12 @@ export function buildAgentSchema(ctx: SchemaContext) {
         issues.addIssue({ code: 'custom', path: [key], input: source, message });
       }
     }
-  });
+    for (const { name, template } of i.headers.templates) {
+      for (const message of templateNeeds(compileTemplate(template, 'header'), i)) {
+        issues.addIssue({ code: 'custom', path: ['headers', name], input: template, message });
+      }
+    }
+  }).transform(({ headers: h, ...rest }) => ({ ...rest, headers: h.builtin, header_templates: h.templates }));
 
   const inputs = z
     .array(input)

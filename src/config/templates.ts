@@ -22,7 +22,8 @@
 import path from 'node:path';
 import { editDistance } from './issues.js';
 
-export type TemplateKind = 'topic' | 'key';
+/** Topics are sanitised to Kafka's legal set; keys and header values may hold any text. */
+export type TemplateKind = 'topic' | 'key' | 'header';
 
 /** Kafka's limit on the length of a topic name. */
 export const TOPIC_MAX_LENGTH = 249;

@@ -50,6 +50,12 @@ export interface RotationConfig {
   close_removed_after: number;
 }
 
+export interface HeaderTemplate {
+  name: string;
+  /** Template source; see src/config/templates.ts */
+  template: string;
+}
+
 export interface InputConfig {
   id: string;
   paths: string[];
@@ -62,7 +68,15 @@ export interface InputConfig {
   /** Template source, or null for records without a key. */
   key: string | null;
   format: 'raw' | 'json';
+  /** `headers: true`: the built-in headers (host, path, offset; stream and k8s.* where known). */
   headers: boolean;
+  /**
+   * `headers: {name: template}`: one header per entry, in order, its value the template
+   * rendered per record (like a key: any text; {json.*} {stream} {k8s.*} allowed). Empty with
+   * `headers: true | false`; a map turns the built-in headers off. The loader always sets it;
+   * optional for configs built in code (absent: none).
+   */
+  header_templates?: HeaderTemplate[];
   /** bytes */
   max_line_bytes: number;
   /** ms; 0 = a last line without newline waits for it */

@@ -32,12 +32,16 @@ export interface JsonFieldStats {
 }
 
 /**
- * The field paths an input's topic and key use, in one list (the order of the values
- * JsonFieldExtractor returns, and what their templates are bound with). Empty when the input
- * routes by no field: then no line of it is parsed, whatever `parse` says.
+ * The field paths an input's topic, key and header templates use, in one list (the order of
+ * the values JsonFieldExtractor returns, and what their templates are bound with). Empty when
+ * the input routes by no field: then no line of it is parsed, whatever `parse` says.
  */
-export function jsonPathsOfInput(input: Pick<InputConfig, 'topic' | 'key'>): string[] {
-  const templates = [compileTemplate(input.topic, 'topic'), ...(input.key === null ? [] : [compileTemplate(input.key, 'key')])];
+export function jsonPathsOfInput(input: Pick<InputConfig, 'topic' | 'key' | 'header_templates'>): string[] {
+  const templates = [
+    compileTemplate(input.topic, 'topic'),
+    ...(input.key === null ? [] : [compileTemplate(input.key, 'key')]),
+    ...(input.header_templates ?? []).map((h) => compileTemplate(h.template, 'header')),
+  ];
   return [...new Set(templates.flatMap((t) => t.jsonPaths))];
 }
 

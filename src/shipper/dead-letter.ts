@@ -4,7 +4,6 @@
 // refused. Rare by nature: built per record in JavaScript, off the batch path.
 
 import { errorCodes } from './binding.js';
-import type { HeaderSpec } from './native-producer.js';
 
 /** Header names of a dead letter (documented in the README's Configuration section). */
 export const DEAD_LETTER_HEADERS = {
@@ -44,7 +43,8 @@ export interface RefusedRecord {
 
 export interface DeadLetter {
   value: Buffer;
-  headers: HeaderSpec;
+  /** Static [name, value] pairs (a HeaderSpec without per-record values). */
+  headers: Array<string | Uint8Array>;
 }
 
 let names: Map<number, string> | null = null;

@@ -46,10 +46,12 @@ interface AddonMockCluster {
 }
 
 /**
- * Record headers for one produce call: static [name, value] pairs, then optionally the name
- * of a header carrying each record's file offset (decimal, from the `offsets` argument).
+ * Record headers for one produce call: [name, value] pairs, then optionally the name of a
+ * header carrying each record's file offset (decimal, from the `offsets` argument). A value is
+ * the same for every record, or one per record as [data, (start, length) by record index]
+ * (headers rendered from a line's fields).
  */
-export type HeaderSpec = Array<string | Uint8Array>;
+export type HeaderSpec = Array<string | Uint8Array | [Uint8Array, Uint32Array]>;
 
 /** The topic of a produce call's records: one topic id, or one per record (indexed by record index). */
 export type RecordTopics = number | Int32Array;

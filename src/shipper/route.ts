@@ -70,12 +70,15 @@ export interface InputRoutePlan {
   input: InputConfig;
   topic: Template;
   key: Template | null;
-  /** The {json.*} paths of topic and key, in the order the line pipeline extracts them. */
+  /** The `headers` map's templates, in order. */
+  headers: ReadonlyArray<{ name: string; template: Template }>;
+  /** The {json.*} paths of topic, key and headers, in the order the line pipeline extracts them. */
   jsonPaths: readonly string[];
 }
 
 export function planInput(input: InputConfig): InputRoutePlan {
-  return { input, topic: compileTemplate(input.topic, 'topic'), key: input.key === null ? null : compileTemplate(input.key, 'key'), jsonPaths: jsonPathsOfInput(input) };
+  const headers = (input.header_templates ?? []).map((h) => ({ name: h.name, template: compileTemplate(h.template, 'header') }));
+  return { input, topic: compileTemplate(input.topic, 'topic'), key: input.key === null ? null : compileTemplate(input.key, 'key'), headers, jsonPaths: jsonPathsOfInput(input) };
 }
 
 /**
@@ -120,8 +123,12 @@ export class FileRoute {
   /** The {json.*} paths the templates are bound with. */
   private readonly jsonPaths: readonly string[];
   private readonly boundKey: BoundTemplate | null;
-  /** Topic or key depend on the line: rendered per record. */
+  /** Topic, key or a header template depend on the line: rendered per record. */
   private readonly perLine: boolean;
+  /** Headers of the `headers` map that are the same for every record of the file. */
+  private readonly constantHeaders: HeaderSpec;
+  /** Headers of the `headers` map rendered per record. */
+  private readonly lineHeaders: ReadonlyArray<{ name: string; bound: BoundTemplate }>;
   /** Headers: host, path (and k8s.*), optionally stream, then the name of the per-record offset header. */
   private readonly headerSpecs: { none: HeaderSpec; stdout: HeaderSpec; stderr: HeaderSpec };
   private readonly streamHeaders: boolean;
@@ -146,7 +153,7 @@ export class FileRoute {
     env: NodeJS.ProcessEnv,
   ) {
     this.input = plan.input;
-    const usesKubernetes = plan.topic.usesKubernetes || plan.key?.usesKubernetes === true;
+    const usesKubernetes = plan.topic.usesKubernetes || plan.key?.usesKubernetes === true || plan.headers.some((h) => h.template.usesKubernetes);
     // Looked up when something uses it: the metadata costs a realpath for a containers link.
     this.kubernetes = usesKubernetes || this.input.headers || this.input.format === 'json' ? kubernetesOfFile(source.path) : null;
     const vars: TemplateVars = { input: source.input, host, file: fileVars(source.path), env, k8s: this.kubernetes };
@@ -156,7 +163,10 @@ export class FileRoute {
     this.topic = this.boundTopic.renderTopic(NO_LINE);
     this.key = this.boundKey === null ? null : Buffer.from(this.boundKey.render(NO_LINE));
     this.streamHeaders = this.input.headers && this.input.parser !== 'none';
-    this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null);
+    const headers = plan.headers.map((h) => ({ name: h.name, bound: h.template.bind(vars, plan.jsonPaths) }));
+    this.constantHeaders = headers.flatMap((h) => (h.bound.constant === null ? [] : [h.name, Buffer.from(h.bound.constant)]));
+    this.lineHeaders = headers.filter((h) => h.bound.constant === null);
+    this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null) || this.lineHeaders.length > 0;
     this.topicField = !plan.topic.usesStream && plan.topic.jsonPaths.length === 1 ? plan.jsonPaths.indexOf(plan.topic.jsonPaths[0]!) : -1;
     const k8s = this.kubernetes;
     const staticHeaders: HeaderSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path)];
@@ -181,13 +191,22 @@ export class FileRoute {
   /** The records of `batch` from `first` on that share record `first`'s headers. */
   runFrom(batch: LineBatch, first: number): RecordRun {
     const n = recordCount(batch);
-    if (!this.input.headers) return { end: n, headers: null };
+    // The built-in headers, or the `headers` map's (the config has one or the other).
+    if (!this.input.headers) return { end: n, headers: this.templateHeaders(batch) };
     const streams = this.streamHeaders ? (batch.details?.streams ?? null) : null;
     if (streams === null) return { end: n, headers: this.headerSpecs.none };
     const stream = streams[first] ?? null;
     let end = first + 1;
     while (end < n && streams[end] === stream) end++;
     return { end, headers: stream === 'stdout' ? this.headerSpecs.stdout : stream === 'stderr' ? this.headerSpecs.stderr : this.headerSpecs.none };
+  }
+
+  /** The `headers` map's headers of a batch's records (per-record values by record index), or null without a map. */
+  private templateHeaders(batch: LineBatch): HeaderSpec | null {
+    if (this.lineHeaders.length === 0) return this.constantHeaders.length === 0 ? null : this.constantHeaders;
+    const rendered = this.renderedFor(batch);
+    if (rendered.headerSpec === undefined) rendered.headerSpec = [...this.constantHeaders, ...this.lineHeaders.flatMap((h, k): HeaderSpec => [h.name, packTexts(rendered.headerValues[k]!)])];
+    return rendered.headerSpec;
   }
 
   /** Each record's topic, or null when every record goes to `topic`. */
@@ -200,27 +219,7 @@ export class FileRoute {
     if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null) return this.key;
     const rendered = this.renderedFor(batch);
     if (rendered.recordKeys !== undefined) return rendered.recordKeys;
-    const { keys } = rendered;
-    const bounds = new Uint32Array(2 * keys.length);
-    // One encoding of all the keys, not one per key (each is a call into C++): when the text
-    // is ASCII, character offsets are byte offsets.
-    const joined = keys.join('');
-    let data = Buffer.from(joined, 'utf8');
-    const ascii = data.length === joined.length;
-    if (!ascii) data = Buffer.allocUnsafe(data.length);
-    let pos = 0;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (key === null) {
-        bounds[2 * i + 1] = NO_KEY;
-        continue;
-      }
-      const length = ascii ? key.length : data.write(key, pos);
-      bounds[2 * i] = pos;
-      bounds[2 * i + 1] = length;
-      pos += length;
-    }
-    rendered.recordKeys = [data, bounds];
+    rendered.recordKeys = packTexts(rendered.keys);
     return rendered.recordKeys;
   }
 
@@ -282,6 +281,7 @@ export class FileRoute {
     let lastTopic: string | undefined;
     let lastIndex = 0;
     const byValue = this.topicByValue;
+    const headerValues = this.lineHeaders.map(() => new Array<string>(n));
     for (let i = 0; i < n; i++) {
       line.stream = details?.streams?.[i] ?? null;
       const json = details?.json?.[i] ?? null;
@@ -306,8 +306,9 @@ export class FileRoute {
       }
       topicIndex[i] = lastIndex;
       keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
+      for (let k = 0; k < headerValues.length; k++) headerValues[k]![i] = this.lineHeaders[k]!.bound.render(line);
     }
-    this.rendered = { batch, topics, keys, recordKeys: undefined, distinct, topicIndex };
+    this.rendered = { batch, topics, keys, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
     return this.rendered;
   }
 
@@ -369,7 +370,7 @@ export class FileRoute {
     return Buffer.from(bytes.subarray(v.bounds[0]!, v.bounds[0]! + v.bounds[1]!));
   }
 
-  /** Record headers of the file's first run (host, path, then each record's offset), or null when the input has none. */
+  /** The built-in record headers of the file's first run (host, path, then each record's offset), or null when the input has none. */
   headers(): HeaderSpec | null {
     return this.input.headers ? this.headerSpecs.none : null;
   }
@@ -384,6 +385,35 @@ interface RenderedRecords {
   /** The batch's distinct topics, and each record's index into them. */
   distinct: string[];
   topicIndex: Uint32Array;
+  /** Per line-rendered header of the `headers` map, each record's value; and the spec built from them. */
+  headerValues: string[][];
+  headerSpec: HeaderSpec | undefined;
+}
+
+/**
+ * Texts by record index as the producer takes them: [data, (start, length) per record],
+ * NO_KEY for a null. One encoding of all of them, not one per text (each is a call into C++):
+ * when the text is ASCII, character offsets are byte offsets.
+ */
+function packTexts(texts: readonly (string | null)[]): [Uint8Array, Uint32Array] {
+  const bounds = new Uint32Array(2 * texts.length);
+  const joined = texts.join('');
+  let data = Buffer.from(joined, 'utf8');
+  const ascii = data.length === joined.length;
+  if (!ascii) data = Buffer.allocUnsafe(data.length);
+  let pos = 0;
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i]!;
+    if (text === null) {
+      bounds[2 * i + 1] = NO_KEY;
+      continue;
+    }
+    const length = ascii ? text.length : data.write(text, pos);
+    bounds[2 * i] = pos;
+    bounds[2 * i + 1] = length;
+    pos += length;
+  }
+  return [data, bounds];
 }
 
 /** Distinct values FileRoute.topicByValue keeps: a field with a value per line starts it over instead of growing it. */
