@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
+import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, middleSearchSince, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
 
 const NOW = 1_800_000_000_000;
 const fingerprint = { len: 10, hash: 'ab' };
@@ -124,6 +124,31 @@ describe('liveMayHaveChanged: may files have come and gone at a path whose live 
   test('no when the position holds first bytes to compare (a truncation and refill would have shown)', () => {
     assert.equal(liveMayHaveChanged({ offset: 0, fingerprint, marker: null }), false);
     assert.equal(liveMayHaveChanged({ offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }), false);
+  });
+});
+
+describe('middleSearchSince: since when files born at a known path and gone from it are looked for at startup or a reload', () => {
+  const unchanged = { since: 32_100, rotated: [], searchMiddle: false };
+  const noBytes = { offset: 0, fingerprint: { len: 0, hash: 'e3' }, marker: null };
+  test('a path that changed hands: from its last look', () => {
+    assert.equal(middleSearchSince({ ...unchanged, searchMiddle: true }, undefined), 32_100);
+  });
+  test('the live file still holds a position with bytes to compare: no search', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }, holds: true, bornAt: 1_000 }), null);
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 0, fingerprint, marker: null }, holds: true, bornAt: 1_000 }), null);
+  });
+  test('seed 2202: the live file known at 0 with no first bytes (followed behind a stalled Kafka, its reader never began), sighted after its copy was born: from its birth', () => {
+    // Born at 30,147, copytruncated at 30,155, the path last looked at 32,100: the copy is born after the file, not after the look.
+    assert.equal(middleSearchSince(unchanged, { known: noBytes, holds: true, bornAt: 30_147 }), 30_147);
+  });
+  test('the live file known at 0 and no longer holding its first bytes (its reader opened it, read nothing before a copytruncate): from its birth', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 0, fingerprint, marker: null }, holds: false, bornAt: 30_147 }), 30_147);
+  });
+  test('born after the last look: from the last look (the earlier of the two)', () => {
+    assert.equal(middleSearchSince(unchanged, { known: noBytes, holds: true, bornAt: 40_000 }), 32_100);
+  });
+  test('a position past 0 it no longer holds: from the last look (its reader, finding the truncation at its start, searches from the file\'s birth)', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }, holds: false, bornAt: 1_000 }), 32_100);
   });
 });
 

@@ -164,6 +164,36 @@ export function liveMayHaveChanged(verified: FilePosition | undefined): boolean 
   return verified === undefined || (verified.offset === 0 && verified.fingerprint.len === 0);
 }
 
+/** What startup knows of the file at a known live path. */
+export interface LiveFileFacts {
+  /** Its remembered position (tracker, else registry), if any. */
+  known: FilePosition | undefined;
+  /** The file still holds what `known` describes. */
+  holds: boolean;
+  /** When the file was born (statx birth, else ctime), ms. */
+  bornAt: number;
+}
+
+/**
+ * Startup (and reload) for one live path: since when files born at the path and gone from it
+ * are looked for ("middle" files, copies), or null: not at all. From the path's last sighting
+ * when it changed hands (the plan says so) or its live file may have changed (see
+ * liveMayHaveChanged); from the live file's own birth, if earlier, when nothing of it is
+ * shipped (its position is at 0): then each copy made of it since it was born holds what no
+ * position points to. Its last sighting does not bound them: a look at the path found the live
+ * file, never its copy, and the reader that would have found the copy by the file's first
+ * bytes had read none (soak --gap 1.5 seed 2202: a new file followed behind a stalled Kafka,
+ * copytruncated before its reader began, then a reload — the copy alone held 3 lines). A live
+ * file no longer holding a position past 0 is left to its reader: finding the truncation at its
+ * start, it looks for copies born since the file was born (RotationSearch.truncated).
+ */
+export function middleSearchSince(plan: PathPlan, live: LiveFileFacts | undefined): number | null {
+  if (plan.searchMiddle) return plan.since;
+  if (live === undefined || !liveMayHaveChanged(live.holds ? live.known : undefined)) return null;
+  if (live.known !== undefined && live.known.offset === 0) return Math.min(plan.since, live.bornAt);
+  return plan.since;
+}
+
 /**
  * Startup (and reload) for one live path: which known files to finish, and whether files may
  * have come and gone there. `current`: the identity at the path now, if any.

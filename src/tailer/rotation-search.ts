@@ -13,7 +13,7 @@ import type { FileEventSink, FollowedView } from './file-events.js';
 import { identityOf, sameIdentity } from './identity.js';
 import type { KnownFiles } from './known-files.js';
 import type { PathLooks } from './path-looks.js';
-import { decideMiddle, liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
+import { decideMiddle, type LiveFileFacts, middleSearchSince, planKnownPath, type ResumePoint } from './prospector.js';
 import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, holdsAllOf, listDirectoryFiles, middleFiles } from './rotation.js';
 
 export interface RotationSearchOptions {
@@ -62,10 +62,11 @@ export class RotationSearch {
       // The live file is known but no longer holds what we knew (truncated while we were down):
       // copies of it may have come and gone too — the newest holds what no position points to.
       // So may it when nothing can tell: a position at 0 with no first bytes (registered when
-      // followed, before any byte was read) matches whatever the file holds now.
-      const liveChanged = !plan.searchMiddle && current !== undefined && liveMayHaveChanged(await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat }));
-      const searchMiddle = plan.searchMiddle || liveChanged;
-      if (!searchMiddle && rotated.length === 0) continue;
+      // followed, before any byte was read) matches whatever the file holds now. Since when:
+      // middleSearchSince.
+      const live = plan.searchMiddle || current === undefined ? undefined : await this.liveFacts(path, currentId!, current);
+      const since = middleSearchSince(plan, live);
+      if (since === null && rotated.length === 0) continue;
       const input = this.opts.inputById(knownHere[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const around = await this.around(path);
@@ -84,10 +85,17 @@ export class RotationSearch {
         // new, as for a live file.
         await this.opts.emit({ type: 'rotated-known', file: found, livePath: path, input });
       }
-      // New files came and went at the path only if it changed hands.
+      // New files came and went at the path only if it changed hands (or its live file may have changed).
       const originals = knownHere.map((file) => file.identity);
-      if (searchMiddle) for (const dir of around) await this.middle(dir.listing, path, plan.since, input, currentId, originals, dir.namedAfter);
+      if (since !== null) for (const dir of around) await this.middle(dir.listing, path, since, input, currentId, originals, dir.namedAfter);
     }
+  }
+
+  /** What startup knows of the file now at a known live path (see middleSearchSince). */
+  private async liveFacts(path: string, identity: FileIdentity, current: Observation): Promise<LiveFileFacts> {
+    const { known } = this.opts;
+    const verified = await known.verified({ path, name: basename(path), identity, stat: current.stat });
+    return { known: known.resumePointFor(identity), holds: verified !== undefined, bornAt: bornAtMs(current.stat) };
   }
 
   /** Middle files of `livePath` (see middle()), next to it and, for a symlinked path, next to its target. */
