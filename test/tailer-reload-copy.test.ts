@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { InputConfig } from '../src/config/types.js';
 import { waitFor } from './helpers/fs-wait.js';
+import { CLOCK_MARGIN_MS } from '../src/tailer/rotation.js';
 import { registeringTracker } from './helpers/registering-tracker.js';
 import { Collector, FakeCheckpoints, inputConfig, ManualGate, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
@@ -198,4 +199,34 @@ test('seed 2202 with a crash: a new file copytruncated while its reader waited f
   await waitFor(() => collector.lineCount >= 18, () => `18 lines, got ${collector.lineCount}: ${sorted(collector).join(',')}`);
   await second.tailer.drained();
   assert.deepEqual(sorted(collector), range(10, 28));
+});
+
+test('seed 2202, the copy still in the making at the reload: left to the live file\'s reader, which counts from its predecessor\'s follow (nothing read since), not its own', async (t) => {
+  const { path, input } = await scene(t);
+  const checkpoints = new FakeCheckpoints();
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const gate = new ManualGate();
+  writeFileSync(path, numberedLines(0, 10));
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  await waitFor(() => collector.lineCount === 10, 'the first file');
+  gate.close(); // Kafka stalls
+  unlinkSync(path);
+  writeFileSync(path, numberedLines(10, 3)); // deleted and recreated: followed, its reader held off
+  const newFile = statSync(path).ino;
+  await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
+  await first.tailer.stop(); // reload
+  copyFileSync(path, `${path}.1`); // copytruncate: copied ...
+  const copyBorn = statSync(`${path}.1`).birthtimeMs || statSync(`${path}.1`).ctimeMs;
+  // ... well before the successor follows the file (beyond the clock margin of "born since").
+  await waitFor(() => Date.now() > copyBorn + 4 * CLOCK_MARGIN_MS, 'time to pass');
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
+  // Its startup search left the copy to the live file's reader (the live file still holds it);
+  // the truncation lands before that reader begins (the gate is still closed).
+  truncateSync(path, 0);
+  appendFileSync(path, numberedLines(13, 5)); // the application writes on
+  gate.open();
+  await waitFor(() => collector.lineCount >= 18, () => `18 lines, got ${collector.lineCount}: ${sorted(collector).join(',')}`);
+  await second.tailer.drained();
+  assert.deepEqual(sorted(collector), range(0, 18));
 });
