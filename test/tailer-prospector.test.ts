@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, middleSearchSince, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
+import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, middleSearchSince, planKnownPath, registrationBeforeOpen, type StartFacts, unreadSinceAtStart } from '../src/tailer/prospector.js';
 
 const NOW = 1_800_000_000_000;
 const fingerprint = { len: 10, hash: 'ab' };
@@ -149,6 +149,20 @@ describe('middleSearchSince: since when files born at a known path and gone from
   });
   test('a position past 0 it no longer holds: from the last look (its reader, finding the truncation at its start, searches from the file\'s birth)', () => {
     assert.equal(middleSearchSince(unchanged, { known: { offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }, holds: false, bornAt: 1_000 }), 32_100);
+  });
+});
+
+describe('unreadSinceAtStart: a reader starting a file from 0, nothing of it read before — since when are copies of it looked for?', () => {
+  const zero = { offset: 0, fingerprint: { len: 0, hash: 'e3' }, marker: null };
+  test('found now: since its follow (files born before were looked for when it was found)', () => {
+    assert.equal(unreadSinceAtStart(undefined, 40_000, 1_000), 40_000);
+  });
+  test('handed over unread by a reload: since its predecessor\'s follow', () => {
+    assert.equal(unreadSinceAtStart({ ...zero, unreadSince: 30_160 }, 40_000, 1_000), 30_160);
+  });
+  test('a restart, the registry\'s entry at 0 alone: since the file\'s birth (nothing of it shipped; a copy left to this reader may be truncated before it reads)', () => {
+    assert.equal(unreadSinceAtStart(zero, 40_000, 30_147), 30_147);
+    assert.equal(unreadSinceAtStart(zero, 40_000, 45_000), 40_000, 'never later than its own follow');
   });
 });
 

@@ -201,7 +201,8 @@ test('seed 2202 with a crash: a new file copytruncated while its reader waited f
   assert.deepEqual(sorted(collector), range(10, 28));
 });
 
-test('seed 2202, the copy still in the making at the reload: left to the live file\'s reader, which counts from its predecessor\'s follow (nothing read since), not its own', async (t) => {
+/** A new file followed behind a stalled Kafka, its reader held off; the tailer stopped then (a reload or a crash). */
+async function newFileUnread(t: TestContext): Promise<{ path: string; input: InputConfig; checkpoints: FakeCheckpoints; tracker: ReturnType<typeof registeringTracker>; collector: Collector; gate: ManualGate }> {
   const { path, input } = await scene(t);
   const checkpoints = new FakeCheckpoints();
   const tracker = registeringTracker(checkpoints);
@@ -215,18 +216,33 @@ test('seed 2202, the copy still in the making at the reload: left to the live fi
   writeFileSync(path, numberedLines(10, 3)); // deleted and recreated: followed, its reader held off
   const newFile = statSync(path).ino;
   await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
-  await first.tailer.stop(); // reload
+  await first.tailer.stop();
   copyFileSync(path, `${path}.1`); // copytruncate: copied ...
   const copyBorn = statSync(`${path}.1`).birthtimeMs || statSync(`${path}.1`).ctimeMs;
   // ... well before the successor follows the file (beyond the clock margin of "born since").
   await waitFor(() => Date.now() > copyBorn + 4 * CLOCK_MARGIN_MS, 'time to pass');
+  return { path, input, checkpoints, tracker, collector, gate };
+}
+
+/**
+ * The successor's startup search left the copy to the live file's reader (the live file still
+ * holds it); the truncation lands before that reader begins (the gate is still closed).
+ */
+async function truncatedBeforeTheReaderBegins(t: TestContext, { path, input, checkpoints, tracker, collector, gate }: Awaited<ReturnType<typeof newFileUnread>>): Promise<void> {
   const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
-  // Its startup search left the copy to the live file's reader (the live file still holds it);
-  // the truncation lands before that reader begins (the gate is still closed).
   truncateSync(path, 0);
   appendFileSync(path, numberedLines(13, 5)); // the application writes on
   gate.open();
   await waitFor(() => collector.lineCount >= 18, () => `18 lines, got ${collector.lineCount}: ${sorted(collector).join(',')}`);
   await second.tailer.drained();
   assert.deepEqual(sorted(collector), range(0, 18));
+}
+
+test('seed 2202, the copy still in the making at the reload: left to the live file\'s reader, which counts from its predecessor\'s follow (nothing read since), not its own', async (t) => {
+  await truncatedBeforeTheReaderBegins(t, await newFileUnread(t));
+});
+
+test('the same at a restart (only the registry\'s entry at 0 is left): the live file\'s reader counts from the file\'s birth', async (t) => {
+  const scene = await newFileUnread(t);
+  await truncatedBeforeTheReaderBegins(t, { ...scene, tracker: registeringTracker(scene.checkpoints) });
 });

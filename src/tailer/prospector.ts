@@ -96,6 +96,20 @@ function fallbackOffset({ input, file, startup, since }: StartFacts): number {
   return input.start_at === 'end' ? file.size : 0;
 }
 
+/**
+ * A reader starts a file from 0 with nothing of it read before: since when nothing of it was
+ * read (copies of it born since hold what no position points to; it looks for them before its
+ * first read). Found now (no resume point): since its follow — files born at the path before
+ * were looked for when it was found. Resumed at 0: since its predecessor's follow (a reload), or,
+ * when only the registry's entry says so (a restart), since the file's birth: nothing of it is
+ * shipped, and a copy left to this reader at startup (the live file still held it) may have
+ * been truncated since, before this reader read the first bytes to tell it by.
+ */
+export function unreadSinceAtStart(resume: ResumePoint | undefined, followedAt: number, bornAt: number): number {
+  if (resume === undefined) return followedAt;
+  return Math.min(followedAt, resume.unreadSince ?? bornAt);
+}
+
 /** Where a follow is registered before its reader opens the file (see registrationBeforeOpen). */
 export interface EarlyRegistration {
   /** The position the registry may hold for the file: it owes nothing. */
