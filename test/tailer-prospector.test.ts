@@ -96,6 +96,18 @@ describe('planKnownPath: startup and reload, per live path', () => {
     const plan = planKnownPath([file(1, 300)], undefined);
     assert.deepEqual([plan?.rotated.length, plan?.searchMiddle], [1, true]);
   });
+  test('every file known at the path was deleted before the stop: nothing to finish, but the path is searched from their last sighting', () => {
+    const plan = planKnownPath([{ ...file(1, 300), deleted: true }, { ...file(2, 500), deleted: true }], { dev: 1, ino: 9 });
+    assert.deepEqual(plan, { since: 500, rotated: [], searchMiddle: true });
+  });
+  test('a deleted file\'s inode given to the file at the path now: not taken for it (the path changed hands)', () => {
+    const plan = planKnownPath([{ ...file(1, 300), deleted: true }], { dev: 1, ino: 1 });
+    assert.deepEqual(plan, { since: 300, rotated: [], searchMiddle: true });
+  });
+  test('a deleted file seen after the live one: its sighting is the last look; only the live file\'s older siblings are finished', () => {
+    const plan = planKnownPath([file(1, 300), file(2, 200), { ...file(3, 400), deleted: true }], { dev: 1, ino: 1 });
+    assert.deepEqual([plan?.since, plan?.rotated.map((f) => f.identity.ino), plan?.searchMiddle], [400, [2], false]);
+  });
 });
 
 describe('registrationBeforeOpen: what the registry learns when a follow is decided, before the reader opens the file', () => {

@@ -155,6 +155,11 @@ export interface KnownFile {
   path: string;
   /** Last time it was seen at `path`, ms. */
   seenAt: number;
+  /**
+   * Deleted and closed (its registry entry says so): nothing to finish, and its identity may be
+   * another file's now — only its last sighting counts, a look at the path like any other.
+   */
+  deleted?: boolean;
 }
 
 export interface PathPlan {
@@ -214,12 +219,15 @@ export function middleSearchSince(plan: PathPlan, live: LiveFileFacts | undefine
  */
 export function planKnownPath(known: readonly KnownFile[], current: FileIdentity | undefined): PathPlan | null {
   if (known.length === 0) return null;
+  // The last look at the path, also one that found a file deleted since: a path whose every
+  // file was deleted before the stop still had files born at it while the agent was down.
   const since = Math.max(...known.map((file) => file.seenAt));
+  const present = known.filter((file) => file.deleted !== true);
   // The live file is one we know: the path did not change hands while we were down, but files
   // rotated away before (or handed over by a reload) may still be unfinished and even growing,
   // as long as the application has not reopened its log.
-  const liveKnown = current !== undefined && known.some((file) => sameIdentity(file.identity, current));
-  const rotated = known.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
+  const liveKnown = current !== undefined && present.some((file) => sameIdentity(file.identity, current));
+  const rotated = present.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
   return { since, rotated, searchMiddle: !liveKnown };
 }
 

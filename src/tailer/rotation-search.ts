@@ -86,7 +86,7 @@ export class RotationSearch {
         await this.opts.emit({ type: 'rotated-known', file: found, livePath: path, input });
       }
       // New files came and went at the path only if it changed hands (or its live file may have changed).
-      const originals = knownHere.map((file) => file.identity);
+      const originals = knownHere.filter((file) => file.deleted !== true).map((file) => file.identity);
       if (since !== null) for (const dir of around) await this.middle(dir.listing, path, since, input, currentId, originals, dir.namedAfter);
     }
   }
