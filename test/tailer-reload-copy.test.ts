@@ -118,21 +118,34 @@ test('the same copy, the live file truncated and refilled after the search left 
   assert.deepEqual(sorted(collector), range(0, 28));
 });
 
-test('as in the soak: the new file handed over unread at a reload (Kafka stalled), copied as the successor\'s reader first opens it: read once', async (t) => {
+/** What newFileFollowedUnread leaves. */
+type Unread = { path: string; input: InputConfig; checkpoints: FakeCheckpoints; tracker: ReturnType<typeof registeringTracker>; collector: Collector; gate: ManualGate };
+
+/**
+ * A file read, then Kafka stalls (the gate closes), the file is deleted and recreated with
+ * `newLines` lines: followed, its reader held off by the gate; then the tailer stops (a reload
+ * or a crash) with the new file unread.
+ */
+async function newFileFollowedUnread(t: TestContext, firstLines: number, newLines: number): Promise<Unread> {
   const { path, input } = await scene(t);
   const checkpoints = new FakeCheckpoints();
   const tracker = registeringTracker(checkpoints);
   const collector = new Collector();
   const gate = new ManualGate();
-  writeFileSync(path, numberedLines(0, 20));
+  writeFileSync(path, numberedLines(0, firstLines));
   const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
-  await waitFor(() => collector.lineCount === 20, 'the first file');
+  await waitFor(() => collector.lineCount === firstLines, 'the first file');
   gate.close();
   unlinkSync(path);
-  writeFileSync(path, numberedLines(20, 3)); // the new file: followed, not read (the gate is closed)
+  writeFileSync(path, numberedLines(firstLines, newLines)); // the new file: followed, not read (the gate is closed)
   const newFile = statSync(path).ino;
   await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
-  await first.tailer.stop(); // reload: the new file is handed over unread
+  await first.tailer.stop();
+  return { path, input, checkpoints, tracker, collector, gate };
+}
+
+test('as in the soak: the new file handed over unread at a reload (Kafka stalled), copied as the successor\'s reader first opens it: read once', async (t) => {
+  const { path, input, checkpoints, tracker, collector, gate } = await newFileFollowedUnread(t, 20, 3); // reload: the new file is handed over unread
   const copier = copiedAtNextOpen(path);
   copier.arm();
   gate.open();
@@ -154,7 +167,7 @@ test('as in the soak: the new file handed over unread at a reload (Kafka stalled
  * born at the path since its last sighting passed the copy over, and nobody had read a byte of
  * the live file to tell the truncation by. Life 0 leaves a rotated file known under the path.
  */
-async function unreadNewFileCopied(t: TestContext): Promise<{ path: string; input: InputConfig; checkpoints: FakeCheckpoints; tracker: ReturnType<typeof registeringTracker>; collector: Collector; gate: ManualGate; first: Awaited<ReturnType<typeof startTailer>> }> {
+async function unreadNewFileCopied(t: TestContext): Promise<Unread> {
   const { path, input } = await scene(t);
   writeFileSync(path, numberedLines(0, 10));
   const life0 = await startTailer(t, { inputs: [input] });
@@ -179,7 +192,7 @@ async function unreadNewFileCopied(t: TestContext): Promise<{ path: string; inpu
   const scans = first.tailer.scanCount;
   await waitFor(() => first.tailer.scanCount >= scans + 2, 'the path looked at since the copy was born');
   await first.tailer.stop();
-  return { path, input, checkpoints, tracker, collector, gate, first };
+  return { path, input, checkpoints, tracker, collector, gate };
 }
 
 test('seed 2202: a new file copytruncated while its reader waited for the gate, then a reload: the copy is read', async (t) => {
@@ -201,34 +214,22 @@ test('seed 2202 with a crash: a new file copytruncated while its reader waited f
   assert.deepEqual(sorted(collector), range(10, 28));
 });
 
-/** A new file followed behind a stalled Kafka, its reader held off; the tailer stopped then (a reload or a crash). */
-async function newFileUnread(t: TestContext): Promise<{ path: string; input: InputConfig; checkpoints: FakeCheckpoints; tracker: ReturnType<typeof registeringTracker>; collector: Collector; gate: ManualGate }> {
-  const { path, input } = await scene(t);
-  const checkpoints = new FakeCheckpoints();
-  const tracker = registeringTracker(checkpoints);
-  const collector = new Collector();
-  const gate = new ManualGate();
-  writeFileSync(path, numberedLines(0, 10));
-  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
-  await waitFor(() => collector.lineCount === 10, 'the first file');
-  gate.close(); // Kafka stalls
-  unlinkSync(path);
-  writeFileSync(path, numberedLines(10, 3)); // deleted and recreated: followed, its reader held off
-  const newFile = statSync(path).ino;
-  await waitFor(() => first.tailer.files().some((file) => file.identity.ino === newFile), 'the new file followed');
-  await first.tailer.stop();
+/** newFileFollowedUnread, then the new file copied (copytruncate, not truncated yet) while the agent is stopped. */
+async function newFileUnread(t: TestContext): Promise<Unread> {
+  const scene = await newFileFollowedUnread(t, 10, 3);
+  const { path } = scene;
   copyFileSync(path, `${path}.1`); // copytruncate: copied ...
   const copyBorn = statSync(`${path}.1`).birthtimeMs || statSync(`${path}.1`).ctimeMs;
   // ... well before the successor follows the file (beyond the clock margin of "born since").
   await waitFor(() => Date.now() > copyBorn + 4 * CLOCK_MARGIN_MS, 'time to pass');
-  return { path, input, checkpoints, tracker, collector, gate };
+  return scene;
 }
 
 /**
  * The successor's startup search left the copy to the live file's reader (the live file still
  * holds it); the truncation lands before that reader begins (the gate is still closed).
  */
-async function truncatedBeforeTheReaderBegins(t: TestContext, { path, input, checkpoints, tracker, collector, gate }: Awaited<ReturnType<typeof newFileUnread>>): Promise<void> {
+async function truncatedBeforeTheReaderBegins(t: TestContext, { path, input, checkpoints, tracker, collector, gate }: Unread): Promise<void> {
   const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
   truncateSync(path, 0);
   appendFileSync(path, numberedLines(13, 5)); // the application writes on

@@ -138,6 +138,18 @@ test('the kubelet rotating twice while the agent is stopped: the rest of the gen
   );
 });
 
+/** A symlinked 0.log whose first 10 lines were read, then Kafka stalls (the gate closes). */
+async function linkedAndStalled(t: Parameters<typeof tempDir>[0]): Promise<{ k: Node; collector: Collector; tailer: Awaited<ReturnType<typeof startTailer>>['tailer']; gate: ManualGate }> {
+  const k = await node(t);
+  writeFileSync(k.target, numberedLines(0, 10));
+  symlinkSync(k.target, k.link);
+  const gate = new ManualGate();
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [join(k.containers, '*.log')] })], gate });
+  await waitFor(() => collector.lineCount === 10, 'the first lines');
+  gate.close();
+  return { k, collector, tailer, gate };
+}
+
 /** copytruncate of a symlink's target (logrotate configured on /var/log/pods/.../0.log): copied next to the target, then truncated. */
 function copytruncateTarget(k: Node, suffix: string): void {
   writeFileSync(join(k.podDir, `0.log.${suffix}`), readFileSync(k.target));
@@ -145,13 +157,7 @@ function copytruncateTarget(k: Node, suffix: string): void {
 }
 
 test('copytruncate of a symlinked file\'s target while its lines wait for the gate: the copy, born next to the target, is found and continued where the reader stood', async (t) => {
-  const k = await node(t);
-  writeFileSync(k.target, numberedLines(0, 10));
-  symlinkSync(k.target, k.link);
-  const gate = new ManualGate();
-  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [join(k.containers, '*.log')] })], gate });
-  await waitFor(() => collector.lineCount === 10, 'the first lines');
-  gate.close(); // Kafka stalls: the next lines wait in the file
+  const { k, collector, tailer, gate } = await linkedAndStalled(t); // the next lines wait in the file
   appendFileSync(k.target, numberedLines(10, 10));
   copytruncateTarget(k, '1');
   appendFileSync(k.target, numberedLines(20, 10)); // the application writes on
@@ -162,13 +168,7 @@ test('copytruncate of a symlinked file\'s target while its lines wait for the ga
 });
 
 test('copytruncate of a symlinked file\'s target twice before its reader read again: the older copy continued where the reader stood, the newer one (only lines never read) found as a file born since', async (t) => {
-  const k = await node(t);
-  writeFileSync(k.target, numberedLines(0, 10));
-  symlinkSync(k.target, k.link);
-  const gate = new ManualGate();
-  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [join(k.containers, '*.log')] })], gate });
-  await waitFor(() => collector.lineCount === 10, 'the first lines');
-  gate.close();
+  const { k, collector, tailer, gate } = await linkedAndStalled(t);
   appendFileSync(k.target, numberedLines(10, 10));
   copytruncateTarget(k, '2'); // older copy: continues where the reader stood
   appendFileSync(k.target, numberedLines(20, 10));
@@ -181,13 +181,7 @@ test('copytruncate of a symlinked file\'s target twice before its reader read ag
 });
 
 test('a new target behind a symlink, copied (not truncated yet) before its reader first read it: the copy is left to that reader, nothing read twice', async (t) => {
-  const k = await node(t);
-  writeFileSync(k.target, numberedLines(0, 10));
-  symlinkSync(k.target, k.link);
-  const gate = new ManualGate();
-  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [join(k.containers, '*.log')] })], gate });
-  await waitFor(() => collector.lineCount === 10, 'the first lines');
-  gate.close();
+  const { k, collector, tailer, gate } = await linkedAndStalled(t);
   rmSync(k.target);
   writeFileSync(k.target, numberedLines(10, 10)); // a new file behind the link, followed, not read yet
   const newFile = statSync(k.target).ino;
