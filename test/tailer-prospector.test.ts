@@ -104,6 +104,11 @@ describe('planKnownPath: startup and reload, per live path', () => {
     const plan = planKnownPath([{ ...file(1, 300), deleted: true }], { dev: 1, ino: 1 });
     assert.deepEqual(plan, { since: 300, rotated: [], searchMiddle: true });
   });
+  test('a file followed but never seen at the path (a rotated one resumed at startup: "now") does not hide the last real look (a reload: files born since the old tailer stopped)', () => {
+    const plan = planKnownPath([{ ...file(2, 9_000), unsighted: true }, file(1, 300)], { dev: 1, ino: 9 });
+    assert.deepEqual([plan?.since, plan?.rotated.map((f) => f.identity.ino)], [300, [1, 2]]);
+    assert.equal(planKnownPath([{ ...file(2, 9_000), unsighted: true }], { dev: 1, ino: 9 })?.since, 9_000, 'nothing at the path ever seen: now is the bound');
+  });
   test('a deleted file seen after the live one: its sighting is the last look; only the live file\'s older siblings are finished', () => {
     const plan = planKnownPath([file(1, 300), file(2, 200), { ...file(3, 400), deleted: true }], { dev: 1, ino: 1 });
     assert.deepEqual([plan?.since, plan?.rotated.map((f) => f.identity.ino), plan?.searchMiddle], [400, [2], false]);

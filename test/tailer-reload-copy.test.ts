@@ -247,3 +247,28 @@ test('the same at a restart (only the registry\'s entry at 0 is left): the live 
   const scene = await newFileUnread(t);
   await truncatedBeforeTheReaderBegins(t, { ...scene, tracker: registeringTracker(scene.checkpoints) });
 });
+
+test('a reload: a file created at the path and rotated away between the old tailer\'s stop and the new one\'s start is found, also when a file followed there was never seen at the path (a rotated one resumed at startup)', async (t) => {
+  const { path, input } = await scene(t);
+  writeFileSync(path, numberedLines(0, 10));
+  const life0 = await startTailer(t, { inputs: [input] });
+  await waitFor(() => life0.collector.lineCount === 10, 'life 0 read its file');
+  await life0.tailer.stop();
+  const checkpoints = FakeCheckpoints.committedFrom(life0.collector.batches, Date.now());
+  renameSync(path, `${path}.1`); // rotated while the agent was down: resumed at startup, never seen at the path
+  writeFileSync(path, numberedLines(10, 10));
+  const tracker = registeringTracker(checkpoints);
+  const collector = new Collector();
+  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  await waitFor(() => collector.lineCount === 10, 'the live file');
+  await first.tailer.stop(); // a reload: nobody looks until the next tailer starts
+  renameSync(path, `${path}.2`);
+  writeFileSync(path, numberedLines(20, 5)); // created ...
+  renameSync(path, `${path}.3`); // ... and rotated away
+  writeFileSync(path, numberedLines(25, 5));
+  await waitFor(() => Date.now() > statSync(`${path}.3`).ctimeMs + 4 * CLOCK_MARGIN_MS, 'time to pass');
+  const second = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
+  await waitFor(() => collector.lineCount >= 20, () => `20 lines, got ${collector.lineCount}: ${sorted(collector).join(',')}`);
+  await second.tailer.drained();
+  assert.deepEqual(sorted(collector), range(10, 30));
+});

@@ -81,7 +81,7 @@ export class KnownFiles {
     const tracked = new Set<string>();
     for (const record of this.tracker.all()) {
       tracked.add(identityKey(record.identity));
-      add({ identity: record.identity, input: record.input, path: record.path, seenAt: record.seenAt ?? now });
+      add({ identity: record.identity, input: record.input, path: record.path, ...(record.seenAt === undefined ? { seenAt: now, unsighted: true } : { seenAt: record.seenAt }) });
     }
     for (const cp of this.checkpoints.all()) {
       if (tracked.has(identityKey(cp.identity))) continue;

@@ -160,6 +160,11 @@ export interface KnownFile {
    * another file's now — only its last sighting counts, a look at the path like any other.
    */
   deleted?: boolean;
+  /**
+   * Followed by this agent but never seen at `path` (a rotated file resumed at startup, a copy,
+   * a middle file): `seenAt` is only "now", no look at the path — see planKnownPath.
+   */
+  unsighted?: boolean;
 }
 
 export interface PathPlan {
@@ -220,8 +225,12 @@ export function middleSearchSince(plan: PathPlan, live: LiveFileFacts | undefine
 export function planKnownPath(known: readonly KnownFile[], current: FileIdentity | undefined): PathPlan | null {
   if (known.length === 0) return null;
   // The last look at the path, also one that found a file deleted since: a path whose every
-  // file was deleted before the stop still had files born at it while the agent was down.
-  const since = Math.max(...known.map((file) => file.seenAt));
+  // file was deleted before the stop still had files born at it while the agent was down. A
+  // file never seen at the path says nothing of when it was looked at: counted as "now", it hid
+  // the files born there between a reload's two tailers (the old one's watches closed) — only
+  // when nothing at the path was ever seen there is "now" the bound.
+  const sighted = known.filter((file) => file.unsighted !== true);
+  const since = Math.max(...(sighted.length > 0 ? sighted : known).map((file) => file.seenAt));
   const present = known.filter((file) => file.deleted !== true);
   // The live file is one we know: the path did not change hands while we were down, but files
   // rotated away before (or handed over by a reload) may still be unfinished and even growing,
