@@ -15,29 +15,41 @@ import { Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, sta
 const sorted = (collector: Collector): number[] => collector.texts().map(lineNumber).sort((a, b) => a - b);
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-test('a path whose only file the agent saw deleted before it stopped; while it was down a file was created there and rotated away, and another created: both read at restart', async (t) => {
+/**
+ * Life 1 reads app.log (lines 0..9), the registry holding its end and a sighting now —
+ * `markedDeleted`: and the file deleted and closed while life 1 ran (OffsetRegistry.markDeleted);
+ * else deleted while the agent was down. Down: a file created at the path and rotated away, a new
+ * one created. The restart (start_at: end, for files found at startup — not for those born at a
+ * known path since the last look) reads both.
+ */
+async function pathEmptiedThenRefilled(t: Parameters<typeof tempDir>[0], markedDeleted: boolean): Promise<void> {
   const path = join(await tempDir(t), 'app.log');
   writeFileSync(path, numberedLines(0, 10));
   const life1 = await startTailer(t, { inputs: [inputConfig({ paths: [path], exclude: ['*.[0-9]'] })] });
   await waitFor(() => life1.collector.lineCount === 10, 'life 1 read the file');
-  const deleted = statSync(path);
+  const first = statSync(path);
   await life1.tailer.stop();
-  // The registry life 1 left: the file acknowledged to its end, last seen at the path now, then
-  // deleted and closed while the agent ran (OffsetRegistry.markDeleted).
   const checkpoints = FakeCheckpoints.committedFrom(life1.collector.batches, Date.now());
-  const entry = checkpoints.get(deleted)!;
-  checkpoints.set({ ...entry, seenAt: Date.now(), deleted: true });
+  const entry = checkpoints.get(first)!;
+  checkpoints.set({ ...entry, seenAt: Date.now(), ...(markedDeleted ? { deleted: true } : {}) });
   unlinkSync(path);
   // Down: a file created at the path, written, rotated away; a new one created.
   writeFileSync(path, numberedLines(10, 10));
   renameSync(path, `${path}.1`);
   writeFileSync(path, numberedLines(20, 5));
   const collector = new Collector();
-  // start_at: end — for files found at startup, not for those born at a known path since the last look.
   const life2 = await startTailer(t, { inputs: [inputConfig({ paths: [path], exclude: ['*.[0-9]'], start_at: 'end' })], collector, checkpoints });
   await waitFor(() => collector.lineCount >= 15, () => `15 lines, got ${collector.lineCount}: ${sorted(collector).join(',')}`);
   await life2.tailer.drained();
   assert.deepEqual(sorted(collector), range(10, 25));
+}
+
+test('a path whose only file the agent saw deleted before it stopped; while it was down a file was created there and rotated away, and another created: both read at restart', async (t) => {
+  await pathEmptiedThenRefilled(t, true);
+});
+
+test('the same, the file deleted while the agent was down (its entry not marked): both read at restart', async (t) => {
+  await pathEmptiedThenRefilled(t, false);
 });
 
 /**
