@@ -167,20 +167,30 @@ test('as in the soak: the new file handed over unread at a reload (Kafka stalled
  * born at the path since its last sighting passed the copy over, and nobody had read a byte of
  * the live file to tell the truncation by. Life 0 leaves a rotated file known under the path.
  */
-async function unreadNewFileCopied(t: TestContext): Promise<Unread> {
+/**
+ * Life 0 reads app.log (lines 0..9); rotated while the agent is down (fully shipped), a new
+ * app.log (10..19); the next tailer resumes the rotated file at startup — followed, never seen at
+ * the path — and reads the new one.
+ */
+async function afterRotatedResumed(t: TestContext): Promise<Unread & { first: Awaited<ReturnType<typeof startTailer>> }> {
   const { path, input } = await scene(t);
   writeFileSync(path, numberedLines(0, 10));
   const life0 = await startTailer(t, { inputs: [input] });
   await waitFor(() => life0.collector.lineCount === 10, 'life 0 read its file');
   await life0.tailer.stop();
   const checkpoints = FakeCheckpoints.committedFrom(life0.collector.batches, Date.now());
-  renameSync(path, `${path}.1`); // rotated while the agent was down, fully shipped
+  renameSync(path, `${path}.1`);
   writeFileSync(path, numberedLines(10, 10));
   const tracker = registeringTracker(checkpoints);
   const collector = new Collector();
   const gate = new ManualGate();
   const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker, gate });
   await waitFor(() => collector.lineCount === 10, 'the live file');
+  return { path, input, checkpoints, tracker, collector, gate, first };
+}
+
+async function unreadNewFileCopied(t: TestContext): Promise<Unread> {
+  const { path, input, checkpoints, tracker, collector, gate, first } = await afterRotatedResumed(t);
   gate.close(); // Kafka stalls
   unlinkSync(path);
   writeFileSync(path, numberedLines(20, 3)); // deleted and recreated
@@ -249,18 +259,7 @@ test('the same at a restart (only the registry\'s entry at 0 is left): the live 
 });
 
 test('a reload: a file created at the path and rotated away between the old tailer\'s stop and the new one\'s start is found, also when a file followed there was never seen at the path (a rotated one resumed at startup)', async (t) => {
-  const { path, input } = await scene(t);
-  writeFileSync(path, numberedLines(0, 10));
-  const life0 = await startTailer(t, { inputs: [input] });
-  await waitFor(() => life0.collector.lineCount === 10, 'life 0 read its file');
-  await life0.tailer.stop();
-  const checkpoints = FakeCheckpoints.committedFrom(life0.collector.batches, Date.now());
-  renameSync(path, `${path}.1`); // rotated while the agent was down: resumed at startup, never seen at the path
-  writeFileSync(path, numberedLines(10, 10));
-  const tracker = registeringTracker(checkpoints);
-  const collector = new Collector();
-  const first = await startTailer(t, { inputs: [input], collector, checkpoints, tracker });
-  await waitFor(() => collector.lineCount === 10, 'the live file');
+  const { path, input, checkpoints, tracker, collector, first } = await afterRotatedResumed(t);
   await first.tailer.stop(); // a reload: nobody looks until the next tailer starts
   renameSync(path, `${path}.2`);
   writeFileSync(path, numberedLines(20, 5)); // created ...
