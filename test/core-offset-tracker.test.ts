@@ -89,3 +89,28 @@ describe('OffsetTracker', () => {
     assert.equal(tracker.resumeFor(other), undefined);
   });
 });
+
+describe('OffsetTracker: a follow announced from 0 whose reader never began (the gate held it off)', () => {
+  const zero = { offset: 0, fingerprint: print(0), marker: null };
+  test('a successor continues from 0, nothing of the file read since the follow (soak seed 2202)', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(source(1), zero, zero, 30_160);
+    assert.deepEqual(tracker.resumeFor(identity), { ...zero, path: '/var/log/app.log', input: 'app', unreadSince: 30_160 });
+  });
+  test('its reader begins: the record takes over (its own "unread since")', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(source(1), zero, zero, 30_160);
+    const record = tracker.track(source(1), zero);
+    record.handedOver(500, marker, print(10), 0);
+    assert.equal(tracker.resumeFor(identity)?.offset, 500);
+    assert.equal(tracker.resumeFor(identity)?.unreadSince, undefined);
+  });
+  test('deleted and closed: forgotten with it; a copy\'s announcement (not from 0) is not remembered', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(source(1), zero, zero, 30_160);
+    tracker.gone(identity, null);
+    assert.equal(tracker.resumeFor(identity), undefined);
+    tracker.announce(source(2), zero, { offset: 700, fingerprint: print(10), marker }, 31_000);
+    assert.equal(tracker.resumeFor(identity), undefined);
+  });
+});

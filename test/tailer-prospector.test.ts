@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, planKnownPath, registrationBeforeOpen, type StartFacts } from '../src/tailer/prospector.js';
+import { copyStart, decideMiddle, decideStart, type KnownFile, liveMayHaveChanged, middleSearchSince, planKnownPath, registrationBeforeOpen, type StartFacts, unreadSinceAtStart } from '../src/tailer/prospector.js';
 
 const NOW = 1_800_000_000_000;
 const fingerprint = { len: 10, hash: 'ab' };
@@ -96,6 +96,23 @@ describe('planKnownPath: startup and reload, per live path', () => {
     const plan = planKnownPath([file(1, 300)], undefined);
     assert.deepEqual([plan?.rotated.length, plan?.searchMiddle], [1, true]);
   });
+  test('every file known at the path was deleted before the stop: nothing to finish, but the path is searched from their last sighting', () => {
+    const plan = planKnownPath([{ ...file(1, 300), deleted: true }, { ...file(2, 500), deleted: true }], { dev: 1, ino: 9 });
+    assert.deepEqual(plan, { since: 500, rotated: [], searchMiddle: true });
+  });
+  test('a deleted file\'s inode given to the file at the path now: not taken for it (the path changed hands)', () => {
+    const plan = planKnownPath([{ ...file(1, 300), deleted: true }], { dev: 1, ino: 1 });
+    assert.deepEqual(plan, { since: 300, rotated: [], searchMiddle: true });
+  });
+  test('a file followed but never seen at the path (a rotated one resumed at startup: "now") does not hide the last real look (a reload: files born since the old tailer stopped)', () => {
+    const plan = planKnownPath([{ ...file(2, 9_000), unsighted: true }, file(1, 300)], { dev: 1, ino: 9 });
+    assert.deepEqual([plan?.since, plan?.rotated.map((f) => f.identity.ino)], [300, [1, 2]]);
+    assert.equal(planKnownPath([{ ...file(2, 9_000), unsighted: true }], { dev: 1, ino: 9 })?.since, 9_000, 'nothing at the path ever seen: now is the bound');
+  });
+  test('a deleted file seen after the live one: its sighting is the last look; only the live file\'s older siblings are finished', () => {
+    const plan = planKnownPath([file(1, 300), file(2, 200), { ...file(3, 400), deleted: true }], { dev: 1, ino: 1 });
+    assert.deepEqual([plan?.since, plan?.rotated.map((f) => f.identity.ino), plan?.searchMiddle], [400, [2], false]);
+  });
 });
 
 describe('registrationBeforeOpen: what the registry learns when a follow is decided, before the reader opens the file', () => {
@@ -124,6 +141,45 @@ describe('liveMayHaveChanged: may files have come and gone at a path whose live 
   test('no when the position holds first bytes to compare (a truncation and refill would have shown)', () => {
     assert.equal(liveMayHaveChanged({ offset: 0, fingerprint, marker: null }), false);
     assert.equal(liveMayHaveChanged({ offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }), false);
+  });
+});
+
+describe('middleSearchSince: since when files born at a known path and gone from it are looked for at startup or a reload', () => {
+  const unchanged = { since: 32_100, rotated: [], searchMiddle: false };
+  const noBytes = { offset: 0, fingerprint: { len: 0, hash: 'e3' }, marker: null };
+  test('a path that changed hands: from its last look', () => {
+    assert.equal(middleSearchSince({ ...unchanged, searchMiddle: true }, undefined), 32_100);
+  });
+  test('the live file still holds a position with bytes to compare: no search', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }, holds: true, bornAt: 1_000 }), null);
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 0, fingerprint, marker: null }, holds: true, bornAt: 1_000 }), null);
+  });
+  test('seed 2202: the live file known at 0 with no first bytes (followed behind a stalled Kafka, its reader never began), sighted after its copy was born: from its birth', () => {
+    // Born at 30,147, copytruncated at 30,155, the path last looked at 32,100: the copy is born after the file, not after the look.
+    assert.equal(middleSearchSince(unchanged, { known: noBytes, holds: true, bornAt: 30_147 }), 30_147);
+  });
+  test('the live file known at 0 and no longer holding its first bytes (its reader opened it, read nothing before a copytruncate): from its birth', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 0, fingerprint, marker: null }, holds: false, bornAt: 30_147 }), 30_147);
+  });
+  test('born after the last look: from the last look (the earlier of the two)', () => {
+    assert.equal(middleSearchSince(unchanged, { known: noBytes, holds: true, bornAt: 40_000 }), 32_100);
+  });
+  test('a position past 0 it no longer holds: from the last look (its reader, finding the truncation at its start, searches from the file\'s birth)', () => {
+    assert.equal(middleSearchSince(unchanged, { known: { offset: 900, fingerprint, marker: { len: 64, hash: 'aa' } }, holds: false, bornAt: 1_000 }), 32_100);
+  });
+});
+
+describe('unreadSinceAtStart: a reader starting a file from 0, nothing of it read before — since when are copies of it looked for?', () => {
+  const zero = { offset: 0, fingerprint: { len: 0, hash: 'e3' }, marker: null };
+  test('found now: since its follow (files born before were looked for when it was found)', () => {
+    assert.equal(unreadSinceAtStart(undefined, 40_000, 1_000), 40_000);
+  });
+  test('handed over unread by a reload: since its predecessor\'s follow', () => {
+    assert.equal(unreadSinceAtStart({ ...zero, unreadSince: 30_160 }, 40_000, 1_000), 30_160);
+  });
+  test('a restart, the registry\'s entry at 0 alone: since the file\'s birth (nothing of it shipped; a copy left to this reader may be truncated before it reads)', () => {
+    assert.equal(unreadSinceAtStart(zero, 40_000, 30_147), 30_147);
+    assert.equal(unreadSinceAtStart(zero, 40_000, 45_000), 40_000, 'never later than its own follow');
   });
 });
 

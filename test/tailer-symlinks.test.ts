@@ -6,12 +6,12 @@
 // regular file, and no generation is missed.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { waitFor } from './helpers/fs-wait.js';
-import { assertEachNumberOnceInOrder, Collector, FakeCheckpoints, inputConfig, lineNumber, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
+import { assertEachNumberOnceInOrder, Collector, FakeCheckpoints, inputConfig, lineNumber, ManualGate, numberedLines, startTailer, tempDir } from './helpers/tailer-harness.js';
 
 const HOUR_MS = 3_600_000;
 /** Only the start-up scan runs: whatever arrives later came through a watch event. */
@@ -136,4 +136,62 @@ test('the kubelet rotating twice while the agent is stopped: the rest of the gen
     Array.from({ length: 60 }, (_, i) => 50 + i),
     'lines 50..109 exactly once: nothing lost with the rotated generations, nothing of the first run again',
   );
+});
+
+/** A symlinked 0.log whose first 10 lines were read, then Kafka stalls (the gate closes). */
+async function linkedAndStalled(t: Parameters<typeof tempDir>[0]): Promise<{ k: Node; collector: Collector; tailer: Awaited<ReturnType<typeof startTailer>>['tailer']; gate: ManualGate }> {
+  const k = await node(t);
+  writeFileSync(k.target, numberedLines(0, 10));
+  symlinkSync(k.target, k.link);
+  const gate = new ManualGate();
+  const { collector, tailer } = await startTailer(t, { inputs: [inputConfig({ paths: [join(k.containers, '*.log')] })], gate });
+  await waitFor(() => collector.lineCount === 10, 'the first lines');
+  gate.close();
+  return { k, collector, tailer, gate };
+}
+
+/** copytruncate of a symlink's target (logrotate configured on /var/log/pods/.../0.log): copied next to the target, then truncated. */
+function copytruncateTarget(k: Node, suffix: string): void {
+  writeFileSync(join(k.podDir, `0.log.${suffix}`), readFileSync(k.target));
+  truncateSync(k.target, 0);
+}
+
+test('copytruncate of a symlinked file\'s target while its lines wait for the gate: the copy, born next to the target, is found and continued where the reader stood', async (t) => {
+  const { k, collector, tailer, gate } = await linkedAndStalled(t); // the next lines wait in the file
+  appendFileSync(k.target, numberedLines(10, 10));
+  copytruncateTarget(k, '1');
+  appendFileSync(k.target, numberedLines(20, 10)); // the application writes on
+  gate.open();
+  await waitFor(() => collector.lineCount >= 30, () => `30 lines, got ${collector.lineCount}: ${collector.texts().map(lineNumber).join(',')}`);
+  await tailer.drained();
+  assertEachNumberOnceInOrder(collector, 30);
+});
+
+test('copytruncate of a symlinked file\'s target twice before its reader read again: the older copy continued where the reader stood, the newer one (only lines never read) found as a file born since', async (t) => {
+  const { k, collector, tailer, gate } = await linkedAndStalled(t);
+  appendFileSync(k.target, numberedLines(10, 10));
+  copytruncateTarget(k, '2'); // older copy: continues where the reader stood
+  appendFileSync(k.target, numberedLines(20, 10));
+  copytruncateTarget(k, '1'); // newer copy: nothing of it was read
+  appendFileSync(k.target, numberedLines(30, 10));
+  gate.open();
+  await waitFor(() => collector.lineCount >= 40, () => `40 lines, got ${collector.lineCount}: ${collector.texts().map(lineNumber).join(',')}`);
+  await tailer.drained();
+  assert.deepEqual(collector.texts().map(lineNumber).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+});
+
+test('a new target behind a symlink, copied (not truncated yet) before its reader first read it: the copy is left to that reader, nothing read twice', async (t) => {
+  const { k, collector, tailer, gate } = await linkedAndStalled(t);
+  rmSync(k.target);
+  writeFileSync(k.target, numberedLines(10, 10)); // a new file behind the link, followed, not read yet
+  const newFile = statSync(k.target).ino;
+  await waitFor(() => tailer.files().some((file) => file.identity.ino === newFile), 'the new target followed');
+  writeFileSync(join(k.podDir, '0.log.1'), readFileSync(k.target)); // copytruncate: copied, not truncated yet
+  gate.open(); // its first read looks for files born since its follow: the copy, which the live file still holds
+  await waitFor(() => collector.lineCount >= 20, () => `20 lines, got ${collector.lineCount}`);
+  truncateSync(k.target, 0);
+  appendFileSync(k.target, numberedLines(20, 10));
+  await waitFor(() => collector.lineCount >= 30, () => `30 lines, got ${collector.lineCount}`);
+  await tailer.drained();
+  assertEachNumberOnceInOrder(collector, 30);
 });

@@ -173,6 +173,11 @@ export class OffsetTracker {
   private readonly files = new Map<string, TrackedFile>();
   /** Identities of files gone for good (until a reader tracks the identity again: inode reuse). */
   private readonly goneKeys = new Set<string>();
+  /**
+   * Files followed from 0 whose reader has not begun (no record yet: the gate held it off): from
+   * where, and since when nothing of the file was read (see announce).
+   */
+  private readonly unbegun = new Map<string, { from: FilePosition; input: string; path: string; since: number }>();
   private held: HeldFile[] = [];
   private follows = 0;
 
@@ -214,6 +219,7 @@ export class OffsetTracker {
     this.files.set(key, record);
     if (this.files.size > TRACKED_MEMORY) this.files.delete(this.files.keys().next().value!);
     this.goneKeys.delete(key);
+    this.unbegun.delete(key);
     this.listener.tracked(record);
     return record;
   }
@@ -223,9 +229,18 @@ export class OffsetTracker {
    * before the file's reader opens it (a closed gate can hold the reader off until after a
    * crash): registered now, a restart finds the file however long the reader waited. No record
    * yet — the reader makes one when it starts (track).
+   *
+   * A follow from 0 (`followedAt`: when it was decided, ms) is remembered until then: nothing of
+   * the file is read since, and a successor across a reload continues from there (resumeFor) —
+   * it looks for copies born since the follow, not since its own (soak --gap 1.5 seed 2202: a
+   * new file copytruncated while its reader waited for the gate, the copy alone holding lines).
    */
-  announce(source: SourceFile, at: FilePosition, from: FilePosition): void {
+  announce(source: SourceFile, at: FilePosition, from: FilePosition, followedAt?: number): void {
     this.listener.announced(source, at, from);
+    const key = identityKey(source.identity);
+    if (from.offset !== 0 || followedAt === undefined || this.files.has(key)) return;
+    this.unbegun.set(key, { from, input: source.input, path: source.path, since: followedAt });
+    if (this.unbegun.size > TRACKED_MEMORY) this.unbegun.delete(this.unbegun.keys().next().value!);
   }
 
   /**
@@ -251,6 +266,7 @@ export class OffsetTracker {
     // A new file on the reused inode is followed already: it is not the one that went.
     if (current !== undefined && current !== record) return;
     this.files.delete(key);
+    this.unbegun.delete(key);
     this.goneKeys.add(key);
     if (this.goneKeys.size > TRACKED_MEMORY) this.goneKeys.delete(this.goneKeys.keys().next().value!);
     this.listener.gone(identity);
@@ -265,10 +281,16 @@ export class OffsetTracker {
     return this.files.get(identityKey(identity));
   }
 
-  /** Where a new reader of `identity` continues: the end of what the last one handed over. */
+  /**
+   * Where a new reader of `identity` continues: the end of what the last one handed over — or,
+   * followed from 0 by a reader that never began, 0 and since when nothing of it was read.
+   */
   resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string; unreadSince?: number }) | undefined {
     const record = this.files.get(identityKey(identity));
-    if (record === undefined) return undefined;
+    if (record === undefined) {
+      const unbegun = this.unbegun.get(identityKey(identity));
+      return unbegun === undefined ? undefined : { ...unbegun.from, path: unbegun.path, input: unbegun.input, unreadSince: unbegun.since };
+    }
     const unreadSince = record.unreadSince;
     return { ...record.handedOverPosition, path: record.path, input: record.input, ...(unreadSince === undefined ? {} : { unreadSince }) };
   }

@@ -67,7 +67,8 @@ export class KnownFiles {
   /**
    * Files known by live path — handed over by a previous tailer (reload) or in the registry —
    * with the last time each was seen at that path (a checkpoint's commit time does not count:
-   * a file born at the path after the last look and rotated away must still be found).
+   * a file born at the path after the last look and rotated away must still be found). Deleted
+   * ones (their registry entries marked so) are listed for that sighting alone.
    */
   byPath(): Map<string, KnownFile[]> {
     const byPath = new Map<string, KnownFile[]>();
@@ -80,10 +81,11 @@ export class KnownFiles {
     const tracked = new Set<string>();
     for (const record of this.tracker.all()) {
       tracked.add(identityKey(record.identity));
-      add({ identity: record.identity, input: record.input, path: record.path, seenAt: record.seenAt ?? now });
+      add({ identity: record.identity, input: record.input, path: record.path, ...(record.seenAt === undefined ? { seenAt: now, unsighted: true } : { seenAt: record.seenAt }) });
     }
     for (const cp of this.checkpoints.all()) {
-      if (cp.deleted !== true && !tracked.has(identityKey(cp.identity))) add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen });
+      if (tracked.has(identityKey(cp.identity))) continue;
+      add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen, ...(cp.deleted === true ? { deleted: true } : {}) });
     }
     return byPath;
   }

@@ -96,6 +96,20 @@ function fallbackOffset({ input, file, startup, since }: StartFacts): number {
   return input.start_at === 'end' ? file.size : 0;
 }
 
+/**
+ * A reader starts a file from 0 with nothing of it read before: since when nothing of it was
+ * read (copies of it born since hold what no position points to; it looks for them before its
+ * first read). Found now (no resume point): since its follow — files born at the path before
+ * were looked for when it was found. Resumed at 0: since its predecessor's follow (a reload), or,
+ * when only the registry's entry says so (a restart), since the file's birth: nothing of it is
+ * shipped, and a copy left to this reader at startup (the live file still held it) may have
+ * been truncated since, before this reader read the first bytes to tell it by.
+ */
+export function unreadSinceAtStart(resume: ResumePoint | undefined, followedAt: number, bornAt: number): number {
+  if (resume === undefined) return followedAt;
+  return Math.min(followedAt, resume.unreadSince ?? bornAt);
+}
+
 /** Where a follow is registered before its reader opens the file (see registrationBeforeOpen). */
 export interface EarlyRegistration {
   /** The position the registry may hold for the file: it owes nothing. */
@@ -141,6 +155,16 @@ export interface KnownFile {
   path: string;
   /** Last time it was seen at `path`, ms. */
   seenAt: number;
+  /**
+   * Deleted and closed (its registry entry says so): nothing to finish, and its identity may be
+   * another file's now — only its last sighting counts, a look at the path like any other.
+   */
+  deleted?: boolean;
+  /**
+   * Followed by this agent but never seen at `path` (a rotated file resumed at startup, a copy,
+   * a middle file): `seenAt` is only "now", no look at the path — see planKnownPath.
+   */
+  unsighted?: boolean;
 }
 
 export interface PathPlan {
@@ -164,18 +188,55 @@ export function liveMayHaveChanged(verified: FilePosition | undefined): boolean 
   return verified === undefined || (verified.offset === 0 && verified.fingerprint.len === 0);
 }
 
+/** What startup knows of the file at a known live path. */
+export interface LiveFileFacts {
+  /** Its remembered position (tracker, else registry), if any. */
+  known: FilePosition | undefined;
+  /** The file still holds what `known` describes. */
+  holds: boolean;
+  /** When the file was born (statx birth, else ctime), ms. */
+  bornAt: number;
+}
+
+/**
+ * Startup (and reload) for one live path: since when files born at the path and gone from it
+ * are looked for ("middle" files, copies), or null: not at all. From the path's last sighting
+ * when it changed hands (the plan says so) or its live file may have changed (see
+ * liveMayHaveChanged); from the live file's own birth, if earlier, when nothing of it is
+ * shipped (its position is at 0): then each copy made of it since it was born holds what no
+ * position points to. Its last sighting does not bound them: a look at the path found the live
+ * file, never its copy, and the reader that would have found the copy by the file's first
+ * bytes had read none (soak --gap 1.5 seed 2202: a new file followed behind a stalled Kafka,
+ * copytruncated before its reader began, then a reload — the copy alone held 3 lines). A live
+ * file no longer holding a position past 0 is left to its reader: finding the truncation at its
+ * start, it looks for copies born since the file was born (RotationSearch.truncated).
+ */
+export function middleSearchSince(plan: PathPlan, live: LiveFileFacts | undefined): number | null {
+  if (plan.searchMiddle) return plan.since;
+  if (live === undefined || !liveMayHaveChanged(live.holds ? live.known : undefined)) return null;
+  if (live.known !== undefined && live.known.offset === 0) return Math.min(plan.since, live.bornAt);
+  return plan.since;
+}
+
 /**
  * Startup (and reload) for one live path: which known files to finish, and whether files may
  * have come and gone there. `current`: the identity at the path now, if any.
  */
 export function planKnownPath(known: readonly KnownFile[], current: FileIdentity | undefined): PathPlan | null {
   if (known.length === 0) return null;
-  const since = Math.max(...known.map((file) => file.seenAt));
+  // The last look at the path, also one that found a file deleted since: a path whose every
+  // file was deleted before the stop still had files born at it while the agent was down. A
+  // file never seen at the path says nothing of when it was looked at: counted as "now", it hid
+  // the files born there between a reload's two tailers (the old one's watches closed) — only
+  // when nothing at the path was ever seen there is "now" the bound.
+  const sighted = known.filter((file) => file.unsighted !== true);
+  const since = Math.max(...(sighted.length > 0 ? sighted : known).map((file) => file.seenAt));
+  const present = known.filter((file) => file.deleted !== true);
   // The live file is one we know: the path did not change hands while we were down, but files
   // rotated away before (or handed over by a reload) may still be unfinished and even growing,
   // as long as the application has not reopened its log.
-  const liveKnown = current !== undefined && known.some((file) => sameIdentity(file.identity, current));
-  const rotated = known.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
+  const liveKnown = current !== undefined && present.some((file) => sameIdentity(file.identity, current));
+  const rotated = present.filter((file) => current === undefined || !sameIdentity(file.identity, current)).sort((a, b) => a.seenAt - b.seenAt);
   return { since, rotated, searchMiddle: !liveKnown };
 }
 

@@ -13,7 +13,7 @@ import type { FileEventSink, FollowedView } from './file-events.js';
 import { identityOf, sameIdentity } from './identity.js';
 import type { KnownFiles } from './known-files.js';
 import type { PathLooks } from './path-looks.js';
-import { decideMiddle, liveMayHaveChanged, planKnownPath, type ResumePoint } from './prospector.js';
+import { decideMiddle, type LiveFileFacts, middleSearchSince, planKnownPath, type ResumePoint } from './prospector.js';
 import { bornAtMs, CLOCK_MARGIN_MS, continuesAt, type DirectoryFile, findTruncatedCopy, holdsAllOf, listDirectoryFiles, middleFiles } from './rotation.js';
 
 export interface RotationSearchOptions {
@@ -62,10 +62,11 @@ export class RotationSearch {
       // The live file is known but no longer holds what we knew (truncated while we were down):
       // copies of it may have come and gone too — the newest holds what no position points to.
       // So may it when nothing can tell: a position at 0 with no first bytes (registered when
-      // followed, before any byte was read) matches whatever the file holds now.
-      const liveChanged = !plan.searchMiddle && current !== undefined && liveMayHaveChanged(await known.verified({ path, name: basename(path), identity: currentId!, stat: current.stat }));
-      const searchMiddle = plan.searchMiddle || liveChanged;
-      if (!searchMiddle && rotated.length === 0) continue;
+      // followed, before any byte was read) matches whatever the file holds now. Since when:
+      // middleSearchSince.
+      const live = plan.searchMiddle || current === undefined ? undefined : await this.liveFacts(path, currentId!, current);
+      const since = middleSearchSince(plan, live);
+      if (since === null && rotated.length === 0) continue;
       const input = this.opts.inputById(knownHere[0]!.input) ?? current?.input;
       if (input === undefined) continue;
       const around = await this.around(path);
@@ -84,25 +85,46 @@ export class RotationSearch {
         // new, as for a live file.
         await this.opts.emit({ type: 'rotated-known', file: found, livePath: path, input });
       }
-      // New files came and went at the path only if it changed hands.
-      const originals = knownHere.map((file) => file.identity);
-      if (searchMiddle) for (const dir of around) await this.middle(dir.listing, path, plan.since, input, currentId, originals, dir.namedAfter);
+      // New files came and went at the path only if it changed hands (or its live file may have changed).
+      const originals = knownHere.filter((file) => file.deleted !== true).map((file) => file.identity);
+      if (since !== null) for (const dir of around) await this.middle(dir.listing, path, since, input, currentId, originals, dir.namedAfter);
     }
+  }
+
+  /** What startup knows of the file now at a known live path (see middleSearchSince). */
+  private async liveFacts(path: string, identity: FileIdentity, current: Observation): Promise<LiveFileFacts> {
+    const { known } = this.opts;
+    const verified = await known.verified({ path, name: basename(path), identity, stat: current.stat });
+    return { known: known.resumePointFor(identity), holds: verified !== undefined, bornAt: bornAtMs(current.stat) };
   }
 
   /** Middle files of `livePath` (see middle()), next to it and, for a symlinked path, next to its target. */
   async middleAround(livePath: string, listing: readonly DirectoryFile[], since: number, input: InputConfig, newcomer: FileIdentity): Promise<void> {
-    await this.middle(listing, livePath, since, input, newcomer);
-    const target = this.opts.symlinkTarget(livePath);
-    if (target !== undefined && dirname(target) !== dirname(livePath)) await this.middle(await listDirectoryFiles(dirname(target)), livePath, since, input, newcomer, [], target);
+    for (const dir of await this.around(livePath, listing)) await this.middle(dir.listing, livePath, since, input, newcomer, [], dir.namedAfter);
   }
 
-  /** The directories rotated files of `livePath` are in: its own, and its symlink target's. */
-  private async around(livePath: string): Promise<Array<{ listing: DirectoryFile[]; namedAfter: string }>> {
-    const dirs = [{ listing: await listDirectoryFiles(dirname(livePath)), namedAfter: livePath }];
+  /**
+   * The directories rotated files of `livePath` are in, with the name they are named after: its
+   * own, and — a symlinked path — its target's (logrotate or the kubelet rotate the target: a
+   * rename or a copytruncate copy lands next to it, named after it). `listing`: the live path's
+   * directory, listed already.
+   */
+  private async around(livePath: string, listing?: readonly DirectoryFile[]): Promise<Array<{ listing: readonly DirectoryFile[]; namedAfter: string }>> {
+    const own = listing ?? (await listDirectoryFiles(dirname(livePath)));
+    const dirs = [{ listing: own, namedAfter: livePath }];
     const target = this.opts.symlinkTarget(livePath);
-    if (target !== undefined && dirname(target) !== dirname(livePath)) dirs.push({ listing: await listDirectoryFiles(dirname(target)), namedAfter: target });
+    if (target !== undefined && target !== livePath) dirs.push({ listing: dirname(target) === dirname(livePath) ? own : await listDirectoryFiles(dirname(target)), namedAfter: target });
     return dirs;
+  }
+
+  /** The copytruncate copy continuing `point` of the file followed at `livePath`, next to it or to its symlink target. */
+  private async truncatedCopy(livePath: string, point: ResumePoint, isKnown: (identity: FileIdentity) => boolean): Promise<DirectoryFile | undefined> {
+    const target = this.opts.symlinkTarget(livePath);
+    for (const namedAfter of target === undefined || target === livePath ? [livePath] : [livePath, target]) {
+      const copy = await findTruncatedCopy(namedAfter, point, isKnown, this.opts.openFile);
+      if (copy !== undefined) return copy;
+    }
+    return undefined;
   }
 
   /** Files created at `livePath` after `since` and rotated away before we looked. */
@@ -130,7 +152,7 @@ export class RotationSearch {
       // truncation was seen) holds what was read already: it continues where that reader stood.
       // One the live file still holds all of is left to the live file's reader (decideMiddle).
       const decision = decideMiddle({
-        liveStillHolds: await this.liveStillHolds(file, livePath, listing, newcomer),
+        liveStillHolds: await this.liveStillHolds(file, livePath, listing, newcomer, namedAfter),
         continues: await this.copiedFrom(file, livePath, originals),
       });
       if (decision.kind === 'left-to-live-reader') continue;
@@ -141,11 +163,13 @@ export class RotationSearch {
   /**
    * The file at `livePath` — the one followed there, or `newcomer` (about to be) — still holds
    * all of `file`'s bytes from its start: `file` is its copytruncate copy, not truncated yet.
+   * (`listing` may be the directory of a symlinked path's target, `namedAfter`: the file is
+   * there under that name.)
    */
-  private async liveStillHolds(file: DirectoryFile, livePath: string, listing: readonly DirectoryFile[], newcomer: FileIdentity | undefined): Promise<boolean> {
+  private async liveStillHolds(file: DirectoryFile, livePath: string, listing: readonly DirectoryFile[], newcomer: FileIdentity | undefined, namedAfter: string): Promise<boolean> {
     const live = this.opts.followed.liveAt(livePath) ?? newcomer;
     if (live === undefined) return false;
-    const atPath = listing.find((entry) => entry.path === livePath);
+    const atPath = listing.find((entry) => entry.path === livePath || entry.path === namedAfter);
     if (atPath === undefined || !sameIdentity(atPath.identity, live) || atPath.stat.size < file.stat.size) return false;
     return holdsAllOf(livePath, file.path, this.opts.openFile);
   }
@@ -163,7 +187,7 @@ export class RotationSearch {
     const isFollowed = (identity: FileIdentity): boolean => sameIdentity(identity, t.original) || this.opts.followed.isFollowed(identity);
     // Copies are named after the live path (a file truncated before its rename is found again
     // under a rotated name; its copy is still named after the live one).
-    const copy = (await findTruncatedCopy(t.livePath, t.before, isFollowed, this.opts.openFile)) ?? null;
+    const copy = (await this.truncatedCopy(t.livePath, t.before, isFollowed)) ?? null;
     await this.opts.emit({ type: 'truncated', original: t.original, livePath: t.livePath, input: t.input, before: t.before, copy });
     // Truncated more than once since the reader last read (its output was blocked): the later
     // copies hold content it never read at all — files born since, found like middle files.
@@ -171,15 +195,15 @@ export class RotationSearch {
     // earlier: a reader created after the copies (a reload or restart behind a stalled Kafka)
     // has read nothing yet, and the path was looked at after they were born (seenAt is no help).
     // That copy may be followed already (registered when found, resumed at the restart).
-    const continuing = copy ?? (await findTruncatedCopy(t.livePath, t.before, (identity) => sameIdentity(identity, t.original), this.opts.openFile));
+    const continuing = copy ?? (await this.truncatedCopy(t.livePath, t.before, (identity) => sameIdentity(identity, t.original)));
     let since = continuing === undefined ? t.lastReadAt : Math.min(t.lastReadAt, bornAtMs(continuing.stat));
-    const listing = await listDirectoryFiles(dirname(t.livePath));
+    const around = await this.around(t.livePath);
     // A reader still checking where to start (at a restart or after a reload) has read nothing to
     // count from, and its predecessor's search may have been cut short by the reload (nothing of
     // it is recorded): copies of the file made since the file was born count.
-    const own = t.started ? undefined : listing.find((file) => sameIdentity(file.identity, t.original));
+    const own = t.started ? undefined : around.flatMap((dir) => dir.listing).find((file) => sameIdentity(file.identity, t.original));
     if (own !== undefined) since = Math.min(since, bornAtMs(own.stat));
-    await this.middle(listing, t.livePath, since, t.input, t.original);
+    for (const dir of around) await this.middle(dir.listing, t.livePath, since, t.input, t.original, [], dir.namedAfter);
     return copy !== null;
   }
 
@@ -192,15 +216,17 @@ export class RotationSearch {
    */
   async bornSince(livePath: string, since: number, input: InputConfig, identity: FileIdentity): Promise<void> {
     if (this.opts.closed()) return;
-    const dir = dirname(livePath);
-    let changedAt: number;
-    try {
-      changedAt = (await stat(dir)).mtimeMs;
-    } catch {
-      return;
+    const target = this.opts.symlinkTarget(livePath);
+    for (const namedAfter of target === undefined || target === livePath ? [livePath] : [livePath, target]) {
+      const dir = dirname(namedAfter);
+      let changedAt: number;
+      try {
+        changedAt = (await stat(dir)).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (changedAt > since - CLOCK_MARGIN_MS) await this.middle(await listDirectoryFiles(dir), livePath, since, input, identity, [], namedAfter);
     }
-    if (changedAt <= since - CLOCK_MARGIN_MS) return;
-    await this.middle(await listDirectoryFiles(dir), livePath, since, input, identity);
   }
 
   /** The position of a file followed under `livePath` that `file` continues (a copy of it), if any. */

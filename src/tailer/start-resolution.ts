@@ -5,8 +5,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { OffsetMarker } from '../core/file.js';
 import { continuationMismatch, markerAt, readHead } from './identity.js';
-import type { ResumePoint, StartPoint } from './prospector.js';
-import { isCompressedHead } from './rotation.js';
+import { type ResumePoint, type StartPoint, unreadSinceAtStart } from './prospector.js';
+import { bornAtMs, isCompressedHead } from './rotation.js';
 
 export type StartResolution =
   /** Not read: a compressed archive, or not the file its resume point describes. */
@@ -43,7 +43,8 @@ export type StartResolution =
  * twice (soak --gap 1.5 seed 2204).
  */
 export async function resolveStart(handle: FileHandle, start: StartPoint, followedAt: number, mismatchTold: boolean): Promise<StartResolution> {
-  const { size } = await handle.stat();
+  const stat = await handle.stat();
+  const { size } = stat;
   const head = await readHead(handle, size);
   if (start.skipCompressed === true && isCompressedHead(head)) return { kind: 'skip', reason: 'compressed archive', size };
   let position = start.fallback === 'skip' || start.fallback > size ? 0 : start.fallback;
@@ -65,9 +66,9 @@ export async function resolveStart(handle: FileHandle, start: StartPoint, follow
     return { kind: 'skip', reason: 'nothing to resume', size };
   }
   // Read from 0 with nothing read before (not a middle file: it is what was found rotated away);
-  // a predecessor that stood at 0 too says since when.
+  // a predecessor that stood at 0 too says since when (unreadSinceAtStart).
   const fromScratch = position === 0 && start.skipCompressed !== true && (start.resume === undefined || start.resume.offset === 0);
-  const unreadSince = fromScratch ? Math.min(followedAt, start.resume?.unreadSince ?? followedAt) : null;
+  const unreadSince = fromScratch ? unreadSinceAtStart(start.resume, followedAt, bornAtMs(stat)) : null;
   const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
   return { kind: 'start', position, epoch, size, head, marker, path, unreadSince };
 }
