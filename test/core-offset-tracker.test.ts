@@ -138,3 +138,33 @@ describe('OffsetTracker: a copytruncate copy announced whose reader never began 
     assert.equal(tracker.resumeFor(copy)?.offset, 20_457);
   });
 });
+
+describe('OffsetTracker: a copytruncate copy stays one across a reload until its own lines are acknowledged', () => {
+  const copy = { dev: 1, ino: 43 };
+  const copySource = (n: number): SourceFile => ({ key: `1:43:${n}`, identity: copy, input: 'app', path: '/var/log/app.log' });
+  const copyOf = { identity, epoch: 0, upTo: 24_885 };
+  const acknowledged = { offset: 20_457, fingerprint: print(1024), marker };
+  const handedOver = { offset: 24_885, fingerprint: print(1024), marker: { len: 64, hash: 'm2' } };
+  const originalAcked = (offset: number) => ({ offset, fingerprint: print(1024), marker, epoch: 0 });
+  const holding = (tracker: OffsetTracker, offset: number): number[] => tracker.copiesHolding(identity, originalAcked(offset)).map((c) => c.identity.ino);
+  test('announced, its reader not begun: the original\'s acknowledgements reach its entry', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600, copyOf);
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+    assert.deepEqual(holding(tracker, 24_886), [], 'past what the copy holds of its original');
+  });
+  test('a successor\'s reader starting where the announcement said: still a copy (a clean restart re-reads nothing of it)', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600, copyOf);
+    tracker.track(copySource(2), handedOver); // the successor follows it as a known rotated file: no copyOf
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+  });
+  test('a begun copy continued by a successor: still a copy; no longer once its own lines are acknowledged', () => {
+    const tracker = new OffsetTracker();
+    tracker.track(copySource(1), handedOver, acknowledged, copyOf);
+    tracker.track(copySource(2), handedOver).handedOver(30_000, marker, print(1024), 0);
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+    assert.equal(tracker.acknowledged(copySource(2), { offset: 30_000, fingerprint: print(1024), marker, epoch: 0 }), 'current');
+    assert.deepEqual(holding(tracker, 24_885), []);
+  });
+});

@@ -144,6 +144,24 @@ export interface CopyOrigin {
   upTo: number;
 }
 
+/** A follow announced whose reader has not begun (OffsetTracker.announce). */
+interface UnbegunFollow {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+  from: FilePosition;
+  at: FilePosition;
+  since: number | undefined;
+  copyOf: CopyOrigin | null;
+}
+
+/** A file the registry may hold an acknowledged position of another file for (copiesHolding). */
+export interface HoldingCopy {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+}
+
 /** A deleted file still being read when its tailer stopped: only this descriptor reaches it. */
 export interface HeldFile {
   identity: FileIdentity;
@@ -177,9 +195,9 @@ export class OffsetTracker {
    * Files announced whose reader has not begun (no record yet: the gate held it off, or a reload
    * came first): from where (0, or for a copy where its original's reader stood), what the
    * registry may hold for it (`at`), and — followed from 0 — since when nothing of it was read
-   * (see announce).
+   * (see announce); a copy: of which file.
    */
-  private readonly unbegun = new Map<string, { from: FilePosition; at: FilePosition; input: string; path: string; since: number | undefined }>();
+  private readonly unbegun = new Map<string, UnbegunFollow>();
   private held: HeldFile[] = [];
   private follows = 0;
 
@@ -200,6 +218,13 @@ export class OffsetTracker {
     // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
     // the fingerprints — the new one may cover more of the first bytes than the old one did.)
     const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
+    // A copy stays one for a reader continuing it (a reload: the successor follows it as a known
+    // rotated file) until its own lines are acknowledged: its registry entry follows its
+    // original's acknowledgements meanwhile (copiesHolding) — else a clean restart re-read it
+    // from the position registered when it was found.
+    const announced = this.unbegun.get(key);
+    const startsAnnounced = previous === undefined && announced !== undefined && announced.from.offset === start.offset && (announced.from.epoch ?? 0) === (start.epoch ?? 0);
+    const inherited = continues ? (previous.acknowledgedPosition === null ? previous.copyOf : null) : startsAnnounced ? announced.copyOf : null;
     const record = new TrackedFile(
       identity,
       input,
@@ -208,7 +233,7 @@ export class OffsetTracker {
       continues ? previous.shippedOffset : start.offset,
       continues ? [...previous.keys.slice(-7), source.key] : [source.key],
       copyOf === null ? persistable : this.acknowledgedInCopy(copyOf, persistable),
-      copyOf,
+      copyOf ?? inherited,
     );
     if (continues) {
       const acked = previous.acknowledgedPosition;
@@ -241,11 +266,11 @@ export class OffsetTracker {
    * reader; continued from `at` (the registry's), the successor shipped them twice (soak --gap
    * 1.5 seed 2205: a copy found 2 ms before a reload, 492 lines).
    */
-  announce(source: SourceFile, at: FilePosition, from: FilePosition, followedAt?: number): void {
+  announce(source: SourceFile, at: FilePosition, from: FilePosition, followedAt?: number, copyOf: CopyOrigin | null = null): void {
     this.listener.announced(source, at, from);
     const key = identityKey(source.identity);
     if ((from.offset === 0 && followedAt === undefined) || this.files.has(key)) return;
-    this.unbegun.set(key, { from, at, input: source.input, path: source.path, since: from.offset === 0 ? followedAt : undefined });
+    this.unbegun.set(key, { identity: source.identity, input: source.input, path: source.path, from, at, since: from.offset === 0 ? followedAt : undefined, copyOf });
     if (this.unbegun.size > TRACKED_MEMORY) this.unbegun.delete(this.unbegun.keys().next().value!);
   }
 
@@ -326,14 +351,16 @@ export class OffsetTracker {
   /**
    * Copies of `original` that none of their own lines were acknowledged of yet, and that hold
    * `position` (an acknowledged position of the original): the registry may hold it for them.
+   * Also copies announced whose reader has not begun (its gate closed, or a reload came first).
    */
-  copiesHolding(original: FileIdentity, position: FilePosition): TrackedFile[] {
-    const out: TrackedFile[] = [];
+  copiesHolding(original: FileIdentity, position: FilePosition): HoldingCopy[] {
+    const holds = (origin: CopyOrigin | null): boolean =>
+      origin !== null && origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo;
+    const out: HoldingCopy[] = [];
     for (const record of this.files.values()) {
-      const origin = record.copyOf;
-      if (origin === null || record.acknowledgedPosition !== null) continue;
-      if (origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo) out.push(record);
+      if (record.acknowledgedPosition === null && holds(record.copyOf)) out.push(record);
     }
+    for (const follow of this.unbegun.values()) if (holds(follow.copyOf)) out.push(follow);
     return out;
   }
 
