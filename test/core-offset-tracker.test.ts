@@ -105,12 +105,66 @@ describe('OffsetTracker: a follow announced from 0 whose reader never began (the
     assert.equal(tracker.resumeFor(identity)?.offset, 500);
     assert.equal(tracker.resumeFor(identity)?.unreadSince, undefined);
   });
-  test('deleted and closed: forgotten with it; a copy\'s announcement (not from 0) is not remembered', () => {
+  test('deleted and closed: forgotten with it', () => {
     const tracker = new OffsetTracker();
     tracker.announce(source(1), zero, zero, 30_160);
     tracker.gone(identity, null);
     assert.equal(tracker.resumeFor(identity), undefined);
-    tracker.announce(source(2), zero, { offset: 700, fingerprint: print(10), marker }, 31_000);
-    assert.equal(tracker.resumeFor(identity), undefined);
+  });
+});
+
+describe('OffsetTracker: a copytruncate copy announced whose reader never began (a reload came first)', () => {
+  const copy = { dev: 1, ino: 43 };
+  const copySource = (n: number): SourceFile => ({ key: `1:43:${n}`, identity: copy, input: 'app', path: '/var/log/app.log' });
+  // Seed 2205: the original's reader handed 24,885 bytes over, Kafka acknowledged 20,457; the copy
+  // is found and announced, and a reload stops the tailer before the copy's reader opens it.
+  const acknowledged = { offset: 20_457, fingerprint: print(1024), marker };
+  const handedOver = { offset: 24_885, fingerprint: print(1024), marker: { len: 64, hash: 'm2' } };
+  test('a successor continues it where the original\'s reader stood, not where the registry has it (soak seed 2205: 492 lines twice)', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600);
+    assert.deepEqual(tracker.resumeFor(copy), { ...handedOver, path: '/var/log/app.log', input: 'app' });
+  });
+  test('its reader begins: the record takes over', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600);
+    tracker.track(copySource(1), handedOver).handedOver(30_000, marker, print(1024), 0);
+    assert.equal(tracker.resumeFor(copy)?.offset, 30_000);
+  });
+  test('rewind (the producer replaced undrained): the original\'s hand-over is read again, so the copy continues from what the registry holds for it', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600);
+    tracker.rewindToAcknowledged(() => undefined);
+    assert.equal(tracker.resumeFor(copy)?.offset, 20_457);
+  });
+});
+
+describe('OffsetTracker: a copytruncate copy stays one across a reload until its own lines are acknowledged', () => {
+  const copy = { dev: 1, ino: 43 };
+  const copySource = (n: number): SourceFile => ({ key: `1:43:${n}`, identity: copy, input: 'app', path: '/var/log/app.log' });
+  const copyOf = { identity, epoch: 0, upTo: 24_885 };
+  const acknowledged = { offset: 20_457, fingerprint: print(1024), marker };
+  const handedOver = { offset: 24_885, fingerprint: print(1024), marker: { len: 64, hash: 'm2' } };
+  const originalAcked = (offset: number) => ({ offset, fingerprint: print(1024), marker, epoch: 0 });
+  const holding = (tracker: OffsetTracker, offset: number): number[] => tracker.copiesHolding(identity, originalAcked(offset)).map((c) => c.identity.ino);
+  test('announced, its reader not begun: the original\'s acknowledgements reach its entry', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600, copyOf);
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+    assert.deepEqual(holding(tracker, 24_886), [], 'past what the copy holds of its original');
+  });
+  test('a successor\'s reader starting where the announcement said: still a copy (a clean restart re-reads nothing of it)', () => {
+    const tracker = new OffsetTracker();
+    tracker.announce(copySource(1), acknowledged, handedOver, 142_600, copyOf);
+    tracker.track(copySource(2), handedOver); // the successor follows it as a known rotated file: no copyOf
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+  });
+  test('a begun copy continued by a successor: still a copy; no longer once its own lines are acknowledged', () => {
+    const tracker = new OffsetTracker();
+    tracker.track(copySource(1), handedOver, acknowledged, copyOf);
+    tracker.track(copySource(2), handedOver).handedOver(30_000, marker, print(1024), 0);
+    assert.deepEqual(holding(tracker, 24_885), [43]);
+    assert.equal(tracker.acknowledged(copySource(2), { offset: 30_000, fingerprint: print(1024), marker, epoch: 0 }), 'current');
+    assert.deepEqual(holding(tracker, 24_885), []);
   });
 });

@@ -144,6 +144,24 @@ export interface CopyOrigin {
   upTo: number;
 }
 
+/** A follow announced whose reader has not begun (OffsetTracker.announce). */
+interface UnbegunFollow {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+  from: FilePosition;
+  at: FilePosition;
+  since: number | undefined;
+  copyOf: CopyOrigin | null;
+}
+
+/** A file the registry may hold an acknowledged position of another file for (copiesHolding). */
+export interface HoldingCopy {
+  identity: FileIdentity;
+  input: string;
+  path: string;
+}
+
 /** A deleted file still being read when its tailer stopped: only this descriptor reaches it. */
 export interface HeldFile {
   identity: FileIdentity;
@@ -174,10 +192,12 @@ export class OffsetTracker {
   /** Identities of files gone for good (until a reader tracks the identity again: inode reuse). */
   private readonly goneKeys = new Set<string>();
   /**
-   * Files followed from 0 whose reader has not begun (no record yet: the gate held it off): from
-   * where, and since when nothing of the file was read (see announce).
+   * Files announced whose reader has not begun (no record yet: the gate held it off, or a reload
+   * came first): from where (0, or for a copy where its original's reader stood), what the
+   * registry may hold for it (`at`), and — followed from 0 — since when nothing of it was read
+   * (see announce); a copy: of which file.
    */
-  private readonly unbegun = new Map<string, { from: FilePosition; input: string; path: string; since: number }>();
+  private readonly unbegun = new Map<string, UnbegunFollow>();
   private held: HeldFile[] = [];
   private follows = 0;
 
@@ -198,6 +218,13 @@ export class OffsetTracker {
     // acknowledgements (some maybe still on their way) and its floor carry over. (Not compared:
     // the fingerprints — the new one may cover more of the first bytes than the old one did.)
     const continues = previous !== undefined && (previous.start.epoch ?? 0) === (start.epoch ?? 0) && previous.handedOverPosition.offset === start.offset;
+    // A copy stays one for a reader continuing it (a reload: the successor follows it as a known
+    // rotated file) until its own lines are acknowledged: its registry entry follows its
+    // original's acknowledgements meanwhile (copiesHolding) — else a clean restart re-read it
+    // from the position registered when it was found.
+    const announced = this.unbegun.get(key);
+    const startsAnnounced = previous === undefined && announced !== undefined && announced.from.offset === start.offset && (announced.from.epoch ?? 0) === (start.epoch ?? 0);
+    const inherited = continues ? (previous.acknowledgedPosition === null ? previous.copyOf : null) : startsAnnounced ? announced.copyOf : null;
     const record = new TrackedFile(
       identity,
       input,
@@ -206,7 +233,7 @@ export class OffsetTracker {
       continues ? previous.shippedOffset : start.offset,
       continues ? [...previous.keys.slice(-7), source.key] : [source.key],
       copyOf === null ? persistable : this.acknowledgedInCopy(copyOf, persistable),
-      copyOf,
+      copyOf ?? inherited,
     );
     if (continues) {
       const acked = previous.acknowledgedPosition;
@@ -230,16 +257,20 @@ export class OffsetTracker {
    * crash): registered now, a restart finds the file however long the reader waited. No record
    * yet — the reader makes one when it starts (track).
    *
-   * A follow from 0 (`followedAt`: when it was decided, ms) is remembered until then: nothing of
-   * the file is read since, and a successor across a reload continues from there (resumeFor) —
-   * it looks for copies born since the follow, not since its own (soak --gap 1.5 seed 2202: a
-   * new file copytruncated while its reader waited for the gate, the copy alone holding lines).
+   * The follow is remembered until then, and a successor across a reload continues from `from`
+   * (resumeFor), as it would from the hand-over of a reader that began there. A follow from 0
+   * (`followedAt`: when it was decided, ms): nothing of the file is read since — the successor
+   * looks for copies born since the follow, not since its own (soak --gap 1.5 seed 2202: a new
+   * file copytruncated while its reader waited for the gate, the copy alone holding lines). A
+   * copy: its bytes before `from` are its original's, handed to the shipper by the original's
+   * reader; continued from `at` (the registry's), the successor shipped them twice (soak --gap
+   * 1.5 seed 2205: a copy found 2 ms before a reload, 492 lines).
    */
-  announce(source: SourceFile, at: FilePosition, from: FilePosition, followedAt?: number): void {
+  announce(source: SourceFile, at: FilePosition, from: FilePosition, followedAt?: number, copyOf: CopyOrigin | null = null): void {
     this.listener.announced(source, at, from);
     const key = identityKey(source.identity);
-    if (from.offset !== 0 || followedAt === undefined || this.files.has(key)) return;
-    this.unbegun.set(key, { from, input: source.input, path: source.path, since: followedAt });
+    if ((from.offset === 0 && followedAt === undefined) || this.files.has(key)) return;
+    this.unbegun.set(key, { identity: source.identity, input: source.input, path: source.path, from, at, since: from.offset === 0 ? followedAt : undefined, copyOf });
     if (this.unbegun.size > TRACKED_MEMORY) this.unbegun.delete(this.unbegun.keys().next().value!);
   }
 
@@ -283,13 +314,15 @@ export class OffsetTracker {
 
   /**
    * Where a new reader of `identity` continues: the end of what the last one handed over — or,
-   * followed from 0 by a reader that never began, 0 and since when nothing of it was read.
+   * announced for a reader that never began, where it was to start (followed from 0: and since
+   * when nothing of it was read).
    */
   resumeFor(identity: FileIdentity): (FilePosition & { path: string; input: string; unreadSince?: number }) | undefined {
     const record = this.files.get(identityKey(identity));
     if (record === undefined) {
       const unbegun = this.unbegun.get(identityKey(identity));
-      return unbegun === undefined ? undefined : { ...unbegun.from, path: unbegun.path, input: unbegun.input, unreadSince: unbegun.since };
+      if (unbegun === undefined) return undefined;
+      return { ...unbegun.from, path: unbegun.path, input: unbegun.input, ...(unbegun.since === undefined ? {} : { unreadSince: unbegun.since }) };
     }
     const unreadSince = record.unreadSince;
     return { ...record.handedOverPosition, path: record.path, input: record.input, ...(unreadSince === undefined ? {} : { unreadSince }) };
@@ -318,14 +351,16 @@ export class OffsetTracker {
   /**
    * Copies of `original` that none of their own lines were acknowledged of yet, and that hold
    * `position` (an acknowledged position of the original): the registry may hold it for them.
+   * Also copies announced whose reader has not begun (its gate closed, or a reload came first).
    */
-  copiesHolding(original: FileIdentity, position: FilePosition): TrackedFile[] {
-    const out: TrackedFile[] = [];
+  copiesHolding(original: FileIdentity, position: FilePosition): HoldingCopy[] {
+    const holds = (origin: CopyOrigin | null): boolean =>
+      origin !== null && origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo;
+    const out: HoldingCopy[] = [];
     for (const record of this.files.values()) {
-      const origin = record.copyOf;
-      if (origin === null || record.acknowledgedPosition !== null) continue;
-      if (origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo) out.push(record);
+      if (record.acknowledgedPosition === null && holds(record.copyOf)) out.push(record);
     }
+    for (const follow of this.unbegun.values()) if (holds(follow.copyOf)) out.push(follow);
     return out;
   }
 
@@ -339,6 +374,8 @@ export class OffsetTracker {
       if (acked === undefined) this.files.delete(key);
       else record.started({ ...acked, epoch: acked.epoch ?? 0 });
     }
+    // An unbegun copy's start stood on its original's hand-over: back to what the registry holds for it.
+    for (const unbegun of this.unbegun.values()) unbegun.from = unbegun.at;
   }
 
   /** A stopping tailer leaves the descriptor of a deleted, unfinished file for its successor. */

@@ -64,7 +64,7 @@ export class FollowedFiles {
     const source = { key: `${key}:${this.opts.tracker.nextFollow()}`, identity: spec.identity, input: spec.input.id, path: spec.livePath };
     // Registered now where the start needs no look at the file: the reader may wait for the gate past a crash.
     const early = registrationBeforeOpen(spec.start);
-    if (early !== null) this.opts.tracker.announce(source, early.at, early.from, this.ctx.now());
+    if (early !== null) this.opts.tracker.announce(source, early.at, early.from, this.ctx.now(), spec.start.copyOf ?? null);
     const follower = new Follower(this.ctx, {
       source,
       input: spec.input,
