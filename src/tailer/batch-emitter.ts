@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { BatchSink, LineBatch } from '../core/batch.js';
 import type { OffsetMarker, SourceFile } from '../core/file.js';
 import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
+import { TailerStateError } from './errors.js';
 import { FileCursor } from './file-cursor.js';
 import { MARKER_MAX_BYTES, markerAt, readAt } from './identity.js';
 import type { PipelineLines } from './line-pipeline.js';
@@ -20,18 +21,25 @@ export interface EmitterContext {
   now: () => number;
 }
 
+/**
+ * Unstarted until the reader's first open settles where it starts (nothing is emitted, nothing
+ * tracked); emitting from then on, through the file's entry in the offset tracker. Emitting or
+ * restarting before the start, or starting twice, is refused (TailerStateError).
+ */
+export type EmitterState = { readonly kind: 'unstarted' } | { readonly kind: 'emitting'; readonly tracked: TrackedFile };
+
 export class BatchEmitter {
   readonly cursor = new FileCursor();
-  /** This file's entry in the offset tracker, from the first open on. */
-  private tracked: TrackedFile | null = null;
+  private state: EmitterState = { kind: 'unstarted' };
 
   constructor(
     private readonly ctx: EmitterContext,
     private readonly inputId: string,
   ) {}
 
+  /** This file's entry in the offset tracker, from the first open on. */
   get tracking(): TrackedFile | null {
-    return this.tracked;
+    return this.state.kind === 'emitting' ? this.state.tracked : null;
   }
 
   /**
@@ -39,6 +47,7 @@ export class BatchEmitter {
    * from there (`sighted`: just opened at its live path, a sighting there, see Checkpoint.seenAt).
    */
   async startAt(handle: FileHandle, source: SourceFile, at: { position: number; head: Buffer; marker: OffsetMarker | null; epoch: number; unreadSince: number | null }, start: StartPoint, sighted: boolean): Promise<void> {
+    if (this.state.kind !== 'unstarted') this.refuse('startAt');
     const { position } = at;
     this.cursor.startAt(position, at.head, at.marker, at.epoch);
     if (position > 0) {
@@ -48,16 +57,19 @@ export class BatchEmitter {
       this.cursor.seed(await readAt(handle, position - len, len), position - len);
     }
     const from = this.cursor.position();
-    this.tracked = this.ctx.tracker.track(source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
-    if (sighted) this.tracked.seen(this.ctx.now());
-    if (at.unreadSince !== null) this.tracked.nothingReadSince(at.unreadSince);
+    const tracked = this.ctx.tracker.track(source, from, position === 0 ? from : (start.acknowledgedUpTo ?? null), start.copyOf ?? null);
+    this.state = { kind: 'emitting', tracked };
+    if (sighted) tracked.seen(this.ctx.now());
+    if (at.unreadSince !== null) tracked.nothingReadSince(at.unreadSince);
   }
 
   /** Truncated: emission starts over at 0 of a file beginning with `head`, in `epoch`. */
   restart(head: Buffer, epoch: number, unreadSince: number | null): void {
+    const state = this.state;
+    if (state.kind !== 'emitting') return this.refuse('restart');
     this.cursor.startAt(0, head, null, epoch);
-    this.tracked?.started(this.cursor.position());
-    if (unreadSince !== null) this.tracked?.nothingReadSince(unreadSince);
+    state.tracked.started(this.cursor.position());
+    if (unreadSince !== null) state.tracked.nothingReadSince(unreadSince);
   }
 
   /**
@@ -69,6 +81,8 @@ export class BatchEmitter {
     // Lines a filter dropped still move the offset (`through`), even when none is left to ship.
     const endOffset = out.through ?? out.ends[count - 1];
     if (endOffset === undefined || (count === 0 && endOffset <= this.cursor.emittedEnd)) return;
+    const state = this.state;
+    if (state.kind !== 'emitting') return this.refuse('emit');
     const marker = this.cursor.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
     const batch: LineBatch = {
       source,
@@ -85,9 +99,13 @@ export class BatchEmitter {
       details: out.details,
     };
     this.cursor.emitted(endOffset, marker);
-    this.tracked?.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);
+    state.tracked.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);
     const linesRead = this.ctx.stats.linesRead;
     linesRead.set(this.inputId, (linesRead.get(this.inputId) ?? 0) + count);
     this.ctx.sink(batch);
+  }
+
+  private refuse(transition: string): never {
+    throw new TailerStateError(`batch emitter (input ${this.inputId})`, this.state.kind, transition);
   }
 }

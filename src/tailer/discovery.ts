@@ -24,6 +24,7 @@ import type { InputConfig } from '../config/types.js';
 import { errnoCode } from './errors.js';
 import { SymlinkTargets } from './symlink-targets.js';
 import { DirectoryWatches, type EntryEvent, startFsWatch, type StartWatch } from './watches.js';
+import { DiscoveryLife, type DiscoveryMode } from './watch-life.js';
 
 /** A file a glob matches, as stat (following symlinks) saw it. */
 export interface Observation {
@@ -122,8 +123,7 @@ export class Discovery {
   private readonly warned = new Set<string>();
   private readonly watches: DirectoryWatches;
   private readonly symlinks = new SymlinkTargets();
-  private scanOnly = false;
-  private closed = false;
+  private readonly life = new DiscoveryLife();
 
   constructor(private readonly options: DiscoveryOptions) {
     this.matchers = options.inputs.map((input) => new InputMatcher(input));
@@ -134,12 +134,12 @@ export class Discovery {
   }
 
   /** 'inotify' while watches work, 'scan-only' after the kernel refused them. */
-  get mode(): 'inotify' | 'scan-only' {
-    return this.scanOnly ? 'scan-only' : 'inotify';
+  get mode(): DiscoveryMode {
+    return this.life.mode;
   }
 
   close(): void {
-    this.closed = true;
+    this.life.close();
     this.watches.closeAll();
   }
 
@@ -165,7 +165,7 @@ export class Discovery {
       for (const root of matcher.roots) await this.walk(root.dir, root.depth, matcher, result);
     }
     if (result.complete) this.symlinks.retain(result.files, linksSince);
-    if (result.complete && !this.scanOnly && !this.closed) this.watches.retain(result.watched, since);
+    if (result.complete && this.life.watching) this.watches.retain(result.watched, since);
     return result;
   }
 
@@ -193,7 +193,7 @@ export class Discovery {
   }
 
   private onEntryEvent(path: string, event: EntryEvent): void {
-    if (this.closed) return;
+    if (this.life.closed) return;
     // An event in a symlink target's directory: told under each link's path as well.
     for (const link of this.symlinks.linksTo(path)) this.onLinkEvent(link, event);
     if (event === 'change') {
@@ -305,7 +305,7 @@ export class Discovery {
 
   /** Throws what stat throws (ENOENT: not there yet, the next scan looks again). */
   private async watchDirectory(dir: string, result: ScanResult): Promise<void> {
-    if (this.scanOnly || this.closed) return;
+    if (!this.life.watching) return;
     this.watchPath(dir, await stat(dir), result);
   }
 
@@ -319,7 +319,7 @@ export class Discovery {
     }
     this.symlinks.set(link, target);
     const dir = dirname(target);
-    if (result.watched.has(dir) || this.scanOnly || this.closed) return;
+    if (result.watched.has(dir) || !this.life.watching) return;
     try {
       this.watchPath(dir, statSync(dir), result);
     } catch {
@@ -329,7 +329,7 @@ export class Discovery {
 
   private watchPath(path: string, stats: Stats, result: ScanResult): void {
     result.watched.add(path);
-    if (this.scanOnly || this.closed) return;
+    if (!this.life.watching) return;
     try {
       this.watches.watch(path, `${stats.dev}:${stats.ino}`, true);
     } catch (err) {
@@ -339,8 +339,7 @@ export class Discovery {
   }
 
   private fallBackToScans(err: unknown): void {
-    if (this.scanOnly) return;
-    this.scanOnly = true;
+    if (!this.life.refused()) return;
     this.options.log.warn({ err }, 'the kernel refused file watches (inotify limits?): discovering files by periodic scans only');
     this.watches.closeAll();
     this.options.onScanOnly?.();

@@ -43,3 +43,19 @@ export class FileReadError extends TailerError {
 }
 
 export { errnoCode };
+
+/**
+ * A move asked of a piece of the tailer with no file of its own (the scan schedule, the
+ * watcher, discovery) in a state it does not come from: a bug, told with its context.
+ */
+export class TailerStateError extends Error {
+  constructor(
+    /** What refused: "scan schedule", "watcher", ... */
+    readonly owner: string,
+    readonly from: string,
+    readonly transition: string,
+  ) {
+    super(`${owner}: '${transition}' is not possible while ${from}`);
+    this.name = new.target.name;
+  }
+}

@@ -4,6 +4,7 @@
 // could not be opened again); when every slot is busy, it waits.
 
 import type { Logger } from 'pino';
+import { TailerError } from './errors.js';
 
 export interface PooledReader {
   /**
@@ -18,16 +19,86 @@ export interface PooledReader {
    * the same device and inode is another one), so it is never evicted. Default true.
    */
   readonly reopenable?: boolean;
+  /** Where the reader's file is, for errors. */
+  readonly path?: string;
 }
 
 /** After EMFILE, the bound becomes this fraction of what could be opened. */
 const EXHAUSTED_HEADROOM = 0.875;
 
-/** One open (or opening) handle, held by one reader. */
+/**
+ * Where a slot is in its life. A slot is reserved busy (its reader opens the handle, then reads);
+ * between reads it is idle, the only state the pool may evict from; closing while the pool
+ * evicts it; free once its handle is closed (terminal).
+ *
+ *   busy ◄──use── idle        (busy → busy and idle → idle: no-ops, the reader may repeat itself)
+ *   busy ──rest──► idle ──evict──► closing ──free──► free
+ *   busy | idle ──free──► free;   closing ──free──► closing (the evicting pool frees it)
+ */
+export type HandleSlotState = 'busy' | 'idle' | 'closing' | 'free';
+
+/** A move asked of a slot in a state it does not come from: a bug, told with its context. */
+export class HandleSlotError extends TailerError {
+  constructor(
+    path: string,
+    readonly from: HandleSlotState,
+    readonly transition: string,
+  ) {
+    super(`handle slot of ${path}: '${transition}' is not possible while ${from}`, path);
+  }
+}
+
+/** One open (or opening) handle, held by one reader; its state is moved only by its methods. */
 export class HandleSlot {
-  busy = true;
-  closing = false;
+  private current: HandleSlotState = 'busy';
   constructor(readonly reader: PooledReader) {}
+
+  get state(): HandleSlotState {
+    return this.current;
+  }
+
+  /** Neither busy, closing nor freed, and reopenable: the pool may close it. */
+  get evictable(): boolean {
+    return this.current === 'idle' && this.reader.reopenable !== false;
+  }
+
+  /** The reader reads through it: not evictable until `rest`. */
+  use(): void {
+    if (this.current !== 'idle' && this.current !== 'busy') this.refuse('use');
+    this.current = 'busy';
+  }
+
+  /** The reader stopped reading: its handle stays open but may be evicted. */
+  rest(): void {
+    if (this.current !== 'idle' && this.current !== 'busy') this.refuse('rest');
+    this.current = 'idle';
+  }
+
+  /** The pool closes it to make room: only an idle slot. */
+  evict(): void {
+    if (this.current !== 'idle') this.refuse('evict');
+    this.current = 'closing';
+  }
+
+  /**
+   * Its handle is closed (or failed to open). True when the pool must drop it now; false while
+   * closing — the pool that evicts it drops it once the eviction is over — or already free.
+   */
+  free(): boolean {
+    if (this.current === 'closing' || this.current === 'free') return false;
+    this.current = 'free';
+    return true;
+  }
+
+  /** The eviction is over: the pool drops it. */
+  evicted(): void {
+    if (this.current !== 'closing') this.refuse('evicted');
+    this.current = 'free';
+  }
+
+  private refuse(transition: string): never {
+    throw new HandleSlotError(this.reader.path ?? '(unnamed reader)', this.current, transition);
+  }
 }
 
 export class HandlePool {
@@ -64,10 +135,11 @@ export class HandlePool {
         await new Promise<void>((resolve) => this.waiters.push(resolve));
         continue;
       }
-      victim.closing = true;
+      victim.evict();
       try {
         await victim.reader.evict();
       } finally {
+        victim.evicted();
         this.slots.delete(victim);
       }
     }
@@ -79,19 +151,19 @@ export class HandlePool {
 
   /** The reader starts reading through its open handle: most recently active, not evictable. */
   busy(slot: HandleSlot): void {
-    slot.busy = true;
+    slot.use();
     if (this.slots.delete(slot)) this.slots.add(slot);
   }
 
   /** The reader stopped reading; its handle stays open but may be evicted. */
   idle(slot: HandleSlot): void {
-    slot.busy = false;
+    slot.rest();
     this.wakeOne();
   }
 
   /** The reader closed its handle (or failed to open it): the slot is free. */
   released(slot: HandleSlot): void {
-    if (!slot.closing) this.slots.delete(slot);
+    if (slot.free()) this.slots.delete(slot);
     this.counted.filesOpen = this.slots.size;
     this.wakeOne();
   }
@@ -114,7 +186,7 @@ export class HandlePool {
   private pickVictim(): HandleSlot | undefined {
     let fallback: HandleSlot | undefined;
     for (const slot of this.slots) {
-      if (slot.busy || slot.closing || slot.reader.reopenable === false) continue;
+      if (!slot.evictable) continue;
       if (slot.reader.atEof) return slot;
       fallback ??= slot;
     }

@@ -36,6 +36,7 @@ import { PathLooks } from './path-looks.js';
 import { listDirectoryFiles, type DirectoryFile } from './rotation.js';
 import { RotationSearch, type Truncation } from './rotation-search.js';
 import { ScanSchedule } from './scan-schedule.js';
+import { WatcherLife } from './watch-life.js';
 import type { StartWatch } from './watches.js';
 
 export interface WatcherOptions {
@@ -63,9 +64,8 @@ export class Watcher {
   private readonly search: RotationSearch;
   /** Last time each live (or recently vacated) path was looked at: bounds "middle" files. */
   private readonly looks = new PathLooks();
-  private readonly pendingPaths = new Set<string>();
-  private pathsQueued = false;
-  private closed = false;
+  /** Open, a look at paths queued, closed: one state (watch-life.ts). */
+  private readonly life = new WatcherLife();
 
   constructor(private readonly opts: WatcherOptions) {
     this.discovery = new Discovery({
@@ -92,7 +92,7 @@ export class Watcher {
       emit: opts.emit,
       inputById: (id) => this.inputById(id),
       symlinkTarget: (path) => this.discovery.symlinkTarget(path),
-      closed: () => this.closed,
+      closed: () => this.life.closed,
     });
   }
 
@@ -107,7 +107,7 @@ export class Watcher {
 
   /** No more events: scans stop, watches close. */
   close(): void {
-    this.closed = true;
+    this.life.close();
     this.schedule.stop();
     this.discovery.close();
   }
@@ -121,7 +121,7 @@ export class Watcher {
     const observed = (await this.discovery.scan()).files;
     await this.search.startup(observed);
     for (const obs of observed.values()) {
-      if (this.closed) return;
+      if (this.life.closed) return;
       await this.reconcilePresent(obs, true);
     }
     await this.afterScan(true);
@@ -129,11 +129,11 @@ export class Watcher {
 
   /** The safety net (on the decision queue): one readdir+stat pass reconciled with what is followed. */
   async scan(): Promise<void> {
-    if (this.closed) return;
+    if (this.life.closed) return;
     const startedAt = this.opts.now();
     const { files: observed, complete } = await this.discovery.scan();
     for (const obs of observed.values()) {
-      if (this.closed) return;
+      if (this.life.closed) return;
       await this.reconcilePresent(obs, false);
     }
     // Absence is only concluded from a complete scan: a directory that could not be listed
@@ -157,7 +157,7 @@ export class Watcher {
    * nobody follows yet is looked at.
    */
   private onPathModified(path: string): void {
-    if (this.closed) return;
+    if (this.life.closed) return;
     this.schedule.written();
     const followed = this.opts.followed.readsAt(path);
     void this.opts.emit({ type: 'written', path });
@@ -166,19 +166,13 @@ export class Watcher {
   }
 
   private onPathEvent(path: string): void {
-    if (this.closed) return;
-    this.pendingPaths.add(path);
-    if (this.pathsQueued) return;
-    this.pathsQueued = true;
+    if (!this.life.pathEvent(path)) return;
     void this.opts.queue.run(() => this.lookAtPendingPaths()).catch(() => undefined);
   }
 
   private async lookAtPendingPaths(): Promise<void> {
-    this.pathsQueued = false;
-    const paths = [...this.pendingPaths];
-    this.pendingPaths.clear();
-    for (const path of paths) {
-      if (this.closed) return;
+    for (const path of this.life.takePaths()) {
+      if (this.life.closed) return;
       await this.opts.emit({ type: 'touched', path });
       const look = await this.discovery.look(path);
       if (look.kind === 'present') await this.reconcilePresent(look.observation, false);
