@@ -13,21 +13,10 @@ import { parseConfigText } from '../src/config/load.js';
 import { packLines, type LineBatch } from '../src/core/batch.js';
 import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
+import { jsonMessage } from './json-lines.js';
 
 const READ_LINES = 500;
 const DATASET_LINES = 100_000;
-
-function jsonMessage(i: number): string {
-  return JSON.stringify({
-    ts: '2024-03-15T10:20:30.123Z',
-    level: i % 10 === 0 ? 'warn' : 'info',
-    service: ['cart', 'checkout', 'search', 'auth'][i % 4],
-    trace_id: `4bf92f3577b34da6a3ce929d0e0e${(i % 65536).toString(16).padStart(4, '0')}`,
-    msg: `handled request ${i}`,
-    http: { method: 'GET', status: 200, path: `/api/v1/items/${i}` },
-    duration_ms: i % 97,
-  });
-}
 
 function routeOf(inputYaml: string): { route: FileRoute; extractor: JsonFieldExtractor; keyPath: string | null } {
   const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: in\n    paths: ["/var/log/*.log"]\n    parse: json\n${inputYaml
