@@ -94,6 +94,8 @@ describe('FileRoute: a key that is one {json.*} field, as bounds into the read',
         expected,
       );
       assert.deepEqual(route.recordTopics(fast.batch), ['logs.cart', 'logs.cart', 'logs.auth', 'logs.auth', 'logs.unknown', 'logs.cart', 'logs.cart', 'logs.cart', 'logs.unknown', 'logs.search']);
+      const ids = ['logs.cart', 'logs.auth', 'logs.unknown', 'logs.search'];
+      assert.deepEqual([...route.recordTopicIds(fast.batch, (t) => ids.indexOf(t))!], route.recordTopics(fast.batch)!.map((t) => ids.indexOf(t)), 'topic ids by record');
       assert.deepEqual(fast.stats, slow.stats, 'lines counted missing or not JSON alike');
       assert.deepEqual(fast.stats, { notJson: 1, missingField: 3 });
     });

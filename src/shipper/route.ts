@@ -221,6 +221,19 @@ export class FileRoute {
     return this.perLine && this.boundTopic.constant === null ? this.renderedFor(batch).topics : null;
   }
 
+  /**
+   * Each record's topic as the producer's topic id (`idOf` a topic's id), or null when every
+   * record goes to `topic`: one lookup per distinct topic of the batch, not one per record.
+   */
+  recordTopicIds(batch: LineBatch, idOf: (topic: string) => number): Int32Array | null {
+    if (this.recordTopics(batch) === null) return null;
+    const { distinct, topicIndex } = this.renderedFor(batch);
+    const ids = distinct.map(idOf);
+    const out = new Int32Array(topicIndex.length);
+    for (let i = 0; i < out.length; i++) out[i] = ids[topicIndex[i]!]!;
+    return out;
+  }
+
   /** The records' keys as the producer takes them: one for all, or one per record. */
   recordKeys(batch: LineBatch): RecordKeys {
     if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null) return this.key;
