@@ -20,7 +20,6 @@ import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { compileTemplate } from '../config/templates.js';
 import type { InputConfig } from '../config/types.js';
-import type { JsonValueBounds } from '../core/batch.js';
 
 const OPEN_BRACE = 0x7b;
 
@@ -62,6 +61,15 @@ export function keyOnlyJsonPath(input: Pick<InputConfig, 'topic' | 'key' | 'head
 
 export function emptyJsonFieldStats(): JsonFieldStats {
   return { notJson: 0, missingField: 0 };
+}
+
+/**
+ * One path's values as bounds into the read (core's LineDetails.jsonBounds; this module
+ * imports only config): line i at (bounds[2i], bounds[2i+1]), start -1 when not passed so.
+ */
+export interface JsonValueBounds {
+  path: string;
+  bounds: Int32Array;
 }
 
 /** The values of one line in `paths` order (undefined: missing), or null when it is not a JSON object. */
