@@ -14,6 +14,7 @@ import { ContainerLogParser, emptyContainerLogStats } from '../src/lines/contain
 import { emptyEvents, type FramedInput } from '../src/lines/events.js';
 import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
 import { emptyJsonFieldStats, JsonFieldExtractor } from '../src/lines/json-fields.js';
+import { jsonMessage } from './json-lines.js';
 
 const READ_LINES = 500;
 
@@ -46,18 +47,6 @@ function framed(lines: string[]): FramedRead[] {
 
 function appMessage(i: number): string {
   return `10.0.${i % 256}.${(i * 7) % 256} - - [15/Mar/2024:10:20:30 +0000] "GET /api/v1/items/${i} HTTP/1.1" 200 ${i % 5000} "-" "curl/8.5.0" rt=0.0${i % 10}`;
-}
-
-function jsonMessage(i: number): string {
-  return JSON.stringify({
-    ts: '2024-03-15T10:20:30.123Z',
-    level: i % 10 === 0 ? 'warn' : 'info',
-    service: ['cart', 'checkout', 'search', 'auth'][i % 4],
-    trace_id: `4bf92f3577b34da6a3ce929d0e0e${(i % 65536).toString(16).padStart(4, '0')}`,
-    msg: `handled request ${i}`,
-    http: { method: 'GET', status: 200, path: `/api/v1/items/${i}` },
-    duration_ms: i % 97,
-  });
 }
 
 const TIME = '2024-03-15T10:20:30.123456789Z';

@@ -95,9 +95,22 @@ describe('LinePipeline: filters', () => {
 
 describe('LinePipeline: parse json', () => {
   test('the fields the templates use are extracted per line; invalid JSON has none (counted)', () => {
-    const { p, input } = pipeline('parse: json\ntopic: "logs.{json.service:-unknown}"\nkey: "{json.trace.id}"');
+    const { p, input } = pipeline('parse: json\ntopic: "logs.{json.service:-unknown}"\nkey: "k-{json.trace.id}"');
     const out = p.push(Buffer.from('{"service":"cart","trace":{"id":"t1"}}\n{"service":"web"}\nnot json\n'));
     assert.deepEqual(out.details?.json, [['cart', 't1'], ['web', undefined], null]);
+    assert.equal(out.details?.jsonBounds, null, 'a key that is more than one field takes strings');
+    assert.deepEqual(lineStatsOf(input.id).json, { notJson: 1, missingField: 1 });
+  });
+
+  test('a key that is exactly one field: its plain values as bounds into the read, no string', () => {
+    const { p, input } = pipeline('parse: json\ntopic: "logs.{json.service:-unknown}"\nkey: "{json.trace.id}"');
+    const out = p.push(Buffer.from('{"service":"cart","trace":{"id":"t1"}}\n{"service":"web","trace":{"id":"\\u0074"}}\n{"service":"web"}\nnot json\n'));
+    assert.deepEqual(out.details?.json, [['cart', undefined], ['web', 't'], ['web', undefined], null]);
+    const valueBounds = out.details?.jsonBounds;
+    assert.equal(valueBounds?.path, 'trace.id');
+    const [start, length] = valueBounds.bounds;
+    assert.equal(out.data.toString('utf8', start, start + length!), 't1');
+    assert.deepEqual([...valueBounds.bounds.subarray(2)], [-1, -1, -1, -1, -1, -1], 'escaped, missing, not JSON: no bounds');
     assert.deepEqual(lineStatsOf(input.id).json, { notJson: 1, missingField: 1 });
   });
 });

@@ -105,6 +105,23 @@ export interface LineDetails {
   json: (readonly (string | undefined)[] | null)[] | null;
   /** The field paths `json` holds values of, in their order (null without parse). */
   jsonPaths: readonly string[] | null;
+  /**
+   * Where the line holds the value of one field as its exact bytes (a key that is exactly one
+   * {json.*} field): then `json` leaves that value undefined and no string is made for it.
+   * Absent (or null) when no field is passed so.
+   */
+  jsonBounds?: JsonValueBounds | null;
+}
+
+/** Values of one {json.*} field as bounds into the batch's `data` (see LineDetails.jsonBounds). */
+export interface JsonValueBounds {
+  /** The field's path (one of `jsonPaths`). */
+  path: string;
+  /**
+   * Line i's value at (start, length) = (bounds[2i], bounds[2i+1]) in `data`, non-empty and
+   * unescaped ASCII (its bytes are its text); start -1: the value is in `json` as usual.
+   */
+  bounds: Int32Array;
 }
 
 /** Where the tailer hands its batches. Called synchronously from the read loop. */

@@ -45,8 +45,31 @@ export function jsonPathsOfInput(input: Pick<InputConfig, 'topic' | 'key' | 'hea
   return [...new Set(templates.flatMap((t) => t.jsonPaths))];
 }
 
+/**
+ * The path of a key that is exactly one {json.*} field (`key: "{json.trace_id}"`, with or
+ * without a default) that no topic or header template uses: its values need no string, the
+ * producer takes their bytes from the read (LineDetails.jsonBounds). Null otherwise.
+ */
+export function keyOnlyJsonPath(input: Pick<InputConfig, 'topic' | 'key' | 'header_templates'>): string | null {
+  if (input.key === null) return null;
+  const parts = compileTemplate(input.key, 'key').parts;
+  const only = parts.length === 1 ? parts[0]! : null;
+  if (only?.type !== 'json') return null;
+  const others = jsonPathsOfInput({ topic: input.topic, key: null, header_templates: input.header_templates });
+  return others.includes(only.path) ? null : only.path;
+}
+
 export function emptyJsonFieldStats(): JsonFieldStats {
   return { notJson: 0, missingField: 0 };
+}
+
+/**
+ * One path's values as bounds into the read (core's LineDetails.jsonBounds; this module
+ * imports only config): line i at (bounds[2i], bounds[2i+1]), start -1 when not passed so.
+ */
+export interface JsonValueBounds {
+  path: string;
+  bounds: Int32Array;
 }
 
 /** The values of one line in `paths` order (undefined: missing), or null when it is not a JSON object. */
@@ -80,14 +103,30 @@ export class JsonFieldExtractor {
    * one call into the addon for all of them, no object per line.
    */
   extractBounds(data: Buffer, bounds: Uint32Array | readonly number[]): JsonValues[] {
+    return this.extractLines(data, bounds, -1).json;
+  }
+
+  /**
+   * extractBounds(), but the values of `boundsPath` (one of `paths`, see keyOnlyJsonPath) that
+   * are their bytes as they stand in `data` come as bounds, without a string: a trace id per
+   * line costs no JavaScript string (measured: about a third of the JavaScript work of a keyed
+   * line). Such a value is undefined in `json` (and not counted missing).
+   */
+  extractWithBounds(data: Buffer, bounds: Uint32Array | readonly number[], boundsPath: string | null): { json: JsonValues[]; jsonBounds: JsonValueBounds | null } {
+    const k = boundsPath === null ? -1 : this.paths.indexOf(boundsPath);
+    return this.extractLines(data, bounds, k);
+  }
+
+  private extractLines(data: Buffer, bounds: Uint32Array | readonly number[], boundsIndex: number): { json: JsonValues[]; jsonBounds: JsonValueBounds | null } {
     const n = bounds.length >> 1;
     const out = new Array<JsonValues>(n);
     const line = (i: number): Buffer => data.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!);
     const addon = nativeFields();
     if (this.nativeSpec === null || addon === null) {
       for (let i = 0; i < n; i++) out[i] = this.count(extractByParse(line(i), this.segments));
-      return out;
+      return { json: out, jsonBounds: null };
     }
+    const valueBounds = boundsIndex === -1 ? null : new Int32Array(2 * n).fill(-1);
     const stride = 1 + 4 * this.paths.length;
     if (this.out.length < stride * n) this.out = new Int32Array(stride * n);
     const res = this.out;
@@ -105,13 +144,25 @@ export class JsonFieldExtractor {
         continue;
       }
       const values = new Array<string | undefined>(this.paths.length);
+      let missing = false;
       for (let k = 0; k < values.length; k++) {
         const o = at + 1 + 4 * k;
-        values[k] = this.caches[k]!.value(data, res[o]!, res[o + 1]!, res[o + 2]!, res[o + 3]!);
+        const kind = res[o]!;
+        if (kind === VALUE_MISSING) missing = true;
+        else if (k === boundsIndex && kind === VALUE_STRING && res[o + 2]! > 0) {
+          // Exactly VALUE_STRING: no escape, ASCII only, so the bytes are the text (an empty
+          // value renders the default: left to the string path).
+          valueBounds![2 * i] = res[o + 1]!;
+          valueBounds![2 * i + 1] = res[o + 2]!;
+          values[k] = undefined;
+          continue;
+        }
+        values[k] = this.caches[k]!.value(data, kind, res[o + 1]!, res[o + 2]!, res[o + 3]!);
       }
-      out[i] = this.count(values);
+      if (missing) this.stats.missingField++;
+      out[i] = values;
     }
-    return out;
+    return { json: out, jsonBounds: valueBounds === null ? null : { path: this.paths[boundsIndex]!, bounds: valueBounds } };
   }
 
   private count(values: JsonValues): JsonValues {

@@ -9,7 +9,7 @@ import { compileTemplate, fileVars, type BoundTemplate, type LineVars, type Temp
 import type { SourceFile } from '../core/file.js';
 import { lineOf, type LineBatch, type LineDetails } from '../core/batch.js';
 import { utcTimestamp } from '../lines/container-formats.js';
-import { jsonPathsOfInput } from '../lines/json-fields.js';
+import { jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
 import { kubernetesMetadata, type KubernetesMetadata } from '../lines/kubernetes.js';
 
 import { jsonEnvelopes, NO_KEY, type HeaderSpec, type RecordKeys } from './native-producer.js';
@@ -143,6 +143,12 @@ export class FileRoute {
    */
   private readonly topicField: number;
   private readonly topicByValue = new Map<string | undefined, string>();
+  /**
+   * The key is exactly this one {json.*} field (see keyOnlyJsonPath): where the line pipeline
+   * passed its values as bounds into the batch's bytes, the keys are those bytes, with no
+   * string per record. Null otherwise.
+   */
+  private readonly keyPath: string | null;
   /** Records of a batch whose acknowledgements were counted per topic already. */
   private readonly ackCounted = new WeakMap<LineBatch, number>();
 
@@ -167,6 +173,7 @@ export class FileRoute {
     this.constantHeaders = headers.flatMap((h) => (h.bound.constant === null ? [] : [h.name, Buffer.from(h.bound.constant)]));
     this.lineHeaders = headers.filter((h) => h.bound.constant === null);
     this.perLine = this.boundTopic.constant === null || (this.boundKey !== null && this.boundKey.constant === null) || this.lineHeaders.length > 0;
+    this.keyPath = keyOnlyJsonPath(plan.input);
     this.topicField = !plan.topic.usesStream && plan.topic.jsonPaths.length === 1 ? plan.jsonPaths.indexOf(plan.topic.jsonPaths[0]!) : -1;
     const k8s = this.kubernetes;
     const staticHeaders: HeaderSpec = ['host', Buffer.from(host), 'path', Buffer.from(source.path)];
@@ -214,13 +221,59 @@ export class FileRoute {
     return this.perLine && this.boundTopic.constant === null ? this.renderedFor(batch).topics : null;
   }
 
+  /**
+   * Each record's topic as the producer's topic id (`idOf` a topic's id), or null when every
+   * record goes to `topic`: one lookup per distinct topic of the batch, not one per record.
+   */
+  recordTopicIds(batch: LineBatch, idOf: (topic: string) => number): Int32Array | null {
+    if (this.recordTopics(batch) === null) return null;
+    const { distinct, topicIndex } = this.renderedFor(batch);
+    const ids = distinct.map(idOf);
+    const out = new Int32Array(topicIndex.length);
+    for (let i = 0; i < out.length; i++) out[i] = ids[topicIndex[i]!]!;
+    return out;
+  }
+
   /** The records' keys as the producer takes them: one for all, or one per record. */
   recordKeys(batch: LineBatch): RecordKeys {
     if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null) return this.key;
     const rendered = this.renderedFor(batch);
     if (rendered.recordKeys !== undefined) return rendered.recordKeys;
-    rendered.recordKeys = packTexts(rendered.keys);
+    rendered.recordKeys = rendered.keyBounds === null ? packTexts(rendered.keys) : this.keysFromBounds(batch, rendered.keyBounds);
     return rendered.recordKeys;
+  }
+
+  /**
+   * Keys of a batch whose key field came as bounds (LineDetails.jsonBounds): those bounds into
+   * the batch's own bytes; the other records' keys (an escaped or non-ASCII value, a number, a
+   * missing field or a line that is not JSON: the default) packed after a copy of them.
+   */
+  private keysFromBounds(batch: LineBatch, valueBounds: Int32Array): [Uint8Array, Uint32Array] {
+    const n = recordCount(batch);
+    const bounds = new Uint32Array(2 * n);
+    const json = batch.details?.json ?? null;
+    const index = batch.details?.jsonPaths?.indexOf(this.keyPath!) ?? -1;
+    const others: number[] = [];
+    const texts: string[] = [];
+    const fallback = this.key!.toString();
+    for (let i = 0; i < n; i++) {
+      const start = valueBounds[2 * i]!;
+      if (start >= 0) {
+        bounds[2 * i] = start;
+        bounds[2 * i + 1] = valueBounds[2 * i + 1]!;
+      } else {
+        others.push(i);
+        texts.push((index === -1 ? undefined : json?.[i]?.[index]) || fallback);
+      }
+    }
+    if (others.length === 0) return [batch.data, bounds];
+    const [packed, packedBounds] = packTexts(texts);
+    const at = batch.data.length;
+    others.forEach((i, j) => {
+      bounds[2 * i] = at + packedBounds[2 * j]!;
+      bounds[2 * i + 1] = packedBounds[2 * j + 1]!;
+    });
+    return [Buffer.concat([batch.data, packed]), bounds];
   }
 
   /**
@@ -244,7 +297,12 @@ export class FileRoute {
   /** The key record `index` of `batch` carries. */
   keyOf(batch: LineBatch, index: number): Buffer | null {
     if (!this.perLine || index < 0 || index >= recordCount(batch)) return this.key;
-    const key = this.renderedFor(batch).keys[index]!;
+    const rendered = this.renderedFor(batch);
+    if (rendered.keyBounds !== null) {
+      const [data, bounds] = this.recordKeys(batch) as [Uint8Array, Uint32Array];
+      return Buffer.from(data.subarray(bounds[2 * index]!, bounds[2 * index]! + bounds[2 * index + 1]!));
+    }
+    const key = rendered.keys[index]!;
     return key === null ? null : Buffer.from(key);
   }
 
@@ -274,6 +332,11 @@ export class FileRoute {
     // Fields extracted for other paths (a batch read before a reload changed the templates):
     // their values are taken by name.
     const remap = details?.jsonPaths != null && !samePaths(details.jsonPaths, this.jsonPaths) ? this.jsonPaths.map((p) => details.jsonPaths!.indexOf(p)) : null;
+    // A field passed as bounds: the keys are its bytes when it is our key's field; otherwise
+    // (templates changed by a reload) its values are made strings here, as the extractor would.
+    const valueBounds = details?.jsonBounds ?? null;
+    const keyBounds = valueBounds !== null && valueBounds.path === this.keyPath ? valueBounds.bounds : null;
+    const boundsIndex = valueBounds === null || keyBounds !== null ? -1 : (details?.jsonPaths?.indexOf(valueBounds.path) ?? -1);
     // Records count per topic (metrics) by a small index per record into the batch's distinct topics.
     const distinct: string[] = [];
     const indexOf = new Map<string, number>();
@@ -284,7 +347,12 @@ export class FileRoute {
     const headerValues = this.lineHeaders.map(() => new Array<string>(n));
     for (let i = 0; i < n; i++) {
       line.stream = details?.streams?.[i] ?? null;
-      const json = details?.json?.[i] ?? null;
+      let json = details?.json?.[i] ?? null;
+      if (boundsIndex !== -1 && json !== null && valueBounds!.bounds[2 * i]! >= 0) {
+        const start = valueBounds!.bounds[2 * i]!;
+        json = json.slice();
+        (json as (string | undefined)[])[boundsIndex] = batch.data.toString('latin1', start, start + valueBounds!.bounds[2 * i + 1]!);
+      }
       line.json = remap === null || json === null ? json : remap.map((k) => (k === -1 ? undefined : json[k]));
       let topic: string | undefined;
       if (this.topicField === -1) topic = this.boundTopic.renderTopic(line);
@@ -305,10 +373,10 @@ export class FileRoute {
         lastTopic = topic;
       }
       topicIndex[i] = lastIndex;
-      keys[i] = this.boundKey === null ? null : this.boundKey.render(line);
+      keys[i] = this.boundKey === null || keyBounds !== null ? null : this.boundKey.render(line);
       for (let k = 0; k < headerValues.length; k++) headerValues[k]![i] = this.lineHeaders[k]!.bound.render(line);
     }
-    this.rendered = { batch, topics, keys, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
+    this.rendered = { batch, topics, keys, keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
     return this.rendered;
   }
 
@@ -380,7 +448,10 @@ export class FileRoute {
 interface RenderedRecords {
   batch: LineBatch;
   topics: string[];
+  /** Keys by record (null when they come from `keyBounds`). */
   keys: (string | null)[];
+  /** The key field's bounds (see FileRoute.keysFromBounds), or null: keys rendered in `keys`. */
+  keyBounds: Int32Array | null;
   recordKeys: RecordKeys | undefined;
   /** The batch's distinct topics, and each record's index into them. */
   distinct: string[];

@@ -371,8 +371,7 @@ export class Shipper {
     const producer = this.producer;
     // Topics and keys routed by line go per record in one call; calls differ only when a
     // stream header changes (one call unless the input has headers and a container parser).
-    const topics = route.recordTopics(batch);
-    const topic = topics === null ? this.topicId(route.topic) : Int32Array.from(topics, (t) => this.topicId(t));
+    const topic = route.recordTopicIds(batch, (t) => this.topicId(t)) ?? this.topicId(route.topic);
     const keys = route.recordKeys(batch);
     let run = route.runFrom(batch, p.next);
     const first = p.next;

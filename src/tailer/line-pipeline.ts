@@ -17,7 +17,7 @@ import type { InputConfig } from '../config/types.js';
 import { ContainerLogParser } from '../lines/container-log.js';
 import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
 import { LineFilter, LineFilterRules } from '../lines/filter.js';
-import { JsonFieldExtractor, jsonPathsOfInput } from '../lines/json-fields.js';
+import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
 import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, framedData, framedLineList, framedOf, type FramedLines, LineFramer } from './framer.js';
@@ -111,6 +111,8 @@ export class LinePipeline {
   private readonly parser: ContainerLogParser | null;
   private readonly filter: LineFilter | null;
   private readonly json: JsonFieldExtractor | null;
+  /** A key's one {json.*} field, passed to the shipper as bounds (see keyOnlyJsonPath), or null. */
+  private readonly keyPath: string | null;
   /** A stage after the framer is configured: records carry details. */
   private readonly detailed: boolean;
   private readonly lineStats: InputLineStats;
@@ -137,6 +139,7 @@ export class LinePipeline {
     this.filter = rules === null ? null : new LineFilter(rules);
     const paths = input.parse === 'json' ? jsonPathsOfInput(input) : [];
     this.json = paths.length === 0 ? null : new JsonFieldExtractor(paths, this.lineStats.json);
+    this.keyPath = paths.length === 0 ? null : keyOnlyJsonPath(input);
     this.detailed = this.parser !== null || this.filter !== null || this.json !== null;
     this.joinerColumns = this.parser !== null && this.joiner !== null ? new JoinerColumns() : null;
   }
@@ -277,8 +280,9 @@ export class LinePipeline {
       this.filter.apply(data, bounds, flags, columns, this.lineStats.dropped);
     }
     const kept = new Uint32Array(bounds);
-    const json: LineDetails['json'] = this.json === null ? null : this.json.extractBounds(data, kept);
-    const out: PipelineLines = { data, bounds: kept, ends, flags, details: { starts, streams, times: this.withTimes ? times : null, json, jsonPaths: this.json?.paths ?? null } };
+    const fields = this.json === null ? null : this.json.extractWithBounds(data, kept, this.keyPath);
+    const details: LineDetails = { starts, streams, times: this.withTimes ? times : null, json: fields?.json ?? null, jsonPaths: this.json?.paths ?? null, jsonBounds: fields?.jsonBounds ?? null };
+    const out: PipelineLines = { data, bounds: kept, ends, flags, details };
     if (ends.length === 0 || ends[ends.length - 1] !== through) out.through = through;
     return out;
   }
