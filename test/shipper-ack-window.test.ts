@@ -125,6 +125,18 @@ test('Shipper: per-file topic and key, headers, commit after out-of-order acknow
   await shipper.stop(100);
 });
 
+test('Shipper: a truncated file\'s last batch before the truncation acknowledged after the next epoch\'s first: both ends are committed, in order', async () => {
+  const { shipper, fake, commits } = await started(config());
+  shipper.ship(batch(100, ['a', 'b'])); // epoch 0, ends at 104
+  shipper.ship({ ...batch(0, ['c']), epoch: 1 }); // read again from 0 after a truncation
+  fake.deliver(2);
+  fake.deliver(0);
+  assert.deepEqual(commits, []);
+  fake.deliver(1);
+  assert.deepEqual(commits, [104, 2], 'the end of epoch 0 (what a copytruncate copy holds), then epoch 1\'s');
+  await shipper.stop(100);
+});
+
 test('Shipper: a retriable delivery failure produces the batch again and holds only that file', async () => {
   const { shipper, fake, commits } = await started(config());
   shipper.ship(batch(0, ['a', 'b']));

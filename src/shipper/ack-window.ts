@@ -3,7 +3,7 @@
 // position is the end of the longest prefix of tickets whose every record Kafka acknowledged.
 // Bookkeeping is per batch (one ticket per read chunk), never per line.
 
-import type { Fingerprint, OffsetMarker } from '../core/file.js';
+import type { Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
 import type { LineBatch } from '../core/batch.js';
 
 /**
@@ -54,12 +54,23 @@ export class AckWindow<Via> {
   /**
    * Marks a ticket fully acknowledged. Returns the new committed position when the
    * acknowledged prefix grew, or null when an older ticket is still outstanding.
+   *
+   * A prefix that crosses a truncation (the file read again from 0: the next epoch) also hands
+   * the end of each earlier epoch it finishes to `epochEnded` (with that batch's source), oldest
+   * first, before the returned position: that end is what a copytruncate copy of the file holds
+   * acknowledged, and only it moves the copy's registry entry (the agent's copiesHolding).
+   * Collapsed into the later epoch's position, the copy's entry stayed where it was registered
+   * and a clean restart shipped the original's last lines again from the copy (soak --gap 1.5
+   * seed 2203: a stall across a copytruncate, the truncated file's next batch acknowledged
+   * before its last one — keyless batches go to different partitions — 16 lines of w3).
    */
-  complete(ticket: Ticket<Via>): CommittedPosition | null {
+  complete(ticket: Ticket<Via>, epochEnded?: (source: SourceFile, position: CommittedPosition) => void): CommittedPosition | null {
     ticket.done = true;
     let last: Ticket<Via> | undefined;
     while (this.head < this.queue.length && this.queue[this.head]!.done) {
-      last = this.queue[this.head];
+      const next = this.queue[this.head]!;
+      if (last !== undefined && last.batch.epoch !== next.batch.epoch) epochEnded?.(last.batch.source, positionAfter(last));
+      last = next;
       this.queue[this.head++] = undefined;
     }
     // Compact now and then so the array does not grow for the life of a busy file.
@@ -67,13 +78,16 @@ export class AckWindow<Via> {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    if (!last) return null;
-    const b = last.batch;
-    return { offset: b.endOffset, marker: b.marker, fingerprint: b.fingerprint, epoch: b.epoch };
+    return last === undefined ? null : positionAfter(last);
   }
 
   /** Tickets produced but not acknowledged yet. */
   get outstanding(): number {
     return this.queue.length - this.head;
   }
+}
+
+function positionAfter<Via>(ticket: Ticket<Via>): CommittedPosition {
+  const b = ticket.batch;
+  return { offset: b.endOffset, marker: b.marker, fingerprint: b.fingerprint, epoch: b.epoch };
 }

@@ -279,7 +279,7 @@ export class Shipper {
       // Every line of it was dropped by a filter: nothing to produce, but its offset is
       // committed in order, once everything before it is acknowledged.
       const ticket = this.windowFor(batch.source).open(batch, 0, { route, id: 0, records: 0, values: null, offsets: null }, this.now());
-      const position = ticket.window.complete(ticket);
+      const position = ticket.window.complete(ticket, this.opts.onCommit);
       if (position) this.opts.onCommit(batch.source, position);
       return;
     }
@@ -606,7 +606,8 @@ export class Shipper {
     }
     this.gate.release(ticket.bytes);
     this.outstandingTickets--;
-    const position = ticket.window.complete(ticket);
+    // Each epoch's end is committed too: a copytruncate copy holds it (see AckWindow.complete).
+    const position = ticket.window.complete(ticket, this.opts.onCommit);
     if (position) this.opts.onCommit(source, position);
     if (this.outstandingTickets === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
