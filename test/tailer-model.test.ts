@@ -106,12 +106,15 @@ async function persistAndStop(real: Real): Promise<void> {
   // ran, through the tracker (see registeringTracker).
   // As the agent persists acknowledgements (OffsetTracker.acknowledged): batches of the file
   // that has the identity now; of a file deleted and closed since, marked deleted; of an
-  // earlier file on a reused inode, not at all.
+  // earlier file on a reused inode, not at all. A commit is no sighting: an entry keeps the
+  // seenAt it had unless the tracker has a newer one (OffsetRegistry.commit) — also a deleted
+  // file's, whose commit carries none (the tracker forgot it). Dropped, the entry's lastSeen
+  // (the commit's time) stood in for a look at the path and hid the files born there since.
   const batches = real.collector.batches.slice(real.batchesBefore);
   const owned = batches.filter((batch) => real.tracker.get(batch.source.identity)?.owns(batch.source) === true);
   const ofDeleted = batches.filter((batch) => real.tracker.get(batch.source.identity) === undefined && real.tracker.isGone(batch.source.identity));
   for (const cp of FakeCheckpoints.committedFrom(owned, Date.now()).all()) real.checkpoints.set({ ...cp, seenAt: real.checkpoints.get(cp.identity)?.seenAt });
-  for (const cp of FakeCheckpoints.committedFrom(ofDeleted, Date.now()).all()) real.checkpoints.set({ ...cp, deleted: true });
+  for (const cp of FakeCheckpoints.committedFrom(ofDeleted, Date.now()).all()) real.checkpoints.set({ ...cp, deleted: true, seenAt: real.checkpoints.get(cp.identity)?.seenAt });
   for (const cp of [...real.checkpoints.all()]) if (real.tracker.isGone(cp.identity) && real.tracker.get(cp.identity) === undefined) cp.deleted = true;
   // Copies none of whose own lines were shipped: where their original's acknowledgements reached.
   for (const record of real.tracker.all()) {
@@ -370,6 +373,10 @@ const REGRESSIONS: Array<{ name: string; cmds: () => Array<fc.AsyncCommand<Model
     cmds: () => [new Write(1), new CopyTruncate(0), new StalledCrash('copytruncate', 1, 0), new RotateRename()],
   },
   { name: 'deleted twice (inodes reused), then renamed before the tailer looked', cmds: () => [new DeleteLive(0), new Write(1), new DeleteLive(0), new Write(1), new RotateRename()] },
+  {
+    name: 'deleted with an unread line, recreated, renamed behind a stall, a crash, renamed again while stopped',
+    cmds: () => [new DeleteLive(1), new Write(1), new StalledCrash('rename', 0, 1), new RotateRename()],
+  },
 ];
 
 for (const regression of REGRESSIONS) {

@@ -68,7 +68,11 @@ export class KnownFiles {
    * Files known by live path — handed over by a previous tailer (reload) or in the registry —
    * with the last time each was seen at that path (a checkpoint's commit time does not count:
    * a file born at the path after the last look and rotated away must still be found). Deleted
-   * ones (their registry entries marked so) are listed for that sighting alone.
+   * ones (their registry entries marked so) are listed for that sighting alone — and one
+   * without a sighting (an entry first written by the acknowledgement of a deleted file, which
+   * carries none) as unsighted: its lastSeen is that acknowledgement's time, which may come
+   * long after the file was last at the path (behind a stalled Kafka), after files born there
+   * since (see planKnownPath).
    */
   byPath(): Map<string, KnownFile[]> {
     const byPath = new Map<string, KnownFile[]>();
@@ -85,7 +89,7 @@ export class KnownFiles {
     }
     for (const cp of this.checkpoints.all()) {
       if (tracked.has(identityKey(cp.identity))) continue;
-      add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen, ...(cp.deleted === true ? { deleted: true } : {}) });
+      add({ identity: cp.identity, input: cp.input, path: cp.path, seenAt: cp.seenAt ?? cp.lastSeen, ...(cp.deleted === true ? { deleted: true, ...(cp.seenAt === undefined ? { unsighted: true } : {}) } : {}) });
     }
     return byPath;
   }
