@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, NO_KEY, type DeliveryOutcomes, type InjectableMockCluster, type ProducerListener } from '../src/shipper/native-producer.js';
+import { packLines } from '../src/core/batch.js';
 import { byPartition, kcatConsume } from './helpers/cluster.js';
 
 let mock: InjectableMockCluster;
@@ -17,15 +18,7 @@ after(() => mock.destroy());
 
 /** Records of one call: values packed into one buffer, (start, length) bounds by record index. */
 function packed(values: string[]): { data: Uint8Array; bounds: Uint32Array } {
-  const data = Buffer.from(values.join(''));
-  const bounds = new Uint32Array(2 * values.length);
-  let pos = 0;
-  values.forEach((v, i) => {
-    bounds[2 * i] = pos;
-    bounds[2 * i + 1] = v.length;
-    pos += v.length;
-  });
-  return { data, bounds };
+  return packLines(values.map((v) => Buffer.from(v)));
 }
 
 /** A listener that resolves once `n` records are acknowledged (rejects on a failure). */
