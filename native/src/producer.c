@@ -100,6 +100,21 @@ typedef struct {
   int texts_dropped;
 } outcome_set;
 
+/* A topic whose partitions are not known yet asks for its own metadata (on libuv's pool), so
+ * keyless records stick to one partition per call from the topic's first second on instead of
+ * after the next probe (every 2 s): until then librdkafka ran its partitioner for each record —
+ * on the raw 1M-line shipment, which takes about 2 s, nearly all of it (measured: ~10 % of the
+ * agent's CPU in rd_kafka_toppar_get0, the sticky partitioner's clock reads and locks). */
+#define LOOKUP_FIRST_MS 100  /* the retry after an answer without partitions (topic being created) */
+#define LOOKUP_MAX_MS 2000   /* then doubling up to this */
+#define LOOKUP_TIMEOUT_MS 2000
+
+struct topic_lookup {
+  int64_t due_ms; /* no request before this */
+  int backoff_ms;
+  int inflight;
+};
+
 typedef struct producer {
   rd_kafka_t *rk;
   napi_env env;
@@ -143,6 +158,9 @@ typedef struct producer {
   int32_t **avail;
   int *n_avail;
   uint32_t *rotation;
+  /* Per topic: its own metadata request while its partitions are unknown (see
+   * request_partitions_locked). Guarded by mu. */
+  struct topic_lookup *lookups;
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
@@ -429,6 +447,7 @@ static void producer_free(producer *p) {
   free(p->avail);
   free(p->n_avail);
   free(p->rotation);
+  free(p->lookups);
   free(p->topics);
   free(p->topic_names);
   free(p->permanent);
@@ -666,7 +685,9 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
     if (na) p->n_avail = na;
     uint32_t *rot = na ? realloc(p->rotation, (size_t)cap * sizeof *rot) : NULL;
     if (rot) p->rotation = rot;
-    if (!rot) {
+    struct topic_lookup *lk = rot ? realloc(p->lookups, (size_t)cap * sizeof *lk) : NULL;
+    if (lk) p->lookups = lk;
+    if (!lk) {
       pthread_mutex_unlock(&p->mu);
       rd_kafka_topic_destroy(rkt);
       free(name);
@@ -680,6 +701,7 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
   p->avail[id] = NULL;
   p->n_avail[id] = 0;
   p->rotation[id] = (uint32_t)rand();
+  memset(&p->lookups[id], 0, sizeof p->lookups[id]);
   p->n_topics++;
   pthread_mutex_unlock(&p->mu);
   napi_create_int32(env, id, &out);
@@ -703,6 +725,50 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
   return 0;
 }
 
+typedef struct {
+  producer *p;
+  int timeout_ms;
+  int err;
+  int brokers;
+  napi_ref cb;          /* NULL: a topic's own request (no JavaScript to call) */
+  rd_kafka_topic_t *only; /* ask for this topic only (its lookup's id in topic_id), or NULL */
+  int topic_id;
+  napi_async_work work;
+} metadata_job;
+
+static void metadata_execute(napi_env env, void *data);
+static void metadata_complete(napi_env env, napi_status status, void *data);
+
+/* Asks for `topic_id`'s partitions (see struct topic_lookup): one request at a time per topic,
+ * the next one no sooner than its backoff; the answer fills avail like a probe's. JavaScript
+ * thread (it queues work on libuv's pool), mu held. */
+static void request_partitions_locked(producer *p, int32_t topic_id) {
+  struct topic_lookup *l = &p->lookups[topic_id];
+  int64_t now = now_ms();
+  if (l->inflight || p->state != ST_RUNNING || now < l->due_ms) return;
+  metadata_job *j = calloc(1, sizeof *j);
+  if (!j) return;
+  j->p = p;
+  j->timeout_ms = LOOKUP_TIMEOUT_MS;
+  j->only = p->topics[topic_id];
+  j->topic_id = topic_id;
+  napi_value name;
+  if (napi_create_string_utf8(p->env, "logship-topic-metadata", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(p->env, NULL, name, metadata_execute, metadata_complete, j, &j->work) != napi_ok) {
+    free(j);
+    return;
+  }
+  if (napi_queue_async_work(p->env, j->work) != napi_ok) {
+    napi_delete_async_work(p->env, j->work);
+    free(j);
+    return;
+  }
+  l->inflight = 1;
+  p->metadata_inflight++;
+  l->backoff_ms = l->backoff_ms == 0 ? LOOKUP_FIRST_MS : l->backoff_ms * 2 > LOOKUP_MAX_MS ? LOOKUP_MAX_MS : l->backoff_ms * 2;
+  l->due_ms = now + l->backoff_ms;
+}
+
 /* The partition keyless records of `topic_id` stick to for one call (or one topic's group of
  * a call), rotating per call; UA (librdkafka partitions each record) before metadata named the
  * topic's partitions. */
@@ -710,6 +776,7 @@ static int32_t sticky_partition(producer *p, int32_t topic_id) {
   int32_t partition = RD_KAFKA_PARTITION_UA;
   pthread_mutex_lock(&p->mu);
   if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
+  else request_partitions_locked(p, topic_id);
   pthread_mutex_unlock(&p->mu);
   return partition;
 }
@@ -1102,20 +1169,11 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- metadata (readiness, connect) */
 
-typedef struct {
-  producer *p;
-  int timeout_ms;
-  int err;
-  int brokers;
-  napi_ref cb;
-  napi_async_work work;
-} metadata_job;
-
 static void metadata_execute(napi_env env, void *data) {
   (void)env;
   metadata_job *j = data;
   const struct rd_kafka_metadata *md = NULL;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(j->p->rk, 0, NULL, &md, j->timeout_ms);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(j->p->rk, 0, j->only, &md, j->timeout_ms);
   j->err = err;
   if (!err && md) {
     j->brokers = md->broker_cnt;
@@ -1139,6 +1197,7 @@ static void metadata_execute(napi_env env, void *data) {
     rd_kafka_metadata_destroy(md);
   }
   pthread_mutex_lock(&j->p->mu);
+  if (j->only) j->p->lookups[j->topic_id].inflight = 0;
   j->p->metadata_inflight--;
   pthread_cond_broadcast(&j->p->cv);
   pthread_mutex_unlock(&j->p->mu);
@@ -1147,6 +1206,11 @@ static void metadata_execute(napi_env env, void *data) {
 static void metadata_complete(napi_env env, napi_status status, void *data) {
   (void)status;
   metadata_job *j = data;
+  if (j->cb == NULL) {
+    napi_delete_async_work(env, j->work);
+    free(j);
+    return;
+  }
   napi_value cb, undefined, argv[3];
   napi_get_undefined(env, &undefined);
   napi_get_reference_value(env, j->cb, &cb);
@@ -1209,6 +1273,23 @@ static napi_value producer_outq_len(napi_env env, napi_callback_info info) {
   producer *p = method_args(env, info, &argc, NULL, 1);
   if (!p) return NULL;
   napi_create_int32(env, rd_kafka_outq_len(p->rk), &out);
+  return out;
+}
+
+/* knownPartitions(topicId): how many partitions (with a leader) keyless records of the topic
+ * rotate over; 0 while librdkafka partitions each record (tests, diagnostics). */
+static napi_value producer_known_partitions(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  producer *p = method_args(env, info, &argc, argv, 0);
+  if (!p) return NULL;
+  int32_t id = -1;
+  napi_get_value_int32(env, argv[0], &id);
+  pthread_mutex_lock(&p->mu);
+  int n = id >= 0 && id < p->n_topics ? p->n_avail[id] : -1;
+  pthread_mutex_unlock(&p->mu);
+  if (n < 0) return throw_msg(env, "ERR_ARGS", "unknown topic id");
+  napi_create_int32(env, n, &out);
   return out;
 }
 
@@ -1478,6 +1559,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, producer_close, NULL, NULL, NULL, napi_default, NULL},
       {"outqLen", NULL, producer_outq_len, NULL, NULL, NULL, napi_default, NULL},
       {"testFatalError", NULL, producer_test_fatal, NULL, NULL, NULL, napi_default, NULL},
+      {"knownPartitions", NULL, producer_known_partitions, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
   napi_define_class(env, "Producer", NAPI_AUTO_LENGTH, producer_new, NULL, sizeof methods / sizeof methods[0], methods, &cls);
