@@ -5,24 +5,11 @@
 // These producers have no probe: what they learn, they learn by their own lookup.
 
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import { createInjectableMockCluster, loadNativeProducer, type InjectableMockCluster } from '../src/shipper/native-producer.js';
 import { until } from './helpers/agent-process.js';
+import { produceChunk, rawProducer } from './helpers/raw-producer.js';
 import { kcatConsume } from './helpers/cluster.js';
-
-const require = createRequire(import.meta.url);
-
-type OnEvents = (set: number, entries: number, details: number, dropped: number, texts: unknown, textsDropped: number, closed: boolean) => void;
-
-/** The addon's producer, used directly (no shipper, hence no metadata probe). */
-interface RawProducer {
-  readonly outcomeBuffers: Int32Array[];
-  topic(name: string): number;
-  produce(topic: number, ticket: number, first: number, count: number, data: Uint8Array, bounds: Uint32Array, key: null, headers: null, offsets: null, timestampMs: number): number;
-  knownPartitions(topicId: number): number;
-  close(flushMs: number, cb: () => void): void;
-}
 
 let mock: InjectableMockCluster;
 before(() => {
@@ -31,51 +18,14 @@ before(() => {
 });
 after(() => mock.destroy());
 
-/** A raw producer counting acknowledged records; `closed` settles once close() has handed back everything. */
-function rawProducer(extra: Record<string, string> = {}) {
-  let acked = 0;
-  let closedResolve: () => void = () => undefined;
-  const closed = new Promise<void>((resolve) => (closedResolve = resolve));
-  const conf: Record<string, string> = { 'bootstrap.servers': mock.bootstrap, 'linger.ms': '5', 'message.timeout.ms': '0', 'allow.auto.create.topics': 'true', ...extra };
-  const pairs = Object.entries(conf).flat();
-  let producer: RawProducer | undefined;
-  const onEvents: OnEvents = (set, entries, _details, _dropped, _texts, _textsDropped, isClosed) => {
-    const rows = producer!.outcomeBuffers[set * 2]!;
-    for (let k = 0; k < entries; k++) acked += rows[k * 5 + 1]!;
-    if (isClosed) closedResolve();
-  };
-  const { Producer } = require('@logship/native') as { Producer: new (conf: string[], codes: Int32Array, onEvents: OnEvents, sticky: boolean) => RawProducer };
-  producer = new Producer(pairs, new Int32Array(0), onEvents, true);
-  return {
-    producer,
-    acked: () => acked,
-    close: async () => {
-      producer!.close(0, () => undefined);
-      await closed;
-    },
-  };
-}
-
-/** `count` keyless records `${tag}-i` in one produce() call; returns how many were queued. */
-function produceChunk(p: RawProducer, topicId: number, ticket: number, tag: string, count: number): number {
-  const lines = Array.from({ length: count }, (_, i) => Buffer.from(`${tag}-${i}`));
-  const data = Buffer.concat(lines);
-  const bounds = new Uint32Array(2 * count);
-  for (let i = 0, at = 0; i < count; at += lines[i]!.length, i++) {
-    bounds[2 * i] = at;
-    bounds[2 * i + 1] = lines[i]!.length;
-  }
-  return p.produce(topicId, ticket, 0, count, data, bounds, null, null, null, 0);
-}
-
 test('a new producer looks up an existing topic on its first produce call, and sticks each later call to one partition', async () => {
   const topic = 'lookup.existing';
-  const creator = rawProducer();
+  const creator = rawProducer(mock.bootstrap);
   assert.equal(produceChunk(creator.producer, creator.producer.topic(topic), 1, 'create', 1), 1);
   await until(() => creator.acked() === 1, 20_000, 'the topic is created');
   await creator.close();
 
-  const { producer, acked, close } = rawProducer();
+  const { producer, acked, close } = rawProducer(mock.bootstrap);
   const id = producer.topic(topic);
   assert.equal(producer.knownPartitions(id), 0, 'nothing is known before the first call');
   assert.equal(produceChunk(producer, id, 2, 'first', 20), 20);
@@ -96,11 +46,11 @@ test('a new producer looks up an existing topic on its first produce call, and s
 test('a topic that did not exist at the first lookup is looked up again by later calls, after a backoff', async () => {
   const topic = 'lookup.late';
   // Auto-creation off: this producer's records wait, and its lookups find no partitions.
-  const waiting = rawProducer({ 'allow.auto.create.topics': 'false' });
+  const waiting = rawProducer(mock.bootstrap, { 'allow.auto.create.topics': 'false' });
   const id = waiting.producer.topic(topic);
   assert.equal(produceChunk(waiting.producer, id, 1, 'early', 1), 1);
   // Another producer creates the topic meanwhile.
-  const creator = rawProducer();
+  const creator = rawProducer(mock.bootstrap);
   assert.equal(produceChunk(creator.producer, creator.producer.topic(topic), 1, 'create', 1), 1);
   await until(() => creator.acked() === 1, 20_000, 'the topic is created');
   await creator.close();
