@@ -53,7 +53,7 @@ export interface TailerOptions {
   scanIntervalMs?: number;
   /** Safety-net scan period while inotify works and files are quiet, ms (default 10,000). */
   idleScanIntervalMs?: number;
-  /** Bytes per read (default 128 KiB). */
+  /** Bytes per read (default 512 KiB, see DEFAULT_READ_CHUNK_BYTES). */
   readChunkBytes?: number;
   now?: () => number;
   /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
@@ -64,7 +64,15 @@ export interface TailerOptions {
 
 export const DEFAULT_SCAN_INTERVAL_MS = 1000;
 export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
-export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
+/**
+ * Bytes per read of a file that has more than its tail to read (a tail read is at most
+ * TAIL_READ_BYTES). Each chunk is one LineBatch, one ticket and one produce call, and costs a
+ * thread-pool read, a marker hash and the framing's per-batch work: 1M lines of 125 B read
+ * and framed by the tailer alone cost 229 ms of CPU with 128 KiB chunks, 190 with 256 KiB,
+ * 176 with 512 and 768 KiB (medians of 9, alternated). Memory: one buffer per file read at
+ * the same time (at most 16, see ReadBuffers), while what a batch holds is the bytes read.
+ */
+export const DEFAULT_READ_CHUNK_BYTES = 512 * 1024;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
 const IGNORED_MEMORY = 100_000;
 
