@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       const agent = AgentProcess.start(dir, yaml, {}, values.plain ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]);
       const pid = agent.child.pid!;
       const perfData = join(dir, 'perf.data');
-      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
+      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '1999', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
       const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
       const counter = new TopicCounter(cluster, topic);
       await agent.waitForLog((e) => e.msg === 'logship running', 60_000, '"logship running"');
