@@ -112,7 +112,6 @@ typedef struct {
 struct topic_lookup {
   int64_t due_ms; /* no request before this */
   int backoff_ms;
-  int inflight;
 };
 
 /* The poll thread's own tally of the reports one rd_kafka_poll() serves, merged into the shared
@@ -181,6 +180,7 @@ typedef struct producer {
   /* Per topic: its own metadata request while its partitions are unknown (see
    * request_partitions_locked). Guarded by mu. */
   struct topic_lookup *lookups;
+  int lookup_inflight;  /* one topic lookup at a time: never more than one pool thread */
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
@@ -794,27 +794,28 @@ typedef struct {
   int err;
   int brokers;
   napi_ref cb;          /* NULL: a topic's own request (no JavaScript to call) */
-  rd_kafka_topic_t *only; /* ask for this topic only (its lookup's id in topic_id), or NULL */
-  int topic_id;
+  rd_kafka_topic_t *only; /* ask for this topic only (a topic lookup), or NULL (all known topics) */
   napi_async_work work;
 } metadata_job;
 
 static void metadata_execute(napi_env env, void *data);
 static void metadata_complete(napi_env env, napi_status status, void *data);
 
-/* Asks for `topic_id`'s partitions (see struct topic_lookup): one request at a time per topic,
- * the next one no sooner than its backoff; the answer fills avail like a probe's. JavaScript
+/* Asks for `topic_id`'s partitions (see struct topic_lookup): one request at a time, a topic's
+ * next one no sooner than its backoff; the answer fills avail like a probe's. JavaScript
  * thread (it queues work on libuv's pool), mu held. */
 static void request_partitions_locked(producer *p, int32_t topic_id) {
   struct topic_lookup *l = &p->lookups[topic_id];
   int64_t now = now_ms();
-  if (l->inflight || p->state != ST_RUNNING || now < l->due_ms) return;
+  /* One lookup at a time for the whole producer: a thousand new per-file topics must not fill
+   * libuv's pool (the file reads' threads) with metadata requests, each up to its timeout
+   * when the cluster stalls. The others ask at their next call after it. */
+  if (p->lookup_inflight || p->state != ST_RUNNING || now < l->due_ms) return;
   metadata_job *j = calloc(1, sizeof *j);
   if (!j) return;
   j->p = p;
   j->timeout_ms = LOOKUP_TIMEOUT_MS;
   j->only = p->topics[topic_id];
-  j->topic_id = topic_id;
   napi_value name;
   if (napi_create_string_utf8(p->env, "logship-topic-metadata", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(p->env, NULL, name, metadata_execute, metadata_complete, j, &j->work) != napi_ok) {
@@ -826,7 +827,7 @@ static void request_partitions_locked(producer *p, int32_t topic_id) {
     free(j);
     return;
   }
-  l->inflight = 1;
+  p->lookup_inflight = 1;
   p->metadata_inflight++;
   l->backoff_ms = l->backoff_ms == 0 ? LOOKUP_FIRST_MS : l->backoff_ms * 2 > LOOKUP_MAX_MS ? LOOKUP_MAX_MS : l->backoff_ms * 2;
   l->due_ms = now + l->backoff_ms;
@@ -1260,7 +1261,7 @@ static void metadata_execute(napi_env env, void *data) {
     rd_kafka_metadata_destroy(md);
   }
   pthread_mutex_lock(&j->p->mu);
-  if (j->only) j->p->lookups[j->topic_id].inflight = 0;
+  if (j->only) j->p->lookup_inflight = 0;
   j->p->metadata_inflight--;
   pthread_cond_broadcast(&j->p->cv);
   pthread_mutex_unlock(&j->p->mu);
