@@ -54,13 +54,21 @@ function median(xs: number[]): number {
 }
 
 /** Medians [min..max] over the runs: totals, and each thread after the start-up. */
-function printMedians(runs: Array<{ total: number; startup: number; after: Map<string, number> }>): void {
+interface Run {
+  total: number;
+  startup: number;
+  after: Map<string, number>;
+  peakRssMiB: number;
+}
+
+function printMedians(runs: Run[]): void {
   if (runs.length < 2) return;
   const row = (label: string, xs: number[]): void => console.log(`  ${label.padEnd(49)} ${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)}]`);
   console.log(`medians of ${runs.length} runs, CPU-s [min..max]:`);
   row('total', runs.map((r) => r.total));
   row('start-up', runs.map((r) => r.startup));
   row('after start-up', runs.map((r) => r.total - r.startup));
+  row('peak RSS, MiB (VmHWM when Kafka held every line)', runs.map((r) => r.peakRssMiB));
   const names = new Set(runs.flatMap((r) => [...r.after.keys()]));
   for (const name of names) {
     const xs = runs.map((r) => r.after.get(name) ?? 0);
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
   const cluster = await TestCluster.start(3);
   try {
     const input = new InputFiles(work).get(Number(values.lines), 125);
-    const perRun: Array<{ total: number; startup: number; after: Map<string, number> }> = [];
+    const perRun: Run[] = [];
     for (let run = 1; run <= Number(values.runs); run++) {
       const dir = join(work, `run-${run}`);
       const prof = join(dir, 'prof');
@@ -96,13 +104,14 @@ async function main(): Promise<void> {
       const atStart = threadCpu(pid);
       await waitForCount(counter, input.lines, 300_000);
       const threads = threadCpu(pid);
+      const peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
       perf?.kill('SIGINT');
       await agent.stop('SIGTERM');
       const total = [...threads.values()].reduce((a, b) => a + b, 0);
       const startup = [...atStart.values()].reduce((a, b) => a + b, 0);
       const after = new Map([...threads].map(([name, s]) => [name, s - (atStart.get(name) ?? 0)]));
-      perRun.push({ total, startup, after });
-      console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line (start-up ${startup.toFixed(2)}, after it ${(total - startup).toFixed(2)})`);
+      perRun.push({ total, startup, after, peakRssMiB });
+      console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line (start-up ${startup.toFixed(2)}, after it ${(total - startup).toFixed(2)}), peak RSS ${peakRssMiB.toFixed(1)} MiB`);
       for (const [name, s] of [...threads].sort((a, b) => b[1] - a[1])) console.log(`  thread ${name.padEnd(42)} ${s.toFixed(2)} s  (after start-up ${after.get(name)!.toFixed(2)})`);
       const file = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'));
       if (file) {
