@@ -3,7 +3,12 @@
 // line, the main thread's V8 profile by code area, and — when `perf` is installed — samples of
 // every thread by shared object (librdkafka, lz4, libc, the kernel, node/V8 itself).
 //
-//   node dist/bench/cpu-breakdown.js [--runs N] [--lines N] [--perf]
+//   node dist/bench/cpu-breakdown.js [--runs N] [--lines N] [--perf] [--plain]
+//
+// Each thread's CPU is also split at "logship running" (registry loaded, producer created, just
+// before the first read): the start-up, and the shipment after it — the per-line cost. --plain
+// runs the agent without the V8 profiler (its sampling costs the main thread ~5-10 %), for
+// before/after comparisons; medians over the runs close the output.
 //
 // perf attaches right after the spawn (`perf record -p`), so node's first milliseconds are
 // missed; start-up is measured on its own (bench/startup.ts).
@@ -42,12 +47,42 @@ export function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Medians [min..max] over the runs: totals, and each thread after the start-up. */
+interface Run {
+  total: number;
+  startup: number;
+  after: Map<string, number>;
+  peakRssMiB: number;
+}
+
+function printMedians(runs: Run[]): void {
+  if (runs.length < 2) return;
+  const row = (label: string, xs: number[]): void => console.log(`  ${label.padEnd(49)} ${median(xs).toFixed(2)} [${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)}]`);
+  console.log(`medians of ${runs.length} runs, CPU-s [min..max]:`);
+  row('total', runs.map((r) => r.total));
+  row('start-up', runs.map((r) => r.startup));
+  row('after start-up', runs.map((r) => r.total - r.startup));
+  row('peak RSS, MiB (VmHWM when Kafka held every line)', runs.map((r) => r.peakRssMiB));
+  const names = new Set(runs.flatMap((r) => [...r.after.keys()]));
+  for (const name of names) {
+    const xs = runs.map((r) => r.after.get(name) ?? 0);
+    if (Math.max(...xs) >= 0.005) row(`after start-up: ${name}`, xs);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, lines: { type: 'string', default: '1000000' }, perf: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, lines: { type: 'string', default: '1000000' }, perf: { type: 'boolean', default: false }, plain: { type: 'boolean', default: false } } });
   const work = mkdtempSync(join(os.tmpdir(), 'logship-breakdown-'));
   const cluster = await TestCluster.start(3);
   try {
     const input = new InputFiles(work).get(Number(values.lines), 125);
+    const perRun: Run[] = [];
     for (let run = 1; run <= Number(values.runs); run++) {
       const dir = join(work, `run-${run}`);
       const prof = join(dir, 'prof');
@@ -59,19 +94,25 @@ async function main(): Promise<void> {
         inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}`,
         kafka: kafkaYaml(DEFAULT_PRODUCER),
       });
-      const agent = AgentProcess.start(dir, yaml, {}, ['--cpu-prof', '--cpu-prof-dir', prof]);
+      const agent = AgentProcess.start(dir, yaml, {}, values.plain ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]);
       const pid = agent.child.pid!;
       const perfData = join(dir, 'perf.data');
-      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
+      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '1999', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
       const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
       const counter = new TopicCounter(cluster, topic);
+      await agent.waitForLog((e) => e.msg === 'logship running', 60_000, '"logship running"');
+      const atStart = threadCpu(pid);
       await waitForCount(counter, input.lines, 300_000);
       const threads = threadCpu(pid);
+      const peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
       perf?.kill('SIGINT');
       await agent.stop('SIGTERM');
       const total = [...threads.values()].reduce((a, b) => a + b, 0);
-      console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line`);
-      for (const [name, s] of [...threads].sort((a, b) => b[1] - a[1])) console.log(`  thread ${name.padEnd(42)} ${s.toFixed(2)} s`);
+      const startup = [...atStart.values()].reduce((a, b) => a + b, 0);
+      const after = new Map([...threads].map(([name, s]) => [name, s - (atStart.get(name) ?? 0)]));
+      perRun.push({ total, startup, after, peakRssMiB });
+      console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line (start-up ${startup.toFixed(2)}, after it ${(total - startup).toFixed(2)}), peak RSS ${peakRssMiB.toFixed(1)} MiB`);
+      for (const [name, s] of [...threads].sort((a, b) => b[1] - a[1])) console.log(`  thread ${name.padEnd(42)} ${s.toFixed(2)} s  (after start-up ${after.get(name)!.toFixed(2)})`);
       const file = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'));
       if (file) {
         const summary = summarizeCpuProfile(readCpuProfile(join(prof, file)), join(prof, file), REPO_ROOT, 30, 20);
@@ -84,6 +125,7 @@ async function main(): Promise<void> {
         console.log(`  perf data: ${perfData} (perf report -i ${perfData} --sort comm,dso --no-children)`);
       }
     }
+    printMedians(perRun);
   } finally {
     await cluster.stop();
     if (!values.perf) rmSync(work, { recursive: true, force: true });

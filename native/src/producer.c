@@ -100,6 +100,39 @@ typedef struct {
   int texts_dropped;
 } outcome_set;
 
+/* A topic whose partitions are not known yet asks for its own metadata (on libuv's pool), so
+ * keyless records stick to one partition per call from the topic's first second on instead of
+ * after the next probe (every 2 s): until then librdkafka ran its partitioner for each record —
+ * on the raw 1M-line shipment, which takes about 2 s, nearly all of it (measured: ~10 % of the
+ * agent's CPU in rd_kafka_toppar_get0, the sticky partitioner's clock reads and locks). */
+#define LOOKUP_FIRST_MS 100  /* the retry after an answer without partitions (topic being created) */
+#define LOOKUP_MAX_MS 2000   /* then doubling up to this */
+#define LOOKUP_TIMEOUT_MS 1000 /* a stop waits for a request under way */
+
+struct topic_lookup {
+  int64_t due_ms; /* no request before this */
+  int backoff_ms;
+};
+
+/* The poll thread's own tally of the reports one rd_kafka_poll() serves, merged into the shared
+ * fill set under mu once per poll (hand_over) instead of taking mu for every record: a lock
+ * and an unlock per delivered record were a third of the poll thread's CPU (perf, raw 1M
+ * shipment). Touched by the poll thread only (delivery reports are served by its
+ * rd_kafka_poll and rd_kafka_flush calls, nowhere else). */
+#define STAGE_ENTRIES 512
+#define STAGE_DETAILS 512
+#define STAGE_SLOTS 64
+
+typedef struct {
+  int32_t entries[STAGE_ENTRIES * ENTRY_INTS];
+  int n_entries;
+  int32_t details[STAGE_DETAILS * DETAIL_INTS];
+  int n_details;
+  uint64_t msgs, bytes; /* reported records and their bytes (see queued_msgs) */
+  int last;             /* entry of the last report: reports come in runs of one ticket */
+  int slot_entry[STAGE_SLOTS]; /* ticket -> entry + 1 (0: none), for interleaved tickets */
+} stage;
+
 typedef struct producer {
   rd_kafka_t *rk;
   napi_env env;
@@ -118,6 +151,7 @@ typedef struct producer {
   int merge_entry[MERGE_SLOTS];
   int merge_gen_fill;   /* merge cache valid for this fill generation */
   int merge_gen[MERGE_SLOTS];
+  stage staged;         /* poll thread only */
   int64_t flush_deadline_ms;
   int metadata_inflight; /* guarded by mu: destroy waits for these */
   int closed_reported;
@@ -143,6 +177,10 @@ typedef struct producer {
   int32_t **avail;
   int *n_avail;
   uint32_t *rotation;
+  /* Per topic: its own metadata request while its partitions are unknown (see
+   * request_partitions_locked). Guarded by mu. */
+  struct topic_lookup *lookups;
+  int lookup_inflight;  /* one topic lookup at a time: never more than one pool thread */
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
@@ -205,6 +243,64 @@ static void push_text_locked(producer *p, int kind, int num, const char *a, cons
 
 /* ---------------------------------------------------------------- librdkafka callbacks (poll thread) */
 
+/* The fill set's entry for `ticket`, made when missing (the set has room: see merge_stage_locked). mu held. */
+static int32_t *fill_entry_locked(producer *p, int32_t ticket) {
+  outcome_set *s = &p->sets[p->fill];
+  unsigned slot = (unsigned)ticket % MERGE_SLOTS;
+  if (p->merge_gen[slot] == p->merge_gen_fill && p->merge_ticket[slot] == ticket) return s->entries + p->merge_entry[slot] * ENTRY_INTS;
+  int e = s->n_entries++;
+  int32_t *row = s->entries + e * ENTRY_INTS;
+  row[0] = ticket;
+  row[1] = row[2] = row[3] = row[4] = 0;
+  p->merge_gen[slot] = p->merge_gen_fill;
+  p->merge_ticket[slot] = ticket;
+  p->merge_entry[slot] = e;
+  return row;
+}
+
+/* Moves the poll thread's tally into the fill set: all of it into one set, so that a ticket's
+ * counts and its failed records' rows reach JavaScript in the same hand-over. mu held. */
+static void merge_stage_locked(producer *p) {
+  stage *st = &p->staged;
+  if (st->n_entries == 0 && st->msgs == 0) return;
+  if (p->sets[p->fill].n_entries + st->n_entries > ENTRY_CAP) wait_for_room_locked(p);
+  outcome_set *s = &p->sets[p->fill];
+  for (int k = 0; k < st->n_entries; k++) {
+    const int32_t *from = st->entries + k * ENTRY_INTS;
+    int32_t *row = fill_entry_locked(p, from[0]);
+    row[1] += from[1];
+    row[2] += from[2];
+    row[3] += from[3];
+    if (row[4] == 0) row[4] = from[4];
+  }
+  for (int k = 0; k < st->n_details; k++) {
+    if (s->n_details < DETAIL_CAP) memcpy(s->details + s->n_details++ * DETAIL_INTS, st->details + k * DETAIL_INTS, DETAIL_INTS * sizeof(int32_t));
+    else s->details_dropped++;
+  }
+  p->reported_msgs += st->msgs;
+  p->reported_bytes += st->bytes;
+  st->n_entries = st->n_details = 0;
+  st->msgs = st->bytes = 0;
+  st->last = -1;
+  memset(st->slot_entry, 0, sizeof st->slot_entry);
+}
+
+/* The staged entry for `ticket`, made when missing. Poll thread; the stage has room. */
+static int32_t *stage_entry(stage *st, int32_t ticket) {
+  if (st->last >= 0 && st->entries[st->last * ENTRY_INTS] == ticket) return st->entries + st->last * ENTRY_INTS;
+  unsigned slot = (unsigned)ticket % STAGE_SLOTS;
+  int e = st->slot_entry[slot] - 1;
+  if (e < 0 || st->entries[e * ENTRY_INTS] != ticket) {
+    e = st->n_entries++;
+    int32_t *row = st->entries + e * ENTRY_INTS;
+    row[0] = ticket;
+    row[1] = row[2] = row[3] = row[4] = 0;
+    st->slot_entry[slot] = e + 1;
+  }
+  st->last = e;
+  return st->entries + e * ENTRY_INTS;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   producer *p = opaque;
@@ -212,43 +308,26 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
   int32_t ticket = (int32_t)(packed >> 32);
   int32_t index = (int32_t)(packed & 0xffffffffu);
   int32_t err = m->err;
-  pthread_mutex_lock(&p->mu);
-  p->reported_msgs++;
-  p->reported_bytes += m->len;
-  outcome_set *s = &p->sets[p->fill];
-  unsigned slot = (unsigned)ticket % MERGE_SLOTS;
-  int e = -1;
-  if (p->merge_gen[slot] == p->merge_gen_fill && p->merge_ticket[slot] == ticket) e = p->merge_entry[slot];
-  if (e < 0) {
-    if (s->n_entries >= ENTRY_CAP) {
-      wait_for_room_locked(p);
-      s = &p->sets[p->fill];
-    }
-    e = s->n_entries++;
-    int32_t *row = s->entries + e * ENTRY_INTS;
-    row[0] = ticket;
-    row[1] = row[2] = row[3] = row[4] = 0;
-    p->merge_gen[slot] = p->merge_gen_fill;
-    p->merge_ticket[slot] = ticket;
-    p->merge_entry[slot] = e;
+  stage *st = &p->staged;
+  if (st->n_entries == STAGE_ENTRIES || (err != RD_KAFKA_RESP_ERR_NO_ERROR && st->n_details == STAGE_DETAILS)) {
+    pthread_mutex_lock(&p->mu);
+    merge_stage_locked(p);
+    pthread_mutex_unlock(&p->mu);
   }
-  int32_t *row = s->entries + e * ENTRY_INTS;
+  st->msgs++;
+  st->bytes += m->len;
+  int32_t *row = stage_entry(st, ticket);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     row[1]++;
   } else {
     if (is_permanent(p, err)) row[3]++;
     else row[2]++;
     if (row[4] == 0) row[4] = err;
-    if (s->n_details < DETAIL_CAP) {
-      int32_t *d = s->details + s->n_details++ * DETAIL_INTS;
-      d[0] = ticket;
-      d[1] = index;
-      d[2] = err;
-    } else {
-      s->details_dropped++;
-    }
+    int32_t *d = st->details + st->n_details++ * DETAIL_INTS;
+    d[0] = ticket;
+    d[1] = index;
+    d[2] = err;
   }
-  pthread_mutex_unlock(&p->mu);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -284,6 +363,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
 
 static void hand_over(producer *p) {
   pthread_mutex_lock(&p->mu);
+  merge_stage_locked(p);
   /* rd_kafka_poll/flush returned: the reported records are freed, their room is librdkafka's again. */
   p->queued_msgs -= p->reported_msgs;
   p->queued_bytes -= p->reported_bytes;
@@ -429,6 +509,7 @@ static void producer_free(producer *p) {
   free(p->avail);
   free(p->n_avail);
   free(p->rotation);
+  free(p->lookups);
   free(p->topics);
   free(p->topic_names);
   free(p->permanent);
@@ -486,6 +567,7 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
   pthread_cond_init(&p->cv, NULL);
   p->env = env;
   p->merge_gen_fill = 1;
+  p->staged.last = -1;
   if (argc > 3) {
     bool sticky = false;
     napi_get_value_bool(env, argv[3], &sticky);
@@ -666,7 +748,9 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
     if (na) p->n_avail = na;
     uint32_t *rot = na ? realloc(p->rotation, (size_t)cap * sizeof *rot) : NULL;
     if (rot) p->rotation = rot;
-    if (!rot) {
+    struct topic_lookup *lk = rot ? realloc(p->lookups, (size_t)cap * sizeof *lk) : NULL;
+    if (lk) p->lookups = lk;
+    if (!lk) {
       pthread_mutex_unlock(&p->mu);
       rd_kafka_topic_destroy(rkt);
       free(name);
@@ -680,6 +764,7 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
   p->avail[id] = NULL;
   p->n_avail[id] = 0;
   p->rotation[id] = (uint32_t)rand();
+  memset(&p->lookups[id], 0, sizeof p->lookups[id]);
   p->n_topics++;
   pthread_mutex_unlock(&p->mu);
   napi_create_int32(env, id, &out);
@@ -703,6 +788,51 @@ static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t *l
   return 0;
 }
 
+typedef struct {
+  producer *p;
+  int timeout_ms;
+  int err;
+  int brokers;
+  napi_ref cb;          /* NULL: a topic's own request (no JavaScript to call) */
+  rd_kafka_topic_t *only; /* ask for this topic only (a topic lookup), or NULL (all known topics) */
+  napi_async_work work;
+} metadata_job;
+
+static void metadata_execute(napi_env env, void *data);
+static void metadata_complete(napi_env env, napi_status status, void *data);
+
+/* Asks for `topic_id`'s partitions (see struct topic_lookup): one request at a time, a topic's
+ * next one no sooner than its backoff; the answer fills avail like a probe's. JavaScript
+ * thread (it queues work on libuv's pool), mu held. */
+static void request_partitions_locked(producer *p, int32_t topic_id) {
+  struct topic_lookup *l = &p->lookups[topic_id];
+  int64_t now = now_ms();
+  /* One lookup at a time for the whole producer: a thousand new per-file topics must not fill
+   * libuv's pool (the file reads' threads) with metadata requests, each up to its timeout
+   * when the cluster stalls. The others ask at their next call after it. */
+  if (p->lookup_inflight || p->state != ST_RUNNING || now < l->due_ms) return;
+  metadata_job *j = calloc(1, sizeof *j);
+  if (!j) return;
+  j->p = p;
+  j->timeout_ms = LOOKUP_TIMEOUT_MS;
+  j->only = p->topics[topic_id];
+  napi_value name;
+  if (napi_create_string_utf8(p->env, "logship-topic-metadata", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(p->env, NULL, name, metadata_execute, metadata_complete, j, &j->work) != napi_ok) {
+    free(j);
+    return;
+  }
+  if (napi_queue_async_work(p->env, j->work) != napi_ok) {
+    napi_delete_async_work(p->env, j->work);
+    free(j);
+    return;
+  }
+  p->lookup_inflight = 1;
+  p->metadata_inflight++;
+  l->backoff_ms = l->backoff_ms == 0 ? LOOKUP_FIRST_MS : l->backoff_ms * 2 > LOOKUP_MAX_MS ? LOOKUP_MAX_MS : l->backoff_ms * 2;
+  l->due_ms = now + l->backoff_ms;
+}
+
 /* The partition keyless records of `topic_id` stick to for one call (or one topic's group of
  * a call), rotating per call; UA (librdkafka partitions each record) before metadata named the
  * topic's partitions. */
@@ -710,6 +840,7 @@ static int32_t sticky_partition(producer *p, int32_t topic_id) {
   int32_t partition = RD_KAFKA_PARTITION_UA;
   pthread_mutex_lock(&p->mu);
   if (p->n_avail[topic_id] > 0) partition = p->avail[topic_id][p->rotation[topic_id]++ % (uint32_t)p->n_avail[topic_id]];
+  else request_partitions_locked(p, topic_id);
   pthread_mutex_unlock(&p->mu);
   return partition;
 }
@@ -1102,20 +1233,11 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- metadata (readiness, connect) */
 
-typedef struct {
-  producer *p;
-  int timeout_ms;
-  int err;
-  int brokers;
-  napi_ref cb;
-  napi_async_work work;
-} metadata_job;
-
 static void metadata_execute(napi_env env, void *data) {
   (void)env;
   metadata_job *j = data;
   const struct rd_kafka_metadata *md = NULL;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(j->p->rk, 0, NULL, &md, j->timeout_ms);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(j->p->rk, 0, j->only, &md, j->timeout_ms);
   j->err = err;
   if (!err && md) {
     j->brokers = md->broker_cnt;
@@ -1139,6 +1261,7 @@ static void metadata_execute(napi_env env, void *data) {
     rd_kafka_metadata_destroy(md);
   }
   pthread_mutex_lock(&j->p->mu);
+  if (j->only) j->p->lookup_inflight = 0;
   j->p->metadata_inflight--;
   pthread_cond_broadcast(&j->p->cv);
   pthread_mutex_unlock(&j->p->mu);
@@ -1147,6 +1270,11 @@ static void metadata_execute(napi_env env, void *data) {
 static void metadata_complete(napi_env env, napi_status status, void *data) {
   (void)status;
   metadata_job *j = data;
+  if (j->cb == NULL) {
+    napi_delete_async_work(env, j->work);
+    free(j);
+    return;
+  }
   napi_value cb, undefined, argv[3];
   napi_get_undefined(env, &undefined);
   napi_get_reference_value(env, j->cb, &cb);
@@ -1209,6 +1337,23 @@ static napi_value producer_outq_len(napi_env env, napi_callback_info info) {
   producer *p = method_args(env, info, &argc, NULL, 1);
   if (!p) return NULL;
   napi_create_int32(env, rd_kafka_outq_len(p->rk), &out);
+  return out;
+}
+
+/* knownPartitions(topicId): how many partitions (with a leader) keyless records of the topic
+ * rotate over; 0 while librdkafka partitions each record (tests, diagnostics). */
+static napi_value producer_known_partitions(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  producer *p = method_args(env, info, &argc, argv, 0);
+  if (!p) return NULL;
+  int32_t id = -1;
+  napi_get_value_int32(env, argv[0], &id);
+  pthread_mutex_lock(&p->mu);
+  int n = id >= 0 && id < p->n_topics ? p->n_avail[id] : -1;
+  pthread_mutex_unlock(&p->mu);
+  if (n < 0) return throw_msg(env, "ERR_ARGS", "unknown topic id");
+  napi_create_int32(env, n, &out);
   return out;
 }
 
@@ -1478,6 +1623,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, producer_close, NULL, NULL, NULL, napi_default, NULL},
       {"outqLen", NULL, producer_outq_len, NULL, NULL, NULL, napi_default, NULL},
       {"testFatalError", NULL, producer_test_fatal, NULL, NULL, NULL, napi_default, NULL},
+      {"knownPartitions", NULL, producer_known_partitions, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
   napi_define_class(env, "Producer", NAPI_AUTO_LENGTH, producer_new, NULL, sizeof methods / sizeof methods[0], methods, &cls);
