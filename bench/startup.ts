@@ -5,8 +5,10 @@
 // (nanoseconds; /proc/<pid>/stat counts 10 ms ticks). No Kafka needed: the producer is created
 // against an address nobody listens on, and the agent is stopped right after.
 //
-//   node dist/bench/startup.js [--runs N] ENTRY.js [ENTRY.js ...]
+//   node dist/bench/startup.js [--runs N] ENTRY.js[@FLAG,FLAG...] [...]
 //   e.g. node dist/bench/startup.js --runs 5 dist/src/cli/cli.js dist/src/cli/main.js
+// An entry's own node flags after `@` replace the agent's (src/cli/node-flags.ts) for it, e.g.
+// `dist/src/cli/cli.js@--max-semi-space-size=4` for a build with other flags before.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,8 +39,10 @@ interface StartupSample {
   rssMiB: number;
 }
 
-async function startup(entry: string, config: string): Promise<StartupSample> {
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startup(spec: string, config: string): Promise<StartupSample> {
+  const [entry, flags] = spec.split('@') as [string, string | undefined];
+  const nodeFlags = flags === undefined ? AGENT_NODE_FLAGS : flags.split(',').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...nodeFlags, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   try {
     for await (const line of createInterface({ input: child.stdout! })) {
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
       config,
       `agent: {data_dir: ${JSON.stringify(join(dir, 'data'))}, shutdown_timeout: 1s}\ninputs:\n  - id: app\n    paths: [${JSON.stringify(join(dir, 'logs', '*.log'))}]\n    topic: startup\nkafka: {brokers: ["127.0.0.1:9"]}\nmetrics: {listen: ""}\n`,
     );
-    const entries = positionals.map((p) => resolve(p));
+    const entries = positionals.map((p) => (p.includes('@') ? `${resolve(p.slice(0, p.indexOf('@')))}${p.slice(p.indexOf('@'))}` : resolve(p)));
     const samples = new Map(entries.map((e) => [e, [] as StartupSample[]]));
     for (let run = 1; run <= Number(values.runs); run++) {
       for (const entry of entries) samples.get(entry)!.push(await startup(entry, config));
