@@ -55,10 +55,11 @@ test('the bundle built from the compiled code prints the version and checks a co
     // Its source map leads a stack frame in the bundle back to the TypeScript (through tsc's
     // maps): the line that creates the logger is src/log.ts's.
     const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as SourceMapPayload);
-    const lines = readFileSync(bundle, 'utf8').split('\n');
-    const at = lines.findIndex((l) => l.startsWith('function createLogger('));
-    assert.ok(at >= 0, 'the bundle holds createLogger');
-    const entry = map.findEntry(at, 0) as { originalSource?: string };
+    const text = readFileSync(bundle, 'utf8');
+    const at = text.indexOf('function createLogger(');
+    assert.ok(at >= 0, 'the bundle holds createLogger, by its name');
+    const line = text.slice(0, at).split('\n').length - 1;
+    const entry = map.findEntry(line, at - (text.lastIndexOf('\n', at) + 1)) as { originalSource?: string };
     assert.match(entry.originalSource ?? '', /\/src\/log\.ts$/);
   } finally {
     rmSync(bundle, { force: true });

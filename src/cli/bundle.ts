@@ -26,6 +26,10 @@ await build({
   // The CommonJS packages (pino, yaml) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __logshipCreateRequire } from 'node:module'; const require = __logshipCreateRequire(import.meta.url);" },
   external: ['@confluentinc/*', '@logship/*', 'prom-client', 'pino-pretty', 'esbuild'],
+  // Minified but for its names (stack traces and CPU profiles keep them): 1.75 -> 1.18 MB to
+  // compile at every start, ~20 ms less start-up CPU (medians of 5, 2026-11-29).
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: true,
   // The map names src/*.ts; their text is in the repository, not repeated in the map.
   sourcesContent: false,
