@@ -3,6 +3,7 @@
 // agent's main thread spends its time. librdkafka's native threads are not in it.
 
 import { readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 
 interface CallFrame {
   functionName: string;
@@ -110,51 +111,39 @@ function toRows(selfUs: Map<string, { name: string; location: string; us: number
 }
 
 /**
- * The agent runs from a one-file bundle (dist/src/cli/cli.bundle.js, see src/cli/main.ts):
- * esbuild heads each module's code in it with a `// path/of/module.js` comment (relative to the
- * repository). A frame in a bundle is given the URL of the module its line belongs to, so
- * areas and locations read as they do for the modules.
+ * The agent runs from a one-file bundle (dist/src/cli/cli.bundle.js, see src/cli/main.ts),
+ * minified but for its names. Its source map (cli.bundle.js.map, chained through tsc's maps)
+ * gives each frame the TypeScript file and line it came from (src/*.ts, or the npm package's
+ * file), so areas and locations read as they do for the modules.
  */
 export class BundleModules {
-  private readonly starts = new Map<string, Array<{ line: number; url: string }>>();
-
-  constructor(private readonly repoRoot: string) {}
+  private readonly maps = new Map<string, SourceMap | null>();
 
   unbundled(frame: CallFrame): CallFrame {
     if (!frame.url.endsWith('.bundle.js')) return frame;
-    const starts = this.startsOf(frame.url);
-    let found: string | undefined;
-    for (const start of starts) {
-      if (start.line > frame.lineNumber) break;
-      found = start.url;
-    }
-    return found === undefined ? frame : { ...frame, url: found };
+    const found = this.mapOf(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    if (found?.originalSource === undefined) return frame;
+    return { ...frame, url: new URL(found.originalSource, `${frame.url}.map`).href, lineNumber: found.originalLine ?? 0, columnNumber: found.originalColumn ?? 0 };
   }
 
-  private startsOf(url: string): Array<{ line: number; url: string }> {
-    let starts = this.starts.get(url);
-    if (starts === undefined) {
-      starts = [];
-      let text = '';
+  private mapOf(url: string): SourceMap | null {
+    let map = this.maps.get(url);
+    if (map === undefined) {
       try {
-        text = readFileSync(new URL(url), 'utf8');
+        map = new SourceMap(JSON.parse(readFileSync(new URL(`${url}.map`), 'utf8')) as SourceMapPayload);
       } catch {
-        // gone since the run: frames keep the bundle's URL
+        // gone since the run, or built without a map: frames keep the bundle's URL
+        map = null;
       }
-      const root = this.repoRoot.endsWith('/') ? this.repoRoot : `${this.repoRoot}/`;
-      text.split('\n').forEach((line, index) => {
-        const marker = /^\/\/ ((?:node_modules|dist|src)\/\S+\.[cm]?js)$/.exec(line);
-        if (marker) starts!.push({ line: index, url: `file://${root}${marker[1]}` });
-      });
-      this.starts.set(url, starts);
+      this.maps.set(url, map);
     }
-    return starts;
+    return map;
   }
 }
 
 export function summarizeCpuProfile(p: CpuProfile, file: string, repoRoot: string, top = 25, topAreas = 15): ProfileSummary {
   const selfByNode = selfMicrosByNode(p);
-  const bundles = new BundleModules(repoRoot);
+  const bundles = new BundleModules();
   const byFunction = new Map<string, { name: string; location: string; us: number }>();
   const byArea = new Map<string, { name: string; location: string; us: number }>();
   let totalUs = 0;

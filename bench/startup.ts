@@ -5,8 +5,10 @@
 // (nanoseconds; /proc/<pid>/stat counts 10 ms ticks). No Kafka needed: the producer is created
 // against an address nobody listens on, and the agent is stopped right after.
 //
-//   node dist/bench/startup.js [--runs N] ENTRY.js [ENTRY.js ...]
+//   node dist/bench/startup.js [--runs N] ENTRY.js[@FLAG,FLAG...] [...]
 //   e.g. node dist/bench/startup.js --runs 5 dist/src/cli/cli.js dist/src/cli/main.js
+// An entry's own node flags after `@` replace the agent's (src/cli/node-flags.ts) for it, e.g.
+// `dist/src/cli/cli.js@--max-semi-space-size=4` for a build with other flags before.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { memoryUse } from './proc-stats.js';
 import { summarize } from './stats.js';
 
 /** CPU nanoseconds of every live thread of `pid`. */
@@ -30,12 +33,20 @@ function cpuNs(pid: number): number {
   return total;
 }
 
-async function startupCpuMs(entry: string, config: string): Promise<number> {
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+interface StartupSample {
+  cpuMs: number;
+  /** VmRSS at "logship running", MiB. */
+  rssMiB: number;
+}
+
+async function startup(spec: string, config: string): Promise<StartupSample> {
+  const [entry, flags] = spec.split('@') as [string, string | undefined];
+  const nodeFlags = flags === undefined ? AGENT_NODE_FLAGS : flags.split(',').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...nodeFlags, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   try {
     for await (const line of createInterface({ input: child.stdout! })) {
-      if (line.includes('"msg":"logship running"')) return cpuNs(child.pid!) / 1e6;
+      if (line.includes('"msg":"logship running"')) return { cpuMs: cpuNs(child.pid!) / 1e6, rssMiB: memoryUse(child.pid!).rssMiB };
     }
     throw new Error(`${entry} exited before "logship running"`);
   } finally {
@@ -56,15 +67,16 @@ async function main(): Promise<void> {
       config,
       `agent: {data_dir: ${JSON.stringify(join(dir, 'data'))}, shutdown_timeout: 1s}\ninputs:\n  - id: app\n    paths: [${JSON.stringify(join(dir, 'logs', '*.log'))}]\n    topic: startup\nkafka: {brokers: ["127.0.0.1:9"]}\nmetrics: {listen: ""}\n`,
     );
-    const entries = positionals.map((p) => resolve(p));
-    const ms = new Map(entries.map((e) => [e, [] as number[]]));
+    const entries = positionals.map((p) => (p.includes('@') ? `${resolve(p.slice(0, p.indexOf('@')))}${p.slice(p.indexOf('@'))}` : resolve(p)));
+    const samples = new Map(entries.map((e) => [e, [] as StartupSample[]]));
     for (let run = 1; run <= Number(values.runs); run++) {
-      for (const entry of entries) ms.get(entry)!.push(await startupCpuMs(entry, config));
+      for (const entry of entries) samples.get(entry)!.push(await startup(entry, config));
     }
-    console.log(`load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU ms from spawn to "logship running", median [min..max]:`);
-    for (const [entry, list] of ms) {
-      const s = summarize(list);
-      console.log(`  ${entry}: ${s.median.toFixed(0)} [${s.min.toFixed(0)}..${s.max.toFixed(0)}]  (${list.map((v) => v.toFixed(0)).join(' ')})`);
+    console.log(`load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU ms from spawn to "logship running" and VmRSS then, median [min..max]:`);
+    for (const [entry, list] of samples) {
+      const cpu = summarize(list.map((s) => s.cpuMs));
+      const rss = summarize(list.map((s) => s.rssMiB));
+      console.log(`  ${entry}: ${cpu.median.toFixed(0)} ms [${cpu.min.toFixed(0)}..${cpu.max.toFixed(0)}]  (${list.map((s) => s.cpuMs.toFixed(0)).join(' ')}); RSS ${rss.median.toFixed(1)} MiB [${rss.min.toFixed(1)}..${rss.max.toFixed(1)}]`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 // The entry point loads the one-file bundle of the command line only while it matches the
 // compiled modules (src/cli/entry.ts), and the bundle runs: built here from the current
-// compiled code, it prints the version and checks a configuration like the modules do.
+// compiled code, it prints the version and checks a configuration like the modules do, and its
+// source map leads back to the TypeScript.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,8 +52,18 @@ test('the bundle built from the compiled code prints the version and checks a co
     const modules = spawnSync(process.execPath, [join(CLI_DIR, 'cli.js'), 'check', '-c', config], { encoding: 'utf8' });
     assert.equal(refused.status, 1);
     assert.equal(refused.stderr, modules.stderr);
+    // Its source map leads a stack frame in the bundle back to the TypeScript (through tsc's
+    // maps): the line that creates the logger is src/log.ts's.
+    const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as SourceMapPayload);
+    const text = readFileSync(bundle, 'utf8');
+    const at = text.indexOf('function createLogger(');
+    assert.ok(at >= 0, 'the bundle holds createLogger, by its name');
+    const line = text.slice(0, at).split('\n').length - 1;
+    const entry = map.findEntry(line, at - (text.lastIndexOf('\n', at) + 1)) as { originalSource?: string };
+    assert.match(entry.originalSource ?? '', /\/src\/log\.ts$/);
   } finally {
     rmSync(bundle, { force: true });
+    rmSync(`${bundle}.map`, { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,8 +5,10 @@
 // Why a bundle (measured, issue #10): an agent spent ~470 ms of CPU from spawn to "logship
 // running", ~250 ms of it loading ~290 modules — zod's ~95 ESM files, yaml's ~70, pino's, our
 // ~80 —, a third of that resolving specifiers and reading package.json files. Loaded from one
-// file (esbuild, `npm run build`) the same start-up took ~300 ms (medians of 5 alternated
-// runs). Node 20 has no compile cache to do it instead (module.enableCompileCache is Node 22).
+// file (esbuild, `npm run build`, minified but for its names) the same start-up took ~260 ms
+// (medians of 5 alternated runs). Node 20 has no compile cache to do it instead
+// (module.enableCompileCache is Node 22). The launchers' --heap-growing-percent=20 is what kept
+// the bundle's peak RSS down (node-flags.ts).
 
 import { statSync } from 'node:fs';
 import { chooseEntry } from './entry.js';
