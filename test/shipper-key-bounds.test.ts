@@ -24,7 +24,7 @@ const SOURCE = { key: '1:2:1', identity: { dev: 1, ino: 2 }, input: 'in', path: 
 function batchOf(lines: string[], paths: readonly string[], boundsPath: string | null): { batch: LineBatch; stats: ReturnType<typeof emptyJsonFieldStats> } {
   const { data, bounds } = packLines(lines.map((l) => Buffer.from(l)));
   const stats = emptyJsonFieldStats();
-  const { json, jsonBounds } = new JsonFieldExtractor(paths, stats).extractWithBounds(data, bounds, boundsPath);
+  const { json, jsonBounds, jsonIndex } = new JsonFieldExtractor(paths, stats).extractWithBounds(data, bounds, boundsPath);
   const ends = lines.map((_, i) => (i + 1) * 1000);
   const batch: LineBatch = {
     source: SOURCE,
@@ -37,7 +37,7 @@ function batchOf(lines: string[], paths: readonly string[], boundsPath: string |
     endOffset: ends[ends.length - 1]!,
     marker: { len: 0, hash: '' },
     fingerprint: { len: 0, hash: '' },
-    details: { starts: ends.map((e) => e - 1000), streams: null, times: null, json, jsonPaths: paths, jsonBounds },
+    details: { starts: ends.map((e) => e - 1000), streams: null, times: null, json, jsonPaths: paths, jsonBounds, jsonIndex },
   };
   return { batch, stats };
 }
@@ -84,6 +84,7 @@ describe('FileRoute: a key that is one {json.*} field, as bounds into the read',
       const fast = batchOf(LINES, paths, keyOnlyJsonPath(input));
       const slow = batchOf(LINES, paths, null);
       assert.ok(fast.batch.details!.jsonBounds!.bounds[0]! >= 0, 'the plain trace id came as bounds');
+      assert.equal(fast.batch.details!.jsonIndex?.path, 'service', "the topic's field came as an index");
       assert.equal(slow.batch.details!.jsonBounds, null);
       const fallback = key.includes(':-') ? 'no-trace' : '';
       const expected = ['4bf92f3577b34da6', 'a"bé\n', 'é-ü', fallback, fallback, fallback, '1.5', fallback, 'x1', 't-9'].map(hex);
