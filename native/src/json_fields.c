@@ -29,6 +29,9 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json_fields.h"
 
@@ -140,8 +143,22 @@ static int scan_string(Scan *s, const uint8_t **content, uint32_t *length, int *
   const uint8_t *start = p;
   int f = 0;
   for (;;) {
-    /* Eight bytes at a time while none is a quote, a backslash, a control character or >= 0x80
-       (most of a log line's bytes are plain string text): about twice as fast as byte by byte. */
+#ifdef __SSE2__
+    /* Sixteen bytes at a time while none is a quote, a backslash, a control character or >= 0x80
+       (a signed compare below 0x20 catches both): most of a log line's bytes are plain string
+       text, and most keys and short values end within one load. */
+    while (end - p >= 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)p);
+      __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+      int mask = _mm_movemask_epi8(special);
+      if (mask) {
+        p += __builtin_ctz((unsigned)mask);
+        goto classify;
+      }
+      p += 16;
+    }
+#endif
+    /* Eight bytes at a time likewise (the tail, or without SSE2): about twice as fast as byte by byte. */
     while (end - p >= 8) {
       uint64_t v;
       memcpy(&v, p, 8);
