@@ -337,6 +337,23 @@ static int scan_object(Scan *s, uint32_t mask, int depth) {
     if (s->p >= s->end || *s->p != ':') return 0;
     s->p++;
     skip_ws(s);
+    if (!hit && s->p < s->end && *s->p == '"' && depth + 1 <= MAX_DEPTH) {
+      /* The most common member, a string no path wants: scanned here, without the calls
+         through scan_member and scan_value (the same checks, in the same order). */
+      if (!scan_string(s, &text, &length, &flags)) return 0;
+      skip_ws(s);
+      if (s->p >= s->end) return 0;
+      if (*s->p == ',') {
+        s->p++;
+        skip_ws(s);
+        continue;
+      }
+      if (*s->p == '}') {
+        s->p++;
+        return 1;
+      }
+      return 0;
+    }
     int next = scan_member(s, hit, depth, '}');
     if (next != MEMBER_MORE) return next == MEMBER_CLOSED;
   }
