@@ -197,6 +197,8 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
     assert.deepEqual(new JsonFieldExtractor(['service', 'a.0.0.b'], emptyJsonFieldStats()).extract(Buffer.from(deep)), ['cart', undefined]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(50)}}`), [`a${'.0'.repeat(50)}.b`]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(49)}}`), ['a']);
+    // Objects nested around the scan's depth limit (512), a string member innermost.
+    for (const depth of [510, 511, 512, 513]) agree(Buffer.from(`{"s":"x",${'"o":{'.repeat(depth)}"k":"v"${'}'.repeat(depth)},"t":"y"}`), ['s', 't', 'o.o.k']);
   });
 });
 
