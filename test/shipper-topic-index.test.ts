@@ -9,35 +9,27 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseConfigText } from '../src/config/load.js';
+import type { InputConfig } from '../src/config/types.js';
 import { packLines, type LineBatch } from '../src/core/batch.js';
 import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
+import { JSON_SOURCE, jsonInputOf } from './helpers/json-route-fixtures.js';
 
-function inputOf(yaml: string): ReturnType<typeof parseConfigText>['inputs'][number] {
-  const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: in\n    paths: ["/var/log/*.log"]\n    parse: json\n${yaml
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
-  return parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
-}
-
-const SOURCE = { key: '1:2:1', identity: { dev: 1, ino: 2 }, input: 'in', path: '/var/log/app.log' };
 
 /** The batch the line pipeline makes of `lines` for `input`, and the same batch without the index. */
-function batchesOf(lines: string[], input: ReturnType<typeof inputOf>): { indexed: LineBatch; plain: LineBatch } {
+function batchesOf(lines: string[], input: InputConfig): { indexed: LineBatch; plain: LineBatch } {
   const { data, bounds } = packLines(lines.map((l) => Buffer.from(l)));
   const paths = jsonPathsOfInput(input);
   const fields = new JsonFieldExtractor(paths, emptyJsonFieldStats()).extractWithBounds(data, bounds, keyOnlyJsonPath(input));
   const ends = lines.map((_, i) => (i + 1) * 1000);
-  const base = { source: SOURCE, epoch: 0, data, bounds, startOffset: 0, ends, flags: [], endOffset: ends[ends.length - 1]!, marker: { len: 0, hash: '' }, fingerprint: { len: 0, hash: '' } };
+  const base = { source: JSON_SOURCE, epoch: 0, data, bounds, startOffset: 0, ends, flags: [], endOffset: ends[ends.length - 1]!, marker: { len: 0, hash: '' }, fingerprint: { len: 0, hash: '' } };
   const details = { starts: ends.map((e) => e - 1000), streams: null, times: null, json: fields.json, jsonPaths: paths, jsonBounds: fields.jsonBounds };
   return { indexed: { ...base, details: { ...details, jsonIndex: fields.jsonIndex } }, plain: { ...base, details: { ...details } } };
 }
 
 /** Everything the shipper and `logship tap` ask a route about a batch. */
-function routed(input: ReturnType<typeof inputOf>, batch: LineBatch, from: number, to: number): unknown {
-  const route = new FileRoute(SOURCE, planInput(input), 'node-1', {});
+function routed(input: InputConfig, batch: LineBatch, from: number, to: number): unknown {
+  const route = new FileRoute(JSON_SOURCE, planInput(input), 'node-1', {});
   const n = batch.ends.length;
   const ids: string[] = [];
   const topicIds = route.recordTopicIds(batch, (t) => (ids.includes(t) ? ids.indexOf(t) : ids.push(t) - 1));
@@ -85,7 +77,7 @@ const CONFIGS = [
 describe('FileRoute: topics by the index of the distinct values of their field', () => {
   for (const config of CONFIGS) {
     test(`${config.replace(/\n/g, ', ')}: the same as routed record by record`, () => {
-      const input = inputOf(config);
+      const input = jsonInputOf(config);
       fc.assert(
         fc.property(fc.array(lineArb, { minLength: 1, maxLength: 120 }), fc.nat(), fc.nat(), (lines, a, b) => {
           const { indexed, plain } = batchesOf(lines, input);
@@ -99,7 +91,7 @@ describe('FileRoute: topics by the index of the distinct values of their field',
   }
 
   test('the index is made for a read of few distinct values, and its values are the lines’', () => {
-    const input = inputOf('topic: "logs.{json.service:-unknown}"\nkey: "{json.trace_id}"');
+    const input = jsonInputOf('topic: "logs.{json.service:-unknown}"\nkey: "{json.trace_id}"');
     const lines = Array.from({ length: 500 }, (_, i) => (i % 50 === 7 ? 'oops' : `{"service":"${['cart', 'auth', 'search', 'c\\u0061rt'][i % 4]}","trace_id":"t${i}"}`));
     const { indexed } = batchesOf(lines, input);
     const index = indexed.details!.jsonIndex!;
@@ -109,7 +101,7 @@ describe('FileRoute: topics by the index of the distinct values of their field',
   });
 
   test('more distinct values than the addon numbers: no index, every line still has its values', () => {
-    const input = inputOf('topic: "logs.{json.service:-unknown}"');
+    const input = jsonInputOf('topic: "logs.{json.service:-unknown}"');
     const lines = Array.from({ length: 300 }, (_, i) => `{"service":"s${i % 100}"}`);
     const { indexed } = batchesOf(lines, input);
     assert.equal(indexed.details!.jsonIndex, null);
