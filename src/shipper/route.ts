@@ -134,13 +134,8 @@ export class FileRoute {
   private readonly streamHeaders: boolean;
   private readonly jsonHead: string;
   private readonly jsonTail: Buffer;
-  /**
-   * Batches whose records' topics and keys were rendered, until they are dropped (acknowledged
-   * and committed): a batch is asked again when its acknowledgements are counted per topic,
-   * usually after later batches were rendered, and rendering it again was a second pass over
-   * its records (measured: the header rows rendered every header value twice).
-   */
-  private readonly renderedBatches = new WeakMap<LineBatch, RenderedRecords>();
+  /** The batch whose records' topics and keys were rendered last (runs are asked for again on queue-full). */
+  private rendered: RenderedRecords | null = null;
   /**
    * When the topic depends on one JSON field and nothing else of the line: its topic by that
    * field's value (the extractor hands equal values as one string, so this is one lookup per
@@ -217,10 +212,7 @@ export class FileRoute {
   private templateHeaders(batch: LineBatch): HeaderSpec | null {
     if (this.lineHeaders.length === 0) return this.constantHeaders.length === 0 ? null : this.constantHeaders;
     const rendered = this.renderedFor(batch);
-    if (rendered.headerSpec === undefined) {
-      rendered.headerSpec = [...this.constantHeaders, ...this.lineHeaders.flatMap((h, k): HeaderSpec => [h.name, packTexts(rendered.headerValues[k]!)])];
-      rendered.headerValues = []; // packed now: the strings need not live as long as the batch
-    }
+    if (rendered.headerSpec === undefined) rendered.headerSpec = [...this.constantHeaders, ...this.lineHeaders.flatMap((h, k): HeaderSpec => [h.name, packTexts(rendered.headerValues[k]!)])];
     return rendered.headerSpec;
   }
 
@@ -339,13 +331,9 @@ export class FileRoute {
   }
 
   private renderedFor(batch: LineBatch): RenderedRecords {
-    const known = this.renderedBatches.get(batch);
-    if (known !== undefined) return known;
+    if (this.rendered?.batch === batch) return this.rendered;
     const fast = this.renderedByIndex(batch);
-    if (fast !== null) {
-      this.renderedBatches.set(batch, fast);
-      return fast;
-    }
+    if (fast !== null) return (this.rendered = fast);
     const n = recordCount(batch);
     const details = batch.details;
     const keys = new Array<string | null>(n);
@@ -396,9 +384,8 @@ export class FileRoute {
       keys[i] = this.boundKey === null || keyBounds !== null ? null : this.boundKey.render(line);
       for (let k = 0; k < headerValues.length; k++) headerValues[k]![i] = this.lineHeaders[k]!.bound.render(line);
     }
-    const rendered: RenderedRecords = { batch, keys, keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
-    this.renderedBatches.set(batch, rendered);
-    return rendered;
+    this.rendered = { batch, keys, keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
+    return this.rendered;
   }
 
   /**
