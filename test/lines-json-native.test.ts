@@ -5,6 +5,7 @@
 // parsed object return (extractByParse), alone and with many lines in one buffer.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { packLines } from '../src/core/batch.js';
@@ -196,5 +197,46 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
     assert.deepEqual(new JsonFieldExtractor(['service', 'a.0.0.b'], emptyJsonFieldStats()).extract(Buffer.from(deep)), ['cart', undefined]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(50)}}`), [`a${'.0'.repeat(50)}.b`]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(49)}}`), ['a']);
+    // Objects nested around the scan's depth limit (512), a string member innermost.
+    for (const depth of [510, 511, 512, 513]) agree(Buffer.from(`{"s":"x",${'"o":{'.repeat(depth)}"k":"v"${'}'.repeat(depth)},"t":"y"}`), ['s', 't', 'o.o.k']);
+  });
+});
+
+describe('the addon numbers distinct values (modes, json_fields.c)', () => {
+  const require = createRequire(import.meta.url);
+  require('@confluentinc/kafka-javascript');
+  const addon = require('@logship/native') as { jsonFields(data: Uint8Array, bounds: Uint32Array, n: number, spec: Uint8Array, out: Int32Array, modes?: Uint8Array): void };
+  const spec = (x: JsonFieldExtractor): Uint8Array => (x as unknown as { nativeSpec: Uint8Array }).nativeSpec;
+  const VALUES = ['"cart"', '"c\\u0061rt"', '"caf\u00e9"', '1', '"1"', '1.0', 'true', '"true"', 'false', 'null', '[1]', '""'];
+
+  test('by kind and bytes, in order of first appearance, up to 64; bounds mode answers alike without a hash', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...VALUES), fc.nat(80).map((k) => `"v${k}"`), fc.constant(null)), { minLength: 1, maxLength: 200 }), (values) => {
+        const lines = values.map((v) => Buffer.from(v === null ? '{"other":1}' : `{"a":${v},"b":${v}}`));
+        const [data, bounds] = packed(lines);
+        const n = lines.length;
+        const x = new JsonFieldExtractor(['a', 'b'], emptyJsonFieldStats());
+        const hashed = new Int32Array(n * 9);
+        addon.jsonFields(data, bounds, n, spec(x), hashed);
+        const moded = new Int32Array(n * 9);
+        addon.jsonFields(data, bounds, n, spec(x), moded, Uint8Array.of(2, 1));
+        const seen = new Map<string, number>();
+        for (let i = 0; i < n; i++) {
+          const at = 9 * i;
+          for (let f = 0; f < 3; f++) assert.equal(moded[at + 1 + f], hashed[at + 1 + f], 'kind and bounds whatever the mode');
+          assert.deepEqual([moded[at + 5], moded[at + 6], moded[at + 7], moded[at + 8]], [hashed[at + 5], hashed[at + 6], hashed[at + 7], 0], 'bounds mode: no hash');
+          const kind = moded[at + 1]!;
+          if (kind === 0) {
+            assert.equal(moded[at + 4], -1, 'missing: -1');
+            continue;
+          }
+          const key = `${kind}:${data.subarray(moded[at + 2]!, moded[at + 2]! + moded[at + 3]!).toString('hex')}`;
+          const expected = seen.get(key) ?? (seen.size < 64 ? seen.size : -2);
+          if (expected >= 0) seen.set(key, expected);
+          assert.equal(moded[at + 4], expected, `line ${i} ${values[i]}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

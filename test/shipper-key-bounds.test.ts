@@ -5,29 +5,20 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConfigText } from '../src/config/load.js';
 import { packLines, type LineBatch } from '../src/core/batch.js';
 import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
+import { JSON_SOURCE, jsonInputOf } from './helpers/json-route-fixtures.js';
 
-function inputOf(yaml: string): ReturnType<typeof parseConfigText>['inputs'][number] {
-  const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: in\n    paths: ["/var/log/*.log"]\n    parse: json\n${yaml
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
-  return parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
-}
-
-const SOURCE = { key: '1:2:1', identity: { dev: 1, ino: 2 }, input: 'in', path: '/var/log/app.log' };
 
 /** A batch of `lines` with details as the line pipeline makes them (bounds for `boundsPath`, or none). */
 function batchOf(lines: string[], paths: readonly string[], boundsPath: string | null): { batch: LineBatch; stats: ReturnType<typeof emptyJsonFieldStats> } {
   const { data, bounds } = packLines(lines.map((l) => Buffer.from(l)));
   const stats = emptyJsonFieldStats();
-  const { json, jsonBounds } = new JsonFieldExtractor(paths, stats).extractWithBounds(data, bounds, boundsPath);
+  const { json, jsonBounds, jsonIndex } = new JsonFieldExtractor(paths, stats).extractWithBounds(data, bounds, boundsPath);
   const ends = lines.map((_, i) => (i + 1) * 1000);
   const batch: LineBatch = {
-    source: SOURCE,
+    source: JSON_SOURCE,
     epoch: 0,
     data,
     bounds,
@@ -37,7 +28,7 @@ function batchOf(lines: string[], paths: readonly string[], boundsPath: string |
     endOffset: ends[ends.length - 1]!,
     marker: { len: 0, hash: '' },
     fingerprint: { len: 0, hash: '' },
-    details: { starts: ends.map((e) => e - 1000), streams: null, times: null, json, jsonPaths: paths, jsonBounds },
+    details: { starts: ends.map((e) => e - 1000), streams: null, times: null, json, jsonPaths: paths, jsonBounds, jsonIndex },
   };
   return { batch, stats };
 }
@@ -68,27 +59,28 @@ const LINES = [
 
 describe('FileRoute: a key that is one {json.*} field, as bounds into the read', () => {
   test('only a key of exactly one field that no other template uses goes as bounds', () => {
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"')), 'trace_id');
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id:-none}"')), 'trace_id');
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs.{json.service}"\nkey: "t-{json.trace_id}"')), null);
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs.{json.service}"\nkey: "{json.service}"')), null);
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs"\nkey: "{json.trace_id}"\nheaders: {trace: "{json.trace_id}"}')), null);
-    assert.equal(keyOnlyJsonPath(inputOf('topic: "logs"')), null);
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"')), 'trace_id');
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id:-none}"')), 'trace_id');
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs.{json.service}"\nkey: "t-{json.trace_id}"')), null);
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs.{json.service}"\nkey: "{json.service}"')), null);
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs"\nkey: "{json.trace_id}"\nheaders: {trace: "{json.trace_id}"}')), null);
+    assert.equal(keyOnlyJsonPath(jsonInputOf('topic: "logs"')), null);
   });
 
   for (const key of ['{json.trace_id}', '{json.trace_id:-no-trace}']) {
     test(`key ${key}: the bytes equal the rendered key for every kind of line`, () => {
-      const input = inputOf(`topic: "logs.{json.service:-unknown}"\nkey: "${key}"`);
+      const input = jsonInputOf(`topic: "logs.{json.service:-unknown}"\nkey: "${key}"`);
       const paths = jsonPathsOfInput(input);
-      const route = new FileRoute(SOURCE, planInput(input), 'node-1', {});
+      const route = new FileRoute(JSON_SOURCE, planInput(input), 'node-1', {});
       const fast = batchOf(LINES, paths, keyOnlyJsonPath(input));
       const slow = batchOf(LINES, paths, null);
       assert.ok(fast.batch.details!.jsonBounds!.bounds[0]! >= 0, 'the plain trace id came as bounds');
+      assert.equal(fast.batch.details!.jsonIndex?.path, 'service', "the topic's field came as an index");
       assert.equal(slow.batch.details!.jsonBounds, null);
       const fallback = key.includes(':-') ? 'no-trace' : '';
       const expected = ['4bf92f3577b34da6', 'a"bé\n', 'é-ü', fallback, fallback, fallback, '1.5', fallback, 'x1', 't-9'].map(hex);
       assert.deepEqual(keysOf(route, fast.batch), expected);
-      assert.deepEqual(keysOf(new FileRoute(SOURCE, planInput(input), 'node-1', {}), slow.batch), expected);
+      assert.deepEqual(keysOf(new FileRoute(JSON_SOURCE, planInput(input), 'node-1', {}), slow.batch), expected);
       assert.deepEqual(
         LINES.map((_, i) => route.keyOf(fast.batch, i)!.toString('hex')),
         expected,
@@ -102,18 +94,18 @@ describe('FileRoute: a key that is one {json.*} field, as bounds into the read',
   }
 
   test('keys all in the read: the producer gets the read itself, no copy', () => {
-    const input = inputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"');
+    const input = jsonInputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"');
     const { batch } = batchOf([LINES[0]!, LINES[9]!], jsonPathsOfInput(input), 'trace_id');
-    const keys = new FileRoute(SOURCE, planInput(input), 'node-1', {}).recordKeys(batch);
+    const keys = new FileRoute(JSON_SOURCE, planInput(input), 'node-1', {}).recordKeys(batch);
     assert.ok(Array.isArray(keys));
     assert.equal(keys[0], batch.data);
   });
 
   test('a batch passed with bounds, routed after a reload that uses the field elsewhere: values made strings', () => {
-    const before = inputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"');
+    const before = jsonInputOf('topic: "logs.{json.service}"\nkey: "{json.trace_id}"');
     const { batch } = batchOf(LINES, jsonPathsOfInput(before), 'trace_id');
-    const after = inputOf('topic: "t.{json.trace_id:-none}"\nkey: "{json.service:-}"');
-    const route = new FileRoute(SOURCE, planInput(after), 'node-1', {});
+    const after = jsonInputOf('topic: "t.{json.trace_id:-none}"\nkey: "{json.service:-}"');
+    const route = new FileRoute(JSON_SOURCE, planInput(after), 'node-1', {});
     assert.deepEqual(route.recordTopics(batch), ['t.4bf92f3577b34da6', 't.a_b__', 't._-_', 't.none', 't.none', 't.none', 't.1.5', 't.none', 't.x1', 't.t-9']);
     assert.deepEqual(keysOf(route, batch), ['cart', 'cart', 'auth', 'auth', '', 'cart', 'cart', 'cart', '', 'search'].map(hex));
   });

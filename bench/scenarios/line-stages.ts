@@ -49,7 +49,7 @@ function writeCriFile(path: string, events: number): number {
   return out.length;
 }
 
-function writeJsonFile(path: string, lines: number): void {
+export function writeJsonFile(path: string, lines: number): void {
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {
     out.push(

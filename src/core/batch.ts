@@ -111,6 +111,22 @@ export interface LineDetails {
    * Absent (or null) when no field is passed so.
    */
   jsonBounds?: JsonValueBounds | null;
+  /**
+   * The values of the first of `jsonPaths` (the topic's field, when the topic uses one) as an
+   * index per line into the batch's distinct values: what routes a record needs of it without
+   * a lookup per line. Absent (or null) when not made (a read with too many distinct values).
+   */
+  jsonIndex?: JsonValueIndex | null;
+}
+
+/** Values of one {json.*} field as an index per line into distinct values (see LineDetails.jsonIndex). */
+export interface JsonValueIndex {
+  /** The field's path (one of `jsonPaths`). */
+  path: string;
+  /** Line i's value is values[ids[i]]: exactly what `json` holds for it (undefined: missing, or not a JSON object). */
+  ids: Int32Array;
+  /** Distinct values, each once. */
+  values: readonly (string | undefined)[];
 }
 
 /** Values of one {json.*} field as bounds into the batch's `data` (see LineDetails.jsonBounds). */

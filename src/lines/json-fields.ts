@@ -4,7 +4,10 @@
 // The lines of a read are scanned natively (native/src/json_fields.c: one strict RFC 8259 pass
 // per line, answering per path the value's bounds, no tree and no strings), and strings are
 // built here only for values not seen lately: a small cache per path, keyed by the value's hash
-// and checked byte by byte, so four services cost four strings, not one per line. Measured:
+// and checked byte by byte, so four services cost four strings, not one per line. The first
+// path (the topic's field, see jsonPathsOfInput) comes numbered by distinct value per read
+// instead (jsonIndex): one string per distinct value and no lookup per line, and the router
+// renders a topic per distinct value (FileRoute.renderedByIndex). Measured:
 // JSON.parse alone cost about what shipping the line raw costs (~2.5 CPU-s per million 220-byte
 // lines); a JavaScript scanner (commits 8546f41, 7171071) was no faster (V8's parser is C++,
 // a JavaScript scan reads ~2.5 ns a byte here). extractByParse — JSON.parse and a lookup — is
@@ -72,8 +75,25 @@ export interface JsonValueBounds {
   bounds: Int32Array;
 }
 
+/**
+ * One path's values as an index per line into the read's distinct values (core's
+ * LineDetails.jsonIndex): line i's value is values[ids[i]].
+ */
+export interface JsonValueIndex {
+  path: string;
+  ids: Int32Array;
+  values: readonly (string | undefined)[];
+}
+
 /** The values of one line in `paths` order (undefined: missing), or null when it is not a JSON object. */
 export type JsonValues = (string | undefined)[] | null;
+
+/** What JsonFieldExtractor.extractWithBounds returns for a read. */
+export interface ExtractedFields {
+  json: JsonValues[];
+  jsonBounds: JsonValueBounds | null;
+  jsonIndex: JsonValueIndex | null;
+}
 
 export class JsonFieldExtractor {
   private readonly segments: readonly (readonly string[])[];
@@ -82,6 +102,8 @@ export class JsonFieldExtractor {
   /** Recently seen values per path, by hash (see ValueCache). */
   private readonly caches: ValueCache[];
   private out = new Int32Array(0);
+  /** The addon's modes per path, by the index of the path passed as bounds (-1: none). */
+  private readonly modes = new Map<number, Uint8Array>();
 
   /** `paths`: dotted field paths ("http.status"), in the order the values are returned. */
   constructor(
@@ -110,59 +132,118 @@ export class JsonFieldExtractor {
    * extractBounds(), but the values of `boundsPath` (one of `paths`, see keyOnlyJsonPath) that
    * are their bytes as they stand in `data` come as bounds, without a string: a trace id per
    * line costs no JavaScript string (measured: about a third of the JavaScript work of a keyed
-   * line). Such a value is undefined in `json` (and not counted missing).
+   * line). Such a value is undefined in `json` (and not counted missing). And the values of the
+   * first path (the topic's field, see jsonPathsOfInput), unless it is `boundsPath`, come also
+   * as `jsonIndex`: an index per line into the read's distinct values.
    */
-  extractWithBounds(data: Buffer, bounds: Uint32Array | readonly number[], boundsPath: string | null): { json: JsonValues[]; jsonBounds: JsonValueBounds | null } {
+  extractWithBounds(data: Buffer, bounds: Uint32Array | readonly number[], boundsPath: string | null): ExtractedFields {
     const k = boundsPath === null ? -1 : this.paths.indexOf(boundsPath);
     return this.extractLines(data, bounds, k);
   }
 
-  private extractLines(data: Buffer, bounds: Uint32Array | readonly number[], boundsIndex: number): { json: JsonValues[]; jsonBounds: JsonValueBounds | null } {
+  private extractLines(data: Buffer, bounds: Uint32Array | readonly number[], boundsIndex: number): ExtractedFields {
     const n = bounds.length >> 1;
     const out = new Array<JsonValues>(n);
     const line = (i: number): Buffer => data.subarray(bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!);
     const addon = nativeFields();
     if (this.nativeSpec === null || addon === null) {
       for (let i = 0; i < n; i++) out[i] = this.count(extractByParse(line(i), this.segments));
-      return { json: out, jsonBounds: null };
+      return { json: out, jsonBounds: null, jsonIndex: null };
     }
     const valueBounds = boundsIndex === -1 ? null : new Int32Array(2 * n).fill(-1);
-    const stride = 1 + 4 * this.paths.length;
+    const paths = this.paths.length;
+    const stride = 1 + 4 * paths;
     if (this.out.length < stride * n) this.out = new Int32Array(stride * n);
     const res = this.out;
     // Value positions come back relative to `data`, as the bounds are.
-    addon.jsonFields(data, bounds instanceof Uint32Array ? bounds : Uint32Array.from(bounds), n, this.nativeSpec, res);
+    addon.jsonFields(data, bounds instanceof Uint32Array ? bounds : Uint32Array.from(bounds), n, this.nativeSpec, res, this.modesFor(boundsIndex));
+    // The first path's values by their index among the read's distinct ones (the addon numbers
+    // them by bytes): one string per distinct value, and the lines whose other values are all
+    // undefined share one array per distinct value. Null once there are too many of them.
+    const numbered = boundsIndex !== 0;
+    let index: DistinctIndex | null = numbered ? new DistinctIndex(n) : null;
     for (let i = 0; i < n; i++) {
       const at = stride * i;
       const status = res[at]!;
       if (status === LINE_DEEP) {
-        out[i] = this.count(extractByParse(line(i), this.segments));
+        const values = this.count(extractByParse(line(i), this.segments));
+        out[i] = values;
+        if (index !== null && !index.setText(i, values?.[0])) index = null;
         continue;
       }
       if (status !== LINE_OBJECT) {
         out[i] = this.count(null);
+        if (index !== null && !index.setText(i, undefined)) index = null;
         continue;
       }
-      const values = new Array<string | undefined>(this.paths.length);
       let missing = false;
-      for (let k = 0; k < values.length; k++) {
+      let first: string | undefined;
+      let k = 0;
+      if (numbered) {
+        const kind = res[at + 1]!;
+        if (kind === VALUE_MISSING) {
+          missing = true;
+          if (index !== null && !index.setText(i, undefined)) index = null;
+        } else {
+          const d = res[at + 4]!;
+          if (index !== null && d >= 0) first = index.setNumbered(i, d, data, kind, res[at + 2]!, res[at + 3]!);
+          else {
+            // Past the addon's distinct values: this read goes on without the index.
+            index = null;
+            first = valueText(data, kind, res[at + 2]!, res[at + 3]!);
+          }
+        }
+        k = 1;
+      }
+      // The other paths' values; an array of its own only for a line that has some.
+      let values: (string | undefined)[] | null = null;
+      for (; k < paths; k++) {
         const o = at + 1 + 4 * k;
         const kind = res[o]!;
-        if (kind === VALUE_MISSING) missing = true;
-        else if (k === boundsIndex && kind === VALUE_STRING && res[o + 2]! > 0) {
-          // Exactly VALUE_STRING: no escape, ASCII only, so the bytes are the text (an empty
-          // value renders the default: left to the string path).
-          valueBounds![2 * i] = res[o + 1]!;
-          valueBounds![2 * i + 1] = res[o + 2]!;
-          values[k] = undefined;
+        if (kind === VALUE_MISSING) {
+          missing = true;
           continue;
         }
+        if (k === boundsIndex) {
+          if (kind === VALUE_STRING && res[o + 2]! > 0) {
+            // Exactly VALUE_STRING: no escape, ASCII only, so the bytes are the text (an empty
+            // value renders the default: left to the string path).
+            valueBounds![2 * i] = res[o + 1]!;
+            valueBounds![2 * i + 1] = res[o + 2]!;
+            continue;
+          }
+          values ??= new Array<string | undefined>(paths).fill(undefined);
+          values[k] = valueText(data, kind, res[o + 1]!, res[o + 2]!);
+          continue;
+        }
+        values ??= new Array<string | undefined>(paths).fill(undefined);
         values[k] = this.caches[k]!.value(data, kind, res[o + 1]!, res[o + 2]!, res[o + 3]!);
       }
       if (missing) this.stats.missingField++;
-      out[i] = values;
+      if (index !== null && values === null) out[i] = index.shared(i, paths);
+      else {
+        values ??= new Array<string | undefined>(paths).fill(undefined);
+        if (numbered) values[0] = first;
+        out[i] = values;
+      }
     }
-    return { json: out, jsonBounds: valueBounds === null ? null : { path: this.paths[boundsIndex]!, bounds: valueBounds } };
+    return {
+      json: out,
+      jsonBounds: valueBounds === null ? null : { path: this.paths[boundsIndex]!, bounds: valueBounds },
+      jsonIndex: index === null ? null : { path: this.paths[0]!, ids: index.ids, values: index.values },
+    };
+  }
+
+  /** The addon's mode per path: the first numbered by distinct value, `boundsIndex` without a hash. */
+  private modesFor(boundsIndex: number): Uint8Array {
+    let modes = this.modes.get(boundsIndex);
+    if (modes === undefined) {
+      modes = new Uint8Array(this.paths.length).fill(MODE_HASH);
+      modes[0] = MODE_DISTINCT;
+      if (boundsIndex !== -1) modes[boundsIndex] = MODE_BOUNDS;
+      this.modes.set(boundsIndex, modes);
+    }
+    return modes;
   }
 
   private count(values: JsonValues): JsonValues {
@@ -191,6 +272,13 @@ const VALUE_NUMBER = 2;
 const VALUE_TRUE = 3;
 const VALUE_ESCAPED = 8;
 const VALUE_NON_ASCII = 16;
+const MODE_HASH = 0;
+const MODE_BOUNDS = 1;
+const MODE_DISTINCT = 2;
+/** Distinct values a read's index holds in JavaScript (the addon numbers up to 64; lines that are not objects, or deep, add theirs). */
+const INDEX_VALUES = 128;
+/** Distinct values the addon numbers per call (MAX_DISTINCT in json_fields.c). */
+const ADDON_DISTINCT = 64;
 const MAX_PATHS = 32;
 const MAX_SEGMENTS = 16;
 const MAX_SEGMENT_BYTES = 256;
@@ -201,7 +289,7 @@ const CACHE_VERDICT_LOOKUPS = 1024;
 const CACHE_BYPASS_VALUES = 16_384;
 
 interface JsonFieldsAddon {
-  jsonFields(data: Uint8Array, bounds: Uint32Array, n: number, spec: Uint8Array, out: Int32Array): void;
+  jsonFields(data: Uint8Array, bounds: Uint32Array, n: number, spec: Uint8Array, out: Int32Array, modes?: Uint8Array): void;
 }
 
 let addon: JsonFieldsAddon | null | undefined;
@@ -280,11 +368,7 @@ class ValueCache {
   value(line: Buffer, kind: number, start: number, length: number, hash: number): string | undefined {
     if (kind === VALUE_MISSING) return undefined;
     const base = kind & 7;
-    if ((kind & (VALUE_ESCAPED | VALUE_NON_ASCII)) !== 0) {
-      // Rare: decoded exactly as JSON.parse would (invalid UTF-8 becomes U+FFFD first).
-      const text = line.toString('utf8', start, start + length);
-      return (kind & VALUE_ESCAPED) !== 0 ? (JSON.parse(`"${text}"`) as string) : text;
-    }
+    if ((kind & (VALUE_ESCAPED | VALUE_NON_ASCII)) !== 0) return valueText(line, kind, start, length);
     if (this.bypass > 0) {
       // A value per line (a trace id): remembering them would only churn the map.
       this.bypass--;
@@ -307,6 +391,68 @@ class ValueCache {
     if (this.byHash.size >= CACHE_ENTRIES) this.byHash.clear();
     this.byHash.set(hash, { raw, base, value });
     return value;
+  }
+}
+
+/** The text of a value the addon found (not missing), as JSON.parse and routingValue make it. */
+function valueText(line: Buffer, kind: number, start: number, length: number): string {
+  if ((kind & (VALUE_ESCAPED | VALUE_NON_ASCII)) !== 0) {
+    // Rare: decoded exactly as JSON.parse would (invalid UTF-8 becomes U+FFFD first).
+    const text = line.toString('utf8', start, start + length);
+    return (kind & VALUE_ESCAPED) !== 0 ? (JSON.parse(`"${text}"`) as string) : text;
+  }
+  return rendered(line.toString('latin1', start, start + length), kind & 7);
+}
+
+/**
+ * A read's values of the first path as an index per line into its distinct values (each text
+ * once: two spellings of one text, "a" and "\u0061", share an index), and per distinct value
+ * the array of a line whose other values are all undefined.
+ */
+class DistinctIndex {
+  readonly ids: Int32Array;
+  readonly values: (string | undefined)[] = [];
+  /** The index of the addon's distinct value d (by bytes) in `values`, -1: not yet seen. */
+  private readonly ofNumbered = new Int32Array(ADDON_DISTINCT).fill(-1);
+  private readonly sharedArrays: (string | undefined)[][] = [];
+
+  constructor(lines: number) {
+    this.ids = new Int32Array(lines);
+  }
+
+  /** Line i holds the addon's distinct value d (at start, length in `data`): its text. */
+  setNumbered(i: number, d: number, data: Buffer, kind: number, start: number, length: number): string {
+    let id = this.ofNumbered[d]!;
+    if (id === -1) {
+      id = this.idOf(valueText(data, kind, start, length));
+      this.ofNumbered[d] = id;
+    }
+    this.ids[i] = id;
+    return this.values[id]!;
+  }
+
+  /** Line i holds `text` (undefined: missing); false when the index holds too many values to go on. */
+  setText(i: number, text: string | undefined): boolean {
+    if (this.values.length >= INDEX_VALUES && !this.values.includes(text)) return false;
+    this.ids[i] = this.idOf(text);
+    return true;
+  }
+
+  /** The array of line i's values when only the first is (or may be) defined. */
+  shared(i: number, paths: number): (string | undefined)[] {
+    const id = this.ids[i]!;
+    let values = this.sharedArrays[id];
+    if (values === undefined) {
+      values = new Array<string | undefined>(paths).fill(undefined);
+      values[0] = this.values[id];
+      this.sharedArrays[id] = values;
+    }
+    return values;
+  }
+
+  private idOf(text: string | undefined): number {
+    const id = this.values.indexOf(text);
+    return id !== -1 ? id : this.values.push(text) - 1;
   }
 }
 

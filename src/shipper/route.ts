@@ -218,7 +218,14 @@ export class FileRoute {
 
   /** Each record's topic, or null when every record goes to `topic`. */
   recordTopics(batch: LineBatch): readonly string[] | null {
-    return this.perLine && this.boundTopic.constant === null ? this.renderedFor(batch).topics : null;
+    if (!this.topicPerLine) return null;
+    const { distinct, topicIndex } = this.renderedFor(batch);
+    return Array.from(topicIndex, (k) => distinct[k]!);
+  }
+
+  /** The topic depends on the line. */
+  private get topicPerLine(): boolean {
+    return this.perLine && this.boundTopic.constant === null;
   }
 
   /**
@@ -226,7 +233,7 @@ export class FileRoute {
    * record goes to `topic`: one lookup per distinct topic of the batch, not one per record.
    */
   recordTopicIds(batch: LineBatch, idOf: (topic: string) => number): Int32Array | null {
-    if (this.recordTopics(batch) === null) return null;
+    if (!this.topicPerLine) return null;
     const { distinct, topicIndex } = this.renderedFor(batch);
     const ids = distinct.map(idOf);
     const out = new Int32Array(topicIndex.length);
@@ -281,7 +288,7 @@ export class FileRoute {
    * refusal taken back).
    */
   countTopics(batch: LineBatch, from: number, to: number, perTopic: Map<string, number>, by = 1): void {
-    if (this.recordTopics(batch) === null) {
+    if (!this.topicPerLine) {
       perTopic.set(this.topic, (perTopic.get(this.topic) ?? 0) + by * (to - from));
       return;
     }
@@ -291,18 +298,19 @@ export class FileRoute {
   /** The topic record `index` of `batch` goes to. */
   topicOf(batch: LineBatch, index: number): string {
     if (!this.perLine || index < 0 || index >= recordCount(batch)) return this.topic;
-    return this.renderedFor(batch).topics[index]!;
+    const { distinct, topicIndex } = this.renderedFor(batch);
+    return distinct[topicIndex[index]!]!;
   }
 
   /** The key record `index` of `batch` carries. */
   keyOf(batch: LineBatch, index: number): Buffer | null {
-    if (!this.perLine || index < 0 || index >= recordCount(batch)) return this.key;
+    if (!this.perLine || this.boundKey === null || this.boundKey.constant !== null || index < 0 || index >= recordCount(batch)) return this.key;
     const rendered = this.renderedFor(batch);
     if (rendered.keyBounds !== null) {
       const [data, bounds] = this.recordKeys(batch) as [Uint8Array, Uint32Array];
       return Buffer.from(data.subarray(bounds[2 * index]!, bounds[2 * index]! + bounds[2 * index + 1]!));
     }
-    const key = rendered.keys[index]!;
+    const key = rendered.keys[index] ?? null;
     return key === null ? null : Buffer.from(key);
   }
 
@@ -324,9 +332,10 @@ export class FileRoute {
 
   private renderedFor(batch: LineBatch): RenderedRecords {
     if (this.rendered?.batch === batch) return this.rendered;
+    const fast = this.renderedByIndex(batch);
+    if (fast !== null) return (this.rendered = fast);
     const n = recordCount(batch);
     const details = batch.details;
-    const topics = new Array<string>(n);
     const keys = new Array<string | null>(n);
     const line: { stream: string | null; json: readonly (string | undefined)[] | null } = { stream: null, json: null };
     // Fields extracted for other paths (a batch read before a reload changed the templates):
@@ -365,7 +374,6 @@ export class FileRoute {
           byValue.set(value, topic);
         }
       }
-      topics[i] = topic;
       if (topic !== lastTopic) {
         let index = indexOf.get(topic);
         if (index === undefined) indexOf.set(topic, (index = distinct.push(topic) - 1));
@@ -376,8 +384,47 @@ export class FileRoute {
       keys[i] = this.boundKey === null || keyBounds !== null ? null : this.boundKey.render(line);
       for (let k = 0; k < headerValues.length; k++) headerValues[k]![i] = this.lineHeaders[k]!.bound.render(line);
     }
-    this.rendered = { batch, topics, keys, keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
+    this.rendered = { batch, keys, keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues, headerSpec: undefined };
     return this.rendered;
+  }
+
+  /**
+   * renderedFor() without a step per record, where the batch allows it: the topic depends on
+   * one field only, whose values came as an index into the read's distinct values
+   * (LineDetails.jsonIndex), and nothing else is rendered per record (no key, or a key taken as
+   * bounds; no header template). A topic is rendered per distinct value, and each record's
+   * index into the batch's distinct topics is its value's. Null: render record by record.
+   */
+  private renderedByIndex(batch: LineBatch): RenderedRecords | null {
+    const details = batch.details;
+    const index = details?.jsonIndex ?? null;
+    if (index === null || this.topicField === -1 || index.path !== this.jsonPaths[this.topicField] || this.lineHeaders.length > 0) return null;
+    const valueBounds = details?.jsonBounds ?? null;
+    const keyBounds = valueBounds !== null && valueBounds.path === this.keyPath ? valueBounds.bounds : null;
+    if (this.boundKey !== null && this.boundKey.constant === null && keyBounds === null) return null;
+    // Each distinct value's topic (rendered as for a line holding only that field), and its
+    // index among the batch's distinct topics (two values may sanitise to one topic).
+    const distinct: string[] = [];
+    const topicOfValue = new Uint32Array(index.values.length);
+    const json = new Array<string | undefined>(this.jsonPaths.length).fill(undefined);
+    const line: LineVars = { stream: null, json };
+    for (let v = 0; v < index.values.length; v++) {
+      const value = index.values[v];
+      let topic = this.topicByValue.get(value);
+      if (topic === undefined) {
+        json[this.topicField] = value;
+        topic = this.boundTopic.renderTopic(line);
+        if (this.topicByValue.size >= TOPICS_BY_VALUE_KEPT) this.topicByValue.clear();
+        this.topicByValue.set(value, topic);
+      }
+      const k = distinct.indexOf(topic);
+      topicOfValue[v] = k !== -1 ? k : distinct.push(topic) - 1;
+    }
+    const n = recordCount(batch);
+    const ids = index.ids;
+    const topicIndex = new Uint32Array(n);
+    for (let i = 0; i < n; i++) topicIndex[i] = topicOfValue[ids[i]!]!;
+    return { batch, keys: [], keyBounds, recordKeys: undefined, distinct, topicIndex, headerValues: [], headerSpec: undefined };
   }
 
   /** The record values of a batch (json: in the shared scratch buffer, see RecordValues). */
@@ -447,8 +494,7 @@ export class FileRoute {
 /** Line-routed topics of a batch, rendered once (see FileRoute.renderedFor). */
 interface RenderedRecords {
   batch: LineBatch;
-  topics: string[];
-  /** Keys by record (null when they come from `keyBounds`). */
+  /** Keys by record (empty or null when they come from `keyBounds`, or the key is the file's). */
   keys: (string | null)[];
   /** The key field's bounds (see FileRoute.keysFromBounds), or null: keys rendered in `keys`. */
   keyBounds: Int32Array | null;

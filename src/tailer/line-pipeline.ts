@@ -281,7 +281,7 @@ export class LinePipeline {
     }
     const kept = new Uint32Array(bounds);
     const fields = this.json === null ? null : this.json.extractWithBounds(data, kept, this.keyPath);
-    const details: LineDetails = { starts, streams, times: this.withTimes ? times : null, json: fields?.json ?? null, jsonPaths: this.json?.paths ?? null, jsonBounds: fields?.jsonBounds ?? null };
+    const details: LineDetails = { starts, streams, times: this.withTimes ? times : null, json: fields?.json ?? null, jsonPaths: this.json?.paths ?? null, jsonBounds: fields?.jsonBounds ?? null, jsonIndex: fields?.jsonIndex ?? null };
     const out: PipelineLines = { data, bounds: kept, ends, flags, details };
     if (ends.length === 0 || ends[ends.length - 1] !== through) out.through = through;
     return out;
