@@ -36,6 +36,11 @@ export interface FramedLines {
    * sequences only. A decoder may then check this once instead of each line.
    */
   whole?: Buffer;
+  /**
+   * With `whole`: the lines (indexes, ascending) that are not in it, because a stage rewrote
+   * them (the container parser's joined events); a decoder checks those one by one.
+   */
+  rewritten?: number[];
 }
 
 export function emptyLines(): FramedLines {
