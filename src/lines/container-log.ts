@@ -35,8 +35,8 @@
 // `auto` takes the format of the first line that is CRI or Docker and keeps it for the file.
 
 import type { ContainerParser } from '../config/types.js';
-import { parseCriLine, parseDockerLine, type RuntimeLine } from './container-formats.js';
-import { EventFlag, emptyEvents, type ContainerEvents, type EventFlags, type FramedInput, type LogStream } from './events.js';
+import { LineScan, scanCri, scanDocker } from './container-formats.js';
+import { EventFlag, type ContainerEvents, type EventFlags, type FramedInput, type LogStream } from './events.js';
 
 export type ContainerFormat = 'cri' | 'docker';
 
@@ -82,6 +82,20 @@ class OpenEvent {
   }
 }
 
+/** Events completed while another was open, waiting for it (see the header). */
+interface HeldEvents {
+  lines: Buffer[];
+  starts: number[];
+  ends: number[];
+  flags: EventFlags[];
+  streams: (LogStream | null)[];
+  times: (string | null)[];
+}
+
+function noHeldEvents(): HeldEvents {
+  return { lines: [], starts: [], ends: [], flags: [], streams: [], times: [] };
+}
+
 /** A line the tailer cut into pieces, being put back together. */
 interface RawLine {
   pieces: Buffer[];
@@ -107,6 +121,7 @@ export interface ContainerLogParserOptions {
 }
 
 const NO_OPEN = { stdout: null, stderr: null };
+const NO_BYTES = Buffer.alloc(0);
 
 export class ContainerLogParser {
   private decided: ContainerFormat | null;
@@ -114,9 +129,14 @@ export class ContainerLogParser {
   private readonly maxEventBytes: number;
   private readonly maxRawLineBytes: number;
   private readonly withTimes: boolean;
+  /** The line being looked at, taken apart (one instance for every line). */
+  private readonly scan = new LineScan();
+  /** The lines being pushed, and where their parts start in the events out (-1: not added yet). */
+  private input: FramedInput | null = null;
+  private inputBase = -1;
   private open: { stdout: OpenEvent | null; stderr: OpenEvent | null } = { ...NO_OPEN };
   private raw: RawLine | null = null;
-  private held: ContainerEvents = emptyEvents();
+  private held: HeldEvents = noHeldEvents();
   private heldBytes = 0;
   /** Lowest start of the held events (Infinity when none). */
   private heldFrom = Infinity;
@@ -155,14 +175,36 @@ export class ContainerLogParser {
 
   /** Feeds framed lines (those starting at the parser's position); appends complete events to `out`. */
   push(input: FramedInput, out: ContainerEvents): void {
-    const { lines, ends, flags } = input;
-    for (let i = 0; i < lines.length; i++) {
+    const { parts, bounds, ends, flags } = input;
+    this.input = input;
+    this.inputBase = -1;
+    // The part holding the current line: lines come in order, a cursor finds it.
+    let part = 0;
+    let partStart = 0;
+    let data = parts[0] ?? NO_BYTES;
+    let partEnd = data.length;
+    for (let i = 0; i < ends.length; i++) {
+      const at = bounds[2 * i]!;
+      const length = bounds[2 * i + 1]!;
+      if (at < partStart) {
+        part = 0;
+        partStart = 0;
+        data = parts[0]!;
+        partEnd = data.length;
+      }
+      while (at + length > partEnd && part < parts.length - 1) {
+        partStart = partEnd;
+        data = parts[++part]!;
+        partEnd += data.length;
+      }
+      const from = at - partStart;
       const start = this.position;
       this.position = ends[i]!;
       const flag = flags[i] ?? EventFlag.None;
-      if (this.raw !== null || (flag & EventFlag.Split) !== 0) this.pushPiece(lines[i]!, start, flag, out);
-      else this.consume(lines[i]!, start, flag, out);
+      if (this.raw !== null || (flag & EventFlag.Split) !== 0) this.pushPiece(data.subarray(from, from + length), start, flag, out);
+      else this.consume(data, from, from + length, at, start, flag, out);
     }
+    this.input = null;
     if (this.held.lines.length > 0 && !this.anyOpen()) this.release(out);
   }
 
@@ -171,7 +213,7 @@ export class ContainerLogParser {
    * to its end) or stayed quiet past partial_line_timeout. Returns whether anything left.
    */
   flush(out: ContainerEvents): boolean {
-    const before = out.lines.length;
+    const before = out.ends.length;
     if (this.raw !== null) {
       const raw = this.raw;
       this.raw = null;
@@ -187,7 +229,7 @@ export class ContainerLogParser {
       this.emitOpen(event, EventFlag.Partial, out);
     }
     this.release(out);
-    return out.lines.length > before;
+    return out.ends.length > before;
   }
 
   /** Forgets everything pending (the file was truncated; flush first to keep it). */
@@ -195,7 +237,7 @@ export class ContainerLogParser {
     this.position = position;
     this.open = { ...NO_OPEN };
     this.raw = null;
-    this.held = emptyEvents();
+    this.held = noHeldEvents();
     this.heldBytes = 0;
     this.heldFrom = Infinity;
   }
@@ -240,52 +282,64 @@ export class ContainerLogParser {
     raw.flags |= flag & ~EventFlag.Split;
     if (!last) return;
     this.raw = null;
-    this.consume(Buffer.concat(raw.pieces, raw.bytes), raw.start, raw.flags, out);
+    const line = Buffer.concat(raw.pieces, raw.bytes);
+    this.consume(line, 0, line.length, -1, raw.start, raw.flags, out);
   }
 
-  /** One whole line of the file. */
-  private consume(line: Buffer, start: number, flag: EventFlags, out: ContainerEvents): void {
-    const parsed = this.parse(line);
-    if (parsed === null) {
+  /**
+   * One whole line of the file: data[from, to), at `at` in the input's parts (-1: a line put
+   * back together, in a buffer of its own), starting at file offset `start`.
+   */
+  private consume(data: Buffer, from: number, to: number, at: number, start: number, flag: EventFlags, out: ContainerEvents): void {
+    const scan = this.scan;
+    if (!this.scanLine(data, from, to)) {
       this.stats.malformedLines++;
-      this.produce(line, start, flag | EventFlag.Malformed, null, null, out);
+      this.produceLine(data, from, to, at, start, flag | EventFlag.Malformed, null, null, out);
       return;
     }
-    if (parsed.replaced > 0) {
-      this.stats.replacedChars += parsed.replaced;
+    if (scan.replaced > 0) {
+      this.stats.replacedChars += scan.replaced;
       flag |= EventFlag.Replaced;
     }
-    let event = this.open[parsed.stream];
+    const stream = scan.stream;
+    let event = this.open[stream];
     if (event === null) {
+      const time = this.withTimes ? scan.time(data) : '';
       // The common case: a whole line, alone, of a sensible size. The message is a view of it.
-      if (!parsed.partial && parsed.message.length <= this.maxEventBytes) {
-        this.produce(parsed.message, start, flag, parsed.stream, parsed.time, out);
-        return;
+      if (!scan.partial) {
+        if (scan.decoded === null && scan.messageEnd - scan.messageStart <= this.maxEventBytes) {
+          this.produceLine(data, scan.messageStart, scan.messageEnd, at < 0 ? -1 : at + (scan.messageStart - from), start, flag, stream, time, out);
+          return;
+        }
+        if (scan.decoded !== null && scan.decoded.length <= this.maxEventBytes) {
+          this.produce(scan.decoded, start, flag, stream, time, out);
+          return;
+        }
       }
-      event = this.open[parsed.stream] = new OpenEvent(parsed.stream, parsed.time, start);
+      event = this.open[stream] = new OpenEvent(stream, time, start);
     }
-    this.append(event, parsed.message, start, flag, out);
-    if (!parsed.partial) {
-      this.open[parsed.stream] = null;
+    this.append(event, scan.message(data), start, flag, out);
+    if (!scan.partial) {
+      this.open[stream] = null;
       this.emitOpen(event, EventFlag.None, out);
     }
   }
 
-  private parse(line: Buffer): RuntimeLine | null {
+  /** Takes data[from, to) apart into `this.scan` in the file's format (deciding it under `auto`). */
+  private scanLine(data: Buffer, from: number, to: number): boolean {
     switch (this.decided) {
       case 'cri':
-        return parseCriLine(line, this.withTimes);
+        return scanCri(data, from, to, this.scan);
       case 'docker':
-        return parseDockerLine(line, this.withTimes);
+        return scanDocker(data, from, to, this.scan);
       case null: {
-        const docker = line[0] === 0x7b ? parseDockerLine(line, this.withTimes) : null;
-        if (docker !== null) {
+        if (data[from] === 0x7b && scanDocker(data, from, to, this.scan)) {
           this.decided = 'docker';
-          return docker;
+          return true;
         }
-        const cri = parseCriLine(line, this.withTimes);
-        if (cri !== null) this.decided = 'cri';
-        return cri;
+        if (!scanCri(data, from, to, this.scan)) return false;
+        this.decided = 'cri';
+        return true;
       }
     }
   }
@@ -323,6 +377,37 @@ export class ContainerLogParser {
     this.produce(event.take(), event.start, event.flags | joined | extra, event.stream, event.time, out);
   }
 
+  /**
+   * Emits data[from, to) as an event, as produce does; at `at` in the input's parts, it leaves as
+   * bounds into the read (-1: a buffer of its own, copied into the events).
+   */
+  private produceLine(data: Buffer, from: number, to: number, at: number, start: number, flags: EventFlags, stream: LogStream | null, time: string | null, out: ContainerEvents): void {
+    if (at < 0 || this.anyOpen()) {
+      this.produce(data.subarray(from, to), start, flags, stream, time, out);
+      return;
+    }
+    if (this.held.lines.length > 0) this.release(out);
+    const input = this.input!;
+    if (this.inputBase < 0) {
+      // The first view of this input: its parts join the events' (the read itself, no copy).
+      this.inputBase = out.size;
+      for (const part of input.parts) {
+        out.parts.push(part);
+        out.size += part.length;
+      }
+      const whole = input.whole ?? null;
+      if (out.whole === undefined) out.whole = whole;
+      else if (out.whole !== whole) out.whole = null;
+    }
+    const i = out.ends.length;
+    out.bounds.push(this.inputBase + at, to - from);
+    out.starts.push(start);
+    out.ends.push(this.safeOffset());
+    if (flags !== EventFlag.None) out.flags[i] = flags;
+    out.streams.push(stream);
+    out.times.push(time);
+  }
+
   /** Emits an event, or holds it while another is open (see the header). */
   private produce(
     line: Buffer,
@@ -337,10 +422,16 @@ export class ContainerLogParser {
     const end = Math.min(this.safeOffset(), upTo);
     if (!this.anyOpen()) {
       if (this.held.lines.length > 0) this.release(out);
-      append(out, line, start, end, flags, stream, time);
+      appendMade(out, line, start, end, flags, stream, time);
       return;
     }
-    append(this.held, line, start, end, flags, stream, time);
+    const held = this.held;
+    held.lines.push(line);
+    held.starts.push(start);
+    held.ends.push(end);
+    held.flags.push(flags);
+    held.streams.push(stream);
+    held.times.push(time);
     this.heldBytes += line.length;
     this.heldFrom = Math.min(this.heldFrom, start);
     if (this.heldBytes > this.maxEventBytes) this.release(out);
@@ -349,17 +440,21 @@ export class ContainerLogParser {
   private release(out: ContainerEvents): void {
     const held = this.held;
     for (let i = 0; i < held.lines.length; i++) {
-      append(out, held.lines[i]!, held.starts[i]!, held.ends[i]!, held.flags[i] ?? EventFlag.None, held.streams[i]!, held.times[i]!);
+      appendMade(out, held.lines[i]!, held.starts[i]!, held.ends[i]!, held.flags[i]!, held.streams[i]!, held.times[i]!);
     }
-    this.held = emptyEvents();
+    this.held = noHeldEvents();
     this.heldBytes = 0;
     this.heldFrom = Infinity;
   }
 }
 
-function append(out: ContainerEvents, line: Buffer, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
-  const i = out.lines.length;
-  out.lines.push(line);
+/** Appends an event whose message is `line`, a part of its own. */
+function appendMade(out: ContainerEvents, line: Buffer, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
+  const i = out.ends.length;
+  out.bounds.push(out.size, line.length);
+  out.parts.push(line);
+  out.size += line.length;
+  out.rewritten.push(i);
   out.starts.push(start);
   out.ends.push(end);
   if (flags !== EventFlag.None) out.flags[i] = flags;
