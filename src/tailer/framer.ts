@@ -37,10 +37,10 @@ export interface FramedLines {
    */
   whole?: Buffer;
   /**
-   * With `whole`: the lines (indexes, ascending) that are not in it, because a stage rewrote
-   * them (the container parser's joined events); a decoder checks those one by one.
+   * With `whole`: the lines not in it are in this buffer, a stage wrote them there (the container
+   * parser's joined and decoded events), each followed by a newline: it is checked at once too.
    */
-  rewritten?: number[];
+  made?: Buffer;
 }
 
 export function emptyLines(): FramedLines {
