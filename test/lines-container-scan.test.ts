@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseConfigText } from '../src/config/load.js';
+import type { InputConfig } from '../src/config/types.js';
 import { linesOf, LineFlag } from '../src/core/batch.js';
 import { LineScan, scanCri, scanDocker } from '../src/lines/container-formats.js';
 import { LinePipeline } from '../src/tailer/line-pipeline.js';
@@ -32,7 +33,11 @@ function reference(line: Buffer): Scanned | null {
 
 function scanned(data: Buffer, start: number, end: number, scan: (data: Buffer, start: number, end: number, into: LineScan) => boolean): Scanned | null {
   const into = new LineScan();
+  // Room for a decoded message, after bytes that must stay as they are.
+  into.out = Buffer.alloc(7 + end - start, 0x2a);
+  into.outAt = 7;
   if (!scan(data, start, end, into)) return null;
+  assert.equal(into.out.subarray(0, 7).toString(), '*******', 'nothing written before outAt');
   return { stream: into.stream, partial: into.partial, time: into.time(data), message: into.message(data).toString('latin1') };
 }
 
@@ -96,63 +101,91 @@ describe('scanDocker', () => {
   test('the usual whole line (its only escape the final "\\n") is a view of the read, not a copy', () => {
     const data = Buffer.from('{"log":"plain words\\n","stream":"stdout","time":"2024-03-15T10:20:30Z"}');
     const into = new LineScan();
+    into.out = Buffer.alloc(data.length);
     assert.equal(scanDocker(data, 0, data.length, into), true);
-    assert.equal(into.decoded, null);
+    assert.equal(into.written, -1);
     assert.equal(data.toString('utf8', into.messageStart, into.messageEnd), 'plain words');
     assert.equal(into.partial, false);
   });
 });
 
-describe('LinePipeline with parser: cri, against the events decoded one by one', () => {
-  const input = parseConfigText('agent: {data_dir: /tmp/x}\ninputs:\n  - id: scan\n    paths: ["/tmp/*.log"]\n    parser: cri\n    topic: t\nkafka: {brokers: ["k:9092"]}\n', '/tmp/agent.yaml', {}).inputs[0]!;
-  /** An event's message: valid text, characters that P pieces may cut, and invalid bytes. */
-  const message = fc.array(fc.oneof(fc.constantFrom('a', 'hello ', 'é', '€', '😀').map((s) => Buffer.from(s)), fc.constantFrom([0xff], [0xc3], [0x80], [0xe2, 0x82]).map((b) => Buffer.from(b))), { maxLength: 8 }).map((parts) => Buffer.concat(parts));
+/** A Docker "log" string for `bytes` as Go writes it (quotes, backslashes, control characters escaped), raw bytes kept as they are. */
+function dockerString(bytes: Buffer): Buffer {
+  const out: number[] = [0x22];
+  for (const b of bytes) {
+    if (b === 0x22 || b === 0x5c) out.push(0x5c, b);
+    else if (b === 0x0a) out.push(0x5c, 0x6e);
+    else if (b < 0x20) out.push(...Buffer.from(`\\u${b.toString(16).padStart(4, '0')}`));
+    else out.push(b);
+  }
+  out.push(0x22);
+  return Buffer.from(out);
+}
 
-  test('records, flags and replacement counts are those of each event decoded alone, whatever the reads', () => {
-    fc.assert(
-      fc.property(fc.array(fc.record({ message, cuts: fc.array(fc.nat(), { maxLength: 3 }), stream: fc.constantFrom('stdout', 'stderr') }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 6 }), (events, readCuts) => {
-        const T = '2024-03-15T10:20:30.123456789Z';
-        const lines: Buffer[] = [];
-        const expected: Array<{ text: string; replaced: boolean }> = [];
-        let replacedChars = 0;
-        for (const { message: m, cuts, stream } of events) {
-          // P pieces cut anywhere in the message's bytes (inside a character too), then its F.
-          const at = [...new Set(cuts.map((c) => c % (m.length + 1)))].sort((a, b) => a - b);
-          let from = 0;
-          for (const cut of at) {
-            lines.push(Buffer.concat([Buffer.from(`${T} ${stream} P `), m.subarray(from, cut), Buffer.from('\n')]));
-            from = cut;
+function pipelineInput(parser: 'cri' | 'docker'): InputConfig {
+  return parseConfigText(`agent: {data_dir: /tmp/x}\ninputs:\n  - id: scan-${parser}\n    paths: ["/tmp/*.log"]\n    parser: ${parser}\n    topic: t\nkafka: {brokers: ["k:9092"]}\n`, '/tmp/agent.yaml', {}).inputs[0]!;
+}
+
+for (const parser of ['cri', 'docker'] as const) {
+  describe(`LinePipeline with parser: ${parser}, against the events decoded one by one`, () => {
+    const input = pipelineInput(parser);
+    /** An event's message: valid text, characters that pieces may cut, JSON's escaped characters, and invalid bytes. */
+    const message = fc.array(fc.oneof(fc.constantFrom('a', 'hello ', 'é', '€', '😀', '"', '\\', '\t').map((s) => Buffer.from(s)), fc.constantFrom([0xff], [0xc3], [0x80], [0xe2, 0x82]).map((b) => Buffer.from(b))), { maxLength: 8 }).map((parts) => Buffer.concat(parts));
+
+    test('records, flags and replacement counts are those of each event decoded alone, whatever the reads', () => {
+      fc.assert(
+        fc.property(fc.array(fc.record({ message, cuts: fc.array(fc.nat(), { maxLength: 3 }), stream: fc.constantFrom('stdout', 'stderr') }), { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { maxLength: 6 }), (events, readCuts) => {
+          const T = '2024-03-15T10:20:30.123456789Z';
+          const line = (stream: string, piece: Buffer, last: boolean): Buffer =>
+            parser === 'cri'
+              ? Buffer.concat([Buffer.from(`${T} ${stream} ${last ? 'F' : 'P'} `), piece, Buffer.from('\n')])
+              : Buffer.concat([Buffer.from('{"log":'), dockerString(last ? Buffer.concat([piece, Buffer.from('\n')]) : piece), Buffer.from(`,"stream":"${stream}","time":"${T}"}\n`)]);
+          const lines: Buffer[] = [];
+          const expected: Array<{ text: string; replaced: boolean }> = [];
+          let replacedChars = 0;
+          for (const { message: m, cuts, stream } of events) {
+            // Pieces cut anywhere in the message's bytes (inside a character too), then its last line.
+            // (A Docker piece is never empty: an empty one would be a line of its own.)
+            const at = [...new Set(cuts.map((c) => c % (m.length + 1)))].filter((c) => parser === 'cri' || c > 0).sort((a, b) => a - b);
+            let from = 0;
+            for (const cut of at) {
+              lines.push(line(stream, m.subarray(from, cut), false));
+              from = cut;
+            }
+            lines.push(line(stream, m.subarray(from), true));
+            const text = m.toString('utf8');
+            expected.push({ text, replaced: !m.equals(Buffer.from(text)) });
+            replacedChars += (text.match(/\uFFFD/g) ?? []).length;
           }
-          lines.push(Buffer.concat([Buffer.from(`${T} ${stream} F `), m.subarray(from), Buffer.from('\n')]));
-          const text = m.toString('utf8');
-          expected.push({ text, replaced: !m.equals(Buffer.from(text)) });
-          replacedChars += (text.match(/\uFFFD/g) ?? []).length;
-        }
-        const file = Buffer.concat(lines);
-        const stats = newTailerStats();
-        const pipeline = new LinePipeline(input, stats);
-        pipeline.reset(0);
-        const got: Array<{ text: string; replaced: boolean }> = [];
-        let lastEnd = 0;
-        const take = (out: ReturnType<LinePipeline['push']>): void => {
-          linesOf(out).forEach((line, i) => got.push({ text: line.toString('utf8'), replaced: ((out.flags[i] ?? 0) & LineFlag.Replaced) !== 0 }));
-          if (out.ends.length > 0) lastEnd = out.ends[out.ends.length - 1]!;
-        };
-        let at = 0;
-        for (const cut of [...readCuts.map((c) => c % (file.length + 1)).sort((a, b) => a - b), file.length]) {
-          if (cut <= at) continue;
-          take(pipeline.push(file.subarray(at, cut)));
-          at = cut;
-        }
-        for (const out of pipeline.flush(true)) take(out);
-        assert.deepEqual(got, expected);
-        assert.equal(stats.replacedChars, replacedChars);
-        assert.equal(lastEnd, file.length, 'the last event ends where the file does');
-      }),
-      { numRuns: 500 },
-    );
+          const file = Buffer.concat(lines);
+          const stats = newTailerStats();
+          const pipeline = new LinePipeline(input, stats);
+          pipeline.reset(0);
+          const got: Array<{ text: string; replaced: boolean }> = [];
+          let lastEnd = 0;
+          const take = (out: ReturnType<LinePipeline['push']>): void => {
+            linesOf(out).forEach((l, i) => got.push({ text: l.toString('utf8'), replaced: ((out.flags[i] ?? 0) & LineFlag.Replaced) !== 0 }));
+            if (out.ends.length > 0) lastEnd = out.ends[out.ends.length - 1]!;
+          };
+          let at = 0;
+          for (const cut of [...readCuts.map((c) => c % (file.length + 1)).sort((a, b) => a - b), file.length]) {
+            if (cut <= at) continue;
+            take(pipeline.push(file.subarray(at, cut)));
+            at = cut;
+          }
+          for (const out of pipeline.flush(true)) take(out);
+          assert.deepEqual(got, expected);
+          assert.equal(stats.replacedChars, replacedChars);
+          assert.equal(lastEnd, file.length, 'the last event ends where the file does');
+        }),
+        { numRuns: 400 },
+      );
+    });
   });
+}
 
+describe('LinePipeline: where the events lie', () => {
+  const input = pipelineInput('cri');
   test('plain events are bounds into the read; a joined one is packed after it', () => {
     const pipeline = new LinePipeline(input, newTailerStats());
     pipeline.reset(0);
@@ -163,5 +196,17 @@ describe('LinePipeline with parser: cri, against the events decoded one by one',
     assert.equal(out.data.subarray(0, read.length).toString(), read.toString(), 'the read itself, first');
     assert.deepEqual([out.bounds[0], out.bounds[4]], [T.length + 10, read.indexOf('three')]);
     assert.ok(out.bounds[2]! >= read.length, 'the joined event after the read');
+  });
+
+  test('docker: a message with escapes is decoded once into the made bytes, back to back with a newline after each', () => {
+    const pipeline = new LinePipeline(pipelineInput('docker'), newTailerStats());
+    pipeline.reset(0);
+    const T = '2024-03-15T10:20:30Z';
+    const docker = (log: string): string => `${JSON.stringify({ log, stream: 'stdout', time: T })}\n`;
+    const read = Buffer.from(docker('plain\n') + docker('say "hi"\n') + docker('tab\there\n'));
+    const out = pipeline.push(read);
+    assert.deepEqual(linesOf(out).map(String), ['plain', 'say "hi"', 'tab\there']);
+    assert.equal(out.bounds[0], read.indexOf('plain'), 'no escape but the final one: a view of the read');
+    assert.equal(out.data.subarray(read.length).toString(), 'say "hi"\ntab\there\n');
   });
 });

@@ -43,6 +43,7 @@ const DOCKER_STDOUT = Buffer.from('","stream":"stdout","time":"');
 const DOCKER_STDERR = Buffer.from('","stream":"stderr","time":"');
 const DOCKER_TAIL = Buffer.from('"}');
 const SURROGATE = /[\uD800-\uDFFF]/;
+const NO_BYTES = Buffer.alloc(0);
 /** "2006-01-02T15:04:05Z" is the shortest RFC 3339 time; nanoseconds and an offset make 35. */
 const TIME_MIN = 20;
 const TIME_MAX = 35;
@@ -108,17 +109,25 @@ export class LineScan {
   stream: LogStream = 'stdout';
   /** A piece: the message continues in the stream's next line. */
   partial = false;
-  /** The message is data[messageStart, messageEnd) (without Docker's final "\n") unless `decoded` holds it. */
+  /** The message is data[messageStart, messageEnd) (without Docker's final "\n"), unless written or decoded. */
   messageStart = 0;
   messageEnd = 0;
-  /** Docker: the message decoded from its JSON escapes (a buffer of its own); null when it is a view. */
+  /**
+   * Where a Docker message with escapes is decoded to: `out` from `outAt`, which the caller
+   * gives room for the line's length (decoded text is never longer than its escaped form).
+   */
+  out: Buffer = NO_BYTES;
+  outAt = 0;
+  /** Length of the message decoded to out[outAt..]; -1 when it is not there. */
+  written = -1;
+  /** The message as JSON.parse gave it (Docker lines not in Docker's key order); null otherwise. */
   decoded: Buffer | null = null;
   /** U+FFFD characters introduced by decoding (lone surrogate escapes). */
   replaced = 0;
   /** The runtime's time is data[timeStart, timeEnd) (RFC 3339), unless `timeText` holds it. */
   timeStart = 0;
   timeEnd = 0;
-  /** The time as text when it was read through JSON.parse (Docker lines not in Docker's key order). */
+  /** The time as text when it was read through JSON.parse. */
   timeText: string | null = null;
 
   /** The runtime's time as text (a string made on each call: only for those who need it). */
@@ -126,9 +135,16 @@ export class LineScan {
     return this.timeText ?? data.toString('latin1', this.timeStart, this.timeEnd);
   }
 
-  /** The message as a Buffer (a view of `data` unless decoded). */
+  /** The message's length in bytes. */
+  get messageLength(): number {
+    return this.decoded !== null ? this.decoded.length : this.written >= 0 ? this.written : this.messageEnd - this.messageStart;
+  }
+
+  /** The message as a Buffer (a view of `data` or of `out`, or the decoded buffer). */
   message(data: Buffer): Buffer {
-    return this.decoded ?? data.subarray(this.messageStart, this.messageEnd);
+    if (this.decoded !== null) return this.decoded;
+    if (this.written >= 0) return this.out.subarray(this.outAt, this.outAt + this.written);
+    return data.subarray(this.messageStart, this.messageEnd);
   }
 }
 
@@ -172,6 +188,7 @@ export function scanCri(data: Buffer, start: number, end: number, scan: LineScan
   scan.partial = tag === 0x50;
   scan.messageStart = tagEnd < end ? tagEnd + 1 : end;
   scan.messageEnd = end;
+  scan.written = -1;
   scan.decoded = null;
   scan.replaced = 0;
   scan.timeStart = start;
@@ -202,59 +219,62 @@ export function parseCriLine(line: Buffer, withTime = true): RuntimeLine | null 
 /** A Docker json-file line, or null when the line is not one (`withTime`: see parseCriLine). */
 export function parseDockerLine(line: Buffer, withTime = true): RuntimeLine | null {
   const scan = new LineScan();
+  scan.out = Buffer.allocUnsafe(line.length);
   return scanDocker(line, 0, line.length, scan) ? runtimeLine(line, scan, withTime) : null;
 }
 
 /** The usual key order and nothing else; false sends the line to JSON.parse. */
 function scanDockerFast(line: Buffer, start: number, end: number, scan: LineScan): boolean {
   const open = start + DOCKER_HEAD.length;
-  let close = indexIn(line, QUOTE, open, end);
+  // One pass in JavaScript to the first quote or backslash (an indexOf is a call into C++, which
+  // costs more than the few dozen bytes of a usual message).
+  let i = open;
+  while (i < end) {
+    const c = line[i];
+    if (c === QUOTE || c === BACKSLASH) break;
+    i++;
+  }
   // No quote at all: not terminated (JSON.parse will say so too).
-  if (close === -1) return false;
-  const firstEscape = indexIn(line, BACKSLASH, open, close);
-  let decoded: DecodedString | null = null;
+  if (i === end) return false;
+  let close = i;
+  let written = -1;
   let viewEnd = close;
-  if (firstEscape !== -1) {
-    if (firstEscape === close - 2 && line[close - 1] === 0x6e) {
-      // The usual whole line: its only escape is the final "\n" (the quote after it closes the
-      // string, its backslash being the first one). The message stays a view.
-      viewEnd = firstEscape;
+  if (line[i] === BACKSLASH) {
+    if (line[i + 1] === 0x6e && line[i + 2] === QUOTE) {
+      // The usual whole line: its only escape is the final "\n", and the quote after it closes
+      // the string. The message stays a view.
+      viewEnd = i;
+      close = i + 2;
     } else {
-      decoded = decodeJsonString(line, open, firstEscape, end);
-      if (decoded === null) return false;
-      close = decoded.close;
+      if (scan.out.length - scan.outAt < end - open) throw new RangeError('LineScan.out has no room for the line');
+      close = decodeInto(line, open, i, end, scan.out, scan.outAt, scan);
+      if (close === -1) return false;
+      written = scan.written;
     }
   }
   const stream = bytesAt(line, close, DOCKER_STDOUT) ? 'stdout' : bytesAt(line, close, DOCKER_STDERR) ? 'stderr' : null;
   if (stream === null) return false;
+  // The time runs to the line's final '"}' (an RFC 3339 time holds no quote).
   const timeStart = close + DOCKER_STDOUT.length;
-  const timeEnd = indexIn(line, QUOTE, timeStart, end);
-  if (timeEnd === -1 || timeEnd + DOCKER_TAIL.length !== end || line[timeEnd + 1] !== 0x7d) return false;
+  const timeEnd = end - DOCKER_TAIL.length;
+  if (timeEnd < timeStart || line[timeEnd] !== QUOTE || line[timeEnd + 1] !== 0x7d) return false;
   if (!isRfc3339(line, timeStart, timeEnd)) return false;
   scan.stream = stream;
   scan.timeStart = timeStart;
   scan.timeEnd = timeEnd;
   scan.timeText = null;
-  scan.replaced = decoded?.replaced ?? 0;
-  if (decoded === null) {
-    scan.decoded = null;
+  scan.decoded = null;
+  if (written === -1) {
+    scan.written = -1;
+    scan.replaced = 0;
     scan.messageStart = open;
     scan.partial = viewEnd === close;
     scan.messageEnd = viewEnd;
   } else {
-    const message = decoded.bytes;
-    scan.partial = message.length === 0 || message[message.length - 1] !== NEWLINE;
-    scan.decoded = scan.partial ? message : message.subarray(0, message.length - 1);
-    scan.messageStart = 0;
-    scan.messageEnd = 0;
+    scan.partial = written === 0 || scan.out[scan.outAt + written - 1] !== NEWLINE;
+    scan.written = scan.partial ? written : written - 1;
   }
   return true;
-}
-
-/** data.indexOf(byte, from), not looking at or past `end`; -1 when absent. */
-function indexIn(data: Buffer, byte: number, from: number, end: number): number {
-  const at = data.indexOf(byte, from);
-  return at === -1 || at >= end ? -1 : at;
 }
 
 interface DecodedString {
@@ -266,19 +286,33 @@ interface DecodedString {
 
 /**
  * Decodes the JSON string whose content starts at `open` (just after its quote) and holds its
- * first backslash at `firstEscape`, as UTF-8 bytes — in one pass of plain JavaScript, since
- * JSON.parse and re-encoding a log line costs about three times as much. Returns null for an
- * unterminated string or an escape JSON does not have (the caller then tries JSON.parse).
+ * first backslash at `firstEscape`, as UTF-8 bytes (see decodeInto). Returns null for an
+ * unterminated string or an escape JSON does not have.
  */
 export function decodeJsonString(line: Buffer, open: number, firstEscape: number, end = line.length): DecodedString | null {
-  // Decoded text is never longer than its escaped form.
   const out = Buffer.allocUnsafe(end - open);
-  let w = line.copy(out, 0, open, firstEscape);
+  const counts = { written: 0, replaced: 0 };
+  const close = decodeInto(line, open, firstEscape, end, out, 0, counts);
+  return close === -1 ? null : { bytes: out.subarray(0, counts.written), close, replaced: counts.replaced };
+}
+
+/**
+ * Decodes the JSON string of line[open, end) whose first backslash is at `firstEscape` into
+ * out[at..] (room for end - open bytes: decoded text is never longer than its escaped form),
+ * in one pass of plain JavaScript, since JSON.parse and re-encoding a log line costs about three
+ * times as much. Returns the index of the closing quote, with the bytes written and the U+FFFD
+ * introduced (lone surrogate escapes) in `counts`; -1 for an unterminated string or an escape
+ * JSON does not have (the caller then tries JSON.parse).
+ */
+function decodeInto(line: Buffer, open: number, firstEscape: number, end: number, out: Buffer, at: number, counts: { written: number; replaced: number }): number {
+  // The bytes before the first escape, copied in JavaScript (a copy() is a call into C++).
+  let w = at;
+  for (let k = open; k < firstEscape; k++) out[w++] = line[k]!;
   let replaced = 0;
   let i = firstEscape;
   const n = end;
   for (;;) {
-    if (i >= n) return null;
+    if (i >= n) return -1;
     const c = line[i]!;
     if (c === QUOTE) break;
     if (c !== BACKSLASH) {
@@ -312,7 +346,7 @@ export function decodeJsonString(line: Buffer, open: number, firstEscape: number
       case 0x75: {
         // u: a UTF-16 code unit; a surrogate pair is two escapes.
         let code = hex4(line, i, n);
-        if (code < 0) return null;
+        if (code < 0) return -1;
         i += 4;
         if (code >= 0xd800 && code <= 0xdbff && line[i] === BACKSLASH && line[i + 1] === 0x75) {
           const low = hex4(line, i + 2, n);
@@ -329,10 +363,12 @@ export function decodeJsonString(line: Buffer, open: number, firstEscape: number
         break;
       }
       default:
-        return null;
+        return -1;
     }
   }
-  return { bytes: out.subarray(0, w), close: i, replaced };
+  counts.written = w - at;
+  counts.replaced = replaced;
+  return i;
 }
 
 function hex4(line: Buffer, at: number, end: number): number {
@@ -381,6 +417,7 @@ function scanDockerObject(line: Buffer, scan: LineScan): boolean {
   const text = partial ? log : log.slice(0, -1);
   scan.stream = stream;
   scan.partial = partial;
+  scan.written = -1;
   scan.decoded = Buffer.from(text, 'utf8');
   scan.messageStart = 0;
   scan.messageEnd = 0;

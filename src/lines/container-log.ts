@@ -122,6 +122,92 @@ export interface ContainerLogParserOptions {
 
 const NO_OPEN = { stdout: null, stderr: null };
 const NO_BYTES = Buffer.alloc(0);
+const NEWLINE = 0x0a;
+/** Size of a new buffer for made messages (grown when one message needs more). */
+const MADE_BYTES = 256 * 1024;
+
+/**
+ * The messages the stage makes itself (joined pieces, decoded Docker escapes, lines put back
+ * together, held events), written back to back, each followed by a newline, into one buffer
+ * that successive pushes fill in turn: what one push wrote becomes one part of its events, so
+ * no event costs a buffer or a part of its own, and the decoder checks the part at once (the
+ * newlines keep a character from straddling two messages).
+ */
+class MadeBytes {
+  private buffer: Buffer = NO_BYTES;
+  /** Bytes of `buffer` written (handed out or pending). */
+  private used = 0;
+  /** Where this push's bytes start: the events' bounds are relative to it until sealed. */
+  private from = 0;
+  /** This push's events whose message is here (their bounds are relative to `from`). */
+  private events: number[] = [];
+
+  /** Where the next bytes go, relative to this push's start (see room). */
+  get next(): number {
+    return this.used - this.from;
+  }
+
+  /** A buffer with room for `n` bytes and a newline at `this.used`; the buffer returned is where they go. */
+  room(n: number): Buffer {
+    if (this.buffer.length - this.used > n) return this.buffer;
+    // This push's bytes move to a new buffer (their bounds are relative); bytes handed out
+    // before stay where views of them point.
+    const pending = this.used - this.from;
+    const next = Buffer.allocUnsafe(Math.max(MADE_BYTES, 2 * (pending + n + 1)));
+    this.buffer.copy(next, 0, this.from, this.used);
+    this.buffer = next;
+    this.from = 0;
+    this.used = pending;
+    return next;
+  }
+
+  /** Where room() puts the next bytes in its buffer. */
+  get writeAt(): number {
+    return this.used;
+  }
+
+  /** The `n` bytes written at writeAt are a message: ends it with a newline; returns where it starts (relative). */
+  commit(n: number): number {
+    const at = this.used - this.from;
+    this.buffer[this.used + n] = NEWLINE;
+    this.used += n + 1;
+    return at;
+  }
+
+  /** Copies `bytes` in; returns where they start (relative). */
+  write(bytes: Buffer): number {
+    const buffer = this.room(bytes.length);
+    bytes.copy(buffer, this.used);
+    return this.commit(bytes.length);
+  }
+
+  /** A view of committed bytes at `at` (relative), which nothing writes over. */
+  view(at: number, n: number): Buffer {
+    return this.buffer.subarray(this.from + at, this.from + at + n);
+  }
+
+  /** Event `index` of the events being pushed has its message here. */
+  addEvent(index: number): void {
+    this.events.push(index);
+  }
+
+  /** Hands this push's messages to `out` as one part (bounds made absolute). */
+  seal(out: ContainerEvents): void {
+    if (this.events.length === 0) {
+      // Only pieces of open events (which hold views of them): no part.
+      this.from = this.used;
+      return;
+    }
+    const part = this.buffer.subarray(this.from, this.used);
+    const base = out.size;
+    out.parts.push(part);
+    out.size += part.length;
+    for (const i of this.events) out.bounds[2 * i] += base;
+    out.made = out.made === undefined ? part : null;
+    this.events = [];
+    this.from = this.used;
+  }
+}
 
 export class ContainerLogParser {
   private decided: ContainerFormat | null;
@@ -131,6 +217,7 @@ export class ContainerLogParser {
   private readonly withTimes: boolean;
   /** The line being looked at, taken apart (one instance for every line). */
   private readonly scan = new LineScan();
+  private readonly made = new MadeBytes();
   /** The lines being pushed, and where their parts start in the events out (-1: not added yet). */
   private input: FramedInput | null = null;
   private inputBase = -1;
@@ -206,6 +293,7 @@ export class ContainerLogParser {
     }
     this.input = null;
     if (this.held.lines.length > 0 && !this.anyOpen()) this.release(out);
+    this.made.seal(out);
   }
 
   /**
@@ -229,6 +317,7 @@ export class ContainerLogParser {
       this.emitOpen(event, EventFlag.Partial, out);
     }
     this.release(out);
+    this.made.seal(out);
     return out.ends.length > before;
   }
 
@@ -292,6 +381,11 @@ export class ContainerLogParser {
    */
   private consume(data: Buffer, from: number, to: number, at: number, start: number, flag: EventFlags, out: ContainerEvents): void {
     const scan = this.scan;
+    if (this.decided !== 'cri') {
+      // A Docker message with escapes is decoded straight into the made bytes.
+      scan.out = this.made.room(to - from);
+      scan.outAt = this.made.writeAt;
+    }
     if (!this.scanLine(data, from, to)) {
       this.stats.malformedLines++;
       this.produceLine(data, from, to, at, start, flag | EventFlag.Malformed, null, null, out);
@@ -302,23 +396,22 @@ export class ContainerLogParser {
       flag |= EventFlag.Replaced;
     }
     const stream = scan.stream;
+    const length = scan.messageLength;
+    // Decoded bytes are kept (an event or a piece of one points at them).
+    const madeAt = scan.written >= 0 ? this.made.commit(scan.written) : -1;
     let event = this.open[stream];
     if (event === null) {
       const time = this.withTimes ? scan.time(data) : '';
-      // The common case: a whole line, alone, of a sensible size. The message is a view of it.
-      if (!scan.partial) {
-        if (scan.decoded === null && scan.messageEnd - scan.messageStart <= this.maxEventBytes) {
-          this.produceLine(data, scan.messageStart, scan.messageEnd, at < 0 ? -1 : at + (scan.messageStart - from), start, flag, stream, time, out);
-          return;
-        }
-        if (scan.decoded !== null && scan.decoded.length <= this.maxEventBytes) {
-          this.produce(scan.decoded, start, flag, stream, time, out);
-          return;
-        }
+      // The common case: a whole line, alone, of a sensible size: its message as it lies.
+      if (!scan.partial && length <= this.maxEventBytes) {
+        if (madeAt >= 0) this.produceMade(madeAt, length, start, flag, stream, time, out);
+        else if (scan.decoded !== null) this.produce(scan.decoded, start, flag, stream, time, out);
+        else this.produceLine(data, scan.messageStart, scan.messageEnd, at < 0 ? -1 : at + (scan.messageStart - from), start, flag, stream, time, out);
+        return;
       }
       event = this.open[stream] = new OpenEvent(stream, time, start);
     }
-    this.append(event, scan.message(data), start, flag, out);
+    this.append(event, madeAt >= 0 ? this.made.view(madeAt, length) : scan.message(data), start, flag, out);
     if (!scan.partial) {
       this.open[stream] = null;
       this.emitOpen(event, EventFlag.None, out);
@@ -408,7 +501,29 @@ export class ContainerLogParser {
     out.times.push(time);
   }
 
-  /** Emits an event, or holds it while another is open (see the header). */
+  /** Emits an event whose message is made bytes at `madeAt` (see produce). */
+  private produceMade(madeAt: number, length: number, start: number, flags: EventFlags, stream: LogStream | null, time: string | null, out: ContainerEvents): void {
+    if (this.anyOpen()) {
+      this.produce(this.made.view(madeAt, length), start, flags, stream, time, out);
+      return;
+    }
+    if (this.held.lines.length > 0) this.release(out);
+    this.appendMade(out, madeAt, length, start, this.safeOffset(), flags, stream, time);
+  }
+
+  /** Appends an event whose message is made bytes at `madeAt` (relative until sealed). */
+  private appendMade(out: ContainerEvents, madeAt: number, length: number, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
+    const i = out.ends.length;
+    out.bounds.push(madeAt, length);
+    this.made.addEvent(i);
+    out.starts.push(start);
+    out.ends.push(end);
+    if (flags !== EventFlag.None) out.flags[i] = flags;
+    out.streams.push(stream);
+    out.times.push(time);
+  }
+
+  /** Emits an event (its message copied into the made bytes), or holds it while another is open (see the header). */
   private produce(
     line: Buffer,
     start: number,
@@ -422,7 +537,7 @@ export class ContainerLogParser {
     const end = Math.min(this.safeOffset(), upTo);
     if (!this.anyOpen()) {
       if (this.held.lines.length > 0) this.release(out);
-      appendMade(out, line, start, end, flags, stream, time);
+      this.appendMade(out, this.made.write(line), line.length, start, end, flags, stream, time);
       return;
     }
     const held = this.held;
@@ -440,26 +555,13 @@ export class ContainerLogParser {
   private release(out: ContainerEvents): void {
     const held = this.held;
     for (let i = 0; i < held.lines.length; i++) {
-      appendMade(out, held.lines[i]!, held.starts[i]!, held.ends[i]!, held.flags[i]!, held.streams[i]!, held.times[i]!);
+      const line = held.lines[i]!;
+      this.appendMade(out, this.made.write(line), line.length, held.starts[i]!, held.ends[i]!, held.flags[i]!, held.streams[i]!, held.times[i]!);
     }
     this.held = noHeldEvents();
     this.heldBytes = 0;
     this.heldFrom = Infinity;
   }
-}
-
-/** Appends an event whose message is `line`, a part of its own. */
-function appendMade(out: ContainerEvents, line: Buffer, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
-  const i = out.ends.length;
-  out.bounds.push(out.size, line.length);
-  out.parts.push(line);
-  out.size += line.length;
-  out.rewritten.push(i);
-  out.starts.push(start);
-  out.ends.push(end);
-  if (flags !== EventFlag.None) out.flags[i] = flags;
-  out.streams.push(stream);
-  out.times.push(time);
 }
 
 /** The longest prefix of `bytes` of at most `room` bytes that does not end inside a UTF-8 character. */

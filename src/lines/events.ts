@@ -51,8 +51,7 @@ export interface FramedInput {
  * per event), so parsing allocates nothing per event but what the event needs. The messages
  * are in the tailer's FramedLines form: event i's message is bounds[2i + 1] bytes at bounds[2i]
  * of `parts` taken as one run. A message that is a view of its line lies in the read's own
- * part (nothing copied); one the stage made (joined pieces, decoded escapes, held events) is a
- * part of its own, and listed in `rewritten`.
+ * part (nothing copied); those the stage made lie in one part of their own (`made`).
  */
 export interface ContainerEvents {
   parts: Buffer[];
@@ -75,18 +74,21 @@ export interface ContainerEvents {
   /** The runtime's RFC 3339 time, as written ("" when not asked for); null for a malformed line. */
   times: (string | null)[];
   /**
-   * Every message not in `rewritten` lies in this buffer, a read the framer cut at newlines only
+   * Every message not in `made` lies in this buffer, a read the framer cut at newlines only
    * (the input's `whole`; the wrappers end and start at ASCII bytes), so a decoder may check it
-   * once and then only the rewritten messages. undefined: no such message yet; null: some lie
-   * elsewhere (every message must be checked).
+   * once. undefined: no such message yet; null: some lie elsewhere (check every message).
    */
   whole: Buffer | null | undefined;
-  /** Indexes of the messages that are parts of their own (ascending). */
-  rewritten: number[];
+  /**
+   * The part holding the messages the stage made (joined pieces, decoded escapes, held
+   * events), each followed by a newline, so it may be checked at once too. undefined: none
+   * made; null: in several parts (events pushed into one output several times).
+   */
+  made: Buffer | null | undefined;
 }
 
 export function emptyEvents(): ContainerEvents {
-  return { parts: [], size: 0, bounds: [], starts: [], ends: [], flags: [], streams: [], times: [], whole: undefined, rewritten: [] };
+  return { parts: [], size: 0, bounds: [], starts: [], ends: [], flags: [], streams: [], times: [], whole: undefined, made: undefined };
 }
 
 /** Event i's message (a view, no copy): for tests and tools; the pipeline uses the bounds. */
