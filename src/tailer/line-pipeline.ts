@@ -252,11 +252,12 @@ export class LinePipeline {
     if (events.ends.length === 0) return noLines();
     // The parser's events are bounds into the read, or parts of their own (joined pieces):
     // FramedLines as they are. Container logs are UTF-8 and carry no BOM; the check replaces
-    // what is invalid — the read once when every event not rewritten lies in it.
+    // what is invalid — the read and the parser's made events at once when they hold every event.
     const lines: FramedLines = { parts: events.parts, size: events.size, bounds: events.bounds, ends: events.ends, flags: events.flags as FramedLines['flags'] };
-    if (events.whole) {
-      lines.whole = events.whole;
-      lines.rewritten = events.rewritten;
+    if (events.whole !== null && events.made !== null) {
+      // No view of the read (only made events): nothing of it to check.
+      lines.whole = events.whole ?? NO_BYTES;
+      if (events.made !== undefined) lines.made = events.made;
     }
     this.stats.replacedChars += this.decoder.decode(lines, 0, false);
     const columns: Columns = { lines, starts: events.starts, streams: events.streams, times: events.times };
