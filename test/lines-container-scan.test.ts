@@ -209,4 +209,17 @@ describe('LinePipeline: where the events lie', () => {
     assert.equal(out.bounds[0], read.indexOf('plain'), 'no escape but the final one: a view of the read');
     assert.equal(out.data.subarray(read.length).toString(), 'say "hi"\ntab\there\n');
   });
+
+  test('made messages beyond one buffer\'s worth: the buffer grows, every event intact', () => {
+    const pipeline = new LinePipeline(input, newTailerStats());
+    pipeline.reset(0);
+    const T = '2024-03-15T10:20:30Z';
+    const messages = Array.from({ length: 400 }, (_, i) => `${i}:${'m'.repeat(60 + (i % 50))}`);
+    const read = Buffer.from(messages.map((m) => `${T} stdout P ${m.slice(0, 20)}\n${T} stdout F ${m.slice(20)}\n`).join(''));
+    const out = pipeline.push(read);
+    assert.deepEqual(linesOf(out).map(String), messages);
+    // Every event is made (joined): the read is no part of the output, only the made bytes.
+    assert.equal(out.data.length, messages.reduce((n, m) => n + Buffer.byteLength(m) + 1, 0));
+    assert.ok(out.data.length > 16 * 1024, 'more made bytes than the smallest buffer');
+  });
 });

@@ -123,15 +123,15 @@ export interface ContainerLogParserOptions {
 const NO_OPEN = { stdout: null, stderr: null };
 const NO_BYTES = Buffer.alloc(0);
 const NEWLINE = 0x0a;
-/** Size of a new buffer for made messages (grown when one message needs more). */
-const MADE_BYTES = 256 * 1024;
+/** Smallest buffer for made messages (a larger one when a push is expected to make more). */
+const MADE_BYTES = 16 * 1024;
 
 /**
  * The messages the stage makes itself (joined pieces, decoded Docker escapes, lines put back
  * together, held events), written back to back, each followed by a newline, into one buffer
- * that successive pushes fill in turn: what one push wrote becomes one part of its events, so
- * no event costs a buffer or a part of its own, and the decoder checks the part at once (the
- * newlines keep a character from straddling two messages).
+ * per push that becomes one part of its events: no event costs a buffer or a part of its own,
+ * and the decoder checks the part at once (the newlines keep a character from straddling two
+ * messages). Handed over, the buffer is let go, so an idle file keeps none.
  */
 class MadeBytes {
   private buffer: Buffer = NO_BYTES;
@@ -141,23 +141,26 @@ class MadeBytes {
   private from = 0;
   /** This push's events whose message is here (their bounds are relative to `from`). */
   private events: number[] = [];
+  /** Size for the next buffer: what the push under way may make (Docker: most of its input). */
+  private expected = 0;
 
-  /** Where the next bytes go, relative to this push's start (see room). */
-  get next(): number {
-    return this.used - this.from;
+  /** The push under way may make up to `bytes`: the next buffer is made that large. */
+  expect(bytes: number): void {
+    this.expected = bytes;
   }
 
-  /** A buffer with room for `n` bytes and a newline at `this.used`; the buffer returned is where they go. */
+  /** A buffer with room for `n` bytes and a newline at writeAt; the buffer returned is where they go. */
   room(n: number): Buffer {
     if (this.buffer.length - this.used > n) return this.buffer;
     // This push's bytes move to a new buffer (their bounds are relative); bytes handed out
     // before stay where views of them point.
     const pending = this.used - this.from;
-    const next = Buffer.allocUnsafe(Math.max(MADE_BYTES, 2 * (pending + n + 1)));
+    const next = Buffer.allocUnsafe(Math.max(MADE_BYTES, this.expected + 1, 2 * (pending + n + 1)));
     this.buffer.copy(next, 0, this.from, this.used);
     this.buffer = next;
     this.from = 0;
     this.used = pending;
+    this.expected = 0;
     return next;
   }
 
@@ -193,8 +196,9 @@ class MadeBytes {
 
   /** Hands this push's messages to `out` as one part (bounds made absolute). */
   seal(out: ContainerEvents): void {
+    this.expected = 0;
     if (this.events.length === 0) {
-      // Only pieces of open events (which hold views of them): no part.
+      // Only pieces of open events (which hold views of them): no part; the next push goes on.
       this.from = this.used;
       return;
     }
@@ -205,7 +209,9 @@ class MadeBytes {
     for (const i of this.events) out.bounds[2 * i] += base;
     out.made = out.made === undefined ? part : null;
     this.events = [];
-    this.from = this.used;
+    this.buffer = NO_BYTES;
+    this.used = 0;
+    this.from = 0;
   }
 }
 
@@ -265,6 +271,12 @@ export class ContainerLogParser {
     const { parts, bounds, ends, flags } = input;
     this.input = input;
     this.inputBase = -1;
+    // Docker messages with escapes (most, with quotes in them) are made: about the input's size.
+    if (this.decided !== 'cri') {
+      let size = 0;
+      for (const part of parts) size += part.length;
+      this.made.expect(size);
+    }
     // The part holding the current line: lines come in order, a cursor finds it.
     let part = 0;
     let partStart = 0;
