@@ -131,7 +131,9 @@ const MADE_BYTES = 16 * 1024;
  * together, held events), written back to back, each followed by a newline, into one buffer
  * per push that becomes one part of its events: no event costs a buffer or a part of its own,
  * and the decoder checks the part at once (the newlines keep a character from straddling two
- * messages). Handed over, the buffer is let go, so an idle file keeps none.
+ * messages). The next push goes on in the same buffer when it is the smallest (joined CRI
+ * events: a few per read); a larger one is let go once handed over, so an idle file keeps at
+ * most MADE_BYTES.
  */
 class MadeBytes {
   private buffer: Buffer = NO_BYTES;
@@ -209,9 +211,11 @@ class MadeBytes {
     for (const i of this.events) out.bounds[2 * i] += base;
     out.made = out.made === undefined ? part : null;
     this.events = [];
-    this.buffer = NO_BYTES;
-    this.used = 0;
-    this.from = 0;
+    if (this.buffer.length > MADE_BYTES) {
+      this.buffer = NO_BYTES;
+      this.used = 0;
+    }
+    this.from = this.used;
   }
 }
 
