@@ -18,10 +18,12 @@ import { jsonMessage } from './json-lines.js';
 
 const READ_LINES = 500;
 
-/** A read as the stages get it: views for the container parser, bounds into `data` for the others. */
+/** A read as the stages get it: bounds into `data` (its one part), and each line as a view for the raw walk. */
 interface FramedRead extends FramedInput {
   data: Buffer;
   bounds: number[];
+  ends: number[];
+  lines: Buffer[];
 }
 
 function framed(lines: string[]): FramedRead[] {
@@ -30,7 +32,7 @@ function framed(lines: string[]): FramedRead[] {
   for (let i = 0; i < lines.length; i += READ_LINES) {
     const texts = lines.slice(i, i + READ_LINES);
     const one = Buffer.from(texts.join('\n') + '\n');
-    const read: { data: Buffer; bounds: number[]; lines: Buffer[]; ends: number[]; flags: undefined[] } = { data: one, bounds: [], lines: [], ends: [], flags: [] };
+    const read: FramedRead = { data: one, parts: [one], whole: one, bounds: [], lines: [], ends: [], flags: [] };
     let at = 0;
     for (const text of texts) {
       const len = Buffer.byteLength(text);
@@ -107,7 +109,7 @@ function main(): void {
   let sink = 0;
   // Each dataset is built just before its figure and dropped after, so that the garbage
   // collector of one figure does not walk the inputs of all the others.
-  const each = (reads: FramedInput[], perLine: (line: Buffer) => void) => () => {
+  const each = (reads: FramedRead[], perLine: (line: Buffer) => void) => () => {
     for (let k = 0; k < repeat; k++) for (const read of reads) for (const line of read.lines) perLine(line);
   };
 
@@ -141,7 +143,7 @@ function main(): void {
         for (const read of reads) {
           const out = emptyEvents();
           p.push(read, out);
-          sink += out.lines.length;
+          sink += out.ends.length;
         }
       }
     };

@@ -6,28 +6,42 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ContainerLogParser, emptyContainerLogStats, utf8Boundary, type ContainerLogStats } from '../src/lines/container-log.js';
-import { EventFlag, emptyEvents, type ContainerEvents, type FramedInput, type LogStream } from '../src/lines/events.js';
+import { EventFlag, emptyEvents, eventMessages, type ContainerEvents, type FramedInput, type LogStream } from '../src/lines/events.js';
 import { Random } from './soak/random.js';
 
 const SEED = process.env.LOGSHIP_FUZZ_SEED === undefined ? Random.freshSeed() : Number(process.env.LOGSHIP_FUZZ_SEED);
 const T = '2024-03-15T10:20:30.123456789Z';
 
-/** The lines of a file as the tailer frames them: bytes without "\n", the offset after each. */
-function frame(file: Buffer, from = 0): { lines: Buffer[]; ends: number[]; flags: undefined[] } {
-  const lines: Buffer[] = [];
+/**
+ * The lines of a file as the tailer frames them: bounds into the file (bytes without "\n"), the
+ * offset after each; `whole` as the framer sets it (the bytes up to the last newline).
+ */
+function frame(file: Buffer, from = 0): FramedInput {
+  const bounds: number[] = [];
   const ends: number[] = [];
   let start = from;
   for (let nl = file.indexOf(0x0a, start); nl !== -1; nl = file.indexOf(0x0a, start)) {
-    lines.push(file.subarray(start, nl));
+    bounds.push(start, nl - start);
     ends.push(nl + 1);
     start = nl + 1;
   }
-  return { lines, ends, flags: [] };
+  return { parts: [file], bounds, ends, flags: [], whole: file.subarray(0, start) };
+}
+
+/** Lines given one by one, framed: each a part of its own (as the tailer's carried lines are). */
+function framedOf(lines: Buffer[], ends: number[], flags: (number | undefined)[]): FramedInput {
+  const bounds: number[] = [];
+  let at = 0;
+  for (const line of lines) {
+    bounds.push(at, line.length);
+    at += line.length;
+  }
+  return { parts: lines, bounds, ends, flags };
 }
 
 /** Consecutive lines [from, to) of a framed file, as one read. */
 function slice(framed: FramedInput, from: number, to: number): FramedInput {
-  return { lines: framed.lines.slice(from, to), ends: framed.ends.slice(from, to), flags: framed.flags.slice(from, to) };
+  return { ...framed, bounds: framed.bounds.slice(2 * from, 2 * to), ends: framed.ends.slice(from, to), flags: framed.flags.slice(from, to) };
 }
 
 interface Ev {
@@ -40,7 +54,7 @@ interface Ev {
 }
 
 function events(out: ContainerEvents): Ev[] {
-  return out.lines.map((line, i) => ({
+  return eventMessages(out).map((line, i) => ({
     text: line.toString('utf8'),
     start: out.starts[i]!,
     end: out.ends[i]!,
@@ -103,7 +117,7 @@ describe('CRI', () => {
     const { p } = parser();
     const out = emptyEvents();
     p.push(slice(framed, 0, 2), out);
-    assert.equal(out.lines.length, 0, 'the stderr event waits: shipping it now would repeat it after a restart at 0');
+    assert.equal(out.ends.length, 0, 'the stderr event waits: shipping it now would repeat it after a restart at 0');
     assert.equal(p.committableOffset, 0);
     p.push(slice(framed, 2, 3), out);
     assert.deepEqual(events(out), [
@@ -164,7 +178,7 @@ describe('CRI', () => {
     const { p, stats } = parser();
     const out = emptyEvents();
     p.push(frame(file), out);
-    assert.equal(out.lines.length, 0);
+    assert.equal(out.ends.length, 0);
     assert.equal(p.flush(out), true);
     assert.deepEqual(events(out).map((e) => [e.text, e.flags]), [
       ['o1never mind', EventFlag.Joined],
@@ -190,11 +204,7 @@ describe('CRI', () => {
   test('a line the tailer cut (Split pieces) is put back together before parsing', () => {
     const line = Buffer.from(cri('stdout', 'F', 'y'.repeat(100)).trimEnd());
     const cuts = [40, 80];
-    const input: FramedInput = {
-      lines: [line.subarray(0, 40), line.subarray(40, 80), line.subarray(80)],
-      ends: [40, 80, line.length + 1],
-      flags: [EventFlag.Split, EventFlag.Split, undefined],
-    };
+    const input = framedOf([line.subarray(0, 40), line.subarray(40, 80), line.subarray(80)], [40, 80, line.length + 1], [EventFlag.Split, EventFlag.Split, undefined]);
     const { p } = parser('cri', 1000);
     const out = emptyEvents();
     p.push(slice(input, 0, 1), out);
@@ -210,8 +220,8 @@ describe('CRI', () => {
     const p = new ContainerLogParser('cri', { maxEventBytes: 100, position: 0, maxRawLineBytes: 150 }, stats);
     const out = emptyEvents();
     const pieces = [line.subarray(0, 100), line.subarray(100, 200), line.subarray(200)];
-    p.push({ lines: pieces, ends: [100, 200, line.length + 1], flags: [EventFlag.Split, EventFlag.Split, undefined] }, out);
-    assert.equal(Buffer.concat(out.lines).toString(), line.toString());
+    p.push(framedOf(pieces, [100, 200, line.length + 1], [EventFlag.Split, EventFlag.Split, undefined]), out);
+    assert.equal(Buffer.concat(eventMessages(out)).toString(), line.toString());
     assert.deepEqual(out.flags, [EventFlag.Split | EventFlag.Malformed, EventFlag.Split | EventFlag.Malformed, EventFlag.Malformed]);
     assert.deepEqual(out.ends, [100, 200, line.length + 1]);
     assert.equal(stats.malformedLines, 1);
@@ -364,8 +374,8 @@ function runInReads(r: Random, file: Buffer, mode: 'cri' | 'docker' | 'auto', fr
   const { p } = parser(mode, 1 << 20, from);
   const out = emptyEvents();
   let reads = 0;
-  for (let i = 0; i < framed.lines.length && reads < stopAfter; reads++) {
-    const next = Math.min(framed.lines.length, i + r.int(1, 4));
+  for (let i = 0; i < framed.ends.length && reads < stopAfter; reads++) {
+    const next = Math.min(framed.ends.length, i + r.int(1, 4));
     p.push(slice(framed, i, next), out);
     i = next;
   }

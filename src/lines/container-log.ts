@@ -35,8 +35,8 @@
 // `auto` takes the format of the first line that is CRI or Docker and keeps it for the file.
 
 import type { ContainerParser } from '../config/types.js';
-import { parseCriLine, parseDockerLine, type RuntimeLine } from './container-formats.js';
-import { EventFlag, emptyEvents, type ContainerEvents, type EventFlags, type FramedInput, type LogStream } from './events.js';
+import { LineScan, scanCri, scanDocker } from './container-formats.js';
+import { EventFlag, type ContainerEvents, type EventFlags, type FramedInput, type LogStream } from './events.js';
 
 export type ContainerFormat = 'cri' | 'docker';
 
@@ -82,6 +82,20 @@ class OpenEvent {
   }
 }
 
+/** Events completed while another was open, waiting for it (see the header). */
+interface HeldEvents {
+  lines: Buffer[];
+  starts: number[];
+  ends: number[];
+  flags: EventFlags[];
+  streams: (LogStream | null)[];
+  times: (string | null)[];
+}
+
+function noHeldEvents(): HeldEvents {
+  return { lines: [], starts: [], ends: [], flags: [], streams: [], times: [] };
+}
+
 /** A line the tailer cut into pieces, being put back together. */
 interface RawLine {
   pieces: Buffer[];
@@ -107,6 +121,103 @@ export interface ContainerLogParserOptions {
 }
 
 const NO_OPEN = { stdout: null, stderr: null };
+const NO_BYTES = Buffer.alloc(0);
+const NEWLINE = 0x0a;
+/** Smallest buffer for made messages (a larger one when a push is expected to make more). */
+const MADE_BYTES = 16 * 1024;
+
+/**
+ * The messages the stage makes itself (joined pieces, decoded Docker escapes, lines put back
+ * together, held events), written back to back, each followed by a newline, into one buffer
+ * per push that becomes one part of its events: no event costs a buffer or a part of its own,
+ * and the decoder checks the part at once (the newlines keep a character from straddling two
+ * messages). The next push goes on in the same buffer when it is the smallest (joined CRI
+ * events: a few per read); a larger one is let go once handed over, so an idle file keeps at
+ * most MADE_BYTES.
+ */
+class MadeBytes {
+  private buffer: Buffer = NO_BYTES;
+  /** Bytes of `buffer` written (handed out or pending). */
+  private used = 0;
+  /** Where this push's bytes start: the events' bounds are relative to it until sealed. */
+  private from = 0;
+  /** This push's events whose message is here (their bounds are relative to `from`). */
+  private events: number[] = [];
+  /** Size for the next buffer: what the push under way may make (Docker: most of its input). */
+  private expected = 0;
+
+  /** The push under way may make up to `bytes`: the next buffer is made that large. */
+  expect(bytes: number): void {
+    this.expected = bytes;
+  }
+
+  /** A buffer with room for `n` bytes and a newline at writeAt; the buffer returned is where they go. */
+  room(n: number): Buffer {
+    if (this.buffer.length - this.used > n) return this.buffer;
+    // This push's bytes move to a new buffer (their bounds are relative); bytes handed out
+    // before stay where views of them point.
+    const pending = this.used - this.from;
+    const next = Buffer.allocUnsafe(Math.max(MADE_BYTES, this.expected + 1, 2 * (pending + n + 1)));
+    this.buffer.copy(next, 0, this.from, this.used);
+    this.buffer = next;
+    this.from = 0;
+    this.used = pending;
+    this.expected = 0;
+    return next;
+  }
+
+  /** Where room() puts the next bytes in its buffer. */
+  get writeAt(): number {
+    return this.used;
+  }
+
+  /** The `n` bytes written at writeAt are a message: ends it with a newline; returns where it starts (relative). */
+  commit(n: number): number {
+    const at = this.used - this.from;
+    this.buffer[this.used + n] = NEWLINE;
+    this.used += n + 1;
+    return at;
+  }
+
+  /** Copies `bytes` in; returns where they start (relative). */
+  write(bytes: Buffer): number {
+    const buffer = this.room(bytes.length);
+    bytes.copy(buffer, this.used);
+    return this.commit(bytes.length);
+  }
+
+  /** A view of committed bytes at `at` (relative), which nothing writes over. */
+  view(at: number, n: number): Buffer {
+    return this.buffer.subarray(this.from + at, this.from + at + n);
+  }
+
+  /** Event `index` of the events being pushed has its message here. */
+  addEvent(index: number): void {
+    this.events.push(index);
+  }
+
+  /** Hands this push's messages to `out` as one part (bounds made absolute). */
+  seal(out: ContainerEvents): void {
+    this.expected = 0;
+    if (this.events.length === 0) {
+      // Only pieces of open events (which hold views of them): no part; the next push goes on.
+      this.from = this.used;
+      return;
+    }
+    const part = this.buffer.subarray(this.from, this.used);
+    const base = out.size;
+    out.parts.push(part);
+    out.size += part.length;
+    for (const i of this.events) out.bounds[2 * i] += base;
+    out.made = out.made === undefined ? part : null;
+    this.events = [];
+    if (this.buffer.length > MADE_BYTES) {
+      this.buffer = NO_BYTES;
+      this.used = 0;
+    }
+    this.from = this.used;
+  }
+}
 
 export class ContainerLogParser {
   private decided: ContainerFormat | null;
@@ -114,9 +225,15 @@ export class ContainerLogParser {
   private readonly maxEventBytes: number;
   private readonly maxRawLineBytes: number;
   private readonly withTimes: boolean;
+  /** The line being looked at, taken apart (one instance for every line). */
+  private readonly scan = new LineScan();
+  private readonly made = new MadeBytes();
+  /** The lines being pushed, and where their parts start in the events out (-1: not added yet). */
+  private input: FramedInput | null = null;
+  private inputBase = -1;
   private open: { stdout: OpenEvent | null; stderr: OpenEvent | null } = { ...NO_OPEN };
   private raw: RawLine | null = null;
-  private held: ContainerEvents = emptyEvents();
+  private held: HeldEvents = noHeldEvents();
   private heldBytes = 0;
   /** Lowest start of the held events (Infinity when none). */
   private heldFrom = Infinity;
@@ -155,15 +272,44 @@ export class ContainerLogParser {
 
   /** Feeds framed lines (those starting at the parser's position); appends complete events to `out`. */
   push(input: FramedInput, out: ContainerEvents): void {
-    const { lines, ends, flags } = input;
-    for (let i = 0; i < lines.length; i++) {
+    const { parts, bounds, ends, flags } = input;
+    this.input = input;
+    this.inputBase = -1;
+    // Docker messages with escapes (most, with quotes in them) are made: about the input's size.
+    if (this.decided !== 'cri') {
+      let size = 0;
+      for (const part of parts) size += part.length;
+      this.made.expect(size);
+    }
+    // The part holding the current line: lines come in order, a cursor finds it.
+    let part = 0;
+    let partStart = 0;
+    let data = parts[0] ?? NO_BYTES;
+    let partEnd = data.length;
+    for (let i = 0; i < ends.length; i++) {
+      const at = bounds[2 * i]!;
+      const length = bounds[2 * i + 1]!;
+      if (at < partStart) {
+        part = 0;
+        partStart = 0;
+        data = parts[0]!;
+        partEnd = data.length;
+      }
+      while (at + length > partEnd && part < parts.length - 1) {
+        partStart = partEnd;
+        data = parts[++part]!;
+        partEnd += data.length;
+      }
+      const from = at - partStart;
       const start = this.position;
       this.position = ends[i]!;
       const flag = flags[i] ?? EventFlag.None;
-      if (this.raw !== null || (flag & EventFlag.Split) !== 0) this.pushPiece(lines[i]!, start, flag, out);
-      else this.consume(lines[i]!, start, flag, out);
+      if (this.raw !== null || (flag & EventFlag.Split) !== 0) this.pushPiece(data.subarray(from, from + length), start, flag, out);
+      else this.consume(data, from, from + length, at, start, flag, out);
     }
+    this.input = null;
     if (this.held.lines.length > 0 && !this.anyOpen()) this.release(out);
+    this.made.seal(out);
   }
 
   /**
@@ -171,7 +317,7 @@ export class ContainerLogParser {
    * to its end) or stayed quiet past partial_line_timeout. Returns whether anything left.
    */
   flush(out: ContainerEvents): boolean {
-    const before = out.lines.length;
+    const before = out.ends.length;
     if (this.raw !== null) {
       const raw = this.raw;
       this.raw = null;
@@ -187,7 +333,8 @@ export class ContainerLogParser {
       this.emitOpen(event, EventFlag.Partial, out);
     }
     this.release(out);
-    return out.lines.length > before;
+    this.made.seal(out);
+    return out.ends.length > before;
   }
 
   /** Forgets everything pending (the file was truncated; flush first to keep it). */
@@ -195,7 +342,7 @@ export class ContainerLogParser {
     this.position = position;
     this.open = { ...NO_OPEN };
     this.raw = null;
-    this.held = emptyEvents();
+    this.held = noHeldEvents();
     this.heldBytes = 0;
     this.heldFrom = Infinity;
   }
@@ -240,52 +387,68 @@ export class ContainerLogParser {
     raw.flags |= flag & ~EventFlag.Split;
     if (!last) return;
     this.raw = null;
-    this.consume(Buffer.concat(raw.pieces, raw.bytes), raw.start, raw.flags, out);
+    const line = Buffer.concat(raw.pieces, raw.bytes);
+    this.consume(line, 0, line.length, -1, raw.start, raw.flags, out);
   }
 
-  /** One whole line of the file. */
-  private consume(line: Buffer, start: number, flag: EventFlags, out: ContainerEvents): void {
-    const parsed = this.parse(line);
-    if (parsed === null) {
+  /**
+   * One whole line of the file: data[from, to), at `at` in the input's parts (-1: a line put
+   * back together, in a buffer of its own), starting at file offset `start`.
+   */
+  private consume(data: Buffer, from: number, to: number, at: number, start: number, flag: EventFlags, out: ContainerEvents): void {
+    const scan = this.scan;
+    if (this.decided !== 'cri') {
+      // A Docker message with escapes is decoded straight into the made bytes.
+      scan.out = this.made.room(to - from);
+      scan.outAt = this.made.writeAt;
+    }
+    if (!this.scanLine(data, from, to)) {
       this.stats.malformedLines++;
-      this.produce(line, start, flag | EventFlag.Malformed, null, null, out);
+      this.produceLine(data, from, to, at, start, flag | EventFlag.Malformed, null, null, out);
       return;
     }
-    if (parsed.replaced > 0) {
-      this.stats.replacedChars += parsed.replaced;
+    if (scan.replaced > 0) {
+      this.stats.replacedChars += scan.replaced;
       flag |= EventFlag.Replaced;
     }
-    let event = this.open[parsed.stream];
+    const stream = scan.stream;
+    const length = scan.messageLength;
+    // Decoded bytes are kept (an event or a piece of one points at them).
+    const madeAt = scan.written >= 0 ? this.made.commit(scan.written) : -1;
+    let event = this.open[stream];
     if (event === null) {
-      // The common case: a whole line, alone, of a sensible size. The message is a view of it.
-      if (!parsed.partial && parsed.message.length <= this.maxEventBytes) {
-        this.produce(parsed.message, start, flag, parsed.stream, parsed.time, out);
+      const time = this.withTimes ? scan.time(data) : '';
+      // The common case: a whole line, alone, of a sensible size: its message as it lies.
+      if (!scan.partial && length <= this.maxEventBytes) {
+        if (madeAt >= 0) this.produceMade(madeAt, length, start, flag, stream, time, out);
+        else if (scan.decoded !== null) this.produce(scan.decoded, start, flag, stream, time, out);
+        else this.produceLine(data, scan.messageStart, scan.messageEnd, at < 0 ? -1 : at + (scan.messageStart - from), start, flag, stream, time, out);
         return;
       }
-      event = this.open[parsed.stream] = new OpenEvent(parsed.stream, parsed.time, start);
+      event = this.open[stream] = new OpenEvent(stream, time, start);
     }
-    this.append(event, parsed.message, start, flag, out);
-    if (!parsed.partial) {
-      this.open[parsed.stream] = null;
+    this.append(event, madeAt >= 0 ? this.made.view(madeAt, length) : scan.message(data), start, flag, out);
+    if (!scan.partial) {
+      this.open[stream] = null;
       this.emitOpen(event, EventFlag.None, out);
     }
   }
 
-  private parse(line: Buffer): RuntimeLine | null {
+  /** Takes data[from, to) apart into `this.scan` in the file's format (deciding it under `auto`). */
+  private scanLine(data: Buffer, from: number, to: number): boolean {
     switch (this.decided) {
       case 'cri':
-        return parseCriLine(line, this.withTimes);
+        return scanCri(data, from, to, this.scan);
       case 'docker':
-        return parseDockerLine(line, this.withTimes);
+        return scanDocker(data, from, to, this.scan);
       case null: {
-        const docker = line[0] === 0x7b ? parseDockerLine(line, this.withTimes) : null;
-        if (docker !== null) {
+        if (data[from] === 0x7b && scanDocker(data, from, to, this.scan)) {
           this.decided = 'docker';
-          return docker;
+          return true;
         }
-        const cri = parseCriLine(line, this.withTimes);
-        if (cri !== null) this.decided = 'cri';
-        return cri;
+        if (!scanCri(data, from, to, this.scan)) return false;
+        this.decided = 'cri';
+        return true;
       }
     }
   }
@@ -323,7 +486,60 @@ export class ContainerLogParser {
     this.produce(event.take(), event.start, event.flags | joined | extra, event.stream, event.time, out);
   }
 
-  /** Emits an event, or holds it while another is open (see the header). */
+  /**
+   * Emits data[from, to) as an event, as produce does; at `at` in the input's parts, it leaves as
+   * bounds into the read (-1: a buffer of its own, copied into the events).
+   */
+  private produceLine(data: Buffer, from: number, to: number, at: number, start: number, flags: EventFlags, stream: LogStream | null, time: string | null, out: ContainerEvents): void {
+    if (at < 0 || this.anyOpen()) {
+      this.produce(data.subarray(from, to), start, flags, stream, time, out);
+      return;
+    }
+    if (this.held.lines.length > 0) this.release(out);
+    const input = this.input!;
+    if (this.inputBase < 0) {
+      // The first view of this input: its parts join the events' (the read itself, no copy).
+      this.inputBase = out.size;
+      for (const part of input.parts) {
+        out.parts.push(part);
+        out.size += part.length;
+      }
+      const whole = input.whole ?? null;
+      if (out.whole === undefined) out.whole = whole;
+      else if (out.whole !== whole) out.whole = null;
+    }
+    const i = out.ends.length;
+    out.bounds.push(this.inputBase + at, to - from);
+    out.starts.push(start);
+    out.ends.push(this.safeOffset());
+    if (flags !== EventFlag.None) out.flags[i] = flags;
+    out.streams.push(stream);
+    out.times.push(time);
+  }
+
+  /** Emits an event whose message is made bytes at `madeAt` (see produce). */
+  private produceMade(madeAt: number, length: number, start: number, flags: EventFlags, stream: LogStream | null, time: string | null, out: ContainerEvents): void {
+    if (this.anyOpen()) {
+      this.produce(this.made.view(madeAt, length), start, flags, stream, time, out);
+      return;
+    }
+    if (this.held.lines.length > 0) this.release(out);
+    this.appendMade(out, madeAt, length, start, this.safeOffset(), flags, stream, time);
+  }
+
+  /** Appends an event whose message is made bytes at `madeAt` (relative until sealed). */
+  private appendMade(out: ContainerEvents, madeAt: number, length: number, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
+    const i = out.ends.length;
+    out.bounds.push(madeAt, length);
+    this.made.addEvent(i);
+    out.starts.push(start);
+    out.ends.push(end);
+    if (flags !== EventFlag.None) out.flags[i] = flags;
+    out.streams.push(stream);
+    out.times.push(time);
+  }
+
+  /** Emits an event (its message copied into the made bytes), or holds it while another is open (see the header). */
   private produce(
     line: Buffer,
     start: number,
@@ -337,10 +553,16 @@ export class ContainerLogParser {
     const end = Math.min(this.safeOffset(), upTo);
     if (!this.anyOpen()) {
       if (this.held.lines.length > 0) this.release(out);
-      append(out, line, start, end, flags, stream, time);
+      this.appendMade(out, this.made.write(line), line.length, start, end, flags, stream, time);
       return;
     }
-    append(this.held, line, start, end, flags, stream, time);
+    const held = this.held;
+    held.lines.push(line);
+    held.starts.push(start);
+    held.ends.push(end);
+    held.flags.push(flags);
+    held.streams.push(stream);
+    held.times.push(time);
     this.heldBytes += line.length;
     this.heldFrom = Math.min(this.heldFrom, start);
     if (this.heldBytes > this.maxEventBytes) this.release(out);
@@ -349,22 +571,13 @@ export class ContainerLogParser {
   private release(out: ContainerEvents): void {
     const held = this.held;
     for (let i = 0; i < held.lines.length; i++) {
-      append(out, held.lines[i]!, held.starts[i]!, held.ends[i]!, held.flags[i] ?? EventFlag.None, held.streams[i]!, held.times[i]!);
+      const line = held.lines[i]!;
+      this.appendMade(out, this.made.write(line), line.length, held.starts[i]!, held.ends[i]!, held.flags[i]!, held.streams[i]!, held.times[i]!);
     }
-    this.held = emptyEvents();
+    this.held = noHeldEvents();
     this.heldBytes = 0;
     this.heldFrom = Infinity;
   }
-}
-
-function append(out: ContainerEvents, line: Buffer, start: number, end: number, flags: EventFlags, stream: LogStream | null, time: string | null): void {
-  const i = out.lines.length;
-  out.lines.push(line);
-  out.starts.push(start);
-  out.ends.push(end);
-  if (flags !== EventFlag.None) out.flags[i] = flags;
-  out.streams.push(stream);
-  out.times.push(time);
 }
 
 /** The longest prefix of `bytes` of at most `room` bytes that does not end inside a UTF-8 character. */

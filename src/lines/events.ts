@@ -30,22 +30,34 @@ export type EventFlags = number;
 
 export type LogStream = 'stdout' | 'stderr';
 
-/** Framed lines of one file as the container parser takes them: one view per line. */
+/**
+ * Framed lines of one file as the container parser takes them — the tailer's FramedLines, read
+ * structurally: line i is bounds[2i + 1] bytes at bounds[2i] of `parts` taken as one run (a line
+ * never spans two parts).
+ */
 export interface FramedInput {
-  readonly lines: readonly Buffer[];
+  readonly parts: readonly Buffer[];
+  readonly bounds: readonly number[];
   /** File offset just after each line (after its newline; mid-line for a Split piece). */
   readonly ends: readonly number[];
   /** Sparse: undefined is EventFlag.None. */
   readonly flags: readonly (EventFlags | undefined)[];
+  /** Every line lies in these bytes, cut at newlines only (see FramedLines.whole): a decoder may check them at once. */
+  readonly whole?: Buffer | undefined;
 }
 
 /**
  * Events of container log lines, in struct-of-arrays form (one array per field, one index
- * per event), so parsing allocates nothing per event but what the event needs.
+ * per event), so parsing allocates nothing per event but what the event needs. The messages
+ * are in the tailer's FramedLines form: event i's message is bounds[2i + 1] bytes at bounds[2i]
+ * of `parts` taken as one run. A message that is a view of its line lies in the read's own
+ * part (nothing copied); those the stage made lie in one part of their own (`made`).
  */
 export interface ContainerEvents {
-  /** The message: the runtime's wrapper (time, stream, tag / JSON) removed. */
-  lines: Buffer[];
+  parts: Buffer[];
+  /** Bytes of all parts. */
+  size: number;
+  bounds: number[];
   /** File offset of the first byte of the event's first line (its envelope "offset"). */
   starts: number[];
   /**
@@ -59,10 +71,40 @@ export interface ContainerEvents {
   flags: (EventFlags | undefined)[];
   /** null for a malformed line. */
   streams: (LogStream | null)[];
-  /** The runtime's RFC 3339 time, as written; null for a malformed line. */
+  /** The runtime's RFC 3339 time, as written ("" when not asked for); null for a malformed line. */
   times: (string | null)[];
+  /**
+   * Every message not in `made` lies in this buffer, a read the framer cut at newlines only
+   * (the input's `whole`; the wrappers end and start at ASCII bytes), so a decoder may check it
+   * once. undefined: no such message yet; null: some lie elsewhere (check every message).
+   */
+  whole: Buffer | null | undefined;
+  /**
+   * The part holding the messages the stage made (joined pieces, decoded escapes, held
+   * events), each followed by a newline, so it may be checked at once too. undefined: none
+   * made; null: in several parts (events pushed into one output several times).
+   */
+  made: Buffer | null | undefined;
 }
 
 export function emptyEvents(): ContainerEvents {
-  return { lines: [], starts: [], ends: [], flags: [], streams: [], times: [] };
+  return { parts: [], size: 0, bounds: [], starts: [], ends: [], flags: [], streams: [], times: [], whole: undefined, made: undefined };
+}
+
+/** Event i's message (a view, no copy): for tests and tools; the pipeline uses the bounds. */
+export function eventMessage(events: Pick<ContainerEvents, 'parts' | 'bounds'>, i: number): Buffer {
+  let start = events.bounds[2 * i]!;
+  const length = events.bounds[2 * i + 1]!;
+  for (const part of events.parts) {
+    if (start + length <= part.length) return part.subarray(start, start + length);
+    start -= part.length;
+  }
+  throw new RangeError(`event ${i} lies outside its parts`);
+}
+
+/** Every event's message (views, see eventMessage). */
+export function eventMessages(events: Pick<ContainerEvents, 'parts' | 'bounds'>): Buffer[] {
+  const out = new Array<Buffer>(events.bounds.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = eventMessage(events, i);
+  return out;
 }

@@ -70,7 +70,7 @@ const utf8Decoder: LineDecoder = {
     if (atFileStart) stripPrefix(out, from, UTF8_BOM);
     // Lines cut only at newlines (ASCII) from valid UTF-8 are valid: one check for the whole
     // read instead of one call per line (~0.05 µs a line, a fifth of the framing's CPU).
-    if (from === 0 && out.whole !== undefined && isUtf8(out.whole)) return 0;
+    if (from === 0 && out.whole !== undefined && isUtf8(out.whole) && (out.made === undefined || isUtf8(out.made))) return 0;
     let replaced = 0;
     const lines = framedLineList(out);
     for (let i = from; i < lines.length; i++) {
@@ -93,7 +93,7 @@ const latin1Decoder: LineDecoder = {
   cut: (_data, _start, maxLen) => maxLen,
   decode(out, from) {
     // ASCII needs no conversion: one check for the whole read when it was cut at newlines only.
-    if (from === 0 && out.whole !== undefined && isAscii(out.whole)) return 0;
+    if (from === 0 && out.whole !== undefined && isAscii(out.whole) && (out.made === undefined || isAscii(out.made))) return 0;
     const lines = framedLineList(out);
     for (let i = from; i < lines.length; i++) {
       const line = lines[i]!;

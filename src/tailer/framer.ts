@@ -36,6 +36,11 @@ export interface FramedLines {
    * sequences only. A decoder may then check this once instead of each line.
    */
   whole?: Buffer;
+  /**
+   * With `whole`: the lines not in it are in this buffer, a stage wrote them there (the container
+   * parser's joined and decoded events), each followed by a newline: it is checked at once too.
+   */
+  made?: Buffer;
 }
 
 export function emptyLines(): FramedLines {

@@ -20,7 +20,7 @@ import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
 import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
-import { emptyLines, framedData, framedLineList, framedOf, type FramedLines, LineFramer } from './framer.js';
+import { emptyLines, framedData, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
 import type { TailerStats } from './types.js';
 
@@ -54,6 +54,17 @@ interface Columns {
   times: (string | null)[] | null;
 }
 
+interface QueuedColumns {
+  starts: number[];
+  ends: number[];
+  streams: (LogStream | null)[];
+  times: (string | null)[];
+}
+
+function noQueuedColumns(): QueuedColumns {
+  return { starts: [], ends: [], streams: [], times: [] };
+}
+
 /**
  * Carries starts, streams and times of container events through the multiline joiner, which
  * knows only lines and ends: it is fed sequence numbers as ends, and each event it emits is the
@@ -62,7 +73,7 @@ interface Columns {
 class JoinerColumns {
   private next = 0;
   private base = 0;
-  private queued: Omit<ContainerEvents, 'lines' | 'flags'> = emptyEvents();
+  private queued: QueuedColumns = noQueuedColumns();
 
   /** Queues `events`; returns them with sequence numbers as ends (for the joiner). */
   enqueue(events: Columns): FramedLines {
@@ -100,7 +111,7 @@ class JoinerColumns {
 
   reset(): void {
     this.base = this.next;
-    this.queued = emptyEvents();
+    this.queued = noQueuedColumns();
   }
 }
 
@@ -231,18 +242,23 @@ export class LinePipeline {
       return this.afterJoiner(events);
     }
     const events = emptyEvents();
-    this.parser.push({ lines: framedLineList(framed), ends: framed.ends, flags: framed.flags }, events);
+    this.parser.push(framed, events);
     return this.afterParser(events);
   }
 
   /** Container events: decoded (the runtime's pieces are whole again), joined, filtered. */
   private afterParser(events: ContainerEvents): PipelineLines {
     this.atFileStart = false;
-    if (events.lines.length === 0) return noLines();
-    // The parser's events are views of the read or joined pieces: one part each (packed into
-    // one buffer when filtered). Container logs are UTF-8 and carry no BOM; the check replaces
-    // what is invalid.
-    const lines = framedOf(events.lines, events.ends, events.flags as FramedLines['flags']);
+    if (events.ends.length === 0) return noLines();
+    // The parser's events are bounds into the read, or parts of their own (joined pieces):
+    // FramedLines as they are. Container logs are UTF-8 and carry no BOM; the check replaces
+    // what is invalid — the read and the parser's made events at once when they hold every event.
+    const lines: FramedLines = { parts: events.parts, size: events.size, bounds: events.bounds, ends: events.ends, flags: events.flags as FramedLines['flags'] };
+    if (events.whole !== null && events.made !== null) {
+      // No view of the read (only made events): nothing of it to check.
+      lines.whole = events.whole ?? NO_BYTES;
+      if (events.made !== undefined) lines.made = events.made;
+    }
     this.stats.replacedChars += this.decoder.decode(lines, 0, false);
     const columns: Columns = { lines, starts: events.starts, streams: events.streams, times: events.times };
     if (this.joiner === null) return this.filtered(columns);
