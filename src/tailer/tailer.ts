@@ -53,7 +53,7 @@ export interface TailerOptions {
   scanIntervalMs?: number;
   /** Safety-net scan period while inotify works and files are quiet, ms (default 10,000). */
   idleScanIntervalMs?: number;
-  /** Bytes per read (default 128 KiB, see DEFAULT_READ_CHUNK_BYTES). */
+  /** Bytes per read (default 256 KiB, see DEFAULT_READ_CHUNK_BYTES). */
   readChunkBytes?: number;
   now?: () => number;
   /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
@@ -68,14 +68,16 @@ export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
  * Bytes per read of a file that has more than its tail to read (a tail read is at most
  * TAIL_READ_BYTES). Each chunk is one LineBatch, one ticket and one produce call. Larger reads
  * cost less CPU — 1M lines of 125 B read and framed by the tailer alone: 229 ms with 128 KiB,
- * 190 with 256, 176 with 512 (medians of 9) — but raise the agent's peak RSS on the raw 1M
- * shipment (npm run bench, medians of 3: 117 MiB with 128 KiB, 124 with 256, 130-138 with
- * 512, against the 120 MiB target). Likely cause, not traced: with less JavaScript garbage
- * per MB, young collections come less often, and the read chunks of acknowledged batches
- * wait longer to be freed. Kept at 128 KiB until a chunk's memory is released when its batch
- * is done.
+ * 190 with 256, 176 with 512 (medians of 9) — but each chunk's memory lives outside V8's heap
+ * until Kafka acknowledges its batch and a collection frees it, so they raise the agent's peak
+ * RSS. With the launchers' --heap-growing-percent=20 (src/cli/node-flags.ts), on the raw 1M
+ * shipment (bench/cpu-breakdown --plain, 10 rounds alternated, load ~9): 128 KiB 110.1 MiB
+ * [102.9..112.8], 256 KiB 109.8 [101.4..112.2], 512 KiB 115.8 [111.7..120.1] against the
+ * 120 MiB target; CPU after start-up × 128 KiB's in the same round: 0.89 (256), 0.84 (512).
+ * 256 KiB: the CPU gain at 128 KiB's memory. 512 KiB would need a chunk freed (or reused)
+ * at its acknowledgement — not done: a chunk can be shared past its batch (README Performance).
  */
-export const DEFAULT_READ_CHUNK_BYTES = 128 * 1024;
+export const DEFAULT_READ_CHUNK_BYTES = 256 * 1024;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
 const IGNORED_MEMORY = 100_000;
 
