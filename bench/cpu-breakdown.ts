@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { AgentProcess } from '../test/helpers/agent-process.js';
 import { agentYaml } from '../test/helpers/configs.js';
 import { TestCluster } from '../test/helpers/cluster.js';
-import { readCpuProfile, summarizeCpuProfile } from './cpu-profile.js';
+import { printMainThreadProfile } from './cpu-profile.js';
 import { InputFiles } from './input-files.js';
 import { DEFAULT_PRODUCER, kafkaYaml } from './producer-settings.js';
 import { TopicCounter, waitForCount } from './watermarks.js';
@@ -113,13 +113,7 @@ async function main(): Promise<void> {
       perRun.push({ total, startup, after, peakRssMiB });
       console.log(`run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${total.toFixed(2)} CPU-s when Kafka held every line (start-up ${startup.toFixed(2)}, after it ${(total - startup).toFixed(2)}), peak RSS ${peakRssMiB.toFixed(1)} MiB`);
       for (const [name, s] of [...threads].sort((a, b) => b[1] - a[1])) console.log(`  thread ${name.padEnd(42)} ${s.toFixed(2)} s  (after start-up ${after.get(name)!.toFixed(2)})`);
-      const file = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'));
-      if (file) {
-        const summary = summarizeCpuProfile(readCpuProfile(join(prof, file)), join(prof, file), REPO_ROOT, 30, 20);
-        console.log(`  main thread (V8 profile, ${((summary.totalMs - summary.idleMs) / 1000).toFixed(2)} s busy):`);
-        for (const row of summary.byArea) console.log(`    ${row.name.padEnd(40)} ${(row.selfMs / 1000).toFixed(3)} s`);
-        for (const row of summary.topFunctions) console.log(`    fn ${`${row.name} ${row.location}`.slice(0, 90).padEnd(90)} ${(row.selfMs / 1000).toFixed(3)} s`);
-      }
+      printMainThreadProfile(prof, REPO_ROOT);
       if (perf !== null) {
         await perfExited;
         console.log(`  perf data: ${perfData} (perf report -i ${perfData} --sort comm,dso --no-children)`);

@@ -2,7 +2,8 @@
 // code (our modules, each npm package, Node internals, GC), so the profile says where the
 // agent's main thread spends its time. librdkafka's native threads are not in it.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SourceMap, type SourceMapPayload } from 'node:module';
 
 interface CallFrame {
@@ -173,4 +174,17 @@ export function summarizeCpuProfile(p: CpuProfile, file: string, repoRoot: strin
     topFunctions: toRows(byFunction, totalUs, busyUs, top),
     byArea: toRows(byArea, totalUs, busyUs, topAreas),
   };
+}
+
+/**
+ * Prints the main thread's V8 profile found in `dir` (the agent's --cpu-prof-dir), if any:
+ * busy time, self time by code area, then the top functions. Development tools' shared report.
+ */
+export function printMainThreadProfile(dir: string, repoRoot: string, nameWidth = 90): void {
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) return;
+  const summary = summarizeCpuProfile(readCpuProfile(join(dir, file)), join(dir, file), repoRoot, 30, 20);
+  console.log(`  main thread (V8 profile, ${((summary.totalMs - summary.idleMs) / 1000).toFixed(2)} s busy):`);
+  for (const row of summary.byArea) console.log(`    ${row.name.padEnd(40)} ${(row.selfMs / 1000).toFixed(3)} s`);
+  for (const row of summary.topFunctions) console.log(`    fn ${`${row.name} ${row.location}`.slice(0, nameWidth).padEnd(nameWidth)} ${(row.selfMs / 1000).toFixed(3)} s`);
 }

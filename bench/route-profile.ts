@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { AgentProcess } from '../test/helpers/agent-process.js';
 import { agentYaml } from '../test/helpers/configs.js';
 import { TestCluster } from '../test/helpers/cluster.js';
-import { readCpuProfile, summarizeCpuProfile } from './cpu-profile.js';
+import { printMainThreadProfile } from './cpu-profile.js';
 import { DEFAULT_PRODUCER, kafkaYaml } from './producer-settings.js';
 import { writeJsonFile } from './scenarios/line-stages.js';
 import { TopicCounter, waitForCount } from './watermarks.js';
@@ -79,13 +79,7 @@ async function main(): Promise<void> {
         const total = Object.values(threads).reduce((a, b) => a + b, 0);
         const perM = (s: number): string => (s / (lines / 1e6)).toFixed(2);
         console.log(`${kind} run ${run} (load ${os.loadavg()[0]!.toFixed(1)}): ${perM(total)} CPU-s/M  ` + Object.entries(threads).map(([k, v]) => `${k} ${perM(v)}`).join('  '));
-        const pf = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'));
-        if (pf) {
-          const summary = summarizeCpuProfile(readCpuProfile(join(prof, pf)), join(prof, pf), REPO_ROOT, 30, 20);
-          console.log(`  main thread (V8 profile, ${((summary.totalMs - summary.idleMs) / 1000).toFixed(2)} s busy):`);
-          for (const row of summary.byArea) console.log(`    ${row.name.padEnd(40)} ${(row.selfMs / 1000).toFixed(3)} s`);
-          for (const row of summary.topFunctions) console.log(`    fn ${`${row.name} ${row.location}`.slice(0, 100).padEnd(100)} ${(row.selfMs / 1000).toFixed(3)} s`);
-        }
+        printMainThreadProfile(prof, REPO_ROOT, 100);
         if (perf !== null) {
           await perfExited;
           console.log(`  perf data: ${perfData}`);
