@@ -239,4 +239,36 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
       { numRuns: 300 },
     );
   });
+
+  test('one field, its values repeated across a read: each line its own value, the index agreeing, counted like JSON.parse', () => {
+    // A single path's repeated values take the shared array of their first line (knownShared):
+    // mixed with lines lacking it, not objects, escaped spellings, numbers and strings of the same text.
+    const spellings = ['{"m":"GET"}', '{"m":"G\\u0045T"}', '{"m":"POST"}', '{"m":1}', '{"m":"1"}', '{"n":"GET"}', 'GET', '{"m":null}', '{"m":"GET"', '{"m":"caf\u00e9"}'];
+    fc.assert(
+      fc.property(fc.array(fc.nat(spellings.length - 1), { minLength: 1, maxLength: 60 }), (picks) => {
+        const lines = picks.map((k) => spellings[k]!);
+        const all = Buffer.from(lines.join('\n'));
+        const bounds: number[] = [];
+        let at = 0;
+        for (const line of lines) {
+          const len = Buffer.byteLength(line);
+          bounds.push(at, len);
+          at += len + 1;
+        }
+        const nativeStats = emptyJsonFieldStats();
+        const got = new JsonFieldExtractor(['m'], nativeStats).extractWithBounds(all, Uint32Array.from(bounds), null);
+        const parseStats = emptyJsonFieldStats();
+        const want = lines.map((line) => extractByParse(Buffer.from(line), [['m']]));
+        for (const values of want) {
+          if (values === null) parseStats.notJson++;
+          else if (values.includes(undefined)) parseStats.missingField++;
+        }
+        assert.deepEqual(got.json, want);
+        assert.deepEqual(nativeStats, parseStats);
+        assert.ok(got.jsonIndex !== null);
+        lines.forEach((_, i) => assert.equal(got.jsonIndex!.values[got.jsonIndex!.ids[i]!], want[i]?.[0]));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
