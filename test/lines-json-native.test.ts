@@ -271,4 +271,34 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
       { numRuns: 300 },
     );
   });
+
+  test('a topic field and a key field passed as bounds, values repeated across a read: each line its own values', () => {
+    // The key as bounds where its bytes are its text (plain ASCII), else as text; the topic's
+    // value numbered per read: both must agree with JSON.parse line by line.
+    const topics = ['"GET"', '"G\\u0045T"', '"POST"', '1', 'null'];
+    const keys = ['"abc"', '"a\\u0062c"', '""', '7', '"caf\u00e9"', null];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(topics.length - 1), fc.nat(keys.length - 1), fc.boolean()), { minLength: 1, maxLength: 60 }), (picks) => {
+        const lines = picks.map(([t, k, broken]) => `{"m":${topics[t]!}${keys[k] === null ? '' : `,"k":${keys[k]}`}${broken ? '' : '}'}`);
+        const all = Buffer.from(lines.join('\n'));
+        const bounds: number[] = [];
+        let at = 0;
+        for (const line of lines) {
+          const len = Buffer.byteLength(line);
+          bounds.push(at, len);
+          at += len + 1;
+        }
+        const got = new JsonFieldExtractor(['m', 'k'], emptyJsonFieldStats()).extractWithBounds(all, Uint32Array.from(bounds), 'k');
+        lines.forEach((line, i) => {
+          const want = extractByParse(Buffer.from(line), [['m'], ['k']]);
+          const values = got.json[i]!;
+          const start = got.jsonBounds!.bounds[2 * i]!;
+          const key = start >= 0 ? all.toString('latin1', start, start + got.jsonBounds!.bounds[2 * i + 1]!) : values?.[1];
+          assert.deepEqual(values === null ? null : [values[0], key], want, line);
+          if (got.jsonIndex !== null) assert.equal(got.jsonIndex.values[got.jsonIndex.ids[i]!], want?.[0], line);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
