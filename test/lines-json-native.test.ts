@@ -77,6 +77,18 @@ const pathArb = fc.array(fc.constantFrom(...KEYS.filter((k) => k !== ''), '2', '
 /** A byte-level damage: delete, insert or replace one byte (often making the line invalid). */
 const damage = fc.option(fc.tuple(fc.nat(), fc.constantFrom('delete', 'insert', 'replace'), fc.constantFrom(0x22, 0x2c, 0x7d, 0x5d, 0x5c, 0x20, 0xff, 0x00, 0x31, 0x7b, 0x3a)), { freq: 2 });
 
+/** Lines in one buffer joined by newlines, and their (start, length) bounds, as the framer makes them. */
+function oneBuffer(lines: readonly string[]): { all: Buffer; bounds: number[] } {
+  const bounds: number[] = [];
+  let at = 0;
+  for (const line of lines) {
+    const len = Buffer.byteLength(line);
+    bounds.push(at, len);
+    at += len + 1;
+  }
+  return { all: Buffer.from(lines.join('\n')), bounds };
+}
+
 function agree(line: Buffer, paths: string[]): void {
   const extracted = new JsonFieldExtractor(paths, emptyJsonFieldStats()).extract(line);
   const parsed = extractByParse(line, paths.map((p) => p.split('.')));
@@ -157,14 +169,7 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
         const texts = trees.map(([tree, choices]) => render(tree, choices, { k: 0 }).replace(/\n/g, ' '));
         // Repeated lines hit the cache; lines are bounds into one buffer, as the framer makes them.
         const order = [...texts, ...texts.reverse()];
-        const all = Buffer.from(order.join('\n'));
-        const bounds: number[] = [];
-        let at = 0;
-        for (const text of order) {
-          const len = Buffer.byteLength(text);
-          bounds.push(at, len);
-          at += len + 1;
-        }
+        const { all, bounds } = oneBuffer(order);
         const nativeStats = emptyJsonFieldStats();
         const got = new JsonFieldExtractor(paths, nativeStats).extractBounds(all, bounds);
         useNativeJsonFields(false);
@@ -235,6 +240,54 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
           if (expected >= 0) seen.set(key, expected);
           assert.equal(moded[at + 4], expected, `line ${i} ${values[i]}`);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('one field, its values repeated across a read: each line its own value, the index agreeing, counted like JSON.parse', () => {
+    // A single path's repeated values take the shared array of their first line (knownShared):
+    // mixed with lines lacking it, not objects, escaped spellings, numbers and strings of the same text.
+    const spellings = ['{"m":"GET"}', '{"m":"G\\u0045T"}', '{"m":"POST"}', '{"m":1}', '{"m":"1"}', '{"n":"GET"}', 'GET', '{"m":null}', '{"m":"GET"', '{"m":"caf\u00e9"}'];
+    fc.assert(
+      fc.property(fc.array(fc.nat(spellings.length - 1), { minLength: 1, maxLength: 60 }), (picks) => {
+        const lines = picks.map((k) => spellings[k]!);
+        const { all, bounds } = oneBuffer(lines);
+        const nativeStats = emptyJsonFieldStats();
+        const got = new JsonFieldExtractor(['m'], nativeStats).extractWithBounds(all, Uint32Array.from(bounds), null);
+        const parseStats = emptyJsonFieldStats();
+        const want = lines.map((line) => extractByParse(Buffer.from(line), [['m']]));
+        for (const values of want) {
+          if (values === null) parseStats.notJson++;
+          else if (values.includes(undefined)) parseStats.missingField++;
+        }
+        assert.deepEqual(got.json, want);
+        assert.deepEqual(nativeStats, parseStats);
+        assert.ok(got.jsonIndex !== null);
+        lines.forEach((_, i) => assert.equal(got.jsonIndex!.values[got.jsonIndex!.ids[i]!], want[i]?.[0]));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a topic field and a key field passed as bounds, values repeated across a read: each line its own values', () => {
+    // The key as bounds where its bytes are its text (plain ASCII), else as text; the topic's
+    // value numbered per read: both must agree with JSON.parse line by line.
+    const topics = ['"GET"', '"G\\u0045T"', '"POST"', '1', 'null'];
+    const keys = ['"abc"', '"a\\u0062c"', '""', '7', '"caf\u00e9"', null];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(topics.length - 1), fc.nat(keys.length - 1), fc.boolean()), { minLength: 1, maxLength: 60 }), (picks) => {
+        const lines = picks.map(([t, k, broken]) => `{"m":${topics[t]!}${keys[k] === null ? '' : `,"k":${keys[k]}`}${broken ? '' : '}'}`);
+        const { all, bounds } = oneBuffer(lines);
+        const got = new JsonFieldExtractor(['m', 'k'], emptyJsonFieldStats()).extractWithBounds(all, Uint32Array.from(bounds), 'k');
+        lines.forEach((line, i) => {
+          const want = extractByParse(Buffer.from(line), [['m'], ['k']]);
+          const values = got.json[i]!;
+          const start = got.jsonBounds!.bounds[2 * i]!;
+          const key = start >= 0 ? all.toString('latin1', start, start + got.jsonBounds!.bounds[2 * i + 1]!) : values?.[1];
+          assert.deepEqual(values === null ? null : [values[0], key], want, line);
+          if (got.jsonIndex !== null) assert.equal(got.jsonIndex.values[got.jsonIndex.ids[i]!], want?.[0], line);
+        });
       }),
       { numRuns: 300 },
     );

@@ -176,6 +176,15 @@ export class JsonFieldExtractor {
         if (index !== null && !index.setText(i, undefined)) index = null;
         continue;
       }
+      if (paths === 1 && index !== null && res[at + 1]! !== VALUE_MISSING) {
+        // The one field, numbered, as most lines of a read are: its line array is the read's
+        // shared one for that value, without building the value's text again.
+        const known = index.knownShared(i, res[at + 4]!);
+        if (known !== null) {
+          out[i] = known;
+          continue;
+        }
+      }
       let missing = false;
       let first: string | undefined;
       let k = 0;
@@ -429,6 +438,18 @@ class DistinctIndex {
     }
     this.ids[i] = id;
     return this.values[id]!;
+  }
+
+  /**
+   * Line i holds the addon's distinct value d of a single path, already seen this read: the
+   * shared array of its text (see shared()). Null when d is not numbered or not seen yet.
+   */
+  knownShared(i: number, d: number): (string | undefined)[] | null {
+    if (d < 0) return null;
+    const id = this.ofNumbered[d]!;
+    if (id === -1) return null;
+    this.ids[i] = id;
+    return this.sharedArrays[id] ?? this.shared(i, 1);
   }
 
   /** Line i holds `text` (undefined: missing); false when the index holds too many values to go on. */
