@@ -8,10 +8,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, NO_KEY, type DeliveryOutcomes, type InjectableMockCluster, type ProducerListener } from '../src/shipper/native-producer.js';
+import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, NO_KEY, type InjectableMockCluster } from '../src/shipper/native-producer.js';
 import type { LibrdkafkaConfig } from '../src/shipper/producer-config.js';
 import { packLines } from '../src/core/batch.js';
 import { kcatConsume, type KafkaRecord } from './helpers/cluster.js';
+import { acknowledging, silent } from './helpers/native-listeners.js';
 
 let mock: InjectableMockCluster;
 before(() => {
@@ -19,29 +20,6 @@ before(() => {
   mock = createInjectableMockCluster(3);
 });
 after(() => mock.destroy());
-
-const silent: ProducerListener = { outcomes: () => undefined, log: () => undefined, error: () => undefined, fatal: () => undefined, stats: () => undefined };
-
-/** A listener that resolves once `n` records are acknowledged (rejects on a failure). */
-function acknowledging(n: number): { listener: ProducerListener; done: Promise<void> } {
-  let acked = 0;
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const alive = setInterval(() => undefined, 1000);
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej))).finally(() => clearInterval(alive));
-  const listener: ProducerListener = {
-    ...silent,
-    outcomes: (o: DeliveryOutcomes) => {
-      for (let k = 0; k < o.entryCount; k++) {
-        const row = o.entries.subarray(k * 5, k * 5 + 5);
-        if (row[2]! > 0 || row[3]! > 0) reject(new Error(`records failed: ${row.join(',')}`));
-        acked += row[1]!;
-      }
-      if (acked >= n) resolve();
-    },
-  };
-  return { listener, done };
-}
 
 /** Per-record keys `keys` (null: none) as [keyData, keyBounds]. */
 function packedKeys(keys: (string | null)[]): [Uint8Array, Uint32Array] {
