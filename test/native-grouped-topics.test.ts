@@ -5,9 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, NO_KEY, type DeliveryOutcomes, type InjectableMockCluster, type ProducerListener } from '../src/shipper/native-producer.js';
+import { createInjectableMockCluster, createNativeProducer, loadNativeProducer, NO_KEY, type InjectableMockCluster } from '../src/shipper/native-producer.js';
 import { packLines } from '../src/core/batch.js';
 import { byPartition, kcatConsume } from './helpers/cluster.js';
+import { acknowledging, silent } from './helpers/native-listeners.js';
 
 let mock: InjectableMockCluster;
 before(() => {
@@ -19,31 +20,6 @@ after(() => mock.destroy());
 /** Records of one call: values packed into one buffer, (start, length) bounds by record index. */
 function packed(values: string[]): { data: Uint8Array; bounds: Uint32Array } {
   return packLines(values.map((v) => Buffer.from(v)));
-}
-
-/** A listener that resolves once `n` records are acknowledged (rejects on a failure). */
-function acknowledging(n: number): { listener: ProducerListener; done: Promise<void> } {
-  let acked = 0;
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  // The producer's hand-over does not keep the process alive (an idle agent must be able to exit).
-  const alive = setInterval(() => undefined, 1000);
-  const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej))).finally(() => clearInterval(alive));
-  const listener: ProducerListener = {
-    outcomes: (o: DeliveryOutcomes) => {
-      for (let k = 0; k < o.entryCount; k++) {
-        const row = o.entries.subarray(k * 5, k * 5 + 5);
-        if (row[2]! > 0 || row[3]! > 0) reject(new Error(`records failed: ${row.join(',')}`));
-        acked += row[1]!;
-      }
-      if (acked >= n) resolve();
-    },
-    log: () => undefined,
-    error: () => undefined,
-    fatal: () => undefined,
-    stats: () => undefined,
-  };
-  return { listener, done };
 }
 
 const SERVICES = ['cart', 'checkout', 'search', 'auth'];
@@ -125,13 +101,7 @@ test('per-record topics with per-record keys: every record in its topic, each ke
 
 test('per-record topics: a full queue still leaves a prefix consumed, the rest resumes from it', async () => {
   // Nothing answers on port 1: records stay queued, so the queue limit is what stops produce().
-  const p = createNativeProducer({ 'bootstrap.servers': '127.0.0.1:1', 'queue.buffering.max.messages': 10, log_level: 0 }, [], {
-    outcomes: () => undefined,
-    log: () => undefined,
-    error: () => undefined,
-    fatal: () => undefined,
-    stats: () => undefined,
-  });
+  const p = createNativeProducer({ 'bootstrap.servers': '127.0.0.1:1', 'queue.buffering.max.messages': 10, log_level: 0 }, [], silent);
   try {
     const ids = [p.topic('grouped.full.a'), p.topic('grouped.full.b')];
     const values = Array.from({ length: 16 }, (_, i) => `r${i}`);

@@ -181,6 +181,15 @@ typedef struct producer {
    * request_partitions_locked). Guarded by mu. */
   struct topic_lookup *lookups;
   int lookup_inflight;  /* one topic lookup at a time: never more than one pool thread */
+  /* Keyed records: each topic's partition count from the same answers (0: unknown; written by
+   * the metadata job, read by produce() without mu: __atomic) and the configured partitioner
+   * when it is one librdkafka exposes (NULL: a custom or unknown one). With both, produce()
+   * partitions keyed records itself with that very function and enqueues each partition's
+   * records together (see produce_grouped) instead of librdkafka partitioning, looking up and
+   * locking a partition per record (measured by a V8 profile: the keyed produce call 0.80 s a
+   * million lines against 0.33 s keyless). */
+  int32_t *n_parts;
+  int32_t (*keyed_partitioner)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
@@ -510,6 +519,7 @@ static void producer_free(producer *p) {
   free(p->n_avail);
   free(p->rotation);
   free(p->lookups);
+  free(p->n_parts);
   free(p->topics);
   free(p->topic_names);
   free(p->permanent);
@@ -654,6 +664,22 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", v, &vn) == RD_KAFKA_CONF_OK) p->max_msgs = strtoull(v, NULL, 10);
     vn = sizeof v;
     if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_bytes = strtoull(v, NULL, 10) * 1024;
+    /* The partitioner librdkafka would run for keyed records (a topic property; unset, or no
+     * topic properties at all: its default, consistent_random). Only those hashing a non-empty
+     * key (all but `random`): records with an empty or no key are left to librdkafka. */
+    static const struct {
+      const char *name;
+      int32_t (*fn)(const rd_kafka_topic_t *, const void *, size_t, int32_t, void *, void *);
+    } named[] = {
+        {"consistent_random", rd_kafka_msg_partitioner_consistent_random}, {"consistent", rd_kafka_msg_partitioner_consistent},
+        {"murmur2", rd_kafka_msg_partitioner_murmur2},                     {"murmur2_random", rd_kafka_msg_partitioner_murmur2_random},
+        {"fnv1a", rd_kafka_msg_partitioner_fnv1a},                         {"fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random},
+    };
+    vn = sizeof v;
+    rd_kafka_conf_res_t res = rd_kafka_conf_get(conf, "partitioner", v, &vn);
+    const char *partitioner = res == RD_KAFKA_CONF_OK ? v : res == RD_KAFKA_CONF_UNKNOWN ? "consistent_random" : "";
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+      if (strcmp(partitioner, named[i].name) == 0) p->keyed_partitioner = named[i].fn;
   }
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (!rk) {
@@ -750,7 +776,9 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
     if (rot) p->rotation = rot;
     struct topic_lookup *lk = rot ? realloc(p->lookups, (size_t)cap * sizeof *lk) : NULL;
     if (lk) p->lookups = lk;
-    if (!lk) {
+    int32_t *np = lk ? realloc(p->n_parts, (size_t)cap * sizeof *np) : NULL;
+    if (np) p->n_parts = np;
+    if (!np) {
       pthread_mutex_unlock(&p->mu);
       rd_kafka_topic_destroy(rkt);
       free(name);
@@ -765,6 +793,7 @@ static napi_value producer_topic(napi_env env, napi_callback_info info) {
   p->n_avail[id] = 0;
   p->rotation[id] = (uint32_t)rand();
   memset(&p->lookups[id], 0, sizeof p->lookups[id]);
+  p->n_parts[id] = 0;
   p->n_topics++;
   pthread_mutex_unlock(&p->mu);
   napi_create_int32(env, id, &out);
@@ -852,7 +881,28 @@ static void count_queued(producer *p, uint64_t msgs, uint64_t bytes) {
   pthread_mutex_unlock(&p->mu);
 }
 
-/* Distinct topics a grouped window may hold; more and the window goes record run by run. */
+/* The partition librdkafka would give a keyed record of `topic_id`, computed here with the
+ * configured partitioner and the partition count our own metadata lookup learnt (the same
+ * answers sticky_partition uses); UA when either is unknown, or for an empty or no key (the
+ * *_random partitioners place those at random or sticky: left to librdkafka). */
+static int32_t own_partition(producer *p, int32_t topic_id, const void *key, size_t key_len) {
+  int32_t cnt = __atomic_load_n(&p->n_parts[topic_id], __ATOMIC_RELAXED);
+  if (p->keyed_partitioner == NULL || cnt <= 0 || key == NULL || key_len == 0) return RD_KAFKA_PARTITION_UA;
+  return p->keyed_partitioner(p->topics[topic_id], key, key_len, cnt, NULL, NULL);
+}
+
+/* Keyed records of a topic whose partition count is not known yet ask for it, as keyless ones
+ * do in sticky_partition: else the count came only with the next readiness probe (every 2 s),
+ * and librdkafka partitioned each record until then. */
+static void learn_partitions(producer *p, int32_t topic_id) {
+  if (p->keyed_partitioner == NULL || __atomic_load_n(&p->n_parts[topic_id], __ATOMIC_RELAXED) > 0) return;
+  pthread_mutex_lock(&p->mu);
+  request_partitions_locked(p, topic_id);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Distinct (topic, partition) pairs a grouped window may hold; more and the window goes record
+ * run by run. */
 #define MAX_GROUPS 64
 
 /*
@@ -861,7 +911,11 @@ static void count_queued(producer *p, uint64_t msgs, uint64_t bytes) {
  * window instead of one per run of equal topics — a run is often a single record — and, keyless,
  * each topic's records to one sticky partition per window (runs of one record each took the
  * next partition: a window spread over every partition of every topic, librdkafka's batches a
- * quarter as large). Records keep their order within a topic, and so within a partition.
+ * quarter as large). Keyed records (of one topic or several) whose partition own_partition
+ * knows are grouped by topic and that partition, each group produced to its partition: the
+ * partition librdkafka would choose, without its partitioner, partition lookup and lock per
+ * record. Records keep their order within a topic's partition (and within its records left
+ * to librdkafka's partitioner).
  *
  * produce() consumes a prefix, stopping at the first record librdkafka's queue has no room for.
  * Grouped, a full queue could take a later record and refuse an earlier one: so a window is
@@ -870,8 +924,8 @@ static void count_queued(producer *p, uint64_t msgs, uint64_t bytes) {
  * never holds more records than `immediate` can list. Otherwise the caller goes on run by run.
  * Returns how many records were consumed (refusals are listed in `immediate`).
  */
-static int produce_grouped(producer *p, const int32_t *record_topics, int32_t first, int32_t count, const uint8_t *data, const uint32_t *bounds, const uint8_t *key, size_t key_len,
-                           const uint8_t *key_data, const uint32_t *key_bounds, int keyless, int32_t ticket, rd_kafka_message_t *msgs) {
+static int produce_grouped(producer *p, const int32_t *record_topics, int32_t topic_id, int32_t first, int32_t count, const uint8_t *data, const uint32_t *bounds, const uint8_t *key,
+                           size_t key_len, const uint8_t *key_data, const uint32_t *key_bounds, int keyless, int32_t ticket, rd_kafka_message_t *msgs) {
   int32_t *imm = p->immediate;
   int consumed = 0;
   uint8_t group_of[IMMEDIATE_CAP];
@@ -886,17 +940,24 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t fi
     int room = p->max_msgs > 0 && p->max_bytes > 0 && p->queued_msgs + (uint64_t)w <= p->max_msgs && p->queued_bytes + bytes <= p->max_bytes;
     pthread_mutex_unlock(&p->mu);
     if (!room) break;
-    int32_t group_topic[MAX_GROUPS];
+    int32_t group_topic[MAX_GROUPS], group_part[MAX_GROUPS];
     int group_size[MAX_GROUPS];
     int groups = 0, last = 0;
     for (int j = 0; j < w; j++) {
-      int32_t t = record_topics[from + j];
+      int32_t idx = from + j;
+      int32_t t = record_topics != NULL ? record_topics[idx] : topic_id;
+      int32_t part = RD_KAFKA_PARTITION_UA;
+      if (!keyless) {
+        if (key_bounds == NULL) part = own_partition(p, t, key, key_len);
+        else if (key_bounds[2 * idx + 1] != UINT32_MAX) part = own_partition(p, t, key_data + key_bounds[2 * idx], key_bounds[2 * idx + 1]);
+      }
       int g = last;
-      if (groups == 0 || group_topic[g] != t) {
-        for (g = 0; g < groups && group_topic[g] != t; g++) {}
+      if (groups == 0 || group_topic[g] != t || group_part[g] != part) {
+        for (g = 0; g < groups && (group_topic[g] != t || group_part[g] != part); g++) {}
         if (g == groups) {
           if (groups == MAX_GROUPS) break;
           group_topic[g] = t;
+          group_part[g] = part;
           group_size[g] = 0;
           groups++;
         }
@@ -907,7 +968,7 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t fi
     }
     int total = 0;
     for (int g = 0; g < groups; g++) total += group_size[g];
-    if (total < w) break; /* more topics than MAX_GROUPS: run by run */
+    if (total < w) break; /* more groups than MAX_GROUPS: run by run */
     /* A stable counting sort: each group's records in record order. */
     int start[MAX_GROUPS];
     for (int g = 0, at = 0; g < groups; g++) {
@@ -918,7 +979,8 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t fi
     uint64_t queued_msgs = 0, queued_bytes = 0;
     for (int g = 0, at = 0; g < groups; g++) {
       rd_kafka_topic_t *rkt = p->topics[group_topic[g]];
-      int32_t partition = keyless ? sticky_partition(p, group_topic[g]) : RD_KAFKA_PARTITION_UA;
+      int32_t partition = keyless ? sticky_partition(p, group_topic[g]) : group_part[g];
+      if (partition == RD_KAFKA_PARTITION_UA && !keyless) learn_partitions(p, group_topic[g]);
       for (int done = 0; done < group_size[g];) {
         int n = group_size[g] - done < SUB_BATCH ? group_size[g] - done : SUB_BATCH;
         memset(msgs, 0, (size_t)n * sizeof msgs[0]);
@@ -1117,11 +1179,19 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   /* Keyless records of one call go to one partition, rotating per call like librdkafka's sticky
    * partitioner: the per-record partitioner is skipped (with or without headers). */
   int keyless = key == NULL && key_bounds == NULL && p->sticky_keyless;
-  int32_t partition = keyless && record_topics == NULL ? sticky_partition(p, topic_id) : RD_KAFKA_PARTITION_UA;
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  if (record_topics == NULL) {
+    if (keyless) partition = sticky_partition(p, topic_id);
+    else if (key_bounds == NULL) partition = own_partition(p, topic_id, key, key_len); /* one key for all */
+    if (!keyless) learn_partitions(p, topic_id);
+  }
   if (!with_headers && ts_ms == 0) {
     rd_kafka_message_t msgs[SUB_BATCH];
-    /* Records routed by a field interleave their topics record by record: grouped per topic. */
-    if (record_topics != NULL) consumed = produce_grouped(p, record_topics, first, count, data, bounds, key, key_len, key_data, key_bounds, keyless, ticket, msgs);
+    /* Records routed by a field interleave their topics record by record: grouped per topic.
+     * Records keyed one by one, their partitions computable: grouped per partition. */
+    int keyed_own = key_bounds != NULL && p->keyed_partitioner != NULL && count > 0 && (record_topics != NULL || __atomic_load_n(&p->n_parts[topic_id], __ATOMIC_RELAXED) > 0);
+    if (record_topics != NULL || keyed_own)
+      consumed = produce_grouped(p, record_topics, topic_id, first, count, data, bounds, key, key_len, key_data, key_bounds, keyless, ticket, msgs);
     /* rd_kafka_produce_batch: one clock read per call, not four per record. */
     while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
       int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
@@ -1254,6 +1324,7 @@ static void metadata_execute(napi_env env, void *data) {
         free(p->avail[i]);
         p->avail[i] = av;
         p->n_avail[i] = mt->err ? 0 : n; /* a topic in error: leave it to librdkafka */
+        __atomic_store_n(&p->n_parts[i], mt->err ? 0 : mt->partition_cnt, __ATOMIC_RELAXED);
         break;
       }
     }
