@@ -13,6 +13,8 @@ export class InFlightGate implements FlowGate {
   private stopped = false;
   private readonly heldFiles = new Set<string>();
   private waiters: Array<() => void> = [];
+  /** Times the bytes in flight reached the limit (the gate closed by memory); for traces. */
+  private closedByBytes = 0;
 
   constructor(private readonly maxBytes: number) {}
 
@@ -37,7 +39,14 @@ export class InFlightGate implements FlowGate {
   }
 
   add(bytes: number): void {
+    const wasOpen = this.bytes < this.maxBytes;
     this.bytes += bytes;
+    if (wasOpen && this.bytes >= this.maxBytes) this.closedByBytes++;
+  }
+
+  /** Times the in-flight bytes reached kafka.max_in_flight_bytes so far. */
+  get closings(): number {
+    return this.closedByBytes;
   }
 
   release(bytes: number): void {
