@@ -123,6 +123,28 @@ interface TraceSample {
   librdkafkaQueue: number;
 }
 
+/**
+ * Over the samples from the first read until every line was read: how long a record waited
+ * from produced to acknowledged (per sample: until the first later sample whose acknowledged
+ * count reached its produced count), the gate's closed share, the in-flight bytes, and the
+ * rate of reading.
+ */
+function steadySummary(samples: TraceSample[], lines: number): string {
+  const from = samples.findIndex((s) => s.bytesRead > 0);
+  const to = samples.findIndex((s) => s.produced >= lines);
+  if (from < 0 || to <= from) return 'no steady state';
+  const span = samples.slice(from, to + 1);
+  const lags: number[] = [];
+  for (let i = 0, j = 0; i < span.length; i++) {
+    while (j < samples.length && samples[j]!.acked < span[i]!.produced) j++;
+    if (j < samples.length) lags.push(samples[j]!.at - span[i]!.at);
+  }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+  const closed = span.filter((s) => !s.gateOpen).length / span.length;
+  const readMs = span[span.length - 1]!.at - span[0]!.at;
+  return `first read to all produced ${readMs.toFixed(0)} ms (${Math.round(lines / (readMs / 1000) / 1000)}k lines/s); produced -> acknowledged median ${med(lags).toFixed(0)} ms; gate closed in ${Math.round(closed * 100)} % of samples; in flight median ${(med(span.map((s) => s.inFlightBytes)) / 2 ** 20).toFixed(1)} MiB; QUEUE_FULL stops ${span[span.length - 1]!.queueFullStops}`;
+}
+
 const GROUPS = ['main', 'brokers', 'poll', 'helpers', 'main wait', 'brokers wait'];
 const pct = (x: number | undefined): string => `${Math.round((x ?? 0) * 100)}`.padStart(4);
 
@@ -185,6 +207,7 @@ async function main(): Promise<void> {
       const samples = records.filter((r) => r.kind === 'sample').map((r) => ({ ...(r as TraceSample), at: r.at! + shift }));
       const firstRead = samples.find((s) => s.bytesRead > 0);
       if (firstRead) console.log(`  first bytes read by sample +${firstRead.at.toFixed(0)} ms`);
+      console.log(`  ${steadySummary(samples, lines)}`);
       console.log(`  t ms | read MB | prod k | acked k | wm k | wm k/s | inflight MiB | gate open % | closings | QF stops | backlog | handovers | rdk queue | CPU % of a core: ${GROUPS.join(' | ')} | k/s kcat at t`);
       let prevSample: TraceSample | undefined;
       for (let t = 0; t < done + bucketMs; t += bucketMs) {

@@ -226,8 +226,13 @@ export class Shipper {
     this.drainBacklog();
   }
 
-  /** Connects in the background: an unreachable Kafka at startup is a warning, not a failure. */
+  /**
+   * Opens the gate and connects in the background: an unreachable Kafka at startup is a warning,
+   * not a failure. Readers do not wait for the first answer: librdkafka holds their records until
+   * its brokers answer, within the gate's bound (see in-flight-gate.ts).
+   */
   start(): void {
+    this.gate.start();
     this.connect(1_000);
     this.sweepTimer = setInterval(() => this.sweepIdle(), ROUTE_IDLE_MS).unref();
   }
@@ -239,14 +244,13 @@ export class Shipper {
         if (this.stopping) return;
         this.log.info({ brokers: this.opts.librdkafka['bootstrap.servers'] }, 'connected to Kafka');
         this.stats.connected = true;
-        this.gate.setConnected(true);
         this.stats.reachable = true;
         this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
       },
       (err: Error) => {
         if (this.stopping) return;
         this.stats.lastError = err.message;
-        this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; tailers wait, nothing is lost, retrying');
+        this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; lines wait (up to kafka.max_in_flight_bytes in memory, the rest in the files), nothing is lost, retrying');
         this.connectTimer = setTimeout(() => this.connect(Math.min(retryMs * 2, 30_000)), retryMs);
       },
     );
