@@ -17,6 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TRACE_FILE_ENV, TRACE_MS_ENV } from '../src/daemon/pipeline-trace.js';
+import type { ShipperTraceSample } from '../src/shipper/shipper.js';
 import { AgentProcess } from '../test/helpers/agent-process.js';
 import { agentYaml } from '../test/helpers/configs.js';
 import { TestCluster } from '../test/helpers/cluster.js';
@@ -108,19 +109,11 @@ function threadShares(points: ThreadPoint[], t0: number, t1: number): Map<string
   return out;
 }
 
-interface TraceSample {
+/** One line of the agent's trace: the shipper's sample, the tailer's counts, the time. */
+interface TraceSample extends ShipperTraceSample {
   at: number;
   bytesRead: number;
-  produced: number;
-  acked: number;
-  inFlightBytes: number;
-  gateOpen: boolean;
-  gateClosings: number;
-  tickets: number;
-  backlog: number;
-  queueFullStops: number;
-  handOvers: number;
-  librdkafkaQueue: number;
+  linesRead: number;
 }
 
 /**
