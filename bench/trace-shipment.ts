@@ -1,7 +1,8 @@
 // A timeline of the raw 1M-line shipment (development tool, not part of `npm run bench`):
 // kcat and the agent ship the throughput scenario's file in turn against one cluster; both are
 // watched by the topic's high watermarks (kcat -Q, back to back), the agent also by its
-// threads' CPU (/proc/<pid>/task/*/schedstat, ns) and by its own pipeline trace
+// threads' CPU (/proc/<pid>/task/*/schedstat, ns) and by its own pipeline trace; the cluster's
+// CPU (its child process) is read around each shipment
 // (LOGSHIP_TRACE_FILE, src/daemon/pipeline-trace.ts): read, produced, acknowledged, in flight,
 // gate, librdkafka's queue, QUEUE_FULL stops and delivery hand-overs, every --every ms.
 //
@@ -154,6 +155,8 @@ async function main(): Promise<void> {
       console.log(`\n=== run ${run}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
       // kcat
       const kTopic = `trace.kcat.${run}.${Date.now()}`;
+      const clusterCpu = (): number => [...threadCpuNs(cluster.pid)].filter(([g]) => !g.endsWith(' wait')).reduce((sum, [, ns]) => sum + ns, 0) / 1e9;
+      const kClusterAt = clusterCpu();
       const kSpawn = performance.now();
       const k = kcatProduceFile(cluster.bootstrap, kTopic, input.path, DEFAULT_PRODUCER, false);
       const kPoints: CountPoint[] = [];
@@ -163,7 +166,8 @@ async function main(): Promise<void> {
       kStop.abort();
       await kWatching;
       const kDone = Math.min(kExit.atMs - kSpawn, kPoints.find((p) => p.count >= lines)?.t ?? Infinity);
-      console.log(`kcat: ${(kDone / 1000).toFixed(3)} s (exit ${((kExit.atMs - kSpawn) / 1000).toFixed(3)} s), ${Math.round(lines / (kDone / 1000))} lines/s, ${kExit.cpuSeconds.toFixed(2)} CPU-s`);
+      const kCluster = clusterCpu() - kClusterAt;
+      console.log(`kcat: ${(kDone / 1000).toFixed(3)} s (exit ${((kExit.atMs - kSpawn) / 1000).toFixed(3)} s), ${Math.round(lines / (kDone / 1000))} lines/s, ${kExit.cpuSeconds.toFixed(2)} CPU-s; the cluster's CPU meanwhile ${kCluster.toFixed(2)} s`);
       console.log('  kcat watermarks, t ms: k records  (rate k/s over the bucket)');
       for (let t = 0; t < kDone + bucketMs; t += bucketMs) {
         const c0 = countAt(kPoints, t);
@@ -181,6 +185,7 @@ async function main(): Promise<void> {
         inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}`,
         kafka: kafkaYaml(DEFAULT_PRODUCER) + (values.kafka ? `\n  ${values.kafka}` : ''),
       });
+      const clusterAt = clusterCpu();
       const spawnEpoch = performance.timeOrigin + performance.now();
       const spawn = performance.now();
       const agent = AgentProcess.start(dir, yaml, { [TRACE_FILE_ENV]: traceFile, [TRACE_MS_ENV]: String(everyMs) });
@@ -189,12 +194,13 @@ async function main(): Promise<void> {
       const stop = new AbortController();
       await watchCount(cluster, topic, lines, spawn, points, stop.signal);
       threads.stop();
+      const agentCluster = clusterCpu() - clusterAt;
       const done = points[points.length - 1]!.t;
       await agent.stop('SIGTERM');
       const records = readFileSync(traceFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; timeOriginMs?: number; at?: number; name?: string } & Partial<TraceSample>);
       const origin = records.find((r) => r.kind === 'origin')!.timeOriginMs!;
       const shift = origin - spawnEpoch; // agent's performance.now() + shift = ms since spawn
-      console.log(`agent: ${(done / 1000).toFixed(3)} s, ${Math.round(lines / (done / 1000))} lines/s, x kcat ${(kDone / done).toFixed(2)}; process time origin at +${shift.toFixed(0)} ms`);
+      console.log(`agent: ${(done / 1000).toFixed(3)} s, ${Math.round(lines / (done / 1000))} lines/s, x kcat ${(kDone / done).toFixed(2)}; process time origin at +${shift.toFixed(0)} ms; the cluster's CPU meanwhile ${agentCluster.toFixed(2)} s`);
       for (const r of records.filter((x) => x.kind === 'mark')) console.log(`  mark +${(r.at! + shift).toFixed(0)} ms: ${r.name}`);
       for (const e of agent.logs.filter((l) => ['connected to Kafka', 'logship running'].includes(l.msg))) console.log(`  log  +${(Number(e.time) - spawnEpoch).toFixed(0)} ms: ${e.msg}`);
       const samples = records.filter((r) => r.kind === 'sample').map((r) => ({ ...(r as TraceSample), at: r.at! + shift }));
