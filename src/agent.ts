@@ -18,8 +18,8 @@ import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { loadNativeProducer } from './shipper/native-producer.js';
 import { effectiveMaxLineBytes, producerConfig } from './shipper/producer-config.js';
 import { Shipper, newShipperStats } from './shipper/shipper.js';
-import { Tailer, newTailerStats } from './tailer/tailer.js';
-import type { TailerStats } from './tailer/types.js';
+import { TailerCounters } from './tailer/counters.js';
+import { Tailer } from './tailer/tailer.js';
 
 const PROGRESS_EVERY_MS = 5_000;
 
@@ -43,7 +43,7 @@ export class Agent {
   private reloadAgain = false;
   private metricsServer: Server | null = null;
   /** Kept across reloads so metrics counters never go backwards. */
-  private readonly tailerStats: TailerStats = newTailerStats();
+  private readonly tailerCounters = new TailerCounters();
   private readonly shipperStats = newShipperStats();
   /** Per-file read counters for /metrics, kept across reloads like the stats above. */
   private readonly activity = new FileActivity(() => this.tailer.files().map((f) => f.identity));
@@ -98,7 +98,7 @@ export class Agent {
       const { server } = await serveMetrics(
         config.metrics.listen,
         {
-          tailer: agent.tailerStats,
+          tailer: agent.tailerCounters.view,
           shipper: agent.shipperStats,
           inFlightBytes: () => agent.shipper.inFlightBytes,
           registry: () => registry.stats,
@@ -161,7 +161,7 @@ export class Agent {
       gate: this.shipper.gate,
       checkpoints: this.registry,
       tracker: this.tracker,
-      stats: this.tailerStats,
+      counters: this.tailerCounters,
       log: this.log.child({ module: 'tailer' }),
     });
   }

@@ -13,7 +13,7 @@ import type { InputConfig } from '../src/config/types.js';
 import { linesOf, LineFlag } from '../src/core/batch.js';
 import { LineScan, scanCri, scanDocker } from '../src/lines/container-formats.js';
 import { LinePipeline } from '../src/tailer/line-pipeline.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 
 /** CRI as the reference reads it (on latin1 text: one character per byte). */
 const CRI = /^(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)) (stdout|stderr) ([PF])(?::[^ ]*)?(?: ([^]*))?$/;
@@ -158,8 +158,8 @@ for (const parser of ['cri', 'docker'] as const) {
             replacedChars += (text.match(/\uFFFD/g) ?? []).length;
           }
           const file = Buffer.concat(lines);
-          const stats = newTailerStats();
-          const pipeline = new LinePipeline(input, stats);
+          const counters = new TailerCounters();
+          const pipeline = new LinePipeline(input, counters);
           pipeline.reset(0);
           const got: Array<{ text: string; replaced: boolean }> = [];
           let lastEnd = 0;
@@ -175,7 +175,7 @@ for (const parser of ['cri', 'docker'] as const) {
           }
           for (const out of pipeline.flush(true)) take(out);
           assert.deepEqual(got, expected);
-          assert.equal(stats.replacedChars, replacedChars);
+          assert.equal(counters.view.replacedChars, replacedChars);
           assert.equal(lastEnd, file.length, 'the last event ends where the file does');
         }),
         { numRuns: 400 },
@@ -187,7 +187,7 @@ for (const parser of ['cri', 'docker'] as const) {
 describe('LinePipeline: where the events lie', () => {
   const input = pipelineInput('cri');
   test('plain events are bounds into the read; a joined one is packed after it', () => {
-    const pipeline = new LinePipeline(input, newTailerStats());
+    const pipeline = new LinePipeline(input, new TailerCounters());
     pipeline.reset(0);
     const T = '2024-03-15T10:20:30Z';
     const read = Buffer.from(`${T} stdout F one\n${T} stdout P tw\n${T} stdout F o\n${T} stderr F three\n`);
@@ -199,7 +199,7 @@ describe('LinePipeline: where the events lie', () => {
   });
 
   test('docker: a message with escapes is decoded once into the made bytes, back to back with a newline after each', () => {
-    const pipeline = new LinePipeline(pipelineInput('docker'), newTailerStats());
+    const pipeline = new LinePipeline(pipelineInput('docker'), new TailerCounters());
     pipeline.reset(0);
     const T = '2024-03-15T10:20:30Z';
     const docker = (log: string): string => `${JSON.stringify({ log, stream: 'stdout', time: T })}\n`;
@@ -211,7 +211,7 @@ describe('LinePipeline: where the events lie', () => {
   });
 
   test('made messages beyond one buffer\'s worth: the buffer grows, every event intact', () => {
-    const pipeline = new LinePipeline(input, newTailerStats());
+    const pipeline = new LinePipeline(input, new TailerCounters());
     pipeline.reset(0);
     const T = '2024-03-15T10:20:30Z';
     const messages = Array.from({ length: 400 }, (_, i) => `${i}:${'m'.repeat(60 + (i % 50))}`);

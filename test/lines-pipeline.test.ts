@@ -8,7 +8,7 @@ import type { InputConfig } from '../src/config/types.js';
 import { linesOf } from '../src/core/batch.js';
 import { lineStatsOf } from '../src/lines/stats.js';
 import { LinePipeline, type PipelineLines } from '../src/tailer/line-pipeline.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 
 let inputs = 0;
 function inputWith(yaml: string): InputConfig {
@@ -22,7 +22,7 @@ function inputWith(yaml: string): InputConfig {
 
 function pipeline(yaml: string): { p: LinePipeline; input: InputConfig } {
   const input = inputWith(yaml);
-  const p = new LinePipeline(input, newTailerStats());
+  const p = new LinePipeline(input, new TailerCounters());
   p.reset(0);
   return { p, input };
 }

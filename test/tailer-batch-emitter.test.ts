@@ -10,7 +10,7 @@ import type { SourceFile } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
 import { BatchEmitter } from '../src/tailer/batch-emitter.js';
 import { TailerStateError } from '../src/tailer/errors.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 
 /** Never touched: a start at 0 and a marker from memory do no I/O (any use throws). */
 const NO_FILE = new Proxy({}, { get: () => assert.fail('the emitter touched the file') }) as FileHandle;
@@ -21,9 +21,9 @@ const lines = { data: chunk, bounds: Uint32Array.from([0, 1, 2, 3]), ends: [2, 4
 function emitter() {
   const batches: LineBatch[] = [];
   const tracker = new OffsetTracker();
-  const stats = newTailerStats();
-  const out = new BatchEmitter({ sink: (batch) => batches.push(batch), stats, tracker, now: () => 1_000 }, 'app');
-  return { out, batches, tracker, stats };
+  const counters = new TailerCounters();
+  const out = new BatchEmitter({ sink: (batch) => batches.push(batch), counters, tracker, now: () => 1_000 }, 'app');
+  return { out, batches, tracker, stats: counters.view };
 }
 
 function refused(act: () => unknown, from: string, transition: string): Promise<void> | void {

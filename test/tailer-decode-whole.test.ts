@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { createDecoder } from '../src/tailer/decoder.js';
 import { emptyLines, framedLineList, type FramedLines, LineFramer } from '../src/tailer/framer.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 
 /** Bytes likely to matter: newlines, CR, ASCII, every UTF-8 sequence length, stray continuation and invalid bytes, a BOM. */
 const piece = fc.oneof(
@@ -26,7 +26,7 @@ interface Framed {
 /** Frames `file` read in `cuts` pieces and decodes each read: as the pipeline does, or with the whole-read hint removed. */
 function frameAndDecode(encoding: 'utf-8' | 'latin1', file: Buffer, cuts: number[], maxLineBytes: number, useWhole: boolean): Framed {
   const decoder = createDecoder(encoding);
-  const framer = new LineFramer(decoder, maxLineBytes, newTailerStats());
+  const framer = new LineFramer(decoder, maxLineBytes, new TailerCounters());
   const result: Framed = { whole: false, lines: [], flags: [], replaced: 0 };
   let at = 0;
   let decodedAny = false;
@@ -74,7 +74,7 @@ for (const encoding of ['utf-8', 'latin1'] as const) {
 
 test('utf-8: one invalid line in a read is replaced and flagged, its neighbours are left alone', () => {
   const decoder = createDecoder('utf-8');
-  const framer = new LineFramer(decoder, 1024, newTailerStats());
+  const framer = new LineFramer(decoder, 1024, new TailerCounters());
   const out = emptyLines();
   framer.push(Buffer.concat([Buffer.from('good é\n'), Buffer.from([0x62, 0x61, 0x64, 0xff, 0x0a]), Buffer.from('€ fine\n')]), out);
   assert.ok(out.whole !== undefined, 'a read cut at newlines only carries the whole-read hint');
@@ -85,7 +85,7 @@ test('utf-8: one invalid line in a read is replaced and flagged, its neighbours 
 });
 
 test('a read that cuts a line at max_line_bytes carries no whole-read hint', () => {
-  const framer = new LineFramer(createDecoder('utf-8'), 4, newTailerStats());
+  const framer = new LineFramer(createDecoder('utf-8'), 4, new TailerCounters());
   const out = emptyLines();
   framer.push(Buffer.from('abcdefgh\nij\n'), out);
   assert.equal(out.whole, undefined);

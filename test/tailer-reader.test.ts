@@ -17,7 +17,7 @@ import { identityOf } from '../src/tailer/identity.js';
 import type { StartPoint } from '../src/tailer/prospector.js';
 import { ReadBuffers } from '../src/tailer/read-buffers.js';
 import { FileReader, type ReadOutcome } from '../src/tailer/reader.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 import { assertOffsetsMatchFile, Collector, inputConfig, ManualGate, numberedLines, onCleanup, silentLogger, tempDir } from './helpers/tailer-harness.js';
 
 interface Rig {
@@ -33,10 +33,10 @@ function rig(t: TestContext, path: string, start: StartPoint = { fallback: 0 }, 
   const collector = new Collector();
   const gate = new ManualGate();
   const observer = new RecordingTailerEvents();
-  const stats = newTailerStats();
+  const counters = new TailerCounters();
   const identity = identityOf(statSync(path));
   const reader = new FileReader(
-    { gate, sink: collector.sink, stats, pool: new HandlePool(10, silentLogger(), stats), buffers: new ReadBuffers(64 * 1024), now, openFile: (p) => open(p, 'r'), tracker: new OffsetTracker(), observer },
+    { gate, sink: collector.sink, counters, pool: new HandlePool(10, silentLogger(), counters), buffers: new ReadBuffers(64 * 1024), now, openFile: (p) => open(p, 'r'), tracker: new OffsetTracker(), observer },
     { source: { key: `${identityKey(identity)}:1`, identity, input: 'test', path }, input: inputConfig({ paths: [path] }), currentPath: path, state: 'live', start, atEof: () => false },
   );
   onCleanup(t, () => reader.file.close());

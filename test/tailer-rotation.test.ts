@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { identityKey, identityOf } from '../src/core/file.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
 import { LoggedTailerEvents, RecordingTailerEvents } from '../src/tailer/events.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 import { LineFlag } from '../src/core/batch.js';
 import { waitFor } from './helpers/fs-wait.js';
 import {
@@ -192,14 +192,14 @@ test('a deleted file that cannot be finished (gate closed) is given up after clo
   const collector = new Collector();
   collector.onBatch = () => gate.close();
   const { log, records } = collectingLogger();
-  const stats = newTailerStats();
-  const observer = new RecordingTailerEvents(new LoggedTailerEvents(log, stats));
+  const counters = new TailerCounters();
+  const observer = new RecordingTailerEvents(new LoggedTailerEvents(log, counters));
   const { tailer } = await startTailer(t, {
     inputs: [inputConfig({ paths: [path], rotation: { close_renamed_after: 100, close_removed: true, close_removed_after: 150 } })],
     gate,
     collector,
     log,
-    stats,
+    counters,
     observer,
   });
   await waitFor(() => collector.batches.length === 1, 'the first batch');

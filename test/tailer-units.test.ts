@@ -15,15 +15,16 @@ import { HandlePool, type PooledReader } from '../src/tailer/handle-pool.js';
 import { continuationMismatch, fingerprintOf, markerAt, MarkerWindow, markerOf, readHead } from '../src/tailer/identity.js';
 import { MultilineJoiner } from '../src/tailer/multiline.js';
 import { isCompressedHead, isCompressedName } from '../src/tailer/rotation.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
+import type { TailerStats } from '../src/tailer/types.js';
 import { type SourceFile } from '../src/core/file.js';
 import { type FlowGate, LineFlag } from '../src/core/batch.js';
 import { DirectoryWatches, type EntryEvent, type StartWatch } from '../src/tailer/watches.js';
 import { inputConfig, silentLogger, tempDir } from './helpers/tailer-harness.js';
 
-function framer(maxLineBytes = 1024, encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'latin1' = 'utf-8'): { framer: LineFramer; stats: ReturnType<typeof newTailerStats> } {
-  const stats = newTailerStats();
-  return { framer: new LineFramer(createDecoder(encoding), maxLineBytes, stats), stats };
+function framer(maxLineBytes = 1024, encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'latin1' = 'utf-8'): { framer: LineFramer; stats: TailerStats } {
+  const counters = new TailerCounters();
+  return { framer: new LineFramer(createDecoder(encoding), maxLineBytes, counters), stats: counters.view };
 }
 
 function pushAll(f: LineFramer, chunks: Buffer[]): FramedLines {

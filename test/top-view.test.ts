@@ -8,7 +8,7 @@ import { metricsUrl, urlFromListen } from '../src/cli/top.js';
 import { ExpositionError, parseExposition } from '../src/metrics/exposition.js';
 import { buildRegistry, type FileLag } from '../src/metrics/metrics.js';
 import { newShipperStats } from '../src/shipper/shipper.js';
-import { newTailerStats } from '../src/tailer/tailer.js';
+import { TailerCounters } from '../src/tailer/counters.js';
 
 test('parseExposition: names, labels with escapes, special values, timestamps; a located error otherwise', () => {
   const text = [
@@ -44,7 +44,7 @@ test("the agent's /metrics, read back: one row per followed file with lines, byt
   shipper.connected = true;
   let files: FileLag[] = [lag('/l/a.log', { linesRead: 100, bytesRead: 5_000, size: 6_000, committed: 5_500 }), lag('/l/b.log', { input: 'web', file: '/l/b.log.1', state: 'rotated', lastReadAt: null, linesRead: 0, bytesRead: 0 })];
   const registry = buildRegistry({
-    tailer: newTailerStats(),
+    tailer: new TailerCounters().view,
     shipper,
     inFlightBytes: () => 4_096,
     registry: () => ({ writes: 0, writeErrors: 0 }),

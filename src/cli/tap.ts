@@ -21,7 +21,7 @@ import type { HeaderSpec } from '../shipper/native-producer.js';
 import { Discovery } from '../tailer/discovery.js';
 import { LinePipeline, type PipelineLines } from '../tailer/line-pipeline.js';
 import { isCompressedHead } from '../tailer/rotation.js';
-import { newTailerStats } from '../tailer/tailer.js';
+import { TailerCounters } from '../tailer/counters.js';
 
 export const TAP_POLL_MS = 200;
 const SCAN_EVERY_MS = 1_000;
@@ -64,7 +64,7 @@ class TappedFile {
     route: FileRoute,
     start: number,
   ) {
-    this.lines = new LinePipeline(input, newTailerStats());
+    this.lines = new LinePipeline(input, new TailerCounters());
     this.lines.reset(start);
     this.position = start;
     this.route = route;

@@ -72,7 +72,7 @@ function mirroredCounter<L extends string>(registry: Registry, name: string, hel
   });
 }
 
-function perKey(map: Map<string, number>, label: string): (set: (labels: Record<string, string>, v: number) => void) => void {
+function perKey(map: ReadonlyMap<string, number>, label: string): (set: (labels: Record<string, string>, v: number) => void) => void {
   return (set) => {
     for (const [k, v] of map) set({ [label]: k }, v);
   };

@@ -12,11 +12,11 @@ import { FileCursor } from './file-cursor.js';
 import { MARKER_MAX_BYTES, markerAt, readAt } from './identity.js';
 import type { PipelineLines } from './line-pipeline.js';
 import type { StartPoint } from './prospector.js';
-import type { TailerStats } from './types.js';
+import type { ReaderCounters } from './counters.js';
 
 export interface EmitterContext {
   sink: BatchSink;
-  stats: TailerStats;
+  counters: Pick<ReaderCounters, 'batchEmitted'>;
   tracker: OffsetTracker;
   now: () => number;
 }
@@ -100,8 +100,7 @@ export class BatchEmitter {
     };
     this.cursor.emitted(endOffset, marker);
     state.tracked.handedOver(endOffset, marker, batch.fingerprint, batch.epoch);
-    const linesRead = this.ctx.stats.linesRead;
-    linesRead.set(this.inputId, (linesRead.get(this.inputId) ?? 0) + count);
+    this.ctx.counters.batchEmitted(this.inputId, count);
     this.ctx.sink(batch);
   }
 

@@ -1,11 +1,12 @@
 // What the tailer tells the world, through one interface: rotations, truncations, copies found,
-// files released, abandoned or gone, read and open failures. One implementation counts them in
-// TailerStats (Prometheus reads those) and logs them with pino; a recording one lets tests wait
-// on events instead of on log text. Hot-path counters (lines, bytes, split lines, replaced
-// characters) stay plain numbers in TailerStats: an event per line would cost what it counts.
+// files released, abandoned or gone, read and open failures. One implementation counts them
+// through TailerCounters (Prometheus reads those) and logs them with pino; a recording one lets
+// tests wait on events instead of on log text. Hot-path counts (lines, bytes, split lines,
+// replaced characters) go to TailerCounters directly, per read or batch: an event per line
+// would cost what it counts.
 
 import type { Logger } from 'pino';
-import type { TailerStats } from './types.js';
+import type { EventCounters } from './counters.js';
 
 export type TailerEvent =
   /** A followed file left its path: renamed (`renamedTo`), deleted or moved out (null); `replaced`: another file is there now. */
@@ -45,18 +46,18 @@ export interface TailerEvents {
   emit(event: TailerEvent): void;
 }
 
-/** Counts in TailerStats and logs: what the agent runs with. */
+/** Counts (TailerCounters) and logs: what the agent runs with. */
 export class LoggedTailerEvents implements TailerEvents {
   constructor(
     private readonly log: Logger,
-    private readonly stats: TailerStats,
+    private readonly counters: EventCounters,
   ) {}
 
   emit(event: TailerEvent): void {
-    const { log, stats } = this;
+    const { log, counters } = this;
     switch (event.type) {
       case 'rotated':
-        if (event.replaced || event.renamedTo !== null) stats.rotations++;
+        if (event.replaced || event.renamedTo !== null) counters.fileRotated();
         log.info(
           { path: event.path, key: event.key, renamedTo: event.renamedTo },
           event.renamedTo === null ? 'file gone from its path (deleted or moved away): reading it to the end' : 'file rotated: reading it to the end',
@@ -66,11 +67,11 @@ export class LoggedTailerEvents implements TailerEvents {
         log.info({ path: event.path, rotatedTo: event.file, offset: event.offset }, 'finishing a rotated file');
         return;
       case 'middle-file':
-        stats.rotations++;
+        counters.fileRotated();
         log.info({ path: event.path, rotatedTo: event.file }, 'found a file created and rotated away between two looks: reading it from the start');
         return;
       case 'truncated':
-        stats.truncations++;
+        counters.fileTruncated();
         log.info({ path: event.path, key: event.key, position: event.position, size: event.size, epoch: event.epoch }, 'file truncated: reading it again from the start');
         return;
       case 'position-mismatch':
@@ -83,20 +84,20 @@ export class LoggedTailerEvents implements TailerEvents {
         log.info({ path: event.path, currentPath: event.file, key: event.key, state: event.state }, 'released file');
         return;
       case 'abandoned':
-        stats.bytesAbandoned += event.bytes;
+        counters.fileAbandoned(event.bytes);
         log.warn({ path: event.path, key: event.key, bytesAbandoned: event.bytes }, 'gave up on a deleted file that could not be read to the end (close_removed_after elapsed while output was blocked)');
         return;
       case 'gone':
-        stats.bytesAbandoned += event.bytes;
+        counters.fileAbandoned(event.bytes);
         if (event.bytes > 0) log.warn({ path: event.path, key: event.key, bytesAbandoned: event.bytes }, 'file disappeared before it was read to the end');
         else log.debug({ path: event.path, key: event.key }, 'file disappeared');
         return;
       case 'read-failed':
-        stats.readErrors++;
+        counters.readFailed();
         log.warn({ path: event.path, key: event.key, err: event.error }, 'read failed; will reopen and retry');
         return;
       case 'open-failed':
-        stats.readErrors++;
+        counters.readFailed();
         log.warn({ path: event.path, code: event.code, err: event.error }, 'cannot open file; retrying at each scan');
         return;
       case 'open-recovered':

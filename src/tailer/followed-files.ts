@@ -16,7 +16,7 @@ import { Follower, type FollowerContext, type FollowerOutcome } from './follower
 import { registrationBeforeOpen } from './prospector.js';
 import type { ReaderState, ResumePoint, StartPoint } from './reader.js';
 import { ReaderGroup } from './reader-group.js';
-import type { TailerStats } from './types.js';
+import type { TailerCounters } from './counters.js';
 
 export interface FollowSpec {
   identity: FileIdentity;
@@ -42,7 +42,7 @@ export interface FollowedFilesOptions {
   context: Omit<FollowerContext, 'route'>;
   tracker: OffsetTracker;
   observer: TailerEvents;
-  stats: TailerStats;
+  counters: Pick<TailerCounters, 'followedFilesNow'>;
   queue: DecisionQueue;
   ask: ReaderQuestions;
 }
@@ -75,7 +75,7 @@ export class FollowedFiles {
       ...(spec.inherited === undefined ? {} : { inherited: spec.inherited }),
     });
     this.group.add(follower, spec.state === 'live' ? spec.currentPath : null);
-    this.opts.stats.filesFollowed = this.group.size;
+    this.opts.counters.followedFilesNow(this.group.size);
     follower.wake();
     return follower;
   }
@@ -168,7 +168,7 @@ export class FollowedFiles {
 
   private forget(follower: Follower): void {
     this.group.forget(follower);
-    this.opts.stats.filesFollowed = this.group.size;
+    this.opts.counters.followedFilesNow(this.group.size);
   }
 
   // --- What followers report ------------------------------------------------------------------

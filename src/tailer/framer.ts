@@ -2,7 +2,7 @@
 // the file offset just after each newline. Carries an unterminated tail across reads, never
 // holding more than max_line_bytes of it: longer lines leave as flagged pieces.
 
-import type { TailerStats } from './types.js';
+import type { LineCounters } from './counters.js';
 import { LineFlag } from '../core/batch.js';
 
 /** How lines are delimited in the raw bytes of an encoding (see decoder.ts). */
@@ -151,7 +151,7 @@ export class LineFramer {
   constructor(
     private readonly rules: FramingRules,
     private readonly maxLineBytes: number,
-    private readonly stats: Pick<TailerStats, 'splitLines' | 'partialLines'>,
+    private readonly counters: Pick<LineCounters, 'lineSplit' | 'partialLineFlushed'>,
   ) {
     if (maxLineBytes < rules.unit) throw new RangeError(`max_line_bytes must be at least ${rules.unit}`);
     this.newlineByte = rules.newline[0]!;
@@ -221,7 +221,7 @@ export class LineFramer {
     this.begin(out);
     this.emitLine(this.carry, addPart(out, this.carry), this.carryStart, 0, this.carry.length, this.pos, LineFlag.Partial, out);
     this.end(out);
-    this.stats.partialLines++;
+    this.counters.partialLineFlushed();
     this.carry = null;
     this.carryStart = this.pos;
     return true;
@@ -258,7 +258,7 @@ export class LineFramer {
 
   private emitPiece(at: number, length: number, end: number, out: FramedLines): void {
     this.pieces++;
-    if (!this.cutting) this.stats.splitLines++;
+    if (!this.cutting) this.counters.lineSplit();
     this.cutting = true;
     out.flags[this.outLines + this.addLine(at, length, end)] = LineFlag.Split;
   }

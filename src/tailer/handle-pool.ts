@@ -4,6 +4,7 @@
 // could not be opened again); when every slot is busy, it waits.
 
 import type { Logger } from 'pino';
+import type { TailerCounters } from './counters.js';
 import { TailerError } from './errors.js';
 
 export interface PooledReader {
@@ -111,8 +112,8 @@ export class HandlePool {
   constructor(
     limit: number,
     private readonly log: Logger,
-    /** Where the number of open handles is kept up to date (the logship_files_open gauge). */
-    private readonly counted: { filesOpen: number } = { filesOpen: 0 },
+    /** Told the number of open handles whenever it changes (the logship_files_open gauge). */
+    private readonly counters: Pick<TailerCounters, 'openFilesNow'> = { openFilesNow: () => undefined },
   ) {
     if (!(limit >= 1)) throw new RangeError(`max_open_files must be at least 1, got ${limit}`);
     this.limit = limit;
@@ -145,7 +146,7 @@ export class HandlePool {
     }
     const slot = new HandleSlot(reader);
     this.slots.add(slot);
-    this.counted.filesOpen = this.slots.size;
+    this.counters.openFilesNow(this.slots.size);
     return slot;
   }
 
@@ -164,7 +165,7 @@ export class HandlePool {
   /** The reader closed its handle (or failed to open it): the slot is free. */
   released(slot: HandleSlot): void {
     if (slot.free()) this.slots.delete(slot);
-    this.counted.filesOpen = this.slots.size;
+    this.counters.openFilesNow(this.slots.size);
     this.wakeOne();
   }
 

@@ -22,7 +22,7 @@ import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, framedData, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
-import type { TailerStats } from './types.js';
+import type { LineCounters } from './counters.js';
 
 /**
  * Lines out of the pipeline, as a LineBatch carries them: line i is
@@ -137,10 +137,10 @@ export class LinePipeline {
 
   constructor(
     private readonly input: InputConfig,
-    private readonly stats: TailerStats,
+    private readonly counters: LineCounters,
   ) {
     this.decoder = createDecoder(input.encoding);
-    this.framer = new LineFramer(this.decoder, input.max_line_bytes, stats);
+    this.framer = new LineFramer(this.decoder, input.max_line_bytes, counters);
     this.joiner = input.multiline === null ? null : new MultilineJoiner(input.multiline, input.max_line_bytes);
     this.lineStats = lineStatsOf(input.id);
     // The runtime's time is the json envelope's @timestamp; raw records have no use for it.
@@ -226,7 +226,7 @@ export class LinePipeline {
     if (framed.ends.length === 0) return noLines();
     if (!this.detailed) {
       // The raw path, as it always was: decode, then join.
-      this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+      this.counters.charsReplaced(this.decoder.decode(framed, 0, this.atFileStart));
       this.atFileStart = false;
       if (this.joiner === null) return outputOf(framed);
       const events = emptyLines();
@@ -234,7 +234,7 @@ export class LinePipeline {
       return outputOf(events);
     }
     if (this.parser === null) {
-      this.stats.replacedChars += this.decoder.decode(framed, 0, this.atFileStart);
+      this.counters.charsReplaced(this.decoder.decode(framed, 0, this.atFileStart));
       this.atFileStart = false;
       if (this.joiner === null) return this.afterJoiner(framed);
       const events = emptyLines();
@@ -259,7 +259,7 @@ export class LinePipeline {
       lines.whole = events.whole ?? NO_BYTES;
       if (events.made !== undefined) lines.made = events.made;
     }
-    this.stats.replacedChars += this.decoder.decode(lines, 0, false);
+    this.counters.charsReplaced(this.decoder.decode(lines, 0, false));
     const columns: Columns = { lines, starts: events.starts, streams: events.streams, times: events.times };
     if (this.joiner === null) return this.filtered(columns);
     const joined = emptyLines();

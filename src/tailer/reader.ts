@@ -23,7 +23,8 @@ import type { ResumePoint, StartPoint } from './prospector.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { ReaderLifecycle } from './reader-life.js';
 import { resolveStart } from './start-resolution.js';
-import type { FollowedFileState, TailerStats } from './types.js';
+import type { ReaderCounters } from './counters.js';
+import type { FollowedFileState } from './types.js';
 
 /** Where the reader's file is (live, rotated, removed): its FileAccess's FileLocation. */
 export type ReaderState = FollowedFileState;
@@ -59,7 +60,7 @@ export type ReadOutcome =
 export interface ReaderContext {
   gate: FlowGate;
   sink: BatchSink;
-  stats: TailerStats;
+  counters: ReaderCounters;
   pool: HandlePool;
   buffers: ReadBuffers;
   now: () => number;
@@ -117,7 +118,7 @@ export class FileReader {
     this.input = options.input;
     this.file = new FileAccess(this.identity, options.currentPath, options.state, ctx.pool, ctx.openFile, ctx.now, options.atEof, options.inherited);
     this.life = new ReaderLifecycle(options.start, this.identity, () => this.file.path);
-    this.lines = new LinePipeline(this.input, ctx.stats);
+    this.lines = new LinePipeline(this.input, ctx.counters);
     this.out = new BatchEmitter(ctx, this.input.id);
     this.lastReadAt = ctx.now();
     this.followedAt = this.lastReadAt;
@@ -251,7 +252,7 @@ export class FileReader {
         if (this.life.unreadSince !== null && chunkStart === 0) return { kind: 'unread-since', since: this.life.reportUnread() };
         this.lastReadAt = this.ctx.now();
         if (chunkStart + bytesRead > this.sizeSeen) this.sizeSeen = chunkStart + bytesRead;
-        this.ctx.stats.bytesRead.set(this.input.id, (this.ctx.stats.bytesRead.get(this.input.id) ?? 0) + bytesRead);
+        this.ctx.counters.chunkRead(this.input.id, bytesRead);
         const chunk = buffer.subarray(before.length, readTotal);
         await this.out.emit(handle, this.currentSource, this.lines.push(chunk), chunk, chunkStart);
         this.out.cursor.advance(chunk, chunkStart);

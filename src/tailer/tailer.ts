@@ -12,6 +12,7 @@ import type { InputConfig } from '../config/types.js';
 import type { BatchSink, FlowGate } from '../core/batch.js';
 import { type FileIdentity, type FilePosition, identityKey } from '../core/file.js';
 import { OffsetTracker } from '../core/offset-tracker.js';
+import { TailerCounters } from './counters.js';
 import { DecisionQueue } from './decision-queue.js';
 import type { Observation } from './discovery.js';
 import { LoggedTailerEvents, type TailerEvents } from './events.js';
@@ -43,8 +44,9 @@ export interface TailerOptions {
    */
   tracker?: OffsetTracker;
   log: Logger;
-  stats?: TailerStats;
-  /** Where rotations, truncations, releases, failures... are told (default: counted in stats and logged). */
+  /** Where reads, lines, rotations... are counted (default: a fresh TailerCounters). */
+  counters?: TailerCounters;
+  /** Where rotations, truncations, releases, failures... are told (default: counted in `counters` and logged). */
   observer?: TailerEvents;
   /**
    * Safety-net scan period while discovery is scan-only (inotify refused) or files are busy
@@ -81,24 +83,10 @@ export const DEFAULT_READ_CHUNK_BYTES = 256 * 1024;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
 const IGNORED_MEMORY = 100_000;
 
-export function newTailerStats(): TailerStats {
-  return {
-    linesRead: new Map(),
-    bytesRead: new Map(),
-    rotations: 0,
-    truncations: 0,
-    splitLines: 0,
-    partialLines: 0,
-    replacedChars: 0,
-    filesOpen: 0,
-    filesFollowed: 0,
-    bytesAbandoned: 0,
-    readErrors: 0,
-  };
-}
-
 export class Tailer {
+  /** What its counters counted (read-only). */
   readonly stats: TailerStats;
+  private readonly counters: TailerCounters;
 
   private readonly now: () => number;
   private readonly queue: DecisionQueue;
@@ -115,14 +103,15 @@ export class Tailer {
   private stopping = false;
 
   constructor(opts: TailerOptions) {
-    this.stats = opts.stats ?? newTailerStats();
+    this.counters = opts.counters ?? new TailerCounters();
+    this.stats = this.counters.view;
     this.now = opts.now ?? Date.now;
     this.queue = new DecisionQueue(opts.log);
     this.checkpoints = opts.checkpoints;
     this.tracker = opts.tracker ?? new OffsetTracker();
     const openFile = opts.openFile ?? ((path: string) => open(path, 'r'));
     this.known = new KnownFiles(this.tracker, opts.checkpoints, openFile, this.now);
-    this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.stats);
+    this.observer = opts.observer ?? new LoggedTailerEvents(opts.log, this.counters);
     this.watcher = new Watcher({
       inputs: opts.inputs,
       log: opts.log,
@@ -137,12 +126,12 @@ export class Tailer {
       idleScanIntervalMs: opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS,
       ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
     });
-    this.pool = new HandlePool(opts.maxOpenFiles, opts.log, this.stats);
+    this.pool = new HandlePool(opts.maxOpenFiles, opts.log, this.counters);
     this.followed = new FollowedFiles({
       context: {
         gate: new GateTurns(opts.gate),
         sink: opts.sink,
-        stats: this.stats,
+        counters: this.counters,
         log: opts.log,
         pool: this.pool,
         // Each read also re-reads the bytes before its position (truncation check): room for them.
@@ -154,7 +143,7 @@ export class Tailer {
       },
       tracker: this.tracker,
       observer: this.observer,
-      stats: this.stats,
+      counters: this.counters,
       queue: this.queue,
       ask: {
         truncated: ({ reader }, before) =>
@@ -199,7 +188,7 @@ export class Tailer {
     await stopped;
     // Followers created by a decision that was already running when stop began.
     await this.followed.stopAll();
-    this.stats.filesOpen = this.pool.openCount;
+    this.counters.openFilesNow(this.pool.openCount);
   }
 
   files(): FollowedFile[] {
@@ -314,7 +303,7 @@ export class Tailer {
       case 'scanned':
         if (!event.startup) this.followed.review(this.now());
         for (const follower of this.followed.group.followers()) this.checkpoints.seen(follower.reader.identity, follower.reader.source.path);
-        this.stats.filesFollowed = this.followed.group.size;
+        this.counters.followedFilesNow(this.followed.group.size);
         return;
     }
   }

@@ -1,23 +1,26 @@
-// The tailer's own reporting shapes: its counters and its list of followed files. The
+// The tailer's own reporting shapes: what it counted and its list of followed files. The
 // vocabulary it shares with the rest of the pipeline (identities, positions, batches, the flow
 // gate) is in src/core.
 
 import type { FileIdentity } from '../core/file.js';
 
-/** Counters the tailer keeps; src/metrics exposes them. Plain numbers: free on the hot path. */
+/**
+ * What the tailer counted, read-only: TailerCounters (counters.ts) owns and moves the counts and
+ * hands this out as its live `view`; src/metrics exposes them.
+ */
 export interface TailerStats {
-  linesRead: Map<string, number>; // per input
-  bytesRead: Map<string, number>; // per input
-  rotations: number;
-  truncations: number;
-  splitLines: number;
-  partialLines: number;
-  replacedChars: number;
-  filesOpen: number;
-  filesFollowed: number;
+  readonly linesRead: ReadonlyMap<string, number>; // per input
+  readonly bytesRead: ReadonlyMap<string, number>; // per input
+  readonly rotations: number;
+  readonly truncations: number;
+  readonly splitLines: number;
+  readonly partialLines: number;
+  readonly replacedChars: number;
+  readonly filesOpen: number;
+  readonly filesFollowed: number;
   /** Bytes of removed files given up after close_removed_after (never silently). */
-  bytesAbandoned: number;
-  readErrors: number;
+  readonly bytesAbandoned: number;
+  readonly readErrors: number;
 }
 
 /** Where a followed file stands (see Tailer.files()). */
