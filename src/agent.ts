@@ -92,7 +92,7 @@ export class Agent {
     agent.trace = trace;
     agent.shipper = await agent.createShipper(config);
     trace.mark('producer created');
-    trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: sum(agent.tailerStats.bytesRead), linesRead: sum(agent.tailerStats.linesRead) }));
+    trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: sum(agent.tailerCounters.view.bytesRead), linesRead: sum(agent.tailerCounters.view.linesRead) }));
     agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
       const { server } = await serveMetrics(
@@ -387,7 +387,7 @@ function registeredWithin(offset: number, size: number): number {
   return offset <= size ? offset : 0;
 }
 
-function sum(counts: Map<string, number>): number {
+function sum(counts: ReadonlyMap<string, number>): number {
   let total = 0;
   for (const n of counts.values()) total += n;
   return total;
