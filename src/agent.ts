@@ -10,6 +10,7 @@ import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
 import { serveMetrics, type FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
+import { startPipelineTrace, type PipelineTrace } from './daemon/pipeline-trace.js';
 import { checkpointAt, checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
 import { registrationEntry } from './core/registration.js';
 import { OffsetTracker } from './core/offset-tracker.js';
@@ -62,6 +63,8 @@ export class Agent {
   });
   private shipper!: Shipper;
   private tailer!: Tailer;
+  /** Development timeline (LOGSHIP_TRACE_FILE), off by default. */
+  private trace: PipelineTrace | null = null;
 
   private constructor(
     private config: AgentConfig,
@@ -71,9 +74,12 @@ export class Agent {
   ) {}
 
   static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    const trace = startPipelineTrace(process.env, log);
+    trace.mark('agent start');
     // Before anything else: refuses to start (saying how to rebuild) unless exactly one
     // librdkafka, the binding's, of the version the native producer was compiled against, runs.
     const librdkafka = loadNativeProducer();
+    trace.mark('librdkafka loaded');
     log.info({ librdkafka: librdkafka.path, version: librdkafka.version }, `librdkafka ${librdkafka.version} loaded from ${librdkafka.path} (native batch producer)`);
     const registry = await OffsetRegistry.open({
       dataDir: config.agent.data_dir,
@@ -81,8 +87,12 @@ export class Agent {
       cleanAfterMs: config.registry.clean_after,
       log: log.child({ module: 'registry' }),
     });
+    trace.mark('registry open');
     const agent = new Agent(config, registry, null, log);
+    agent.trace = trace;
     agent.shipper = await agent.createShipper(config);
+    trace.mark('producer created');
+    trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: sum(agent.tailerCounters.view.bytesRead), linesRead: sum(agent.tailerCounters.view.linesRead) }));
     agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
       const { server } = await serveMetrics(
@@ -102,6 +112,7 @@ export class Agent {
     agent.shipper.start();
     registry.start();
     await agent.tailer.start();
+    trace.mark('tailer started');
     agent.progressTimer = setInterval(() => agent.reportProgress(), PROGRESS_EVERY_MS).unref();
     log.info({ inputs: config.inputs.map((i) => i.id), config: config.source }, 'logship running');
     return agent;
@@ -362,6 +373,7 @@ export class Agent {
     await this.registry.close();
     this.metricsServer?.close();
     if (this.embedded) await this.embedded.stop();
+    this.trace?.stop();
     this.log.info({ drained }, 'logship stopped');
   }
 }
@@ -373,6 +385,12 @@ export class Agent {
  */
 function registeredWithin(offset: number, size: number): number {
   return offset <= size ? offset : 0;
+}
+
+function sum(counts: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return total;
 }
 
 /** true if `work` settles within `ms`, false otherwise (the work itself is not cancelled). */

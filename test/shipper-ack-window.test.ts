@@ -361,3 +361,32 @@ function until(cond: () => boolean): Promise<void> {
     }, 1);
   });
 }
+
+test('Shipper: readers go as soon as it starts, before Kafka first answers; lines are produced and wait in librdkafka', async () => {
+  const fake = new FakeProducer();
+  let answer: ((brokers: number) => void) | null = null;
+  fake.metadata = () => new Promise<number>((resolve) => (answer = resolve));
+  const commits: number[] = [];
+  const shipper = new Shipper({
+    config: config({}), librdkafka: { 'bootstrap.servers': 'x:9092' }, log: pino({ level: 'silent' }),
+    onCommit: (_s, pos) => commits.push(pos.offset),
+    createProducer: (_conf, _codes, listener) => {
+      fake.listener = listener;
+      return fake;
+    },
+  });
+  assert.equal(shipper.gate.isOpen(), false, 'closed before the start');
+  shipper.start();
+  assert.equal(shipper.gate.isOpen(), true, 'open at the start, the first metadata request unanswered');
+  assert.equal(shipper.stats.connected, false);
+  shipper.ship(batch(0, ['a', 'b']));
+  assert.equal(fake.produced.length, 2, 'handed to librdkafka, which holds them until its brokers answer');
+  assert.deepEqual(commits, [], 'nothing committed before an acknowledgement');
+  answer!(3);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(shipper.stats.connected, true);
+  fake.deliver(0);
+  fake.deliver(1);
+  assert.deepEqual(commits, [4]);
+  await shipper.stop(100);
+});

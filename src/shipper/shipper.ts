@@ -156,6 +156,9 @@ export class Shipper {
   private probeTimer: NodeJS.Timeout | null = null;
   private probing = false;
   private outstandingTickets = 0;
+  /** Produce attempts stopped short by librdkafka's full queue, and delivery hand-overs (traces). */
+  private queueFullStops = 0;
+  private handOvers = 0;
   private drainWaiters: Array<() => void> = [];
   private stopping = false;
   private readonly log: Logger;
@@ -223,8 +226,13 @@ export class Shipper {
     this.drainBacklog();
   }
 
-  /** Connects in the background: an unreachable Kafka at startup is a warning, not a failure. */
+  /**
+   * Opens the gate and connects in the background: an unreachable Kafka at startup is a warning,
+   * not a failure. Readers do not wait for the first answer: librdkafka holds their records until
+   * its brokers answer, within the gate's bound (see in-flight-gate.ts).
+   */
   start(): void {
+    this.gate.start();
     this.connect(1_000);
     this.sweepTimer = setInterval(() => this.sweepIdle(), ROUTE_IDLE_MS).unref();
   }
@@ -236,14 +244,13 @@ export class Shipper {
         if (this.stopping) return;
         this.log.info({ brokers: this.opts.librdkafka['bootstrap.servers'] }, 'connected to Kafka');
         this.stats.connected = true;
-        this.gate.setConnected(true);
         this.stats.reachable = true;
         this.probeTimer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
       },
       (err: Error) => {
         if (this.stopping) return;
         this.stats.lastError = err.message;
-        this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; tailers wait, nothing is lost, retrying');
+        this.log.warn({ brokers: this.opts.librdkafka['bootstrap.servers'], err: err.message, retryInMs: retryMs }, 'Kafka is unreachable; lines wait (up to kafka.max_in_flight_bytes in memory, the rest in the files), nothing is lost, retrying');
         this.connectTimer = setTimeout(() => this.connect(Math.min(retryMs * 2, 30_000)), retryMs);
       },
     );
@@ -383,6 +390,7 @@ export class Shipper {
       run = route.runFrom(batch, p.next);
     }
     if (p.next < n) {
+      this.queueFullStops++;
       this.log.trace({ topic: route.topic, first, consumed: p.next - first }, 'librdkafka queue full: the rest of the batch waits');
       p.values = keep(p.values); // the next batch's envelopes would overwrite a scratch buffer
       return false;
@@ -533,6 +541,7 @@ export class Shipper {
 
   /** Delivery outcomes of many records, aggregated per ticket by the native poll thread. */
   private onOutcomes(o: DeliveryOutcomes): void {
+    this.handOvers++;
     // Records refused for good that went to the dead-letter topic, per ticket id: settled when
     // their dead letter is, not with this report's other outcomes.
     let lettered: Map<number, number> | null = null;
@@ -689,6 +698,23 @@ export class Shipper {
     return this.gate.inFlightBytes;
   }
 
+  /** Where the pipeline stands now, for a timeline trace (LOGSHIP_TRACE_FILE, see pipeline-trace.ts). */
+  traceSample(): ShipperTraceSample {
+    const producer = this.producer as BatchProducer & { outqLen?: () => number };
+    return {
+      produced: total(this.stats.produced),
+      acked: total(this.stats.acked),
+      inFlightBytes: this.gate.inFlightBytes,
+      gateOpen: this.gate.isOpen(),
+      gateClosings: this.gate.closings,
+      tickets: this.outstandingTickets,
+      backlog: this.backlog.length,
+      queueFullStops: this.queueFullStops,
+      handOvers: this.handOvers,
+      librdkafkaQueue: typeof producer.outqLen === 'function' ? producer.outqLen() : -1,
+    };
+  }
+
   get outstanding(): number {
     return this.outstandingTickets;
   }
@@ -729,6 +755,33 @@ export class Shipper {
     if (!inTime) this.log.warn({ waitedMs: deadline + CLOSE_GRACE_MS }, 'librdkafka did not close in time; going on (unacknowledged lines are read again at next start)');
     this.stats.connected = false;
   }
+}
+
+/** One sample of the shipper's side of the pipeline (see Shipper.traceSample). */
+export interface ShipperTraceSample {
+  /** Records handed to librdkafka, all topics. */
+  produced: number;
+  acked: number;
+  inFlightBytes: number;
+  gateOpen: boolean;
+  /** Times the gate closed on kafka.max_in_flight_bytes so far. */
+  gateClosings: number;
+  /** Tickets not settled yet. */
+  tickets: number;
+  /** Tickets waiting for room in librdkafka's queue. */
+  backlog: number;
+  /** Produce attempts stopped short by QUEUE_FULL so far. */
+  queueFullStops: number;
+  /** Delivery-outcome hand-overs from the poll thread so far. */
+  handOvers: number;
+  /** rd_kafka_outq_len: messages, requests and events librdkafka holds (-1: unknown). */
+  librdkafkaQueue: number;
+}
+
+function total(map: Map<string, number>): number {
+  let sum = 0;
+  for (const n of map.values()) sum += n;
+  return sum;
 }
 
 function bump(map: Map<string, number>, key: string, n: number): void {
