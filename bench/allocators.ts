@@ -58,6 +58,8 @@ const ALLOCATORS: ReadonlyArray<readonly [string, NodeJS.ProcessEnv]> = [
   ['glibc-tcache4k', { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=4096' }],
   ['glibc-arena1', { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' }],
   ['glibc-arena2', { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }],
+  ['glibc-mxfast0', { GLIBC_TUNABLES: 'glibc.malloc.mxfast=0' }],
+  ['glibc-mxfast0-arena1', { GLIBC_TUNABLES: 'glibc.malloc.mxfast=0:glibc.malloc.arena_max=1' }],
   ['glibc-tcache4k-arena1', { GLIBC_TUNABLES: 'glibc.malloc.tcache_count=4096:glibc.malloc.arena_max=1' }],
 ];
 
