@@ -12,6 +12,29 @@ import { cpuSeconds, memoryUse, type MemoryUse } from './proc-stats.js';
 const EXIT_USAGE_PRELOAD = pathToFileURL(fileURLToPath(new URL('./exit-usage.js', import.meta.url))).href;
 const START_TIMEOUT_MS = 30_000;
 
+/**
+ * LOGSHIP_BENCH_AGENT_ENV='{"LD_PRELOAD": "...", "GLIBC_TUNABLES": "..."}': environment for the
+ * measured agent only — not for the bench itself, kcat, rsyslog or the test cluster, which an
+ * exported LD_PRELOAD or GLIBC_TUNABLES would reach as well (used to compare allocators, see
+ * README: Performance).
+ */
+export const AGENT_ENV_VARIABLE = 'LOGSHIP_BENCH_AGENT_ENV';
+
+export function agentEnvFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+  const text = env[AGENT_ENV_VARIABLE];
+  if (text === undefined || text === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${AGENT_ENV_VARIABLE}: not JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+    throw new Error(`${AGENT_ENV_VARIABLE}: expected a JSON object of strings, e.g. {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}`);
+  }
+  return parsed as Record<string, string>;
+}
+
 export interface MeasuredAgentOptions {
   /** Scratch directory: agent.yaml is written here, the config should put data_dir under it. */
   dir: string;
@@ -42,7 +65,7 @@ export class MeasuredAgent {
     const nodeArgs = ['--import', EXIT_USAGE_PRELOAD];
     if (o.cpuProfileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir);
     const spawnedAtMs = performance.now();
-    const agent = AgentProcess.start(o.dir, o.yaml, { [USAGE_FILE_ENV]: usageFile }, nodeArgs);
+    const agent = AgentProcess.start(o.dir, o.yaml, { ...agentEnvFrom(process.env), [USAGE_FILE_ENV]: usageFile }, nodeArgs);
     try {
       await agent.waitForLog((e) => e.msg === 'logship running', START_TIMEOUT_MS, 'agent start');
     } catch (err) {

@@ -12,6 +12,7 @@ import { producerConfig } from '../src/shipper/producer-config.js';
 import { summarizeCpuProfile, type CpuProfile } from '../bench/cpu-profile.js';
 import { parseBashTimes, parseMaxRss } from '../bench/kcat.js';
 import { lineMaker, writeLinesFile } from '../bench/log-lines.js';
+import { agentEnvFrom } from '../bench/measured-agent.js';
 import { sumMetric } from '../bench/metrics-scrape.js';
 import { DEFAULT_PRODUCER, kafkaYaml, kcatProducerProperties, type ProducerSettings } from '../bench/producer-settings.js';
 import { meets } from '../bench/results.js';
@@ -57,6 +58,15 @@ test('synthetic lines have exactly the asked length and the file exactly lines *
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('LOGSHIP_BENCH_AGENT_ENV: a JSON object of strings for the measured agent only; anything else is refused', () => {
+  assert.deepEqual(agentEnvFrom({}), {});
+  assert.deepEqual(agentEnvFrom({ LOGSHIP_BENCH_AGENT_ENV: '' }), {});
+  const env = { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', MALLOC_CONF: 'narenas:1' };
+  assert.deepEqual(agentEnvFrom({ LOGSHIP_BENCH_AGENT_ENV: JSON.stringify(env) }), env);
+  assert.throws(() => agentEnvFrom({ LOGSHIP_BENCH_AGENT_ENV: 'LD_PRELOAD=/x.so' }), /LOGSHIP_BENCH_AGENT_ENV: not JSON/);
+  for (const bad of ['[]', 'null', '"x"', '{"A": 1}']) assert.throws(() => agentEnvFrom({ LOGSHIP_BENCH_AGENT_ENV: bad }), /expected a JSON object of strings/, bad);
 });
 
 test('bash `times`: the children line is summed as user + system seconds', () => {
