@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
-import { serveMetrics, type FileLag } from './metrics/metrics.js';
+import type { FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { checkpointAt, checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
 import { registrationEntry } from './core/registration.js';
@@ -85,6 +85,9 @@ export class Agent {
     agent.shipper = await agent.createShipper(config);
     agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
+      // Loaded when the endpoint is on: node:http is not in node's own startup snapshot (a few
+      // ms to compile) and cannot be evaluated into ours (snapshot.ts) on Node 20.
+      const { serveMetrics } = await import('./metrics/metrics.js');
       const { server } = await serveMetrics(
         config.metrics.listen,
         {
