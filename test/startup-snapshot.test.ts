@@ -18,6 +18,11 @@ import { agentYaml, numberedLines, tally, tempDir } from './helpers/configs.js';
 
 const CLI_DIR = fileURLToPath(new URL('../src/cli/', import.meta.url));
 
+/** POSIX `cksum` of a file's contents, as the launcher computes it. */
+function cksum(file: string): string {
+  return spawnSync('cksum', { input: readFileSync(file), encoding: 'utf8' }).stdout.trim();
+}
+
 test('the blob is read from node options in both spellings', () => {
   assert.equal(blobPath(['--max-semi-space-size=4', '--snapshot-blob', '/opt/b.blob']), '/opt/b.blob');
   assert.equal(blobPath(['--snapshot-blob=rel/b.blob', '--heap-growing-percent=20']), 'rel/b.blob');
@@ -44,10 +49,8 @@ describe('the launcher, with a stand-in node that prints what it is given', () =
 
   function fresh(): void {
     writeFileSync(blob, 'blob');
-    writeFileSync(id, `${snapshotId('v20.99.1', AGENT_NODE_FLAGS)}\n`);
-    writeFileSync(tsbuildinfo, '{}');
-    utimesSync(tsbuildinfo, 1_000_000, 1_000_000);
-    utimesSync(blob, 1_000_010, 1_000_010);
+    writeFileSync(tsbuildinfo, '{"compiled":1}');
+    writeFileSync(id, `${snapshotId('v20.99.1', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n`);
   }
 
   function launch(args: string[], env: NodeJS.ProcessEnv = {}, via = launcher): string[] {
@@ -83,9 +86,9 @@ describe('the launcher, with a stand-in node that prints what it is given', () =
 
   test('another node version, other flags, no id, no blob, a newer compile or NODE_OPTIONS: main.js', () => {
     fresh();
-    writeFileSync(id, `${snapshotId('v20.99.0', AGENT_NODE_FLAGS)}\n`);
+    writeFileSync(id, `${snapshotId('v20.99.0', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n`);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'made by another node');
-    writeFileSync(id, `${snapshotId('v20.99.1', ['--max-semi-space-size=8'])}\n`);
+    writeFileSync(id, `${snapshotId('v20.99.1', ['--max-semi-space-size=8'])}\n${cksum(tsbuildinfo)}\n`);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'made with other flags');
     rmSync(id);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'no id (a build that stopped half-way)');
@@ -93,10 +96,17 @@ describe('the launcher, with a stand-in node that prints what it is given', () =
     rmSync(blob);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'no blob');
     fresh();
-    utimesSync(tsbuildinfo, 1_000_020, 1_000_020);
+    writeFileSync(tsbuildinfo, '{"compiled":2}');
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'tsc ran after the build');
     fresh();
     assert.deepEqual(launch(['run'], { NODE_OPTIONS: '--max-old-space-size=200' }), [...FROM_MAIN, 'run'], 'NODE_OPTIONS set');
+  });
+
+  test('a copy that gave .tsbuildinfo a later time than the blob keeps it (the contents decide)', () => {
+    fresh();
+    utimesSync(blob, 1_000_000, 1_000_000);
+    utimesSync(tsbuildinfo, 1_000_060, 1_000_060);
+    assert.deepEqual(launch(['run']), [...FROM_BLOB, 'run']);
   });
 
   test('without dist/.tsbuildinfo (the container image copies dist/src only) the blob is used', () => {
@@ -117,7 +127,7 @@ describe('a startup snapshot built from the compiled code', () => {
   before(() => {
     const built = spawnSync(process.execPath, [join(CLI_DIR, 'bundle.js'), join(CLI_DIR, `cli.bundle${suffix}.js`)], { encoding: 'utf8' });
     assert.equal(built.status, 0, built.stderr);
-    assert.equal(readFileSync(join(CLI_DIR, files.id), 'utf8'), `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n`);
+    assert.equal(readFileSync(join(CLI_DIR, files.id), 'utf8'), `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${cksum(join(CLI_DIR, '../../.tsbuildinfo'))}\n`);
   });
   after(async () => {
     await cluster?.stop();
@@ -136,13 +146,14 @@ describe('a startup snapshot built from the compiled code', () => {
     const fromBlob = spawnSync(launcher, ['--version'], { encoding: 'utf8', env: env() });
     assert.equal(fromBlob.status, 0, fromBlob.stderr);
     assert.match(fromBlob.stdout, new RegExp(`^logship \\d+\\.\\d+\\.\\d+ \\(from the startup snapshot ${blob.replaceAll('.', '\\.')}\\)\\n$`));
-    writeFileSync(join(CLI_DIR, files.id), `${snapshotId('v0.0.1', AGENT_NODE_FLAGS)}\n`);
+    const made = readFileSync(join(CLI_DIR, files.id), 'utf8');
+    writeFileSync(join(CLI_DIR, files.id), made.replace(process.version, 'v0.0.1'));
     try {
       const fromMain = spawnSync(launcher, ['--version'], { encoding: 'utf8', env: env() });
       assert.equal(fromMain.status, 0, fromMain.stderr);
       assert.match(fromMain.stdout, /^logship \d+\.\d+\.\d+\n$/);
     } finally {
-      writeFileSync(join(CLI_DIR, files.id), `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n`);
+      writeFileSync(join(CLI_DIR, files.id), made);
     }
   });
 

@@ -12,14 +12,14 @@
 // Then the startup snapshot (snapshot.ts, see there and README, Performance): the same code as
 // a CommonJS bundle (cli.snapshot.cjs), evaluated by this node with the agent's flags into
 // logship.blob (`node FLAGS --snapshot-blob logship.blob --build-snapshot cli.snapshot.cjs`),
-// logship.blob.id saying which node and flags made it, and the launcher `logship` (launcher.ts)
+// logship.blob.id saying which node, flags and compiled code made it, and the launcher `logship` (launcher.ts)
 // that starts from the blob when it fits, else from main.js.
 //
 //   node dist/src/cli/bundle.js [OUTFILE]
 // An OUTFILE named cli.bundle<SUFFIX>.js (the tests') names the others with the same suffix.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
@@ -80,6 +80,14 @@ await build({
   plugins: [moduleShim],
 });
 
+/** `cksum` of the compiled code's dist/.tsbuildinfo, as the launcher computes it; '' without one. */
+function compiledSum(file: string): string {
+  if (!existsSync(file)) return '';
+  const sum = spawnSync('cksum', { input: readFileSync(file), encoding: 'utf8' });
+  if (sum.status !== 0) throw new Error(`logship build: cksum failed: ${sum.stderr}`);
+  return sum.stdout.trim();
+}
+
 const blob = out(files.blob);
 const id = out(files.id);
 // The id goes first and last: while it is missing the launcher does not use the blob, so a
@@ -98,7 +106,7 @@ if (typeof process.getBuiltinModule !== 'function') {
     throw new Error(`logship build: the startup snapshot failed (exit ${made.status}):\n${made.stderr}`);
   }
   renameSync(partial, blob);
-  writeFileSync(id, `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n`);
+  writeFileSync(id, `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${compiledSum(out('../../.tsbuildinfo'))}\n`);
 }
 const launcher = out(files.launcher);
 writeFileSync(launcher, launcherScript(AGENT_NODE_FLAGS, files));

@@ -10,15 +10,17 @@
 // written by the build after the blob — with `node --version` (node answers it without
 // starting V8, ~1 ms) and the flags the launcher passes. It falls back to main.js (the one-file
 // bundle, or the modules: entry.ts) when the blob or its id is missing, the id differs, the
-// compiled code is newer than the blob (tsc ran after the build: dist/.tsbuildinfo), or
-// NODE_OPTIONS is set (its V8 flags would change what node expects of the blob, and node
-// ignores its --require/--import preloads when starting from a snapshot).
+// compiled code changed since (tsc ran after the build: the id's second line is `cksum` of
+// dist/.tsbuildinfo as the build saw it — its contents, not its time, so that a copy made in
+// any order keeps its blob; without .tsbuildinfo, as in the container image, the blob is the
+// build's), or NODE_OPTIONS is set (its V8 flags would change what node expects of the blob,
+// and node ignores its --require/--import preloads when starting from a snapshot).
 
 export interface SnapshotFiles {
   /** The CommonJS bundle that `node --build-snapshot` evaluates. */
   source: string;
   blob: string;
-  /** One line: the node version and flags that made the blob (snapshotId). */
+  /** Two lines: the node version and flags that made the blob (snapshotId), `cksum` of dist/.tsbuildinfo then. */
   id: string;
   /** The shell launcher. */
   launcher: string;
@@ -49,10 +51,11 @@ export function launcherScript(flags: readonly string[], files: SnapshotFiles): 
 # from the current build, else from main.js (same agent, slower start). See README, Performance.
 flags='${f}'
 here=$(dirname -- "$(readlink -f -- "$0")")
-if [ -z "\${NODE_OPTIONS:-}" ] && [ -f "$here/${files.blob}" ] && [ -f "$here/${files.id}" ] && ! [ "$here/../../.tsbuildinfo" -nt "$here/${files.blob}" ]; then
-  made=
-  read -r made < "$here/${files.id}" || true
-  if [ "$made" = "$(node --version) $flags" ]; then
+compiled=$here/../../.tsbuildinfo
+if [ -z "\${NODE_OPTIONS:-}" ] && [ -f "$here/${files.blob}" ] && [ -f "$here/${files.id}" ]; then
+  made= from=
+  { read -r made; read -r from; } < "$here/${files.id}" || true
+  if [ "$made" = "$(node --version) $flags" ] && { ! [ -f "$compiled" ] || [ "$from" = "$(cksum < "$compiled")" ]; }; then
     # \`--\`: every argument after it is logship's, none node's.
     exec node $flags --snapshot-blob "$here/${files.blob}" -- "$@"
   fi
