@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -50,7 +50,7 @@ describe('the launcher, with a stand-in node that prints what it is given', () =
   function fresh(): void {
     writeFileSync(blob, 'blob');
     writeFileSync(tsbuildinfo, '{"compiled":1}');
-    writeFileSync(id, `${snapshotId('v20.99.1', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n`);
+    writeFileSync(id, `${snapshotId('v20.99.1', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n4\n`);
   }
 
   function launch(args: string[], env: NodeJS.ProcessEnv = {}, via = launcher): string[] {
@@ -84,17 +84,20 @@ describe('the launcher, with a stand-in node that prints what it is given', () =
     assert.deepEqual(launch(['run'], {}, link), [...FROM_BLOB, 'run']);
   });
 
-  test('another node version, other flags, no id, no blob, a newer compile or NODE_OPTIONS: main.js', () => {
+  test('another node version, other flags, no id, no blob, a blob cut short, a newer compile or NODE_OPTIONS: main.js', () => {
     fresh();
-    writeFileSync(id, `${snapshotId('v20.99.0', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n`);
+    writeFileSync(id, `${snapshotId('v20.99.0', AGENT_NODE_FLAGS)}\n${cksum(tsbuildinfo)}\n4\n`);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'made by another node');
-    writeFileSync(id, `${snapshotId('v20.99.1', ['--max-semi-space-size=8'])}\n${cksum(tsbuildinfo)}\n`);
+    writeFileSync(id, `${snapshotId('v20.99.1', ['--max-semi-space-size=8'])}\n${cksum(tsbuildinfo)}\n4\n`);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'made with other flags');
     rmSync(id);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'no id (a build that stopped half-way)');
     fresh();
     rmSync(blob);
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'no blob');
+    fresh();
+    writeFileSync(blob, 'blo');
+    assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'a blob cut short');
     fresh();
     writeFileSync(tsbuildinfo, '{"compiled":2}');
     assert.deepEqual(launch(['run']), [...FROM_MAIN, 'run'], 'tsc ran after the build');
@@ -127,7 +130,7 @@ describe('a startup snapshot built from the compiled code', () => {
   before(() => {
     const built = spawnSync(process.execPath, [join(CLI_DIR, 'bundle.js'), join(CLI_DIR, `cli.bundle${suffix}.js`)], { encoding: 'utf8' });
     assert.equal(built.status, 0, built.stderr);
-    assert.equal(readFileSync(join(CLI_DIR, files.id), 'utf8'), `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${cksum(join(CLI_DIR, '../../.tsbuildinfo'))}\n`);
+    assert.equal(readFileSync(join(CLI_DIR, files.id), 'utf8'), `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${cksum(join(CLI_DIR, '../../.tsbuildinfo'))}\n${statSync(blob).size}\n`);
   });
   after(async () => {
     await cluster?.stop();

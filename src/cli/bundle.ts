@@ -12,14 +12,14 @@
 // Then the startup snapshot (snapshot.ts, see there and README, Performance): the same code as
 // a CommonJS bundle (cli.snapshot.cjs), evaluated by this node with the agent's flags into
 // logship.blob (`node FLAGS --snapshot-blob logship.blob --build-snapshot cli.snapshot.cjs`),
-// logship.blob.id saying which node, flags and compiled code made it, and the launcher `logship` (launcher.ts)
+// logship.blob.id saying which node, flags and compiled code made it and its size, and the launcher `logship` (launcher.ts)
 // that starts from the blob when it fits, else from main.js.
 //
 //   node dist/src/cli/bundle.js [OUTFILE]
 // An OUTFILE named cli.bundle<SUFFIX>.js (the tests') names the others with the same suffix.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
@@ -106,7 +106,7 @@ if (typeof process.getBuiltinModule !== 'function') {
     throw new Error(`logship build: the startup snapshot failed (exit ${made.status}):\n${made.stderr}`);
   }
   renameSync(partial, blob);
-  writeFileSync(id, `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${compiledSum(out('../../.tsbuildinfo'))}\n`);
+  writeFileSync(id, `${snapshotId(process.version, AGENT_NODE_FLAGS)}\n${compiledSum(out('../../.tsbuildinfo'))}\n${statSync(blob).size}\n`);
 }
 const launcher = out(files.launcher);
 writeFileSync(launcher, launcherScript(AGENT_NODE_FLAGS, files));

@@ -13,14 +13,15 @@
 // compiled code changed since (tsc ran after the build: the id's second line is `cksum` of
 // dist/.tsbuildinfo as the build saw it — its contents, not its time, so that a copy made in
 // any order keeps its blob; without .tsbuildinfo, as in the container image, the blob is the
-// build's), or NODE_OPTIONS is set (its V8 flags would change what node expects of the blob,
+// build's), the blob's size is not the one the build wrote (a copy cut short: node crashes on a
+// truncated blob, SIGSEGV, instead of refusing it), or NODE_OPTIONS is set (its V8 flags would change what node expects of the blob,
 // and node ignores its --require/--import preloads when starting from a snapshot).
 
 export interface SnapshotFiles {
   /** The CommonJS bundle that `node --build-snapshot` evaluates. */
   source: string;
   blob: string;
-  /** Two lines: the node version and flags that made the blob (snapshotId), `cksum` of dist/.tsbuildinfo then. */
+  /** Three lines: the node version and flags that made the blob (snapshotId), `cksum` of dist/.tsbuildinfo then, the blob's size in bytes. */
   id: string;
   /** The shell launcher. */
   launcher: string;
@@ -53,9 +54,10 @@ flags='${f}'
 here=$(dirname -- "$(readlink -f -- "$0")")
 compiled=$here/../../.tsbuildinfo
 if [ -z "\${NODE_OPTIONS:-}" ] && [ -f "$here/${files.blob}" ] && [ -f "$here/${files.id}" ]; then
-  made= from=
-  { read -r made; read -r from; } < "$here/${files.id}" || true
-  if [ "$made" = "$(node --version) $flags" ] && { ! [ -f "$compiled" ] || [ "$from" = "$(cksum < "$compiled")" ]; }; then
+  made= from= size=
+  { read -r made; read -r from; read -r size; } < "$here/${files.id}" || true
+  if [ "$made" = "$(node --version) $flags" ] && [ "$size" = "$(($(wc -c < "$here/${files.blob}")))" ] &&
+    { ! [ -f "$compiled" ] || [ "$from" = "$(cksum < "$compiled")" ]; }; then
     # \`--\`: every argument after it is logship's, none node's.
     exec node $flags --snapshot-blob "$here/${files.blob}" -- "$@"
   fi
