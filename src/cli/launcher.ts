@@ -51,7 +51,8 @@ export function launcherScript(flags: readonly string[], files: SnapshotFiles): 
 # (${files.blob}, ~half the start-up CPU) when the blob was made by this node with these flags
 # from the current build, else from main.js (same agent, slower start). See README, Performance.
 flags='${f}'
-here=$(dirname -- "$(readlink -f -- "$0")")
+# Its directory without a fork unless it is called through a link (/usr/local/bin/logship).
+if [ -L "$0" ]; then here=$(dirname -- "$(readlink -f -- "$0")"); else case $0 in */*) here=\${0%/*} ;; *) here=. ;; esac; fi
 compiled=$here/../../.tsbuildinfo
 if [ -z "\${NODE_OPTIONS:-}" ] && [ -f "$here/${files.blob}" ] && [ -f "$here/${files.id}" ]; then
   made= from= size=
