@@ -8,8 +8,21 @@
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startupSnapshot } from 'node:v8';
+import { parseConfigText } from '../config/load.js';
 import { runCommandLine } from './cli.js';
 import { blobPath, setModuleUrl } from './snapshot-module.js';
+
+// Warm-up: one made-up configuration parsed at build time, so that the functions a start runs
+// first (yaml's parser, zod's checks, ours) are compiled in the blob rather than at each start:
+// ~12 ms less CPU to "logship running" (medians of 9 alternated starts, 144 vs 156 ms, load 9).
+// It reads nothing of the build machine (no environment, a fixed hostname) and config/ keeps no
+// state between parses, so nothing of it reaches a run.
+parseConfigText(
+  'inputs:\n  - id: app\n    paths: [/var/log/app/*.log]\n    topic: logs.app\nkafka: {brokers: ["kafka:9092"]}\n',
+  '/etc/logship/agent.yaml',
+  {},
+  { hostname: 'build' },
+);
 
 startupSnapshot.setDeserializeMainFunction(() => {
   const blob = blobPath(process.execArgv);
