@@ -9,7 +9,7 @@ import { appendFileSync, chmodSync, mkdirSync, readFileSync, rmSync, statSync, s
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { launcherScript, snapshotFiles, snapshotId } from '../src/cli/launcher.js';
+import { dynamicImportIn, launcherScript, snapshotFiles, snapshotId } from '../src/cli/launcher.js';
 import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { blobPath } from '../src/cli/snapshot-module.js';
 import { AgentProcess, until } from './helpers/agent-process.js';
@@ -33,6 +33,11 @@ test('the id names the node version and the flags; the launcher refuses names th
   assert.equal(snapshotId('v20.20.2', ['--a=1', '--b']), 'v20.20.2 --a=1 --b');
   assert.deepEqual(snapshotFiles('.t1'), { source: 'cli.snapshot.t1.cjs', blob: 'logship.t1.blob', id: 'logship.t1.blob.id', launcher: 'logship.t1' });
   assert.throws(() => launcherScript(['--x=$(reboot)'], snapshotFiles()), /quoting/);
+});
+
+test('a dynamic import left in the snapshot\'s bundle is found (the build refuses it); bundled ones and look-alikes are not', () => {
+  assert.match(dynamicImportIn('a();let v8=await import("node:v8");b()') ?? '', /import\("node:v8"\)/);
+  assert.equal(dynamicImportIn('x=Promise.resolve().then(()=>(init_top(),top_exports));obj.import(1);my_import(2)'), null);
 });
 
 describe('the launcher, with a stand-in node that prints what it is given', () => {

@@ -23,7 +23,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { launcherScript, snapshotFiles, snapshotId } from './launcher.js';
+import { dynamicImportIn, launcherScript, snapshotFiles, snapshotId } from './launcher.js';
 import { AGENT_NODE_FLAGS } from './node-flags.js';
 import { MODULE_URL_GLOBAL } from './snapshot-module.js';
 
@@ -87,6 +87,13 @@ function compiledSum(file: string): string {
   if (sum.status !== 0) throw new Error(`logship build: cksum failed: ${sum.stderr}`);
   return sum.stdout.trim();
 }
+
+// A dynamic import() left in the snapshot's bundle (of a module esbuild did not bundle, e.g.
+// `await import('node:v8')`) fails at run time from the blob: a deserialized main function has
+// no dynamic-import callback (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). Refused here, at build
+// time. Use process.getBuiltinModule() or a static import instead.
+const leftImport = dynamicImportIn(readFileSync(snapshotSource, 'utf8'));
+if (leftImport !== null) throw new Error(`logship build: ${snapshotSource} keeps a dynamic import(), which fails when started from the snapshot: …${leftImport}…`);
 
 const blob = out(files.blob);
 const id = out(files.id);

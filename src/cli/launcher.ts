@@ -66,3 +66,14 @@ fi
 exec node $flags "$here/main.js" "$@"
 `;
 }
+
+/**
+ * The text around the first dynamic `import(` in the snapshot's bundle, or null: one fails at
+ * run time from the blob (a deserialized main function has no dynamic-import callback), so the
+ * build refuses it. esbuild turns imports of bundled modules into plain calls; what is left is
+ * an import of something external (a built-in, a native package).
+ */
+export function dynamicImportIn(bundle: string): string | null {
+  const at = /(?<![\w$.])import\((?!\))/.exec(bundle);
+  return at === null ? null : bundle.slice(Math.max(0, at.index - 60), at.index + 40);
+}
