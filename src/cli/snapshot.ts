@@ -24,10 +24,17 @@ parseConfigText(
   { hostname: 'build' },
 );
 
-startupSnapshot.setDeserializeMainFunction(() => {
-  const blob = blobPath(process.execArgv);
-  // The blob lives next to the bundles in dist/src/cli/: require() resolves from there.
-  setModuleUrl(pathToFileURL(join(dirname(blob ?? process.execPath), 'cli.snapshot.cjs')).href);
-  // No script name in a snapshot's argv: [node, ...arguments].
-  runCommandLine(process.argv.slice(1));
-});
+if (startupSnapshot.isBuildingSnapshot()) {
+  startupSnapshot.setDeserializeMainFunction(() => {
+    const blob = blobPath(process.execArgv);
+    // The blob lives next to the bundles in dist/src/cli/: require() resolves from there.
+    setModuleUrl(pathToFileURL(join(dirname(blob ?? process.execPath), 'cli.snapshot.cjs')).href);
+    // No script name in a snapshot's argv: [node, ...arguments].
+    runCommandLine(process.argv.slice(1));
+  });
+} else {
+  // Run as a plain script (`node FLAGS dist/src/cli/cli.snapshot.cjs ARGS`: the same code
+  // without the snapshot, to tell the two apart when measuring).
+  setModuleUrl(pathToFileURL(process.argv[1]!).href);
+  runCommandLine(process.argv.slice(2));
+}
