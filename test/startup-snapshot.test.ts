@@ -165,6 +165,12 @@ describe('a startup snapshot built from the compiled code', () => {
     }
   });
 
+  test('its CommonJS bundle also runs as a plain script (the same code without the snapshot)', () => {
+    const script = spawnSync(process.execPath, [...AGENT_NODE_FLAGS, join(CLI_DIR, files.source), '--version'], { encoding: 'utf8', env: env() });
+    assert.equal(script.status, 0, script.stderr);
+    assert.match(script.stdout, /^logship \d+\.\d+\.\d+\n$/);
+  });
+
   test('node refuses the blob under other V8 flags (exit 14), before running any of it: why the launcher checks the id', () => {
     const refused = spawnSync(process.execPath, ['--max-semi-space-size=8', '--snapshot-blob', blob, '--', '--version'], { encoding: 'utf8', env: env() });
     assert.equal(refused.status, 14);
