@@ -62,5 +62,8 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "require('http').get('http://127.0.0.1:9464/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "/opt/logship/dist/src/cli/main.js"]
+# The launcher npm run build wrote (src/cli/launcher.ts): node with the agent's flags, from the
+# startup snapshot dist/src/cli/logship.blob (made by the build stage's node, the same image
+# line) when it fits the node here, else from dist/src/cli/main.js.
+ENTRYPOINT ["/bin/sh", "/opt/logship/dist/src/cli/logship"]
 CMD ["run", "-c", "/etc/logship/agent.yaml"]

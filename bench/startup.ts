@@ -6,7 +6,9 @@
 // against an address nobody listens on, and the agent is stopped right after.
 //
 //   node dist/bench/startup.js [--runs N] ENTRY.js[@FLAG,FLAG...] [...]
-//   e.g. node dist/bench/startup.js --runs 5 dist/src/cli/cli.js dist/src/cli/main.js
+//   e.g. node dist/bench/startup.js --runs 5 dist/src/cli/logship.blob dist/src/cli/main.js
+// An ENTRY ending in .blob is a startup snapshot (src/cli/snapshot.ts), started as
+// `node FLAGS --snapshot-blob ENTRY run -c ...`.
 // An entry's own node flags after `@` replace the agent's (src/cli/node-flags.ts) for it, e.g.
 // `dist/src/cli/cli.js@--max-semi-space-size=4` for a build with other flags before.
 
@@ -35,6 +37,8 @@ function cpuNs(pid: number): number {
 
 interface StartupSample {
   cpuMs: number;
+  /** Wall time from just before the spawn to reading the "logship running" line, ms. */
+  wallMs: number;
   /** VmRSS at "logship running", MiB. */
   rssMiB: number;
 }
@@ -42,11 +46,14 @@ interface StartupSample {
 async function startup(spec: string, config: string): Promise<StartupSample> {
   const [entry, flags] = spec.split('@') as [string, string | undefined];
   const nodeFlags = flags === undefined ? AGENT_NODE_FLAGS : flags.split(',').filter((f) => f !== '');
-  const child = spawn(process.execPath, [...nodeFlags, entry, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A startup snapshot (`npm run build`'s logship.blob) is started from the blob, not a script.
+  const script = entry.endsWith('.blob') ? ['--snapshot-blob', entry] : [entry];
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [...nodeFlags, ...script, 'run', '-c', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   try {
     for await (const line of createInterface({ input: child.stdout! })) {
-      if (line.includes('"msg":"logship running"')) return { cpuMs: cpuNs(child.pid!) / 1e6, rssMiB: memoryUse(child.pid!).rssMiB };
+      if (line.includes('"msg":"logship running"')) return { cpuMs: cpuNs(child.pid!) / 1e6, wallMs: performance.now() - spawnedAt, rssMiB: memoryUse(child.pid!).rssMiB };
     }
     throw new Error(`${entry} exited before "logship running"`);
   } finally {
@@ -72,11 +79,12 @@ async function main(): Promise<void> {
     for (let run = 1; run <= Number(values.runs); run++) {
       for (const entry of entries) samples.get(entry)!.push(await startup(entry, config));
     }
-    console.log(`load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU ms from spawn to "logship running" and VmRSS then, median [min..max]:`);
+    console.log(`load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; CPU and wall ms from spawn to "logship running" and VmRSS then, median [min..max]:`);
     for (const [entry, list] of samples) {
       const cpu = summarize(list.map((s) => s.cpuMs));
+      const wall = summarize(list.map((s) => s.wallMs));
       const rss = summarize(list.map((s) => s.rssMiB));
-      console.log(`  ${entry}: ${cpu.median.toFixed(0)} ms [${cpu.min.toFixed(0)}..${cpu.max.toFixed(0)}]  (${list.map((s) => s.cpuMs.toFixed(0)).join(' ')}); RSS ${rss.median.toFixed(1)} MiB [${rss.min.toFixed(1)}..${rss.max.toFixed(1)}]`);
+      console.log(`  ${entry}: CPU ${cpu.median.toFixed(0)} ms [${cpu.min.toFixed(0)}..${cpu.max.toFixed(0)}]  (${list.map((s) => s.cpuMs.toFixed(0)).join(' ')}); wall ${wall.median.toFixed(0)} ms [${wall.min.toFixed(0)}..${wall.max.toFixed(0)}]; RSS ${rss.median.toFixed(1)} MiB [${rss.min.toFixed(1)}..${rss.max.toFixed(1)}]`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { AgentConfig } from './config/types.js';
 import { FileActivity } from './metrics/file-activity.js';
-import { serveMetrics, type FileLag } from './metrics/metrics.js';
+import type { FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { startPipelineTrace, type PipelineTrace } from './daemon/pipeline-trace.js';
 import { checkpointAt, checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
@@ -95,6 +95,9 @@ export class Agent {
     trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: sum(agent.tailerCounters.view.bytesRead), linesRead: sum(agent.tailerCounters.view.linesRead) }));
     agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
+      // Loaded when the endpoint is on: node:http is not in node's own startup snapshot (a few
+      // ms to compile) and cannot be evaluated into ours (snapshot.ts) on Node 20.
+      const { serveMetrics } = await import('./metrics/metrics.js');
       const { server } = await serveMetrics(
         config.metrics.listen,
         {

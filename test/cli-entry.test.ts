@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { chooseEntry, COPY_MARGIN_MS } from '../src/cli/entry.js';
+import { snapshotFiles } from '../src/cli/launcher.js';
 
 const CLI_DIR = fileURLToPath(new URL('../src/cli/', import.meta.url));
 
@@ -49,7 +50,7 @@ test('the bundle built from the compiled code prints the version and checks a co
     // An invalid one is refused with the same located error as the modules give.
     writeFileSync(config, 'inputs: 7\n');
     const refused = spawnSync(process.execPath, [bundle, 'check', '-c', config], { encoding: 'utf8' });
-    const modules = spawnSync(process.execPath, [join(CLI_DIR, 'cli.js'), 'check', '-c', config], { encoding: 'utf8' });
+    const modules = spawnSync(process.execPath, [join(CLI_DIR, 'start.js'), 'check', '-c', config], { encoding: 'utf8' });
     assert.equal(refused.status, 1);
     assert.equal(refused.stderr, modules.stderr);
     // Its source map leads a stack frame in the bundle back to the TypeScript (through tsc's
@@ -64,6 +65,9 @@ test('the bundle built from the compiled code prints the version and checks a co
   } finally {
     rmSync(bundle, { force: true });
     rmSync(`${bundle}.map`, { force: true });
+    // The build's startup snapshot files, named with the same suffix (test/startup-snapshot.test.ts).
+    const files = snapshotFiles(`.test-${process.pid}`);
+    for (const name of [files.source, `${files.source}.map`, files.blob, files.id, files.launcher]) rmSync(join(CLI_DIR, name), { force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -7,20 +7,25 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { launcherScript, snapshotFiles } from '../src/cli/launcher.js';
 import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(ROOT + path, 'utf8');
 
-test('bin/logship, the systemd unit and the Dockerfile pass node the agent flags', () => {
+test('bin/logship, the systemd unit and the Dockerfile (through the build\'s launcher) pass node the agent flags', () => {
   assert.ok(AGENT_NODE_FLAGS.length > 0);
   const flags = AGENT_NODE_FLAGS.join(' ');
   assert.equal(read('bin/logship').split('\n')[0], `#!/usr/bin/env -S node ${flags}`);
+  // The unit and the image run the launcher the build writes from the same list (launcher.ts).
   const unit = read('packaging/systemd/logship.service');
-  assert.match(unit, new RegExp(`^ExecStart=/usr/bin/node ${flags} /opt/logship/dist/src/cli/main\\.js run `, 'm'));
+  assert.match(unit, /^ExecStart=\/bin\/sh \/opt\/logship\/dist\/src\/cli\/logship run /m);
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(read('Dockerfile'));
   assert.ok(entrypoint, 'the Dockerfile has an ENTRYPOINT in exec form');
-  assert.deepEqual(JSON.parse(entrypoint[1]!), ['node', ...AGENT_NODE_FLAGS, '/opt/logship/dist/src/cli/main.js']);
+  assert.deepEqual(JSON.parse(entrypoint[1]!), ['/bin/sh', '/opt/logship/dist/src/cli/logship']);
+  const launcher = launcherScript(AGENT_NODE_FLAGS, snapshotFiles());
+  assert.match(launcher, new RegExp(`^flags='${flags}'$`, 'm'));
+  assert.equal(launcher.match(/^\s*exec node \$flags /gm)?.length, 2, 'both ways out of the launcher pass the flags');
 });
 
 test('bin/logship executed directly runs node with the flags', () => {

@@ -13,6 +13,7 @@ import { installDebugHooks } from '../daemon/debug-hooks.js';
 import { SystemdNotifier } from '../daemon/systemd-notify.js';
 import { createLogger } from '../log.js';
 import { startProgressLine } from './progress.js';
+import { blobPath } from './snapshot-module.js';
 
 export const EXIT = {
   OK: 0,
@@ -163,7 +164,8 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (values.version) {
-    process.stdout.write(`logship ${version()}\n`);
+    const blob = blobPath(process.execArgv);
+    process.stdout.write(`logship ${version()}${blob === null ? '' : ` (from the startup snapshot ${blob})`}\n`);
     return EXIT.OK;
   }
   const command = positionals[0];
@@ -220,6 +222,8 @@ async function tap(config: Awaited<ReturnType<typeof loadConfig>>, input: string
 
 async function run(config: Awaited<ReturnType<typeof loadConfig>>): Promise<number> {
   const log = createLogger(config.log);
+  const blob = blobPath(process.execArgv);
+  if (blob !== null) log.info({ snapshot: blob }, 'started from the startup snapshot');
   // systemd (Type=notify): READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1. Silent
   // without $NOTIFY_SOCKET.
   const notifier = SystemdNotifier.fromEnv(log);
@@ -301,10 +305,17 @@ function writtenOut(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => exitWhenWritten(code),
-  (err: unknown) => {
-    process.stderr.write(`logship: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return exitWhenWritten(EXIT.RUNTIME);
-  },
-);
+/**
+ * Runs the command line on `argv` (the arguments after the script) and exits with its code once
+ * the output is written. Called by start.ts (the bundle and the modules) and, from the startup
+ * snapshot, by snapshot.ts's deserialized main function: importing this module runs nothing.
+ */
+export function runCommandLine(argv: string[]): void {
+  main(argv).then(
+    (code) => exitWhenWritten(code),
+    (err: unknown) => {
+      process.stderr.write(`logship: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      return exitWhenWritten(EXIT.RUNTIME);
+    },
+  );
+}

@@ -20,10 +20,10 @@ function mtimeMs(url: URL): number | undefined {
 const bundle = new URL('./cli.bundle.js', import.meta.url);
 const entry = chooseEntry({ bundleMs: mtimeMs(bundle), compiledMs: mtimeMs(new URL('../../.tsbuildinfo', import.meta.url)) });
 try {
-  await import(entry === 'bundle' ? bundle.href : './cli.js');
+  await import(entry === 'bundle' ? bundle.href : './start.js');
 } catch (err) {
   // A build that cannot load: a runtime failure (cli.ts's EXIT.RUNTIME, not imported here so
   // that the bundle alone loads the command line), not node's exit code 1 ("invalid configuration").
-  process.stderr.write(`logship: cannot load the command line (${entry === 'bundle' ? bundle.pathname : 'cli.js'}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`logship: cannot load the command line (${entry === 'bundle' ? bundle.pathname : 'start.js'}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 3;
 }

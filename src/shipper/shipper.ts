@@ -19,16 +19,24 @@ import { parseKafkaStatistics, type KafkaStatistics } from './statistics.js';
 import { errorCodes } from './binding.js';
 import { deadLetter } from './dead-letter.js';
 
-const codes = errorCodes();
+let skipRecord: ReadonlySet<number> | null = null;
 
-/** Errors that concern one record only: skip it (logged, counted), never block the file. */
-export const SKIP_RECORD: ReadonlySet<number> = new Set<number>([
-  codes.ERR_MSG_SIZE_TOO_LARGE,
-  codes.ERR_TOPIC_AUTHORIZATION_FAILED,
-  codes.ERR_INVALID_RECORD,
-  codes.ERR_INVALID_MSG,
-  codes.ERR_RECORD_LIST_TOO_LARGE,
-]);
+/**
+ * Errors that concern one record only: skip it (logged, counted), never block the file. Read
+ * from the binding on first use, not at import: the binding's table loads its native module,
+ * which the startup snapshot (src/cli/snapshot.ts) cannot hold.
+ */
+export function skipRecordCodes(): ReadonlySet<number> {
+  if (skipRecord !== null) return skipRecord;
+  const codes = errorCodes();
+  return (skipRecord = new Set<number>([
+    codes.ERR_MSG_SIZE_TOO_LARGE,
+    codes.ERR_TOPIC_AUTHORIZATION_FAILED,
+    codes.ERR_INVALID_RECORD,
+    codes.ERR_INVALID_MSG,
+    codes.ERR_RECORD_LIST_TOO_LARGE,
+  ]));
+}
 
 export type CommitListener = (source: SourceFile, position: CommittedPosition) => void;
 
@@ -199,7 +207,7 @@ export class Shipper {
         if (parsed) this.stats.kafka = parsed;
       },
     };
-    const producer = this.create(this.opts.librdkafka, [...SKIP_RECORD], listener);
+    const producer = this.create(this.opts.librdkafka, [...skipRecordCodes()], listener);
     this.topicIds = new Map();
     return producer;
   }
@@ -419,7 +427,7 @@ export class Shipper {
       let settled = 0;
       for (const [index, code] of list) {
         const err = { code, message: librdkafkaErrorString(code) };
-        if (!SKIP_RECORD.has(code)) {
+        if (!skipRecordCodes().has(code)) {
           this.recordFailed(route, ticket, err, 1);
           settled++;
         } else if (!this.startDeadLetter(ticket, index, err, p.values)) {
@@ -477,7 +485,7 @@ export class Shipper {
     }
     if (producer.refused[0]! > 0) {
       const code = producer.refused[2]!;
-      this.deadLetterFailed(d, { code, message: librdkafkaErrorString(code) }, SKIP_RECORD.has(code));
+      this.deadLetterFailed(d, { code, message: librdkafkaErrorString(code) }, skipRecordCodes().has(code));
       return;
     }
     bump(this.stats.produced, topic, 1);
@@ -548,7 +556,7 @@ export class Shipper {
     for (let k = 0; k < o.detailCount; k++) {
       const row = k * DETAIL_INTS;
       const code = o.details[row + 2]!;
-      if (!SKIP_RECORD.has(code)) continue;
+      if (!skipRecordCodes().has(code)) continue;
       const ticket = this.tickets.get(o.details[row]!);
       if (!ticket) continue;
       const err = { code, message: librdkafkaErrorString(code) };
@@ -650,7 +658,7 @@ export class Shipper {
       route.lastErrorLogAt = now;
       this.log.error(
         { path: route.source.path, topic: route.topic, code: err.code, err: err.message, fromOffset: ticket.batch.startOffset, toOffset: ticket.batch.endOffset },
-        this.config.kafka.topic_create === 'never' && (err.code === codes.ERR__UNKNOWN_TOPIC || err.code === codes.ERR_UNKNOWN_TOPIC_OR_PART)
+        this.config.kafka.topic_create === 'never' && (err.code === errorCodes().ERR__UNKNOWN_TOPIC || err.code === errorCodes().ERR_UNKNOWN_TOPIC_OR_PART)
           ? 'topic does not exist and topic_create is never: this file waits (others keep flowing); create the topic'
           : 'delivery failed; this file waits and retries (others keep flowing)',
       );

@@ -54,7 +54,12 @@ export class AgentProcess {
    * after the flags every launcher gives the agent (bin/logship's first line).
    */
   static startWith(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): AgentProcess {
-    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...nodeArgs, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    // LOGSHIP_AGENT_BLOB=dist/src/cli/logship.blob (development: benches compared with and
+    // without it) starts the agent from that startup snapshot instead of bin/logship; node then
+    // ignores --import/--require preloads (the bench's CPU at exit is missing).
+    const blob = process.env.LOGSHIP_AGENT_BLOB;
+    const script = blob ? ['--snapshot-blob', blob, '--'] : [BIN];
+    const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...nodeArgs, ...script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     return new AgentProcess(child);
   }
 
