@@ -14,7 +14,11 @@
 // Hot path: these move per line or per event (the JSON extractor's once per line that falls
 // back), at the very points the plain fields they replace were written, now through a method
 // of this one class (monomorphic: every stage is handed an InputLineCounters): a field
-// increment, no allocation, no lookup.
+// increment, no allocation, no lookup. Measured against the plain fields (main at 1baa780, same
+// run, load 2-4 on 2 cores): every line lacking a field through the addon path, and
+// exclude_lines dropping every other line, cost the same within the noise (CPU-s per million
+// lines, these methods vs the fields: 0.14/0.19, 0.14/0.14, 0.25/0.24 in three pairs; and a
+// median of six pairs 0.34 vs 0.36).
 
 import type { DropReason } from './filter.js';
 
