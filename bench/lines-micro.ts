@@ -10,10 +10,11 @@
 
 import { parseArgs } from 'node:util';
 import { compileTemplate, fileVars } from '../src/config/templates.js';
-import { ContainerLogParser, emptyContainerLogStats } from '../src/lines/container-log.js';
+import { ContainerLogParser } from '../src/lines/container-log.js';
 import { emptyEvents, type FramedInput } from '../src/lines/events.js';
-import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
-import { emptyJsonFieldStats, JsonFieldExtractor } from '../src/lines/json-fields.js';
+import { LineFilter, LineFilterRules } from '../src/lines/filter.js';
+import { JsonFieldExtractor } from '../src/lines/json-fields.js';
+import { InputLineCounters } from '../src/lines/stats.js';
 import { jsonMessage } from './json-lines.js';
 
 const READ_LINES = 500;
@@ -121,13 +122,13 @@ function main(): void {
     figures.push(
       measure("exclude_lines: ['^DEBUG', 'healthz']", total, runs, () => {
         const filter = new LineFilter(new LineFilterRules([], ['^DEBUG', 'healthz']));
-        const counts = emptyDropCounts();
+        const counters = new InputLineCounters();
         return () => {
           for (let k = 0; k < repeat; k++) {
             for (const read of raw) {
               const bounds = [...read.bounds];
               const ends = [...read.ends];
-              filter.apply(read.data, bounds, [], [ends], counts);
+              filter.apply(read.data, bounds, [], [ends], counters);
               sink += ends.length;
             }
           }
@@ -136,7 +137,7 @@ function main(): void {
     );
   }
   const containerRun = (reads: FramedInput[], mode: 'cri' | 'docker') => () => {
-    const p = new ContainerLogParser(mode, { maxEventBytes: 1 << 20, position: 0 }, emptyContainerLogStats());
+    const p = new ContainerLogParser(mode, { maxEventBytes: 1 << 20, position: 0 }, new InputLineCounters());
     return () => {
       for (let k = 0; k < repeat; k++) {
         p.reset(0);
@@ -158,7 +159,7 @@ function main(): void {
     const vars = { input: 'app', host: 'h', file: fileVars('/var/log/app/app.log'), env: {} };
     figures.push(
       measure('parse: json + topic and key by field', total, runs, () => {
-        const extractor = new JsonFieldExtractor(paths, emptyJsonFieldStats());
+        const extractor = new JsonFieldExtractor(paths, new InputLineCounters());
         const [t, k] = [topic.bind(vars, paths), key.bind(vars, paths)];
         // Per read, as the line pipeline does: one call into the addon for the read's lines.
         return () => {

@@ -11,7 +11,8 @@
 import { parseArgs } from 'node:util';
 import { parseConfigText } from '../src/config/load.js';
 import { packLines, type LineBatch } from '../src/core/batch.js';
-import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { InputLineCounters } from '../src/lines/stats.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
 import { jsonMessage } from './json-lines.js';
 
@@ -25,7 +26,7 @@ function routeOf(inputYaml: string): { route: FileRoute; extractor: JsonFieldExt
     .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
   const input = parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
   const source = { key: '1:2:1', identity: { dev: 1, ino: 2 }, input: 'in', path: '/var/log/app.log' };
-  return { route: new FileRoute(source, planInput(input), 'node-1', {}), extractor: new JsonFieldExtractor(jsonPathsOfInput(input), emptyJsonFieldStats()), keyPath: keyOnlyJsonPath(input) };
+  return { route: new FileRoute(source, planInput(input), 'node-1', {}), extractor: new JsonFieldExtractor(jsonPathsOfInput(input), new InputLineCounters()), keyPath: keyOnlyJsonPath(input) };
 }
 
 function main(): void {

@@ -5,8 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ContainerLogParser, emptyContainerLogStats, utf8Boundary, type ContainerLogStats } from '../src/lines/container-log.js';
+import { ContainerLogParser, utf8Boundary } from '../src/lines/container-log.js';
 import { EventFlag, emptyEvents, eventMessages, type ContainerEvents, type FramedInput, type LogStream } from '../src/lines/events.js';
+import { InputLineCounters, type ContainerLogStats } from '../src/lines/stats.js';
 import { Random } from './soak/random.js';
 
 const SEED = process.env.LOGSHIP_FUZZ_SEED === undefined ? Random.freshSeed() : Number(process.env.LOGSHIP_FUZZ_SEED);
@@ -65,8 +66,8 @@ function events(out: ContainerEvents): Ev[] {
 }
 
 function parser(mode: 'cri' | 'docker' | 'auto' = 'cri', maxEventBytes = 1 << 20, position = 0): { p: ContainerLogParser; stats: ContainerLogStats } {
-  const stats = emptyContainerLogStats();
-  return { p: new ContainerLogParser(mode, { maxEventBytes, position }, stats), stats };
+  const counters = new InputLineCounters();
+  return { p: new ContainerLogParser(mode, { maxEventBytes, position }, counters), stats: counters.view.container };
 }
 
 /** Parses a whole file in one read. */
@@ -216,8 +217,9 @@ describe('CRI', () => {
 
   test('a cut line too long to put back together is shipped raw, Malformed, piece by piece', () => {
     const line = Buffer.from(cri('stdout', 'F', 'z'.repeat(300)).trimEnd());
-    const stats = emptyContainerLogStats();
-    const p = new ContainerLogParser('cri', { maxEventBytes: 100, position: 0, maxRawLineBytes: 150 }, stats);
+    const counters = new InputLineCounters();
+    const stats = counters.view.container;
+    const p = new ContainerLogParser('cri', { maxEventBytes: 100, position: 0, maxRawLineBytes: 150 }, counters);
     const out = emptyEvents();
     const pieces = [line.subarray(0, 100), line.subarray(100, 200), line.subarray(200)];
     p.push(framedOf(pieces, [100, 200, line.length + 1], [EventFlag.Split, EventFlag.Split, undefined]), out);

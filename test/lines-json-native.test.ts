@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { packLines } from '../src/core/batch.js';
-import { emptyJsonFieldStats, extractByParse, JsonFieldExtractor, useNativeJsonFields } from '../src/lines/json-fields.js';
+import { extractByParse, JsonFieldExtractor, useNativeJsonFields } from '../src/lines/json-fields.js';
+import { InputLineCounters } from '../src/lines/stats.js';
 
 /** Lines as the pipeline hands them to the extractor: one buffer and their bounds. */
 function packed(lines: Buffer[]): [Buffer, Uint32Array] {
@@ -90,7 +91,7 @@ function oneBuffer(lines: readonly string[]): { all: Buffer; bounds: number[] } 
 }
 
 function agree(line: Buffer, paths: string[]): void {
-  const extracted = new JsonFieldExtractor(paths, emptyJsonFieldStats()).extract(line);
+  const extracted = new JsonFieldExtractor(paths, new InputLineCounters()).extract(line);
   const parsed = extractByParse(line, paths.map((p) => p.split('.')));
   assert.deepEqual(extracted, parsed, `line ${JSON.stringify(line.toString('latin1'))} paths ${JSON.stringify(paths)}`);
 }
@@ -100,8 +101,7 @@ const invalidUtf8 = fc.constantFrom([0xc3], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0
 
 describe('the native JSON field extractor agrees with JSON.parse', () => {
   test('the addon is loaded (else these tests would compare JSON.parse with itself)', () => {
-    const stats = emptyJsonFieldStats();
-    const x = new JsonFieldExtractor(['a'], stats);
+    const x = new JsonFieldExtractor(['a'], new InputLineCounters());
     assert.equal((x as unknown as { nativeSpec: unknown }).nativeSpec instanceof Uint8Array, true);
   });
 
@@ -170,28 +170,28 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
         // Repeated lines hit the cache; lines are bounds into one buffer, as the framer makes them.
         const order = [...texts, ...texts.reverse()];
         const { all, bounds } = oneBuffer(order);
-        const nativeStats = emptyJsonFieldStats();
+        const nativeStats = new InputLineCounters();
         const got = new JsonFieldExtractor(paths, nativeStats).extractBounds(all, bounds);
         useNativeJsonFields(false);
-        const parseStats = emptyJsonFieldStats();
+        const parseStats = new InputLineCounters();
         const want = new JsonFieldExtractor(paths, parseStats).extractBounds(all, bounds);
         useNativeJsonFields(true);
         assert.deepEqual(got, want);
-        assert.deepEqual(nativeStats, parseStats);
+        assert.deepEqual(nativeStats.view.json, parseStats.view.json);
       }),
       { numRuns: 500 },
     );
   });
 
   test('the cache tells a number from a string of the same text, and a literal from its string', () => {
-    const x = new JsonFieldExtractor(['v'], emptyJsonFieldStats());
+    const x = new JsonFieldExtractor(['v'], new InputLineCounters());
     const lines = ['{"v":"1.0"}', '{"v":1.0}', '{"v":"1.0"}', '{"v":"true"}', '{"v":true}', '{"v":1e2}', '{"v":"1e2"}'].map((t) => Buffer.from(t));
     assert.deepEqual(x.extractBounds(...packed(lines)), [['1.0'], ['1'], ['1.0'], ['true'], ['true'], ['100'], ['1e2']]);
   });
 
   test('a hash collision never returns another value: each hit is checked byte by byte', () => {
     // Many distinct values through one small cache: any hash collision would show as a wrong value.
-    const x = new JsonFieldExtractor(['k'], emptyJsonFieldStats());
+    const x = new JsonFieldExtractor(['k'], new InputLineCounters());
     const lines = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`{"k":"v${i % 3000}"}`));
     const got = x.extractBounds(...packed(lines));
     for (let i = 0; i < lines.length; i++) assert.deepEqual(got[i], [`v${i % 3000}`]);
@@ -199,7 +199,7 @@ describe('the native JSON field extractor agrees with JSON.parse', () => {
 
   test('any depth: the scan keeps its own stack', () => {
     const deep = `{"a":${'['.repeat(200_000)}{"b":"in"}${']'.repeat(200_000)},"service":"cart"}`;
-    assert.deepEqual(new JsonFieldExtractor(['service', 'a.0.0.b'], emptyJsonFieldStats()).extract(Buffer.from(deep)), ['cart', undefined]);
+    assert.deepEqual(new JsonFieldExtractor(['service', 'a.0.0.b'], new InputLineCounters()).extract(Buffer.from(deep)), ['cart', undefined]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(50)}}`), [`a${'.0'.repeat(50)}.b`]);
     agree(Buffer.from(`{"a":${'['.repeat(50)}{"b":"in"}${']'.repeat(49)}}`), ['a']);
     // Objects nested around the scan's depth limit (512), a string member innermost.
@@ -220,7 +220,7 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
         const lines = values.map((v) => Buffer.from(v === null ? '{"other":1}' : `{"a":${v},"b":${v}}`));
         const [data, bounds] = packed(lines);
         const n = lines.length;
-        const x = new JsonFieldExtractor(['a', 'b'], emptyJsonFieldStats());
+        const x = new JsonFieldExtractor(['a', 'b'], new InputLineCounters());
         const hashed = new Int32Array(n * 9);
         addon.jsonFields(data, bounds, n, spec(x), hashed);
         const moded = new Int32Array(n * 9);
@@ -253,16 +253,16 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
       fc.property(fc.array(fc.nat(spellings.length - 1), { minLength: 1, maxLength: 60 }), (picks) => {
         const lines = picks.map((k) => spellings[k]!);
         const { all, bounds } = oneBuffer(lines);
-        const nativeStats = emptyJsonFieldStats();
+        const nativeStats = new InputLineCounters();
         const got = new JsonFieldExtractor(['m'], nativeStats).extractWithBounds(all, Uint32Array.from(bounds), null);
-        const parseStats = emptyJsonFieldStats();
+        const parseStats = { notJson: 0, missingField: 0 };
         const want = lines.map((line) => extractByParse(Buffer.from(line), [['m']]));
         for (const values of want) {
           if (values === null) parseStats.notJson++;
           else if (values.includes(undefined)) parseStats.missingField++;
         }
         assert.deepEqual(got.json, want);
-        assert.deepEqual(nativeStats, parseStats);
+        assert.deepEqual(nativeStats.view.json, parseStats);
         assert.ok(got.jsonIndex !== null);
         lines.forEach((_, i) => assert.equal(got.jsonIndex!.values[got.jsonIndex!.ids[i]!], want[i]?.[0]));
       }),
@@ -279,7 +279,7 @@ describe('the addon numbers distinct values (modes, json_fields.c)', () => {
       fc.property(fc.array(fc.tuple(fc.nat(topics.length - 1), fc.nat(keys.length - 1), fc.boolean()), { minLength: 1, maxLength: 60 }), (picks) => {
         const lines = picks.map(([t, k, broken]) => `{"m":${topics[t]!}${keys[k] === null ? '' : `,"k":${keys[k]}`}${broken ? '' : '}'}`);
         const { all, bounds } = oneBuffer(lines);
-        const got = new JsonFieldExtractor(['m', 'k'], emptyJsonFieldStats()).extractWithBounds(all, Uint32Array.from(bounds), 'k');
+        const got = new JsonFieldExtractor(['m', 'k'], new InputLineCounters()).extractWithBounds(all, Uint32Array.from(bounds), 'k');
         lines.forEach((line, i) => {
           const want = extractByParse(Buffer.from(line), [['m'], ['k']]);
           const values = got.json[i]!;

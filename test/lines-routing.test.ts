@@ -8,9 +8,10 @@ import { globCanYieldKubernetesPath } from '../src/config/kubernetes-layouts.js'
 import { compileTemplate, fileVars } from '../src/config/templates.js';
 import { linesOf, packLines } from '../src/core/batch.js';
 import { EventFlag, type EventFlags } from '../src/lines/events.js';
-import { emptyDropCounts, LineFilter, LineFilterRules } from '../src/lines/filter.js';
-import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput } from '../src/lines/json-fields.js';
+import { LineFilter, LineFilterRules } from '../src/lines/filter.js';
+import { JsonFieldExtractor, jsonPathsOfInput } from '../src/lines/json-fields.js';
 import { kubernetesMetadata } from '../src/lines/kubernetes.js';
+import { InputLineCounters } from '../src/lines/stats.js';
 import { Random } from './soak/random.js';
 
 const UID = '0f3c7a7e-5b6d-4c8e-9a1b-2c3d4e5f6a7b';
@@ -97,9 +98,9 @@ describe('LineFilter', () => {
     const { data, bounds } = packLines(texts.map((t) => Buffer.from(t)));
     const kept = [...bounds];
     const ends = texts.map((_, i) => (i + 1) * 10);
-    const counts = emptyDropCounts();
-    const dropped = filter.apply(data, kept, flags, [ends], counts);
-    return { kept: linesOf({ data, bounds: Uint32Array.from(kept) }).map((l) => l.toString()), ends, flags, counts, dropped };
+    const counters = new InputLineCounters();
+    const dropped = filter.apply(data, kept, flags, [ends], counters);
+    return { kept: linesOf({ data, bounds: Uint32Array.from(kept) }).map((l) => l.toString()), ends, flags, counts: counters.view.dropped, dropped };
   };
 
   test('exclude_lines drops matching lines, keeps the rest and their columns in step', () => {
@@ -145,29 +146,32 @@ describe('JsonFieldExtractor', () => {
   const line = (v: unknown): Buffer => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
   test('extracts nested fields in path order; numbers and booleans as text', () => {
-    const stats = emptyJsonFieldStats();
-    const x = new JsonFieldExtractor(['service', 'http.status', 'ok', 'tags.1'], stats);
+    const counters = new InputLineCounters();
+    const stats = counters.view.json;
+    const x = new JsonFieldExtractor(['service', 'http.status', 'ok', 'tags.1'], counters);
     assert.deepEqual(x.extract(line({ service: 'cart', http: { status: 503 }, ok: false, tags: ['a', 'b'] })), ['cart', '503', 'false', 'b']);
     assert.deepEqual(stats, { notJson: 0, missingField: 0 });
   });
 
   test('missing fields, null, objects and lists are missing (the template default), counted once per line', () => {
-    const stats = emptyJsonFieldStats();
-    const x = new JsonFieldExtractor(['a', 'b', 'c', 'd.e', 'constructor', 'f.0'], stats);
+    const counters = new InputLineCounters();
+    const stats = counters.view.json;
+    const x = new JsonFieldExtractor(['a', 'b', 'c', 'd.e', 'constructor', 'f.0'], counters);
     assert.deepEqual(x.extract(line({ b: null, c: { x: 1 }, d: 'scalar', f: { 0: 'object key' } })), [undefined, undefined, undefined, undefined, undefined, 'object key']);
     assert.deepEqual(stats, { notJson: 0, missingField: 1 });
   });
 
   test('a line that is not a JSON object gives null, counted', () => {
-    const stats = emptyJsonFieldStats();
-    const x = new JsonFieldExtractor(['a'], stats);
+    const counters = new InputLineCounters();
+    const stats = counters.view.json;
+    const x = new JsonFieldExtractor(['a'], counters);
     for (const text of ['plain text', '{"a":', '[{"a":1}]', '"a"', '', '{"a":1} trailing', '  \t']) assert.equal(x.extract(line(text)), null, text);
     assert.equal(stats.notJson, 7);
     assert.deepEqual(x.extract(line('  {"a":"spaced"}  ')), ['spaced']);
   });
 
   test('unicode and escapes in values are decoded', () => {
-    const x = new JsonFieldExtractor(['svc'], emptyJsonFieldStats());
+    const x = new JsonFieldExtractor(['svc'], new InputLineCounters());
     assert.deepEqual(x.extract(line('{"svc":"caf\\u00e9 \\"😀\\""}')), ['café "😀"']);
   });
 
@@ -177,11 +181,12 @@ describe('JsonFieldExtractor', () => {
   });
 
   test('feeds {json.*} templates: bound once per file, rendered per line with defaults', () => {
-    const stats = emptyJsonFieldStats();
+    const counters = new InputLineCounters();
+    const stats = counters.view.json;
     const topic = compileTemplate('logs.{json.service:-unknown}', 'topic');
     const key = compileTemplate('{json.trace_id:-}', 'key');
     const paths = [...new Set([...topic.jsonPaths, ...key.jsonPaths])];
-    const x = new JsonFieldExtractor(paths, stats);
+    const x = new JsonFieldExtractor(paths, counters);
     const vars = { input: 'app', host: 'h', file: fileVars('/l/app.log'), env: {} };
     const [t, k] = [topic.bind(vars, paths), key.bind(vars, paths)];
     const route = (text: string) => {

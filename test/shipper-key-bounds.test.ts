@@ -6,16 +6,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { packLines, type LineBatch } from '../src/core/batch.js';
-import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { InputLineCounters, type JsonFieldStats } from '../src/lines/stats.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
 import { JSON_SOURCE, jsonInputOf } from './helpers/json-route-fixtures.js';
 
 
 /** A batch of `lines` with details as the line pipeline makes them (bounds for `boundsPath`, or none). */
-function batchOf(lines: string[], paths: readonly string[], boundsPath: string | null): { batch: LineBatch; stats: ReturnType<typeof emptyJsonFieldStats> } {
+function batchOf(lines: string[], paths: readonly string[], boundsPath: string | null): { batch: LineBatch; stats: JsonFieldStats } {
   const { data, bounds } = packLines(lines.map((l) => Buffer.from(l)));
-  const stats = emptyJsonFieldStats();
-  const { json, jsonBounds, jsonIndex } = new JsonFieldExtractor(paths, stats).extractWithBounds(data, bounds, boundsPath);
+  const counters = new InputLineCounters();
+  const stats = counters.view.json;
+  const { json, jsonBounds, jsonIndex } = new JsonFieldExtractor(paths, counters).extractWithBounds(data, bounds, boundsPath);
   const ends = lines.map((_, i) => (i + 1) * 1000);
   const batch: LineBatch = {
     source: JSON_SOURCE,

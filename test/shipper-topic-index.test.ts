@@ -11,7 +11,8 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { InputConfig } from '../src/config/types.js';
 import { packLines, type LineBatch } from '../src/core/batch.js';
-import { emptyJsonFieldStats, JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../src/lines/json-fields.js';
+import { InputLineCounters } from '../src/lines/stats.js';
 import { FileRoute, planInput } from '../src/shipper/route.js';
 import { JSON_SOURCE, jsonInputOf } from './helpers/json-route-fixtures.js';
 
@@ -20,7 +21,7 @@ import { JSON_SOURCE, jsonInputOf } from './helpers/json-route-fixtures.js';
 function batchesOf(lines: string[], input: InputConfig): { indexed: LineBatch; plain: LineBatch } {
   const { data, bounds } = packLines(lines.map((l) => Buffer.from(l)));
   const paths = jsonPathsOfInput(input);
-  const fields = new JsonFieldExtractor(paths, emptyJsonFieldStats()).extractWithBounds(data, bounds, keyOnlyJsonPath(input));
+  const fields = new JsonFieldExtractor(paths, new InputLineCounters()).extractWithBounds(data, bounds, keyOnlyJsonPath(input));
   const ends = lines.map((_, i) => (i + 1) * 1000);
   const base = { source: JSON_SOURCE, epoch: 0, data, bounds, startOffset: 0, ends, flags: [], endOffset: ends[ends.length - 1]!, marker: { len: 0, hash: '' }, fingerprint: { len: 0, hash: '' } };
   const details = { starts: ends.map((e) => e - 1000), streams: null, times: null, json: fields.json, jsonPaths: paths, jsonBounds: fields.jsonBounds };

@@ -37,26 +37,9 @@
 import type { ContainerParser } from '../config/types.js';
 import { LineScan, scanCri, scanDocker } from './container-formats.js';
 import { EventFlag, type ContainerEvents, type EventFlags, type FramedInput, type LogStream } from './events.js';
+import type { ContainerLogCounters } from './stats.js';
 
 export type ContainerFormat = 'cri' | 'docker';
-
-/** Counters the parser keeps (plain numbers; the caller exposes them per input). */
-export interface ContainerLogStats {
-  /** Lines in neither format, shipped raw. */
-  malformedLines: number;
-  /** Events joined from two or more runtime pieces. */
-  joinedEvents: number;
-  /** Events longer than maxEventBytes, shipped in pieces. */
-  splitEvents: number;
-  /** Events emitted before their end was seen (flush). */
-  partialEvents: number;
-  /** U+FFFD characters introduced by decoding JSON escapes. */
-  replacedChars: number;
-}
-
-export function emptyContainerLogStats(): ContainerLogStats {
-  return { malformedLines: 0, joinedEvents: 0, splitEvents: 0, partialEvents: 0, replacedChars: 0 };
-}
 
 /** An event whose pieces are still arriving. */
 class OpenEvent {
@@ -241,7 +224,7 @@ export class ContainerLogParser {
   constructor(
     mode: Exclude<ContainerParser, 'none'>,
     options: ContainerLogParserOptions,
-    private readonly stats: ContainerLogStats,
+    private readonly counters: ContainerLogCounters,
   ) {
     if (options.maxEventBytes < 4) throw new RangeError('maxEventBytes must be at least 4 (one UTF-8 character)');
     this.decided = mode === 'auto' ? null : mode;
@@ -322,14 +305,14 @@ export class ContainerLogParser {
       const raw = this.raw;
       this.raw = null;
       if (!raw.passing) {
-        this.stats.malformedLines++;
+        this.counters.lineMalformed();
         this.produce(Buffer.concat(raw.pieces, raw.bytes), raw.start, raw.flags | EventFlag.Malformed | EventFlag.Partial, null, null, out);
       }
     }
     const open = [this.open.stdout, this.open.stderr].filter((e): e is OpenEvent => e !== null).sort((a, b) => a.start - b.start);
     for (const event of open) {
       this.open[event.stream] = null;
-      this.stats.partialEvents++;
+      this.counters.partialEventFlushed();
       this.emitOpen(event, EventFlag.Partial, out);
     }
     this.release(out);
@@ -369,7 +352,7 @@ export class ContainerLogParser {
     if (!raw.passing && raw.bytes + piece.length > this.maxRawLineBytes) {
       // Too long to parse: what was gathered and the rest of the line go as they are.
       raw.passing = true;
-      this.stats.malformedLines++;
+      this.counters.lineMalformed();
       let pieceStart = raw.start;
       for (const gathered of raw.pieces) {
         this.produce(gathered, pieceStart, EventFlag.Split | EventFlag.Malformed, null, null, out, pieceStart + gathered.length);
@@ -403,12 +386,12 @@ export class ContainerLogParser {
       scan.outAt = this.made.writeAt;
     }
     if (!this.scanLine(data, from, to)) {
-      this.stats.malformedLines++;
+      this.counters.lineMalformed();
       this.produceLine(data, from, to, at, start, flag | EventFlag.Malformed, null, null, out);
       return;
     }
     if (scan.replaced > 0) {
-      this.stats.replacedChars += scan.replaced;
+      this.counters.escapesReplaced(scan.replaced);
       flag |= EventFlag.Replaced;
     }
     const stream = scan.stream;
@@ -469,7 +452,7 @@ export class ContainerLogParser {
       const piece = event.take();
       // The rest of this line's message is not shipped yet: a restart reads this line again.
       event.start = rest.length > 0 ? lineStart : this.position;
-      if (!event.cut) this.stats.splitEvents++;
+      if (!event.cut) this.counters.eventSplit();
       event.cut = true;
       const joined = event.pieces > 1 ? EventFlag.Joined : EventFlag.None;
       this.produce(piece, pieceStart, event.flags | joined | EventFlag.Split, event.stream, event.time, out);
@@ -481,7 +464,7 @@ export class ContainerLogParser {
   }
 
   private emitOpen(event: OpenEvent, extra: EventFlags, out: ContainerEvents): void {
-    if (event.pieces > 1) this.stats.joinedEvents++;
+    if (event.pieces > 1) this.counters.eventJoined();
     const joined = event.pieces > 1 ? EventFlag.Joined : EventFlag.None;
     this.produce(event.take(), event.start, event.flags | joined | extra, event.stream, event.time, out);
   }

@@ -6,15 +6,9 @@
 
 import type { InputConfig } from '../config/types.js';
 import { EventFlag, type EventFlags } from './events.js';
+import type { DropCounters } from './stats.js';
 
 export type DropReason = 'include_lines' | 'exclude_lines';
-
-/** Dropped events per reason (the metric logship_lines_dropped_total{input,reason}). */
-export type DropCounts = Record<DropReason, number>;
-
-export function emptyDropCounts(): DropCounts {
-  return { include_lines: 0, exclude_lines: 0 };
-}
 
 /** An input's compiled filters, shared by its files. */
 export class LineFilterRules {
@@ -51,10 +45,10 @@ export class LineFilter {
 
   /**
    * Removes dropped events in place from `bounds` ((start, length) of event i in `data` at
-   * bounds[2i]), `flags` and every parallel column (starts, ends, streams...), counting them in
-   * `counts`. Returns how many were dropped.
+   * bounds[2i]), `flags` and every parallel column (starts, ends, streams...), counting each in
+   * `counters`. Returns how many were dropped.
    */
-  apply(data: Buffer, bounds: number[], flags: (EventFlags | undefined)[], columns: readonly unknown[][], counts: DropCounts): number {
+  apply(data: Buffer, bounds: number[], flags: (EventFlags | undefined)[], columns: readonly unknown[][], counters: DropCounters): number {
     let kept = 0;
     const total = bounds.length >> 1;
     for (let i = 0; i < total; i++) {
@@ -62,7 +56,7 @@ export class LineFilter {
       const verdict = this.cutVerdict !== undefined ? this.cutVerdict : this.rules.verdict(data.toString('utf8', bounds[2 * i]!, bounds[2 * i]! + bounds[2 * i + 1]!));
       this.cutVerdict = (flag & EventFlag.Split) !== 0 ? verdict : undefined;
       if (verdict !== null) {
-        counts[verdict]++;
+        counters.lineDropped(verdict);
         continue;
       }
       if (kept !== i) {

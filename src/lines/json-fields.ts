@@ -23,16 +23,9 @@ import { isAscii } from 'node:buffer';
 import { createRequire } from 'node:module';
 import { compileTemplate } from '../config/templates.js';
 import type { InputConfig } from '../config/types.js';
+import type { JsonFieldCounters } from './stats.js';
 
 const OPEN_BRACE = 0x7b;
-
-/** Lines whose fields fell back to defaults, by reason. */
-export interface JsonFieldStats {
-  /** Not a JSON object. */
-  notJson: number;
-  /** A JSON object lacking at least one of the fields (or holding null, an object or a list there). */
-  missingField: number;
-}
 
 /**
  * The field paths an input's topic, key and header templates use, in one list (the order of
@@ -60,10 +53,6 @@ export function keyOnlyJsonPath(input: Pick<InputConfig, 'topic' | 'key' | 'head
   if (only?.type !== 'json') return null;
   const others = jsonPathsOfInput({ topic: input.topic, key: null, header_templates: input.header_templates });
   return others.includes(only.path) ? null : only.path;
-}
-
-export function emptyJsonFieldStats(): JsonFieldStats {
-  return { notJson: 0, missingField: 0 };
 }
 
 /**
@@ -108,7 +97,7 @@ export class JsonFieldExtractor {
   /** `paths`: dotted field paths ("http.status"), in the order the values are returned. */
   constructor(
     readonly paths: readonly string[],
-    private readonly stats: JsonFieldStats,
+    private readonly counters: JsonFieldCounters,
   ) {
     this.segments = paths.map((p) => p.split('.'));
     this.nativeSpec = nativeFields() === null ? null : nativeSpecOf(this.segments);
@@ -228,7 +217,7 @@ export class JsonFieldExtractor {
         values ??= new Array<string | undefined>(paths).fill(undefined);
         values[k] = this.caches[k]!.value(data, kind, res[o + 1]!, res[o + 2]!, res[o + 3]!);
       }
-      if (missing) this.stats.missingField++;
+      if (missing) this.counters.fieldsMissing();
       if (index !== null && values === null) out[i] = index.shared(i, paths);
       else {
         values ??= new Array<string | undefined>(paths).fill(undefined);
@@ -256,8 +245,8 @@ export class JsonFieldExtractor {
   }
 
   private count(values: JsonValues): JsonValues {
-    if (values === null) this.stats.notJson++;
-    else if (values.includes(undefined)) this.stats.missingField++;
+    if (values === null) this.counters.lineNotJson();
+    else if (values.includes(undefined)) this.counters.fieldsMissing();
     return values;
   }
 }

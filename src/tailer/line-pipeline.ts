@@ -18,7 +18,7 @@ import { ContainerLogParser } from '../lines/container-log.js';
 import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
 import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
-import { lineStatsOf, type InputLineStats } from '../lines/stats.js';
+import { lineCountersOf, type InputLineCounters } from '../lines/stats.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, framedData, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
@@ -126,7 +126,7 @@ export class LinePipeline {
   private readonly keyPath: string | null;
   /** A stage after the framer is configured: records carry details. */
   private readonly detailed: boolean;
-  private readonly lineStats: InputLineStats;
+  private readonly lineCounters: InputLineCounters;
   private readonly joinerColumns: JoinerColumns | null;
   /** Events keep the runtime's time (format: json). */
   private readonly withTimes: boolean;
@@ -142,14 +142,14 @@ export class LinePipeline {
     this.decoder = createDecoder(input.encoding);
     this.framer = new LineFramer(this.decoder, input.max_line_bytes, counters);
     this.joiner = input.multiline === null ? null : new MultilineJoiner(input.multiline, input.max_line_bytes);
-    this.lineStats = lineStatsOf(input.id);
+    this.lineCounters = lineCountersOf(input.id);
     // The runtime's time is the json envelope's @timestamp; raw records have no use for it.
     this.withTimes = input.format === 'json';
-    this.parser = input.parser === 'none' ? null : new ContainerLogParser(input.parser, { maxEventBytes: input.max_line_bytes, position: 0, times: this.withTimes }, this.lineStats.container);
+    this.parser = input.parser === 'none' ? null : new ContainerLogParser(input.parser, { maxEventBytes: input.max_line_bytes, position: 0, times: this.withTimes }, this.lineCounters);
     const rules = LineFilterRules.forInput(input);
     this.filter = rules === null ? null : new LineFilter(rules);
     const paths = input.parse === 'json' ? jsonPathsOfInput(input) : [];
-    this.json = paths.length === 0 ? null : new JsonFieldExtractor(paths, this.lineStats.json);
+    this.json = paths.length === 0 ? null : new JsonFieldExtractor(paths, this.lineCounters);
     this.keyPath = paths.length === 0 ? null : keyOnlyJsonPath(input);
     this.detailed = this.parser !== null || this.filter !== null || this.json !== null;
     this.joinerColumns = this.parser !== null && this.joiner !== null ? new JoinerColumns() : null;
@@ -293,7 +293,7 @@ export class LinePipeline {
       const columns: unknown[][] = [ends, starts];
       if (streams !== null) columns.push(streams);
       if (times !== null) columns.push(times);
-      this.filter.apply(data, bounds, flags, columns, this.lineStats.dropped);
+      this.filter.apply(data, bounds, flags, columns, this.lineCounters);
     }
     const kept = new Uint32Array(bounds);
     const fields = this.json === null ? null : this.json.extractWithBounds(data, kept, this.keyPath);
