@@ -96,8 +96,18 @@ export class MeasuredAgent {
   /** Stops the agent with SIGTERM (a clean stop: drain, persist offsets) and reports its exit. */
   async stop(): Promise<AgentExit> {
     const { code, signal } = await this.process.stop('SIGTERM');
-    const usage = existsSync(this.usageFile) ? (JSON.parse(readFileSync(this.usageFile, 'utf8')) as ExitUsage) : null;
+    const usage = existsSync(this.usageFile) ? (JSON.parse(readFileSync(this.usageFile, 'utf8')) as ExitUsage) : this.stoppedUsage();
     return { code, signal, usage };
+  }
+
+  /**
+   * The usage the agent logged with "logship stopped" (its last line), for an agent started from
+   * its startup snapshot: node runs no --import preload there, so the exit-usage file is missing.
+   */
+  private stoppedUsage(): ExitUsage | null {
+    const stopped = this.process.logs.find((e) => e.msg === 'logship stopped');
+    if (stopped === undefined || typeof stopped.cpuUserSeconds !== 'number' || typeof stopped.cpuSystemSeconds !== 'number' || typeof stopped.maxRssMiB !== 'number') return null;
+    return { userSeconds: stopped.cpuUserSeconds, systemSeconds: stopped.cpuSystemSeconds, maxRssMiB: stopped.maxRssMiB };
   }
 
   /** Last resort for a failed scenario: never leave an agent running. */

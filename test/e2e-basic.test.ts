@@ -60,6 +60,12 @@ metrics: {listen: ""}
     assertShippedInOrder(await cluster.consume('e2e.app.beta'), linesB);
     const exit = await agent.stop('SIGTERM');
     assert.equal(exit.code, 0, `clean exit expected, got ${JSON.stringify(exit)}\n${agent.stderr.join('\n')}`);
+    // Its last line tells the operator (and the bench) what its whole life cost.
+    const stopped = agent.logs.find((e) => e.msg === 'logship stopped');
+    assert.ok(stopped !== undefined, 'a "logship stopped" line');
+    assert.ok(typeof stopped.cpuUserSeconds === 'number' && stopped.cpuUserSeconds > 0, `CPU user seconds in ${JSON.stringify(stopped)}`);
+    assert.ok(typeof stopped.cpuSystemSeconds === 'number' && stopped.cpuSystemSeconds >= 0, `CPU system seconds in ${JSON.stringify(stopped)}`);
+    assert.ok(typeof stopped.maxRssMiB === 'number' && stopped.maxRssMiB > 20 && stopped.maxRssMiB < 1024, `peak RSS in ${JSON.stringify(stopped)}`);
   } finally {
     await agent.stop('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
