@@ -8,7 +8,7 @@ import { agentYaml } from '../test/helpers/configs.js';
 import type { InputFile } from './input-files.js';
 import { ToolError } from './errors.js';
 import { kcatProduceFile } from './kcat.js';
-import { MeasuredAgent, type AgentExit } from './measured-agent.js';
+import { MeasuredAgent, startedFromSnapshot, type AgentExit } from './measured-agent.js';
 import { kafkaYaml, type ProducerSettings } from './producer-settings.js';
 import { committedOffsets } from './registry-check.js';
 import { MeasuredRsyslog, type RsyslogExit } from './rsyslog.js';
@@ -35,6 +35,8 @@ export interface KcatShipment extends Shipment {
 
 export interface AgentShipment extends Shipment {
   startupMs: number;
+  /** Started from its startup snapshot (the launcher found it current), not from main.js. */
+  fromSnapshot: boolean;
   /** CPU seconds read from /proc at the moment delivery completed (before SIGTERM). */
   cpuSecondsAtDone: number;
   /** VmHWM at the moment delivery completed, MiB. */
@@ -115,12 +117,13 @@ export async function shipWithAgent(ctx: ScenarioContext, input: InputFile, sett
     const reached = await waitForCount(counter, input.lines, deliveryTimeoutMs(input.lines));
     const cpuSecondsAtDone = agent.cpuSeconds();
     const peakRssMiB = agent.memory().hwmMiB;
+    const fromSnapshot = startedFromSnapshot(agent.pid);
     const exit = await agent.stop();
     const delivered = await counter.count();
     const committedOffset = committedOffsets(join(dir, 'data')).get(input.path) ?? null;
     const seconds = (reached.atMs - agent.spawnedAtMs) / 1000;
     const cpuSeconds = exit.usage ? exit.usage.userSeconds + exit.usage.systemSeconds : Number.NaN;
-    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds, startupMs: agent.startupMs, cpuSecondsAtDone, peakRssMiB, exit, committedOffset };
+    return { topic, seconds, ...rates(input, seconds), delivered, cpuSeconds, startupMs: agent.startupMs, fromSnapshot, cpuSecondsAtDone, peakRssMiB, exit, committedOffset };
   } finally {
     await agent.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -35,6 +35,18 @@ export function agentEnvFrom(env: NodeJS.ProcessEnv): Record<string, string> {
   return parsed as Record<string, string>;
 }
 
+/** LOGSHIP_BENCH_ENTRY=main: start the measured agent from main.js, not through the launcher. */
+export const ENTRY_VARIABLE = 'LOGSHIP_BENCH_ENTRY';
+
+/** Whether the process runs from a startup snapshot (its command line names the blob). */
+export function startedFromSnapshot(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--snapshot-blob');
+  } catch {
+    return false;
+  }
+}
+
 export interface MeasuredAgentOptions {
   /** Scratch directory: agent.yaml is written here, the config should put data_dir under it. */
   dir: string;
@@ -64,8 +76,15 @@ export class MeasuredAgent {
     const usageFile = join(o.dir, 'exit-usage.json');
     const nodeArgs = ['--import', EXIT_USAGE_PRELOAD];
     if (o.cpuProfileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfileDir);
+    const env = { ...agentEnvFrom(process.env), [USAGE_FILE_ENV]: usageFile };
+    // The agent is started as operators start it: through the build's launcher (the systemd
+    // unit's and the image's entry), which uses the startup snapshot when it is current. Node
+    // runs no --import preload from a snapshot: the usage at exit then comes from the agent's
+    // own "logship stopped" line. The CPU profiler needs node's flags: main.js then, as with
+    // LOGSHIP_BENCH_ENTRY=main (to compare the two starts).
+    const viaLauncher = o.cpuProfileDir === undefined && process.env[ENTRY_VARIABLE] !== 'main';
     const spawnedAtMs = performance.now();
-    const agent = AgentProcess.start(o.dir, o.yaml, { ...agentEnvFrom(process.env), [USAGE_FILE_ENV]: usageFile }, nodeArgs);
+    const agent = viaLauncher ? AgentProcess.startFromLauncher(o.dir, o.yaml, env) : AgentProcess.start(o.dir, o.yaml, env, nodeArgs);
     try {
       await agent.waitForLog((e) => e.msg === 'logship running', START_TIMEOUT_MS, 'agent start');
     } catch (err) {

@@ -99,6 +99,9 @@ function reportThroughput(book: ResultBook, scenario: string, input: InputFile, 
   });
   book.figure(scenario, 'logship MB/s', 'MB/s', agent.map((s) => s.mbPerSecond));
   book.figure(scenario, 'logship start-up (spawn to "logship running")', 'ms', agent.map((s) => s.startupMs));
+  const fromSnapshot = agent.filter((s) => s.fromSnapshot).length;
+  book.detail(`${scenario}.logshipRunsFromSnapshot`, fromSnapshot);
+  if (fromSnapshot < agent.length) book.note(scenario, `logship started through the build's launcher: ${agent.length - fromSnapshot} of ${agent.length} runs from main.js, not from its startup snapshot (stale or missing blob, or LOGSHIP_BENCH_ENTRY=main)`);
 
   book.figure(scenario, 'logship CPU per million lines (at exit)', 'CPU-s', agent.map((s) => s.cpuSeconds / millions), { op: '<=', value: CPU_SECONDS_PER_MILLION_MAX });
   book.figure(scenario, 'logship CPU per million lines (/proc, at done)', 'CPU-s', agent.map((s) => s.cpuSecondsAtDone / millions));

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { AGENT_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 export const BIN = fileURLToPath(new URL('../../../bin/logship', import.meta.url));
+/** The build's launcher (dist/src/cli/logship): what the systemd unit and the image run. */
+export const LAUNCHER = fileURLToPath(new URL('../../src/cli/logship', import.meta.url));
 
 export interface LogEvent {
   level: number;
@@ -47,6 +49,18 @@ export class AgentProcess {
     const file = join(dir, 'agent.yaml');
     writeFileSync(file, yaml);
     return AgentProcess.startWith(['run', '-c', file], env, nodeArgs);
+  }
+
+  /**
+   * Starts `logship run -c <dir>/agent.yaml` through the build's launcher, as the systemd unit
+   * and the container image do: from the startup snapshot when it is current, else main.js.
+   * The launcher execs node, so the child's PID is the agent's.
+   */
+  static startFromLauncher(dir: string, yaml: string, env: NodeJS.ProcessEnv = {}): AgentProcess {
+    const file = join(dir, 'agent.yaml');
+    writeFileSync(file, yaml);
+    const child = spawn('/bin/sh', [LAUNCHER, 'run', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    return new AgentProcess(child);
   }
 
   /**
