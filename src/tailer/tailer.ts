@@ -22,6 +22,7 @@ import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES } from './identity.js';
 import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { copyStart, decideStart, type ResumePoint } from './prospector.js';
+import { DEFAULT_IN_FLIGHT_BYTES, readChunkPool } from './chunk-pool.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FollowedFiles } from './followed-files.js';
 import { bornAtMs, type DirectoryFile } from './rotation.js';
@@ -55,6 +56,8 @@ export interface TailerOptions {
   idleScanIntervalMs?: number;
   /** Bytes per read (default 256 KiB, see DEFAULT_READ_CHUNK_BYTES). */
   readChunkBytes?: number;
+  /** kafka.max_in_flight_bytes: bounds how many read chunks the pool makes (default 16 MiB; see chunk-pool.ts). */
+  inFlightBytes?: number;
   now?: () => number;
   /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
   openFile?: OpenFile;
@@ -147,6 +150,7 @@ export class Tailer {
         pool: this.pool,
         // Each read also re-reads the bytes before its position (truncation check): room for them.
         buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
+        chunks: readChunkPool(opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, opts.inFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES),
         now: this.now,
         openFile,
         tracker: this.tracker,
