@@ -5,13 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConfigText } from '../src/config/load.js';
-import type { InputConfig } from '../src/config/types.js';
 import { linesOf } from '../src/core/batch.js';
 import { ChunkPool, chooseReturn, chooseTake, POISON_BYTE, poisonFromEnv, poolBound, readChunkPool, type PoolFacts } from '../src/tailer/chunk-pool.js';
 import { TailerStateError } from '../src/tailer/errors.js';
 import { LinePipeline, type PipelineLines } from '../src/tailer/line-pipeline.js';
 import { newTailerStats } from '../src/tailer/tailer.js';
+import { inputWith } from './helpers/configs.js';
 
 const facts = (f: Partial<PoolFacts>): PoolFacts => ({ size: 1000, capacity: 1000, free: 0, lent: 0, max: 4, poison: false, ...f });
 
@@ -98,15 +97,6 @@ describe('ChunkPool', () => {
   });
 });
 
-let inputs = 0;
-function inputWith(yaml: string): InputConfig {
-  const id = `cp${++inputs}`;
-  const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: ${id}\n    paths: ["/tmp/*.log"]\n${yaml
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
-  return parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
-}
 
 interface Shipped {
   values: string[];
