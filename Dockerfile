@@ -62,5 +62,5 @@ EXPOSE 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "require('http').get('http://127.0.0.1:9464/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "/opt/logship/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/opt/logship/dist/src/cli/main.js"]
 CMD ["run", "-c", "/etc/logship/agent.yaml"]
