@@ -77,8 +77,10 @@ export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
  * shipment (bench/cpu-breakdown --plain, 10 rounds alternated, load ~9): 128 KiB 110.1 MiB
  * [102.9..112.8], 256 KiB 109.8 [101.4..112.2], 512 KiB 115.8 [111.7..120.1] against the
  * 120 MiB target; CPU after start-up × 128 KiB's in the same round: 0.89 (256), 0.84 (512).
- * 256 KiB: the CPU gain at 128 KiB's memory. 512 KiB would need a chunk freed (or reused)
- * at its acknowledgement — not done: a chunk can be shared past its batch (README Performance).
+ * 256 KiB: the CPU gain at 128 KiB's memory. Since read chunks are pooled and reused at
+ * acknowledgement (chunk-pool.ts, no heap flag), measured again (bench/run.js --only throughput,
+ * 5 alternated rounds): 512 KiB raw peak 110.2 MiB against 109.0, no CPU gain (1.05 against
+ * 1.03 x kcat), `headers: true` up to 124 MiB: 256 KiB stays (README Performance).
  */
 export const DEFAULT_READ_CHUNK_BYTES = 256 * 1024;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
