@@ -160,6 +160,7 @@ export class Agent {
     return new Tailer({
       inputs: config.inputs.map((i) => ({ ...i, max_line_bytes: effectiveMaxLineBytes(i.max_line_bytes, config.kafka) })),
       maxOpenFiles: config.agent.max_open_files,
+      inFlightBytes: config.kafka.max_in_flight_bytes,
       sink: this.activity.counting(this.shipper.ship),
       gate: this.shipper.gate,
       checkpoints: this.registry,

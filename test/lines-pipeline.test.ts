@@ -3,22 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConfigText } from '../src/config/load.js';
 import type { InputConfig } from '../src/config/types.js';
 import { linesOf } from '../src/core/batch.js';
 import { lineStatsOf } from '../src/lines/stats.js';
 import { LinePipeline, type PipelineLines } from '../src/tailer/line-pipeline.js';
 import { TailerCounters } from '../src/tailer/counters.js';
+import { inputWith } from './helpers/configs.js';
 
-let inputs = 0;
-function inputWith(yaml: string): InputConfig {
-  const id = `p${++inputs}`;
-  const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: ${id}\n    paths: ["/tmp/*.log"]\n${yaml
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
-  return parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
-}
 
 function pipeline(yaml: string): { p: LinePipeline; input: InputConfig } {
   const input = inputWith(yaml);

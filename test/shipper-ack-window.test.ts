@@ -9,6 +9,8 @@ import { FileRoute, planInput } from '../src/shipper/route.js';
 import { Shipper } from '../src/shipper/shipper.js';
 import { NO_KEY, type BatchProducer, type HeaderSpec, type ProducerListener, type RecordKeys, type RecordTopics } from '../src/shipper/native-producer.js';
 import type { AgentConfig } from '../src/config/types.js';
+import type { LineBatch } from '../src/core/batch.js';
+import { ChunkPool } from '../src/tailer/chunk-pool.js';
 import { batch, shipperConfig as config, source } from './helpers/shipper-fixtures.js';
 
 test('AckWindow commits only the end of the longest fully acknowledged prefix', () => {
@@ -389,4 +391,59 @@ test('Shipper: readers go as soon as it starts, before Kafka first answers; line
   fake.deliver(1);
   assert.deepEqual(commits, [4]);
   await shipper.stop(100);
+});
+
+/** `b` with its bytes in a chunk of `pool` that the batch holds (as the tailer emits it). */
+function pooled(b: LineBatch, pool: ChunkPool): LineBatch {
+  const taken = pool.take(b.data.length);
+  b.data.copy(taken.bytes);
+  return { ...b, data: taken.bytes, chunk: taken.hold };
+}
+
+test('AckWindow: a batch lets its read chunk go at completion, not before (its ticket may wait behind older ones)', () => {
+  const pool = new ChunkPool({ capacity: 64, max: 4, poison: true });
+  const w = new AckWindow<string>();
+  const older = w.open(batch(0, ['a']), 1, 'route', 0);
+  const b = pooled(batch(2, ['held', 'bytes']), pool);
+  const t = w.open(b, 2, 'route', 0);
+  assert.equal(pool.lentCount, 1);
+  assert.equal(w.complete(t), null, 'waits behind the older ticket');
+  assert.equal(pool.lentCount, 0, 'released at its own completion');
+  assert.equal(b.chunk, null);
+  assert.equal(w.complete(older)?.offset, 13);
+});
+
+test('Shipper: pooled chunks are released only once every record is settled — retries, refusals, dead letters and json envelopes read intact bytes', async () => {
+  for (const format of ['raw', 'json'] as const) {
+    const pool = new ChunkPool({ capacity: 256, max: 8, poison: true });
+    const { shipper, fake, commits } = await started(config({ format, headers: false }, 1 << 20, DLQ));
+    const value = (i: number): string => {
+      const v = fake.produced[i]!.value.toString();
+      return format === 'json' ? String((JSON.parse(v) as { message: string }).message) : v;
+    };
+    fake.refuseNext = [null, 10]; // 'refused' goes to the dead-letter topic at once
+    shipper.ship(pooled(batch(0, ['first', 'refused', 'third']), pool));
+    shipper.ship(pooled(batch(20, ['retried', 'lettered-later']), pool));
+    assert.deepEqual([0, 1, 2, 3, 4].map(value), ['first', 'third', 'refused', 'retried', 'lettered-later']);
+    assert.equal(fake.produced[2]!.topic, 'logship.dead');
+    fake.deliver(4, 29, true); // refused in a delivery report: dead-lettered from the batch's bytes
+    assert.equal(value(5), 'lettered-later');
+    fake.deliver(3, -195); // retriable: once its dead letter is settled, the batch is produced again from its bytes
+    fake.deliver(5);
+    await produced(fake, 8);
+    assert.deepEqual([6, 7].map(value), ['retried', 'lettered-later'], 'retried from intact bytes');
+    assert.equal(pool.lentCount, 2, 'no batch settled yet: both chunks held');
+    for (const i of [0, 1]) fake.deliver(i);
+    assert.equal(pool.lentCount, 2, "the first batch's dead letter is not acknowledged yet");
+    fake.deliver(2);
+    assert.equal(pool.lentCount, 1, 'the first batch is done: its chunk released');
+    fake.deliver(6);
+    fake.deliver(7, 29, true); // refused again after the retry: dead-lettered again, from the still-held chunk
+    assert.equal(value(8), 'lettered-later');
+    assert.equal(pool.lentCount, 1);
+    fake.deliver(8);
+    assert.equal(pool.lentCount, 0, 'every record settled: released');
+    assert.deepEqual(commits, [20, 43]);
+    await shipper.stop(100);
+  }
 });

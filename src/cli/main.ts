@@ -7,8 +7,8 @@
 // ~80 —, a third of that resolving specifiers and reading package.json files. Loaded from one
 // file (esbuild, `npm run build`, minified but for its names) the same start-up took ~260 ms
 // (medians of 5 alternated runs). Node 20 has no compile cache to do it instead
-// (module.enableCompileCache is Node 22). The launchers' --heap-growing-percent=20 is what kept
-// the bundle's peak RSS down (node-flags.ts).
+// (module.enableCompileCache is Node 22). The bundle's higher peak RSS was read chunks waiting
+// for a full collection; they are pooled and reused now (src/tailer/chunk-pool.ts, node-flags.ts).
 
 import { statSync } from 'node:fs';
 import { chooseEntry } from './entry.js';

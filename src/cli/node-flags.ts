@@ -11,14 +11,12 @@
 // RSS 126-130 -> 102-121 MiB at the same CPU per line (2 MiB cost 10 % more CPU: survivors are
 // copied more often).
 //
-// --heap-growing-percent=20: each read chunk's bytes live in an ArrayBuffer outside V8's heap
-// until Kafka acknowledged them. Chunks still in flight at a scavenge are promoted, and a
-// promoted chunk is freed only by a full collection — which V8 schedules by the old space's
-// own growth (the chunks' small wrapper objects), not by the ArrayBuffer bytes they hold. With
-// V8's default growth the dead chunks piled up to 30-37 MiB between two full collections
-// (traced: process.memoryUsage().arrayBuffers before each one) and set the peak RSS: 131-137
-// MiB on the raw 1M-line shipment from the one-file bundle, and the modules got there too as
-// soon as the shipment was longer (3M lines: 136 MiB) or the machine busier. Growing the old
-// space by 20 % per collection keeps them to ~10 MiB: 106-112 MiB, measured 2026-11-29
-// against 109-119 from the modules with V8's default (see README, Performance).
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=20'];
+// Not --heap-growing-percent=20 any more: it was added (2026-11-29, session 5) because each read
+// chunk's bytes lived in an ArrayBuffer outside V8's heap until a full collection freed it, which
+// V8 schedules by its own heap's growth, blind to those bytes: acknowledged chunks piled up to
+// 30-37 MiB between two collections. Read chunks are now pooled and reused as soon as their
+// batches are settled (src/tailer/chunk-pool.ts). Raw 1M-line shipment (bench/cpu-breakdown
+// --plain, alternated, medians, load 6-11, branch `chunks`): peak RSS 108.6 MiB without the flag
+// against 108.2 with it and 125.9 for the code before the pool without it; CPU after start-up
+// 0.99 x with it (paired). See README, Performance.
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -36,6 +36,13 @@ export interface LineBatch {
    * so they may be kept (until acknowledged) without copying.
    */
   data: Buffer;
+  /**
+   * The batch's hold on the pooled read chunk `data` views (src/tailer/chunk-pool.ts), released
+   * once at the batch's final outcome (AckWindow.complete), after which the chunk is reused:
+   * nothing may read `data` after that. Absent or null: `data` is memory V8 frees (small reads,
+   * rewritten lines), nothing to release.
+   */
+  chunk?: ChunkHold | null;
   /** (start, length) of each line in `data`: line i at bounds[2i]; as many lines as `ends`. */
   bounds: Uint32Array;
   /** Byte position where the first line of this batch starts (ends[i-1] is where line i starts). */
@@ -55,6 +62,19 @@ export interface LineBatch {
    * moves the file's offset (in order, once everything before it is acknowledged).
    */
   details?: LineDetails | undefined;
+}
+
+/** A holder's claim on a pooled read chunk: `release` once it no longer reads it (a second call does nothing). */
+export interface ChunkHold {
+  release(): void;
+}
+
+/** Lets a batch's read chunk go (its final outcome): its `data` must not be read afterwards. */
+export function releaseChunk(batch: Pick<LineBatch, 'chunk'>): void {
+  const hold = batch.chunk;
+  if (hold == null) return;
+  batch.chunk = null;
+  hold.release();
 }
 
 /** Lines of a batch (its `ends` count them: a batch whose lines were all filtered out has none). */

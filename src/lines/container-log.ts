@@ -245,6 +245,16 @@ export class ContainerLogParser {
   }
 
   /**
+   * Whether something pending here (an open event's pieces, a cut line's pieces, held events)
+   * is a view of `memory`: the buffer of a read the caller would otherwise reuse.
+   */
+  viewsMemory(memory: ArrayBufferLike): boolean {
+    const inside = (views: readonly Buffer[]): boolean => views.some((v) => v.buffer === memory);
+    const { stdout, stderr } = this.open;
+    return (stdout !== null && inside(stdout.chunks)) || (stderr !== null && inside(stderr.chunks)) || (this.raw !== null && inside(this.raw.pieces)) || inside(this.held.lines);
+  }
+
+  /**
    * The highest offset a reader may commit once everything emitted so far is acknowledged:
    * restarting there neither repeats nor loses an event.
    */

@@ -4,7 +4,7 @@
 // Bookkeeping is per batch (one ticket per read chunk), never per line.
 
 import type { Fingerprint, OffsetMarker, SourceFile } from '../core/file.js';
-import type { LineBatch } from '../core/batch.js';
+import { releaseChunk, type LineBatch } from '../core/batch.js';
 
 /**
  * One batch in flight: its records still unacknowledged, and where the file stands after it.
@@ -35,8 +35,9 @@ export class AckWindow<Via> {
   private nextSeq = 0;
   /**
    * Tickets not yet committed, in sequence order; `head` indexes the oldest. Slots before
-   * `head` are cleared at once: a committed ticket must not keep its batch (the read chunk)
-   * alive — measured, keeping up to 1024 of them held ~120 MiB of a 1M-line file.
+   * `head` are cleared at once: a committed ticket must not keep its batch alive — measured,
+   * keeping up to 1024 of them held ~120 MiB of a 1M-line file (before pooled read chunks,
+   * released in `complete`, the batch held its chunk until collected).
    */
   private queue: Array<Ticket<Via> | undefined> = [];
   private head = 0;
@@ -66,6 +67,11 @@ export class AckWindow<Via> {
    */
   complete(ticket: Ticket<Via>, epochEnded?: (source: SourceFile, position: CommittedPosition) => void): CommittedPosition | null {
     ticket.done = true;
+    // Its final outcome: every record acknowledged, skipped or dead-lettered, so nothing reads
+    // the batch's bytes again (retries and dead letters came before; librdkafka copied each
+    // value when it was produced). Its read chunk goes back to the reader's pool now, not at
+    // V8's next full collection — the ticket itself may wait here behind older ones.
+    releaseChunk(ticket.batch);
     let last: Ticket<Via> | undefined;
     while (this.head < this.queue.length && this.queue[this.head]!.done) {
       const next = this.queue[this.head]!;

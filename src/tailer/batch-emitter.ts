@@ -80,14 +80,22 @@ export class BatchEmitter {
     const count = out.ends.length;
     // Lines a filter dropped still move the offset (`through`), even when none is left to ship.
     const endOffset = out.through ?? out.ends[count - 1];
-    if (endOffset === undefined || (count === 0 && endOffset <= this.cursor.emittedEnd)) return;
+    if (endOffset === undefined || (count === 0 && endOffset <= this.cursor.emittedEnd)) {
+      out.chunk?.release(); // no batch: nothing views its chunk
+      return;
+    }
     const state = this.state;
-    if (state.kind !== 'emitting') return this.refuse('emit');
+    if (state.kind !== 'emitting') {
+      out.chunk?.release();
+      return this.refuse('emit');
+    }
     const marker = this.cursor.markerFor(endOffset, chunk, chunkStart) ?? (await markerAt(handle, endOffset));
     const batch: LineBatch = {
       source,
       epoch: this.cursor.epoch,
       data: out.data,
+      // The batch's hold on the pooled chunk `data` views: released at its final outcome (AckWindow.complete).
+      chunk: out.chunk ?? null,
       bounds: out.bounds,
       // Emission is contiguous: this batch starts where the previous one ended.
       startOffset: this.cursor.emittedEnd,

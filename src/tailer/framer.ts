@@ -180,13 +180,16 @@ export class LineFramer {
 
   /**
    * Frames `chunk` (the bytes at `position`). Emitted lines never alias `chunk`, so the caller
-   * may reuse it as soon as this returns.
+   * may reuse it as soon as this returns. They are bounds into `into` (pendingBytes +
+   * chunk.length bytes: the carried bytes, then the chunk's, are copied there), a fresh buffer
+   * by default; the caller's pooled read chunk otherwise (chunk-pool.ts).
    */
-  push(chunk: Buffer, out: FramedLines): void {
+  push(chunk: Buffer, out: FramedLines, into?: Buffer): void {
     if (chunk.length === 0) return;
     const carried = this.carry === null ? 0 : this.carry.length;
     // One copy per read: lines are bounds into this buffer, which nothing writes to again.
-    const data = Buffer.allocUnsafe(carried + chunk.length);
+    const data = into ?? Buffer.allocUnsafe(carried + chunk.length);
+    if (data.length !== carried + chunk.length) throw new RangeError(`framing needs ${carried + chunk.length} bytes, given ${data.length}`);
     if (this.carry !== null) this.carry.copy(data, 0);
     chunk.copy(data, carried);
     const dataStart = this.carryStart;

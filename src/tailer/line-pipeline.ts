@@ -12,13 +12,14 @@
 // and runtime time (LineBatch.details); `through` tells how far a batch moves the offset when
 // filters dropped lines after its last record (or all of them).
 
-import { LineFlag, type LineDetails } from '../core/batch.js';
+import { LineFlag, type ChunkHold, type LineDetails } from '../core/batch.js';
 import type { InputConfig } from '../config/types.js';
 import { ContainerLogParser } from '../lines/container-log.js';
 import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/events.js';
 import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
 import { lineCountersOf, type InputLineCounters } from '../lines/stats.js';
+import type { ChunkPool, ReadChunk } from './chunk-pool.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, framedData, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
@@ -41,6 +42,14 @@ export interface PipelineLines {
    * dropped lines after it (or every line: then there is no line, only this).
    */
   through?: number;
+  /** A hold on the pooled read chunk `data` views, for the batch made of these lines (see LineBatch.chunk). */
+  chunk?: ChunkHold;
+}
+
+/** A pooled chunk a stage still has views of after its push, and the pipeline's hold on it. */
+interface KeptChunk {
+  chunk: ReadChunk;
+  hold: ChunkHold;
 }
 
 /**
@@ -134,10 +143,17 @@ export class LinePipeline {
   private lastEnd = 0;
   /** The next line out starts at offset 0 (a BOM there is dropped). */
   private atFileStart = false;
+  /** Chunks of earlier reads the container parser still has views of (held until it has none). */
+  private kept: KeptChunk[] = [];
 
+  /**
+   * @param chunks where reads are framed into (pooled chunks, released when their batches are
+   *   done); null: a fresh buffer per read, freed by V8.
+   */
   constructor(
     private readonly input: InputConfig,
     private readonly counters: LineCounters,
+    private readonly chunks: ChunkPool | null = null,
   ) {
     this.decoder = createDecoder(input.encoding);
     this.framer = new LineFramer(this.decoder, input.max_line_bytes, counters);
@@ -162,6 +178,7 @@ export class LinePipeline {
 
   /** Continue at `position` (start, truncation): nothing held back. */
   reset(position: number): void {
+    this.releaseKept(true);
     this.framer.reset(position);
     this.joiner?.reset();
     this.parser?.reset(position);
@@ -173,8 +190,47 @@ export class LinePipeline {
   /** The lines `chunk` (the bytes at `position`) completes, decoded and joined; empty when none. */
   push(chunk: Buffer): PipelineLines {
     const framed = emptyLines();
-    this.framer.push(chunk, framed);
-    return this.finish(framed);
+    if (this.chunks === null || chunk.length === 0) {
+      this.framer.push(chunk, framed);
+      return this.finish(framed);
+    }
+    // The read goes into a pooled chunk; this push holds it until its lines are out: the batch
+    // made of them takes its own hold, a stage keeping views of it another.
+    const taken = this.chunks.take(this.framer.pendingBytes + chunk.length);
+    this.framer.push(chunk, framed, taken.bytes);
+    const out = this.finish(framed);
+    this.holdData(out, taken.chunk);
+    if (taken.chunk !== null && this.parser?.viewsMemory(taken.chunk.bytes.buffer) === true) this.kept.push({ chunk: taken.chunk, hold: taken.hold! });
+    else taken.hold?.release();
+    this.releaseKept(false);
+    return out;
+  }
+
+  /** `out.chunk`: a hold on the chunk `out.data` views (this push's, or one a stage kept), if any. */
+  private holdData(out: PipelineLines, current: ReadChunk | null): void {
+    if (out.ends.length === 0 && out.through === undefined) return;
+    if (current !== null && current.holdsView(out.data)) {
+      out.chunk = current.hold();
+      return;
+    }
+    for (const k of this.kept) {
+      if (k.chunk.holdsView(out.data)) {
+        out.chunk = k.chunk.hold();
+        return;
+      }
+    }
+  }
+
+  /** Lets go of the kept chunks the parser no longer has views of (every one when `all`: a reset). */
+  private releaseKept(all: boolean): void {
+    if (this.kept.length === 0) return;
+    const parser = this.parser;
+    const still: KeptChunk[] = [];
+    for (const k of this.kept) {
+      if (!all && parser !== null && parser.viewsMemory(k.chunk.bytes.buffer)) still.push(k);
+      else k.hold.release();
+    }
+    this.kept = still;
   }
 
   /**
@@ -192,7 +248,15 @@ export class LinePipeline {
     }
     const events = emptyLines();
     if (this.joiner?.flush(events) === true) out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
-    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
+    return this.heldOutputs(out);
+  }
+
+  /** Outputs of a flush: the empty ones left out, the others holding the kept chunk they view (if any). */
+  private heldOutputs(out: PipelineLines[]): PipelineLines[] {
+    const kept = out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
+    for (const lines of kept) this.holdData(lines, null);
+    this.releaseKept(false);
+    return kept;
   }
 
   /** partial_line_timeout / multiline.timeout: what waited that long (`quietFor` ms without growth). */
@@ -210,7 +274,7 @@ export class LinePipeline {
       this.joiner.flush(events);
       out.push(this.detailed ? this.afterJoiner(events) : outputOf(events));
     }
-    return out.filter((lines) => lines.ends.length > 0 || lines.through !== undefined);
+    return this.heldOutputs(out);
   }
 
   /** After how much quiet something held back is due (ms), or null when nothing waits for a timeout. */

@@ -16,6 +16,8 @@ export class MultilineJoiner {
   private pendingBytes = 0;
   private pendingEnd = 0;
   private pendingFlags: LineFlag = LineFlag.None;
+  /** Pending lines already copied out of their read (the first `owned`; see ownPending). */
+  private owned = 0;
   /** The previous line was a piece of a line cut by max_line_bytes. */
   private inCutLine = false;
 
@@ -57,6 +59,7 @@ export class MultilineJoiner {
       this.append(line, ends[i]!, flag);
       if (this.pending.length >= this.config.max_lines) this.flush(out);
     }
+    this.ownPending();
   }
 
   /** Emits the pending event, if any. */
@@ -66,6 +69,7 @@ export class MultilineJoiner {
     const flag = this.pending.length > 1 ? this.pendingFlags | LineFlag.Multiline : this.pendingFlags;
     pushLine(out, joined, this.pendingEnd, flag);
     this.pending = [];
+    this.owned = 0;
     this.pendingBytes = 0;
     this.pendingFlags = LineFlag.None;
     return true;
@@ -74,9 +78,22 @@ export class MultilineJoiner {
   /** Drops the pending event (the file was truncated: those bytes are flushed by the caller first). */
   reset(): void {
     this.pending = [];
+    this.owned = 0;
     this.pendingBytes = 0;
     this.pendingFlags = LineFlag.None;
     this.inCutLine = false;
+  }
+
+  /**
+   * The pending event outlives this push: its lines are copied out of the read they are views
+   * of. That read's chunk is reused once its own batch is acknowledged (chunk-pool.ts), and an
+   * event flushed by a later read — a one-line event is then that batch's whole `data` — must
+   * not read another read's bytes. Lines copied by an earlier push are not copied again.
+   */
+  private ownPending(): void {
+    const pending = this.pending;
+    for (let i = this.owned; i < pending.length; i++) pending[i] = Buffer.from(pending[i]!);
+    this.owned = pending.length;
   }
 
   private append(line: Buffer, end: number, flag: LineFlag): void {

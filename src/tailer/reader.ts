@@ -16,6 +16,7 @@ import type { OffsetTracker, TrackedFile } from '../core/offset-tracker.js';
 import type { TailerEvents } from './events.js';
 import { FileAccess, type OpenFile } from './file-access.js';
 import { BatchEmitter } from './batch-emitter.js';
+import type { ChunkPool } from './chunk-pool.js';
 import type { HandlePool } from './handle-pool.js';
 import { FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, readAt, readHeadInto } from './identity.js';
 import { LinePipeline } from './line-pipeline.js';
@@ -63,6 +64,8 @@ export interface ReaderContext {
   counters: ReaderCounters;
   pool: HandlePool;
   buffers: ReadBuffers;
+  /** Where reads are framed into: pooled chunks released when their batches are done (absent: a fresh buffer per read). */
+  chunks?: ChunkPool;
   now: () => number;
   openFile: OpenFile;
   /** Where each file started, what was handed over: shared with the agent, outlives the tailer. */
@@ -118,7 +121,7 @@ export class FileReader {
     this.input = options.input;
     this.file = new FileAccess(this.identity, options.currentPath, options.state, ctx.pool, ctx.openFile, ctx.now, options.atEof, options.inherited);
     this.life = new ReaderLifecycle(options.start, this.identity, () => this.file.path);
-    this.lines = new LinePipeline(this.input, ctx.counters);
+    this.lines = new LinePipeline(this.input, ctx.counters, ctx.chunks ?? null);
     this.out = new BatchEmitter(ctx, this.input.id);
     this.lastReadAt = ctx.now();
     this.followedAt = this.lastReadAt;

@@ -23,6 +23,7 @@ import { HandlePool } from './handle-pool.js';
 import { identityOf, MARKER_MAX_BYTES } from './identity.js';
 import { type CheckpointLookup, KnownFiles } from './known-files.js';
 import { copyStart, decideStart, type ResumePoint } from './prospector.js';
+import { DEFAULT_IN_FLIGHT_BYTES, readChunkPool } from './chunk-pool.js';
 import { ReadBuffers } from './read-buffers.js';
 import { FollowedFiles } from './followed-files.js';
 import { bornAtMs, type DirectoryFile } from './rotation.js';
@@ -57,6 +58,8 @@ export interface TailerOptions {
   idleScanIntervalMs?: number;
   /** Bytes per read (default 256 KiB, see DEFAULT_READ_CHUNK_BYTES). */
   readChunkBytes?: number;
+  /** kafka.max_in_flight_bytes: bounds how many read chunks the pool makes (default 16 MiB; see chunk-pool.ts). */
+  inFlightBytes?: number;
   now?: () => number;
   /** Seam for tests: how files are opened (default fs.promises.open(path, 'r')). */
   openFile?: OpenFile;
@@ -76,8 +79,10 @@ export const DEFAULT_IDLE_SCAN_INTERVAL_MS = 10_000;
  * shipment (bench/cpu-breakdown --plain, 10 rounds alternated, load ~9): 128 KiB 110.1 MiB
  * [102.9..112.8], 256 KiB 109.8 [101.4..112.2], 512 KiB 115.8 [111.7..120.1] against the
  * 120 MiB target; CPU after start-up × 128 KiB's in the same round: 0.89 (256), 0.84 (512).
- * 256 KiB: the CPU gain at 128 KiB's memory. 512 KiB would need a chunk freed (or reused)
- * at its acknowledgement — not done: a chunk can be shared past its batch (README Performance).
+ * 256 KiB: the CPU gain at 128 KiB's memory. Since read chunks are pooled and reused at
+ * acknowledgement (chunk-pool.ts, no heap flag), measured again (bench/run.js --only throughput,
+ * 5 alternated rounds): 512 KiB raw peak 110.2 MiB against 109.0, no CPU gain (1.05 against
+ * 1.03 x kcat), `headers: true` up to 124 MiB: 256 KiB stays (README Performance).
  */
 export const DEFAULT_READ_CHUNK_BYTES = 256 * 1024;
 /** Files skipped by ignore_older remembered (beyond that, one is simply looked at again). */
@@ -136,6 +141,7 @@ export class Tailer {
         pool: this.pool,
         // Each read also re-reads the bytes before its position (truncation check): room for them.
         buffers: new ReadBuffers((opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES) + MARKER_MAX_BYTES),
+        chunks: readChunkPool(opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, opts.inFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES),
         now: this.now,
         openFile,
         tracker: this.tracker,

@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfigText } from '../../src/config/load.js';
+import type { InputConfig } from '../../src/config/types.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `logship-${prefix}-`));
@@ -74,4 +76,16 @@ export function tally(values: Iterable<Buffer>, prefix: string): Map<number, num
     counts.set(n, (counts.get(n) ?? 0) + 1);
   }
   return counts;
+}
+
+let inputIds = 0;
+
+/** One input parsed as agent.yaml would give it: `yaml` is its keys after id and paths (no filesystem). */
+export function inputWith(yaml: string): InputConfig {
+  const id = `p${++inputIds}`;
+  const text = `agent: {data_dir: /tmp/x}\ninputs:\n  - id: ${id}\n    paths: ["/tmp/*.log"]\n${yaml
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}\nkafka: {brokers: ["k:9092"]}\n`;
+  return parseConfigText(text, '/tmp/agent.yaml', {}).inputs[0]!;
 }
