@@ -11,12 +11,14 @@
 // RSS 126-130 -> 102-121 MiB at the same CPU per line (2 MiB cost 10 % more CPU: survivors are
 // copied more often).
 //
-// Not --heap-growing-percent=20 any more: it was added (2026-11-29, session 5) because each read
-// chunk's bytes lived in an ArrayBuffer outside V8's heap until a full collection freed it, which
-// V8 schedules by its own heap's growth, blind to those bytes: acknowledged chunks piled up to
-// 30-37 MiB between two collections. Read chunks are now pooled and reused as soon as their
-// batches are settled (src/tailer/chunk-pool.ts). Raw 1M-line shipment (bench/cpu-breakdown
-// --plain, alternated, medians, load 6-11, branch `chunks`): peak RSS 108.6 MiB without the flag
-// against 108.2 with it and 125.9 for the code before the pool without it; CPU after start-up
-// 0.99 x with it (paired). See README, Performance.
-export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+// --heap-growing-percent=20: V8 grows its old space by a dynamic factor (up to 4x after a full
+// collection) and schedules the next full collection by that growth. It was added (session 5)
+// for read chunks: their bytes live in ArrayBuffers outside V8's heap, and acknowledged chunks
+// piled up to 30-37 MiB between two full collections. Chunks are pooled and reused now
+// (src/tailer/chunk-pool.ts), and without the flag the raw 1M-line shipment keeps its peak
+// (108.6 MiB without, 108.2 with; CPU after start-up 0.99 x with it, branch `chunks`). The flag
+// stays for the other garbage: 200 files written at 500 lines/s each (a wake-up, a read, a
+// batch and a ticket per append, promoted objects by the thousand) peaked at 183-188 MiB
+// without it and 125 MiB with it (npm run bench -- --only many-files --quick, 2026-11-29
+// 21:00 UTC, from the blob and from main.js, quiet machine).
+export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=20'];
