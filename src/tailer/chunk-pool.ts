@@ -170,10 +170,8 @@ export class ChunkPool {
   readonly poison: boolean;
   private readonly free: ReadChunk[] = [];
   private lent = 0;
-  /** Chunks made (for tests and figures). */
-  allocated = 0;
-  /** Takes served by a free chunk. */
-  reused = 0;
+  private made = 0;
+  private reuses = 0;
 
   constructor(options: ChunkPoolOptions) {
     if (!(options.capacity >= 1)) throw new RangeError(`chunk capacity must be at least 1 byte, got ${options.capacity}`);
@@ -186,6 +184,16 @@ export class ChunkPool {
   /** Free chunks, ready for reuse. */
   get freeCount(): number {
     return this.free.length;
+  }
+
+  /** Chunks made (for tests and figures). */
+  get allocated(): number {
+    return this.made;
+  }
+
+  /** Takes served by a free chunk. */
+  get reused(): number {
+    return this.reuses;
   }
 
   /** Chunks lent and not given back yet. */
@@ -203,10 +211,10 @@ export class ChunkPool {
     let chunk: ReadChunk;
     if (decision === 'reuse') {
       chunk = this.free.pop()!;
-      this.reused++;
+      this.reuses++;
     } else {
       chunk = new ReadChunk(this, Buffer.allocUnsafeSlow(decision === 'exact' ? size : this.capacity));
-      this.allocated++;
+      this.made++;
     }
     this.lent++;
     const hold = chunk.lend();
