@@ -92,7 +92,7 @@ export class Agent {
     agent.trace = trace;
     agent.shipper = await agent.createShipper(config);
     trace.mark('producer created');
-    trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: sum(agent.tailerCounters.view.bytesRead), linesRead: sum(agent.tailerCounters.view.linesRead) }));
+    trace.sampleWith(() => ({ ...agent.shipper.traceSample(), bytesRead: agent.tailerCounters.totalBytesRead(), linesRead: agent.tailerCounters.totalLinesRead() }));
     agent.tailer = agent.createTailer(config);
     if (config.metrics.listen !== '') {
       // Loaded when the endpoint is on: node:http is not in node's own startup snapshot (a few
@@ -395,12 +395,6 @@ export class Agent {
  */
 function registeredWithin(offset: number, size: number): number {
   return offset <= size ? offset : 0;
-}
-
-function sum(counts: ReadonlyMap<string, number>): number {
-  let total = 0;
-  for (const n of counts.values()) total += n;
-  return total;
 }
 
 /** true if `work` settles within `ms`, false otherwise (the work itself is not cancelled). */

@@ -49,8 +49,24 @@ describe('TailerCounters', () => {
     assertMovesOnly((c) => c.openFilesNow(5), { filesOpen: 5 }, 'openFilesNow');
     assertMovesOnly((c) => c.followedFilesNow(9), { filesFollowed: 9 }, 'followedFilesNow');
     const tested = ['chunkRead', 'batchEmitted', 'fileRotated', 'fileTruncated', 'lineSplit', 'partialLineFlushed', 'charsReplaced', 'fileAbandoned', 'readFailed', 'openFilesNow', 'followedFilesNow'];
-    const methods = Object.getOwnPropertyNames(TailerCounters.prototype).filter((name) => name !== 'constructor');
+    const readers = ['totalBytesRead', 'totalLinesRead']; // they count nothing (next test)
+    const methods = Object.getOwnPropertyNames(TailerCounters.prototype).filter((name) => name !== 'constructor' && !readers.includes(name));
     assert.deepEqual(methods.sort(), tested.sort(), 'every method is tested above');
+  });
+
+  test('totals of bytes and lines read add every input up, and move nothing', () => {
+    const counters = new TailerCounters();
+    assert.equal(counters.totalBytesRead(), 0);
+    assert.equal(counters.totalLinesRead(), 0);
+    counters.chunkRead('app', 100);
+    counters.chunkRead('web', 7);
+    counters.chunkRead('app', 20);
+    counters.batchEmitted('app', 3);
+    counters.batchEmitted('web', 4);
+    const before = snapshot(counters.view);
+    assert.equal(counters.totalBytesRead(), 127);
+    assert.equal(counters.totalLinesRead(), 7);
+    assert.deepEqual(snapshot(counters.view), before, 'asking moves no counter');
   });
 
   test('counts add up per input; gauges take the latest level; the view is live', () => {

@@ -44,6 +44,16 @@ export class TailerCounters {
     linesRead.set(input, (linesRead.get(input) ?? 0) + lines);
   }
 
+  /** Bytes read so far, all inputs (summed when asked: a few inputs, asked per scan or trace sample). */
+  totalBytesRead(): number {
+    return sumOf(this.counts.bytesRead);
+  }
+
+  /** Lines handed to the shipper so far, all inputs. */
+  totalLinesRead(): number {
+    return sumOf(this.counts.linesRead);
+  }
+
   /** A followed file was renamed away or replaced at its path, or one was found created and rotated away between two looks. */
   fileRotated(): void {
     this.counts.rotations++;
@@ -102,4 +112,10 @@ function readOnlyView(counts: Counts): TailerStats {
   const view = {};
   for (const name of Object.keys(counts) as Array<keyof Counts>) Object.defineProperty(view, name, { enumerable: true, get: () => counts[name] });
   return Object.freeze(view) as TailerStats;
+}
+
+function sumOf(counts: ReadonlyMap<string, number>): number {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return total;
 }

@@ -126,7 +126,7 @@ export class Tailer {
       followed: this.followedView(),
       openFile,
       emit: (event) => this.onFileEvent(event),
-      bytesRead: () => this.bytesReadSoFar(),
+      bytesRead: () => this.counters.totalBytesRead(),
       scanIntervalMs: opts.scanIntervalMs ?? DEFAULT_SCAN_INTERVAL_MS,
       idleScanIntervalMs: opts.idleScanIntervalMs ?? DEFAULT_IDLE_SCAN_INTERVAL_MS,
       ...(opts.startWatch === undefined ? {} : { startWatch: opts.startWatch }),
@@ -237,12 +237,6 @@ export class Tailer {
       const start = resume === undefined ? { fallback: 0 } : { resume, fallback: 0 };
       this.followed.follow({ identity: held.identity, input, livePath: held.path, currentPath: held.currentPath, state: 'removed', start, inherited: held.handle });
     }
-  }
-
-  private bytesReadSoFar(): number {
-    let total = 0;
-    for (const bytes of this.stats.bytesRead.values()) total += bytes;
-    return total;
   }
 
   /** What the watcher sees of the followed files: identities and positions. */
