@@ -21,16 +21,14 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../src/log.js';
 import { TestCluster } from '../test/helpers/cluster.js';
 import { ToolError } from './errors.js';
 import { shipWithAgent, shipWithKcat, shipWithRsyslog } from './file-to-topic.js';
-import { InputFiles, type InputFile } from './input-files.js';
-import { benchPlan } from './plan.js';
-import { DEFAULT_PRODUCER, kcatProducerProperties } from './producer-settings.js';
-import { ResultBook } from './results.js';
+import type { InputFile } from './input-files.js';
 import type { ScenarioContext } from './scenario.js';
+import { DEFAULT_PRODUCER, kcatProducerProperties } from './producer-settings.js';
 import { summarize } from './stats.js';
+import { toolContext } from './tool-context.js';
 import { TopicCounter } from './watermarks.js';
 
 const SOURCE = fileURLToPath(new URL('../../bench/floor/floor.c', import.meta.url));
@@ -108,18 +106,8 @@ async function main(): Promise<void> {
   const workRoot = mkdtempSync(join(os.tmpdir(), 'logship-floor-'));
   const exes = buildFloor(workRoot);
   const cluster = await TestCluster.start(3);
-  let topics = 0;
-  const ctx: ScenarioContext = {
-    plan: benchPlan(false),
-    book: new ResultBook(() => undefined),
-    inputs: new InputFiles(workRoot),
-    cluster,
-    workDir: workRoot,
-    benchDir: workRoot,
-    runId: 'floor',
-    log: createLogger({ level: 'warn', format: 'json' }, process.stderr),
-    topic: (tag) => `floor.${tag}.${++topics}`,
-  };
+  const ctx = toolContext('floor', workRoot, cluster);
+
   const input = ctx.inputs.get(lines, 125);
   const m = lines / 1e6;
   const rows = new Map<string, number[]>();

@@ -8,15 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../src/log.js';
 import { TestCluster } from '../test/helpers/cluster.js';
 import { shipWithAgent, shipWithKcat, type AgentShipment } from './file-to-topic.js';
-import { InputFiles } from './input-files.js';
-import { benchPlan } from './plan.js';
 import { DEFAULT_PRODUCER } from './producer-settings.js';
-import { ResultBook } from './results.js';
-import type { ScenarioContext } from './scenario.js';
 import { summarize } from './stats.js';
+import { toolContext } from './tool-context.js';
 
 const VARIANTS = {
   raw: { headers: false, format: 'raw' },
@@ -32,18 +28,8 @@ async function main(): Promise<void> {
   const variants = values.variants.split(',') as VariantName[];
   const workRoot = mkdtempSync(join(os.tmpdir(), 'logship-paired-'));
   const cluster = await TestCluster.start(3);
-  let topics = 0;
-  const ctx: ScenarioContext = {
-    plan: benchPlan(false),
-    book: new ResultBook(() => undefined),
-    inputs: new InputFiles(workRoot),
-    cluster,
-    workDir: workRoot,
-    benchDir: workRoot,
-    runId: 'paired',
-    log: createLogger({ level: 'warn', format: 'json' }, process.stderr),
-    topic: (tag) => `paired.${tag}.${++topics}`,
-  };
+  const ctx = toolContext('paired', workRoot, cluster);
+
   const input = ctx.inputs.get(lines, 125);
   const m = lines / 1e6;
   const rows: Record<string, number[]> = {};
