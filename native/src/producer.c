@@ -8,11 +8,13 @@
 // in typed arrays, with at most one call pending.
 //
 // Threads:
-//   - the JavaScript thread: produce(), topic(), metadata() (async work), close();
-//   - the poll thread (one per producer): rd_kafka_poll(), which runs the delivery-report,
-//     log (log.queue), error and statistics callbacks; it aggregates into the fill set and
-//     wakes JavaScript through a thread-safe function; at close it flushes, purges, serves
-//     the purged records' reports, hands everything over and destroys the handle;
+//   - the JavaScript thread: produce(), topic(), metadata() (async work), close(); it also
+//     frees the delivered records, handed over in their delivery-report events (serve_events);
+//   - the poll thread (one per producer): serves librdkafka's main queue — delivery reports,
+//     logs (log.queue), errors and statistics, as events while running, through rd_kafka_poll's
+//     callbacks while closing; it aggregates into the fill set and wakes JavaScript through a
+//     thread-safe function; at close it flushes, purges, serves the purged records' reports,
+//     hands everything over and destroys the handle;
 //   - libuv's pool: metadata requests (blocking, bounded by their timeout).
 // One mutex guards the outcome sets, the text events and the state.
 
@@ -98,6 +100,11 @@ typedef struct {
   text_event *texts_tail;
   int n_texts;
   int texts_dropped;
+  /* Delivery-report events whose records JavaScript destroys (see serve_events), and how many
+   * records and value bytes they hold (subtracted from queued_* once destroyed). */
+  rd_kafka_event_t **events;
+  int n_events, cap_events;
+  uint64_t held_msgs, held_bytes;
 } outcome_set;
 
 /* A topic whose partitions are not known yet asks for its own metadata (on libuv's pool), so
@@ -122,6 +129,7 @@ struct topic_lookup {
 #define STAGE_ENTRIES 512
 #define STAGE_DETAILS 512
 #define STAGE_SLOTS 64
+#define STAGE_EVENTS 256
 
 typedef struct {
   int32_t entries[STAGE_ENTRIES * ENTRY_INTS];
@@ -131,10 +139,16 @@ typedef struct {
   uint64_t msgs, bytes; /* reported records and their bytes (see queued_msgs) */
   int last;             /* entry of the last report: reports come in runs of one ticket */
   int slot_entry[STAGE_SLOTS]; /* ticket -> entry + 1 (0: none), for interleaved tickets */
+  int holding;          /* reports served from an event JavaScript destroys: not counted in msgs */
+  rd_kafka_event_t *events[STAGE_EVENTS];
+  int n_events;
+  uint64_t held_msgs, held_bytes; /* records and bytes of those events */
 } stage;
 
 typedef struct producer {
   rd_kafka_t *rk;
+  rd_kafka_queue_t *mainq; /* served as events while running (see serve_events), or NULL: rd_kafka_poll */
+  int serve_events;        /* set at construction: serve the main queue as events */
   napi_env env;
   napi_ref wrapper;
   napi_threadsafe_function tsfn;
@@ -193,9 +207,9 @@ typedef struct producer {
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
-   * served. A report is subtracted only once rd_kafka_poll() returned (librdkafka frees the
-   * reported records, and only then gives their room back, before it returns), so the bound
-   * never falls below librdkafka's own count. It lets a call spanning several topics group
+   * served. A report is subtracted only once its records are freed — librdkafka gives their
+   * room back then: after rd_kafka_poll() returned, or, served as events, once call_js
+   * destroyed the event — so the bound never falls below librdkafka's own count. It lets a call spanning several topics group
    * its records by topic only when all of them are sure to fit (see produce_grouped). mu. */
   uint64_t max_msgs, max_bytes;
   uint64_t queued_msgs, queued_bytes;
@@ -282,7 +296,7 @@ static int is_permanent(const producer *p, int32_t err) {
 static void signal_js_locked(producer *p) {
   outcome_set *s = &p->sets[p->fill];
   int closed = p->state == ST_CLOSED && !p->closed_reported;
-  if (p->signalled || (s->n_entries == 0 && s->n_details == 0 && s->texts_head == NULL && !closed && s->texts_dropped == 0 && s->details_dropped == 0)) return;
+  if (p->signalled || (s->n_entries == 0 && s->n_details == 0 && s->texts_head == NULL && !closed && s->texts_dropped == 0 && s->details_dropped == 0 && s->n_events == 0)) return;
   p->signalled = 1;
   napi_call_threadsafe_function(p->tsfn, NULL, napi_tsfn_nonblocking);
 }
@@ -333,7 +347,7 @@ static int32_t *fill_entry_locked(producer *p, int32_t ticket) {
  * counts and its failed records' rows reach JavaScript in the same hand-over. mu held. */
 static void merge_stage_locked(producer *p) {
   stage *st = &p->staged;
-  if (st->n_entries == 0 && st->msgs == 0) return;
+  if (st->n_entries == 0 && st->msgs == 0 && st->n_events == 0) return;
   if (p->sets[p->fill].n_entries + st->n_entries > ENTRY_CAP) wait_for_room_locked(p);
   outcome_set *s = &p->sets[p->fill];
   for (int k = 0; k < st->n_entries; k++) {
@@ -350,6 +364,30 @@ static void merge_stage_locked(producer *p) {
   }
   p->reported_msgs += st->msgs;
   p->reported_bytes += st->bytes;
+  if (st->n_events > 0) {
+    if (s->n_events + st->n_events > s->cap_events) {
+      int cap = s->cap_events ? s->cap_events : 1024;
+      while (cap < s->n_events + st->n_events) cap *= 2;
+      rd_kafka_event_t **ev = realloc(s->events, (size_t)cap * sizeof *ev);
+      if (ev) {
+        s->events = ev;
+        s->cap_events = cap;
+      }
+    }
+    if (s->n_events + st->n_events <= s->cap_events) {
+      memcpy(s->events + s->n_events, st->events, (size_t)st->n_events * sizeof st->events[0]);
+      s->n_events += st->n_events;
+      s->held_msgs += st->held_msgs;
+      s->held_bytes += st->held_bytes;
+    } else {
+      /* No memory for the list: destroyed here, their room given back at this hand-over. */
+      for (int k = 0; k < st->n_events; k++) rd_kafka_event_destroy(st->events[k]);
+      p->reported_msgs += st->held_msgs;
+      p->reported_bytes += st->held_bytes;
+    }
+    st->n_events = 0;
+    st->held_msgs = st->held_bytes = 0;
+  }
   st->n_entries = st->n_details = 0;
   st->msgs = st->bytes = 0;
   st->last = -1;
@@ -385,8 +423,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     merge_stage_locked(p);
     pthread_mutex_unlock(&p->mu);
   }
-  st->msgs++;
-  st->bytes += m->len;
+  if (!st->holding) {
+    st->msgs++;
+    st->bytes += m->len;
+  }
   int32_t *row = stage_entry(st, ticket);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     row[1]++;
@@ -468,6 +508,78 @@ static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, v
 
 /* ---------------------------------------------------------------- poll thread */
 
+/*
+ * Serves the main queue as events instead of rd_kafka_poll's callbacks, so that delivered
+ * records are freed on the JavaScript thread, which allocated them: rd_kafka_poll frees each
+ * reported record (its message, value and headers) on this thread right after its callback —
+ * glibc's cross-thread pattern: this thread's frees go to the JavaScript thread's arena and
+ * fast bins, where that thread's next allocations must consolidate them. A delivery-report
+ * event is read here (the same on_delivery per record) and handed over with the outcomes;
+ * call_js destroys it, freeing its records, and only then gives their room back (queued_*).
+ * Logs, errors and statistics are served here as before. Used while running; closing flushes
+ * and purges with rd_kafka_flush and rd_kafka_poll as before (callbacks, freed here).
+ */
+static void serve_events(producer *p, int timeout_ms) {
+  stage *st = &p->staged;
+  for (int k = 0; k < 1000; k++) {
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(p->mainq, k == 0 ? timeout_ms : 0);
+    if (ev == NULL) return;
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_DR: {
+      const rd_kafka_message_t *m;
+      uint64_t n = 0, bytes = 0;
+      st->holding = 1;
+      while ((m = rd_kafka_event_message_next(ev)) != NULL) {
+        on_delivery(p->rk, m, p);
+        n++;
+        bytes += m->len;
+      }
+      st->holding = 0;
+      if (n == 0) {
+        rd_kafka_event_destroy(ev);
+        break;
+      }
+      if (st->n_events == STAGE_EVENTS) {
+        pthread_mutex_lock(&p->mu);
+        merge_stage_locked(p);
+        pthread_mutex_unlock(&p->mu);
+      }
+      st->events[st->n_events++] = ev;
+      st->held_msgs += n;
+      st->held_bytes += bytes;
+      break;
+    }
+    case RD_KAFKA_EVENT_LOG: {
+      const char *fac = "", *str = "";
+      int level = 0;
+      rd_kafka_event_log(ev, &fac, &str, &level);
+      on_log(p->rk, level, fac, str);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    case RD_KAFKA_EVENT_ERROR: {
+      /* rd_kafka_queue_poll translated a fatal error to its underlying code and reason. */
+      int err = rd_kafka_event_error(ev);
+      const char *reason = rd_kafka_event_error_string(ev);
+      pthread_mutex_lock(&p->mu);
+      push_text_locked(p, rd_kafka_event_error_is_fatal(ev) ? TEXT_FATAL : TEXT_ERROR, err, rd_kafka_err2name(err), reason);
+      pthread_mutex_unlock(&p->mu);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    case RD_KAFKA_EVENT_STATS: {
+      pthread_mutex_lock(&p->mu);
+      push_text_locked(p, TEXT_STATS, 0, NULL, rd_kafka_event_stats(ev));
+      pthread_mutex_unlock(&p->mu);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    default:
+      rd_kafka_event_destroy(ev);
+    }
+  }
+}
+
 static void hand_over(producer *p) {
   pthread_mutex_lock(&p->mu);
   merge_stage_locked(p);
@@ -489,7 +601,8 @@ static void *poll_main(void *arg) {
     int64_t deadline = p->flush_deadline_ms;
     pthread_mutex_unlock(&p->mu);
     if (state == ST_RUNNING) {
-      rd_kafka_poll(p->rk, POLL_MS);
+      if (p->mainq) serve_events(p, POLL_MS);
+      else rd_kafka_poll(p->rk, POLL_MS);
     } else {
       /* Closing: flush until the deadline, purge what is left, serve every purged record's
        * report so that each ticket learns its records failed, then stop. */
@@ -512,6 +625,7 @@ static void *poll_main(void *arg) {
   while (p->metadata_inflight > 0) pthread_cond_wait(&p->cv, &p->mu);
   pthread_mutex_unlock(&p->mu);
   for (int i = 0; i < p->n_topics; i++) rd_kafka_topic_destroy(p->topics[i]);
+  if (p->mainq) rd_kafka_queue_destroy(p->mainq);
   rd_kafka_destroy(p->rk);
   /* Destroying may log (served on no queue now): those lines are dropped, not an issue. */
   pthread_mutex_lock(&p->mu);
@@ -562,7 +676,6 @@ static void free_texts(text_event *head) {
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)data;
   producer *p = context;
-  if (env == NULL) return;
   pthread_mutex_lock(&p->mu);
   int set = p->fill;
   outcome_set *s = &p->sets[set];
@@ -581,6 +694,23 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   p->signalled = 0;
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
+
+  /* The handed-over set is JavaScript's until the next swap: free its delivered records here,
+   * on the thread that allocated them, then give their room back (see serve_events). Also when
+   * the environment is going away (env NULL): the poll thread waits for them to be freed. */
+  if (s->n_events > 0) {
+    for (int k = 0; k < s->n_events; k++) rd_kafka_event_destroy(s->events[k]);
+    pthread_mutex_lock(&p->mu);
+    p->queued_msgs -= s->held_msgs;
+    p->queued_bytes -= s->held_bytes;
+    pthread_mutex_unlock(&p->mu);
+    s->n_events = 0;
+    s->held_msgs = s->held_bytes = 0;
+  }
+  if (env == NULL) {
+    free_texts(texts);
+    return;
+  }
 
   napi_value argv[7], undefined;
   napi_get_undefined(env, &undefined);
@@ -621,7 +751,10 @@ static void producer_free(producer *p) {
   free(p->topics);
   free(p->topic_names);
   free(p->permanent);
-  for (int i = 0; i < 2; i++) free_texts(p->sets[i].texts_head);
+  for (int i = 0; i < 2; i++) {
+    free_texts(p->sets[i].texts_head);
+    free(p->sets[i].events);
+  }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
   free(p);
@@ -767,6 +900,10 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_bytes = strtoull(v, NULL, 10) * 1024;
     vn = sizeof v;
     if (rd_kafka_conf_get(conf, "message.max.bytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_msg_size = strtoull(v, NULL, 10);
+    /* Served as events, the main queue would hand us the token refreshes of SASL/OAUTHBEARER's
+     * unsecured JWT (rd_kafka_poll runs librdkafka's own builder for them): callbacks then. */
+    vn = sizeof v;
+    p->serve_events = !(rd_kafka_conf_get(conf, "enable.sasl.oauthbearer.unsecure.jwt", v, &vn) == RD_KAFKA_CONF_OK && strcmp(v, "true") == 0);
     /* The partitioner librdkafka would run for keyed records (a topic property; unset, or no
      * topic properties at all: its default, consistent_random). Only those hashing a non-empty
      * key (all but `random`): records with an empty or no key are left to librdkafka. */
@@ -792,7 +929,7 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     return throw_msg(env, "ERR_LIBRDKAFKA_CONF", msg);
   }
   p->rk = rk;
-  rd_kafka_set_log_queue(rk, NULL); /* NULL: the main queue, served by rd_kafka_poll */
+  rd_kafka_set_log_queue(rk, NULL); /* NULL: the main queue, served by the poll thread */
 
   napi_value name;
   napi_create_string_utf8(env, "logship-producer", NAPI_AUTO_LENGTH, &name);
@@ -802,6 +939,7 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
   }
   /* Idle producers do not keep the process alive; close() references it until closed. */
   napi_unref_threadsafe_function(env, p->tsfn);
+  if (p->serve_events) p->mainq = rd_kafka_queue_get_main(rk);
 
   CHECK(env, napi_wrap(env, self, p, producer_finalize, NULL, &p->wrapper));
   napi_set_named_property(env, self, "outcomeBuffers", sets_js);
