@@ -1,9 +1,10 @@
 // The native producer partitions keyed records itself once their topic's partition count is
 // known (with the configured partitioner, the very function librdkafka exposes) and enqueues
 // each partition's records together. Every key must land where librdkafka's own partitioner
-// puts it: the same keys produced through the per-record path (headers: rd_kafka_producev,
-// partition left to librdkafka) are the reference, both read back with kcat from the mock
-// cluster. Keyed records keep their order within a partition. A call still consumes a prefix when the queue is full, and a refused record is
+// puts it: the same keys produced through the per-record path (records with a timestamp:
+// rd_kafka_producev, partition left to librdkafka) are the reference, both read back with kcat
+// from the mock cluster. Records with headers take the grouped path too (their headers added by
+// the on_send interceptor) and land where the reference does. Keyed records keep their order within a partition. A call still consumes a prefix when the queue is full, and a refused record is
 // reported at its own index.
 
 import assert from 'node:assert/strict';
@@ -53,11 +54,12 @@ for (const partitioner of [undefined, 'murmur2_random', 'fnv1a']) {
     const prefix = `keyed.${partitioner ?? 'default'}.${process.pid}`;
     const conf: LibrdkafkaConfig = { 'bootstrap.servers': mock.bootstrap, 'linger.ms': 5, log_level: 0 };
     if (partitioner !== undefined) conf.partitioner = partitioner;
-    const { listener, done } = acknowledging(2 * N);
+    const { listener, done } = acknowledging(3 * N);
     const p = createNativeProducer(conf, [], listener);
     try {
       const own = p.topic(`${prefix}.own`);
       const ref = p.topic(`${prefix}.ref`);
+      const hdr = p.topic(`${prefix}.hdr`);
       await p.metadata(5000); // the partition counts, as the agent's probe learns them
       const { data, bounds } = packLines(values.map((v) => Buffer.from(v)));
       const perRecord = packedKeys(keys);
@@ -65,20 +67,26 @@ for (const partitioner of [undefined, 'murmur2_random', 'fnv1a']) {
       assert.equal(p.produce(own, 1, 0, N / 2, data, bounds, perRecord, null, null), N / 2);
       assert.equal(p.produce(own, 1, N / 2, N / 2, data, bounds, perRecord, null, null), N / 2);
       assert.equal(p.refused[0], 0);
-      // The reference: record by record, librdkafka's partitioner (a header forces that path).
-      assert.equal(p.produce(ref, 2, 0, N, data, bounds, perRecord, ['h', Buffer.from('1')], null), N);
+      // The reference: record by record, librdkafka's partitioner (a timestamp forces that path).
+      assert.equal(p.produceStamped(Date.now(), ref, 2, 0, N, data, bounds, perRecord, null, null), N);
+      assert.equal(p.produce(hdr, 3, 0, N, data, bounds, perRecord, ['h', Buffer.from('1')], null), N);
       await done;
     } finally {
       await p.close(5000);
     }
     const ownRecords = await kcatConsume(mock.bootstrap, `${prefix}.own`);
     const refRecords = await kcatConsume(mock.bootstrap, `${prefix}.ref`);
+    const hdrRecords = await kcatConsume(mock.bootstrap, `${prefix}.hdr`);
     assert.deepEqual(ownRecords.map((r) => r.value.toString()).sort(), values, 'every record once');
     for (const r of ownRecords) assert.equal(r.key?.toString() ?? null, keys[Number(r.value.toString().slice(2))], `${r.value.toString()}: its own key`);
     const ownOfKey = partitionsOfKeys(ownRecords);
     const refOfKey = partitionsOfKeys(refRecords);
     assert.equal(ownOfKey.size, 61, 'every key');
     for (const [k, parts] of ownOfKey) assert.deepEqual([...parts], [...refOfKey.get(k)!], `key ${k}: one partition, librdkafka's`);
+    const hdrOfKey = partitionsOfKeys(hdrRecords);
+    for (const [k, parts] of hdrOfKey) assert.deepEqual([...parts], [...refOfKey.get(k)!], `key ${k} with a header: librdkafka's partition`);
+    assert.deepEqual(hdrRecords.map((r) => r.value.toString()).sort(), values, 'with a header: every record once');
+    assert.ok(hdrRecords.every((r) => r.headers.h === '1'), 'every record keeps its header');
     assert.ok(new Set([...ownOfKey.values()].map((s) => [...s][0])).size > 1, 'keys spread over several partitions (the check is not vacuous)');
     // Keyed records keep call order within their partition (records without a key are left to
     // librdkafka's partitioner: where they land, and their place among keyed records, is its).
@@ -99,8 +107,8 @@ test('one key for a whole call: every record in the partition librdkafka gives t
     await p.metadata(5000);
     const { data, bounds } = packLines(values.slice(0, 40).map((v) => Buffer.from(v)));
     assert.equal(p.produce(own, 1, 0, 40, data, bounds, Buffer.from('host-a'), null, null), 40);
-    // The reference: the same key given record by record, with a header (librdkafka partitions).
-    assert.equal(p.produce(ref, 2, 0, 40, data, bounds, packedKeys(Array.from({ length: 40 }, () => 'host-a')), ['h', Buffer.from('1')], null), 40);
+    // The reference: the same key given record by record, with a timestamp (librdkafka partitions).
+    assert.equal(p.produceStamped(Date.now(), ref, 2, 0, 40, data, bounds, packedKeys(Array.from({ length: 40 }, () => 'host-a')), null, null), 40);
     await done;
   } finally {
     await p.close(5000);

@@ -8,11 +8,13 @@
 // in typed arrays, with at most one call pending.
 //
 // Threads:
-//   - the JavaScript thread: produce(), topic(), metadata() (async work), close();
-//   - the poll thread (one per producer): rd_kafka_poll(), which runs the delivery-report,
-//     log (log.queue), error and statistics callbacks; it aggregates into the fill set and
-//     wakes JavaScript through a thread-safe function; at close it flushes, purges, serves
-//     the purged records' reports, hands everything over and destroys the handle;
+//   - the JavaScript thread: produce(), topic(), metadata() (async work), close(); it also
+//     frees the delivered records, handed over in their delivery-report events (serve_events);
+//   - the poll thread (one per producer): serves librdkafka's main queue — delivery reports,
+//     logs (log.queue), errors and statistics, as events while running, through rd_kafka_poll's
+//     callbacks while closing; it aggregates into the fill set and wakes JavaScript through a
+//     thread-safe function; at close it flushes, purges, serves the purged records' reports,
+//     hands everything over and destroys the handle;
 //   - libuv's pool: metadata requests (blocking, bounded by their timeout).
 // One mutex guards the outcome sets, the text events and the state.
 
@@ -98,6 +100,11 @@ typedef struct {
   text_event *texts_tail;
   int n_texts;
   int texts_dropped;
+  /* Delivery-report events whose records JavaScript destroys (see serve_events), and how many
+   * records and value bytes they hold (subtracted from queued_* once destroyed). */
+  rd_kafka_event_t **events;
+  int n_events, cap_events;
+  uint64_t held_msgs, held_bytes;
 } outcome_set;
 
 /* A topic whose partitions are not known yet asks for its own metadata (on libuv's pool), so
@@ -122,6 +129,7 @@ struct topic_lookup {
 #define STAGE_ENTRIES 512
 #define STAGE_DETAILS 512
 #define STAGE_SLOTS 64
+#define STAGE_EVENTS 256
 
 typedef struct {
   int32_t entries[STAGE_ENTRIES * ENTRY_INTS];
@@ -131,10 +139,16 @@ typedef struct {
   uint64_t msgs, bytes; /* reported records and their bytes (see queued_msgs) */
   int last;             /* entry of the last report: reports come in runs of one ticket */
   int slot_entry[STAGE_SLOTS]; /* ticket -> entry + 1 (0: none), for interleaved tickets */
+  int holding;          /* reports served from an event JavaScript destroys: not counted in msgs */
+  rd_kafka_event_t *events[STAGE_EVENTS];
+  int n_events;
+  uint64_t held_msgs, held_bytes; /* records and bytes of those events */
 } stage;
 
 typedef struct producer {
   rd_kafka_t *rk;
+  rd_kafka_queue_t *mainq; /* served as events while running (see serve_events), or NULL: rd_kafka_poll */
+  int serve_events;        /* set at construction: serve the main queue as events */
   napi_env env;
   napi_ref wrapper;
   napi_threadsafe_function tsfn;
@@ -193,16 +207,78 @@ typedef struct producer {
 
   /* librdkafka's queue limits (queue.buffering.max.messages / .kbytes) and an upper bound of
    * what it holds against them: records enqueued minus records whose delivery report was
-   * served. A report is subtracted only once rd_kafka_poll() returned (librdkafka frees the
-   * reported records, and only then gives their room back, before it returns), so the bound
-   * never falls below librdkafka's own count. It lets a call spanning several topics group
+   * served. A report is subtracted only once its records are freed — librdkafka gives their
+   * room back then: after rd_kafka_poll() returned, or, served as events, once call_js
+   * destroyed the event — so the bound never falls below librdkafka's own count. It lets a call spanning several topics group
    * its records by topic only when all of them are sure to fit (see produce_grouped). mu. */
   uint64_t max_msgs, max_bytes;
   uint64_t queued_msgs, queued_bytes;
   uint64_t reported_msgs, reported_bytes;
+
+  /* Records with headers go through rd_kafka_produce_batch too, which takes no headers: our
+   * on_send interceptor gives each message it makes its record's headers (see on_send).
+   * send_headers is the current call's headers while produce_batched runs, NULL otherwise;
+   * written and read on the JavaScript thread only (on_send runs inside the produce call).
+   * on_send_ready: librdkafka took the interceptor (else records with headers go one by one). */
+  const struct header_spec *send_headers;
+  int on_send_ready;
+  uint64_t max_msg_size; /* message.max.bytes (0: unknown, then every record with headers goes one by one) */
 } producer;
 
 static int format_offset(char *out, double v);
+
+/* ---------------------------------------------------------------- record headers */
+
+#define MAX_HEADERS 32
+/* A bound of one header's serialized size beyond its name and value: two varint lengths of at
+ * most 5 bytes each (rd_kafka_header_add's rkhdr_ser_size). */
+#define HEADER_WIRE_EXTRA 10
+#define OFFSET_DIGITS_MAX 20 /* format_offset of an offset below 2^64 */
+
+/* The record headers of one produce() call: each header's name and value (the same for every
+ * record, or one per record), then an optional header with each record's file offset. */
+typedef struct header_spec {
+  int n;
+  char *names[MAX_HEADERS];
+  size_t name_lens[MAX_HEADERS];
+  const uint8_t *vals[MAX_HEADERS];
+  size_t lens[MAX_HEADERS];
+  const uint32_t *bounds[MAX_HEADERS]; /* per-record values: (start, length) into vals by record index, or NULL */
+  char *offset_name;                   /* NULL: no offset header */
+  size_t offset_name_len;
+  const double *offsets;               /* each record's file offset, by record index */
+  size_t wire_fixed;                   /* bound of the serialized headers without the per-record values */
+} header_spec;
+
+static void header_spec_free(header_spec *h) {
+  for (int j = 0; j < h->n; j++) free(h->names[j]);
+  free(h->offset_name);
+  h->n = 0;
+  h->offset_name = NULL;
+}
+
+/* Record `idx`'s headers, a new list (librdkafka's message takes it over). */
+static rd_kafka_headers_t *record_headers(const header_spec *h, int32_t idx) {
+  rd_kafka_headers_t *hdrs = rd_kafka_headers_new((size_t)h->n + 1);
+  for (int j = 0; j < h->n; j++) {
+    if (h->bounds[j] == NULL) rd_kafka_header_add(hdrs, h->names[j], (ssize_t)h->name_lens[j], h->vals[j], (ssize_t)h->lens[j]);
+    else rd_kafka_header_add(hdrs, h->names[j], (ssize_t)h->name_lens[j], h->vals[j] + h->bounds[j][2 * idx], (ssize_t)h->bounds[j][2 * idx + 1]);
+  }
+  if (h->offset_name) {
+    char offbuf[32];
+    int len = format_offset(offbuf, h->offsets[idx]);
+    rd_kafka_header_add(hdrs, h->offset_name, (ssize_t)h->offset_name_len, offbuf, len);
+  }
+  return hdrs;
+}
+
+/* A bound of record `idx`'s serialized headers (rd_kafka_headers_serialized_size). */
+static uint64_t record_headers_wire_bound(const header_spec *h, int32_t idx) {
+  uint64_t n = h->wire_fixed;
+  for (int j = 0; j < h->n; j++)
+    if (h->bounds[j] != NULL) n += h->bounds[j][2 * idx + 1];
+  return n;
+}
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -220,7 +296,7 @@ static int is_permanent(const producer *p, int32_t err) {
 static void signal_js_locked(producer *p) {
   outcome_set *s = &p->sets[p->fill];
   int closed = p->state == ST_CLOSED && !p->closed_reported;
-  if (p->signalled || (s->n_entries == 0 && s->n_details == 0 && s->texts_head == NULL && !closed && s->texts_dropped == 0 && s->details_dropped == 0)) return;
+  if (p->signalled || (s->n_entries == 0 && s->n_details == 0 && s->texts_head == NULL && !closed && s->texts_dropped == 0 && s->details_dropped == 0 && s->n_events == 0)) return;
   p->signalled = 1;
   napi_call_threadsafe_function(p->tsfn, NULL, napi_tsfn_nonblocking);
 }
@@ -271,7 +347,7 @@ static int32_t *fill_entry_locked(producer *p, int32_t ticket) {
  * counts and its failed records' rows reach JavaScript in the same hand-over. mu held. */
 static void merge_stage_locked(producer *p) {
   stage *st = &p->staged;
-  if (st->n_entries == 0 && st->msgs == 0) return;
+  if (st->n_entries == 0 && st->msgs == 0 && st->n_events == 0) return;
   if (p->sets[p->fill].n_entries + st->n_entries > ENTRY_CAP) wait_for_room_locked(p);
   outcome_set *s = &p->sets[p->fill];
   for (int k = 0; k < st->n_entries; k++) {
@@ -288,6 +364,30 @@ static void merge_stage_locked(producer *p) {
   }
   p->reported_msgs += st->msgs;
   p->reported_bytes += st->bytes;
+  if (st->n_events > 0) {
+    if (s->n_events + st->n_events > s->cap_events) {
+      int cap = s->cap_events ? s->cap_events : 1024;
+      while (cap < s->n_events + st->n_events) cap *= 2;
+      rd_kafka_event_t **ev = realloc(s->events, (size_t)cap * sizeof *ev);
+      if (ev) {
+        s->events = ev;
+        s->cap_events = cap;
+      }
+    }
+    if (s->n_events + st->n_events <= s->cap_events) {
+      memcpy(s->events + s->n_events, st->events, (size_t)st->n_events * sizeof st->events[0]);
+      s->n_events += st->n_events;
+      s->held_msgs += st->held_msgs;
+      s->held_bytes += st->held_bytes;
+    } else {
+      /* No memory for the list: destroyed here, their room given back at this hand-over. */
+      for (int k = 0; k < st->n_events; k++) rd_kafka_event_destroy(st->events[k]);
+      p->reported_msgs += st->held_msgs;
+      p->reported_bytes += st->held_bytes;
+    }
+    st->n_events = 0;
+    st->held_msgs = st->held_bytes = 0;
+  }
   st->n_entries = st->n_details = 0;
   st->msgs = st->bytes = 0;
   st->last = -1;
@@ -323,8 +423,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     merge_stage_locked(p);
     pthread_mutex_unlock(&p->mu);
   }
-  st->msgs++;
-  st->bytes += m->len;
+  if (!st->holding) {
+    st->msgs++;
+    st->bytes += m->len;
+  }
   int32_t *row = stage_entry(st, ticket);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     row[1]++;
@@ -368,7 +470,115 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
   return 0; /* librdkafka frees json */
 }
 
+/*
+ * librdkafka's on_send interceptor (rdkafka_interceptor.c), called by rd_kafka_msg_new0 for each
+ * message a produce call makes, on the calling thread — ours is the JavaScript thread, inside
+ * produce_batched — after the message got its size check, timestamp and opaque and before it is
+ * partitioned and enqueued. While produce_batched hands records with headers to
+ * rd_kafka_produce_batch (send_headers set), it gives each message its record's headers (the
+ * record index is the low half of the opaque): the same list produce_each passes to
+ * rd_kafka_producev. rd_kafka_message_set_headers hands the list to the message, which frees it
+ * with itself — also when rd_kafka_produce_batch refuses the message after this point (an
+ * unknown partition). Messages made at any other time (rd_kafka_producev) are left alone.
+ * The message is not shared with anything yet: setting its headers here is what producev does
+ * a few lines earlier in rd_kafka_msg_new0, not a change under librdkafka's feet.
+ */
+static rd_kafka_resp_err_t on_send(rd_kafka_t *rk, rd_kafka_message_t *m, void *ic_opaque) {
+  (void)rk;
+  producer *p = ic_opaque;
+  const header_spec *h = p->send_headers;
+  if (h == NULL) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  int32_t idx = (int32_t)((uint64_t)(uintptr_t)m->_private & 0xffffffffu);
+  rd_kafka_message_set_headers(m, record_headers(h, idx));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* on_new: called by rd_kafka_new with the new handle, the only place on_send can be added.
+ * Our configuration object goes to one rd_kafka_new and is never duplicated (rd_kafka_conf_dup
+ * would not copy interceptors anyway); ic_opaque is the producer, which outlives its handle
+ * (destroyed by the poll thread before the producer is freed). */
+static rd_kafka_resp_err_t on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *ic_opaque, char *errstr, size_t errstr_size) {
+  (void)conf;
+  producer *p = ic_opaque;
+  rd_kafka_resp_err_t err = rd_kafka_interceptor_add_on_send(rk, "logship-headers", on_send, p);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) snprintf(errstr, errstr_size, "on_send: %s", rd_kafka_err2str(err));
+  else p->on_send_ready = 1;
+  return err;
+}
+
 /* ---------------------------------------------------------------- poll thread */
+
+/*
+ * Serves the main queue as events instead of rd_kafka_poll's callbacks, so that delivered
+ * records are freed on the JavaScript thread, which allocated them: rd_kafka_poll frees each
+ * reported record (its message, value and headers) on this thread right after its callback —
+ * glibc's cross-thread pattern: this thread's frees go to the JavaScript thread's arena and
+ * fast bins, where that thread's next allocations must consolidate them. A delivery-report
+ * event is read here (the same on_delivery per record) and handed over with the outcomes;
+ * call_js destroys it, freeing its records, and only then gives their room back (queued_*).
+ * Logs, errors and statistics are served here as before. Used while running; closing flushes
+ * and purges with rd_kafka_flush and rd_kafka_poll as before (callbacks, freed here).
+ */
+static void serve_events(producer *p, int timeout_ms) {
+  stage *st = &p->staged;
+  for (int k = 0; k < 1000; k++) {
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(p->mainq, k == 0 ? timeout_ms : 0);
+    if (ev == NULL) return;
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_DR: {
+      const rd_kafka_message_t *m;
+      uint64_t n = 0, bytes = 0;
+      st->holding = 1;
+      while ((m = rd_kafka_event_message_next(ev)) != NULL) {
+        on_delivery(p->rk, m, p);
+        n++;
+        bytes += m->len;
+      }
+      st->holding = 0;
+      if (n == 0) {
+        rd_kafka_event_destroy(ev);
+        break;
+      }
+      if (st->n_events == STAGE_EVENTS) {
+        pthread_mutex_lock(&p->mu);
+        merge_stage_locked(p);
+        pthread_mutex_unlock(&p->mu);
+      }
+      st->events[st->n_events++] = ev;
+      st->held_msgs += n;
+      st->held_bytes += bytes;
+      break;
+    }
+    case RD_KAFKA_EVENT_LOG: {
+      const char *fac = "", *str = "";
+      int level = 0;
+      rd_kafka_event_log(ev, &fac, &str, &level);
+      on_log(p->rk, level, fac, str);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    case RD_KAFKA_EVENT_ERROR: {
+      /* rd_kafka_queue_poll translated a fatal error to its underlying code and reason. */
+      int err = rd_kafka_event_error(ev);
+      const char *reason = rd_kafka_event_error_string(ev);
+      pthread_mutex_lock(&p->mu);
+      push_text_locked(p, rd_kafka_event_error_is_fatal(ev) ? TEXT_FATAL : TEXT_ERROR, err, rd_kafka_err2name(err), reason);
+      pthread_mutex_unlock(&p->mu);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    case RD_KAFKA_EVENT_STATS: {
+      pthread_mutex_lock(&p->mu);
+      push_text_locked(p, TEXT_STATS, 0, NULL, rd_kafka_event_stats(ev));
+      pthread_mutex_unlock(&p->mu);
+      rd_kafka_event_destroy(ev);
+      break;
+    }
+    default:
+      rd_kafka_event_destroy(ev);
+    }
+  }
+}
 
 static void hand_over(producer *p) {
   pthread_mutex_lock(&p->mu);
@@ -391,7 +601,8 @@ static void *poll_main(void *arg) {
     int64_t deadline = p->flush_deadline_ms;
     pthread_mutex_unlock(&p->mu);
     if (state == ST_RUNNING) {
-      rd_kafka_poll(p->rk, POLL_MS);
+      if (p->mainq) serve_events(p, POLL_MS);
+      else rd_kafka_poll(p->rk, POLL_MS);
     } else {
       /* Closing: flush until the deadline, purge what is left, serve every purged record's
        * report so that each ticket learns its records failed, then stop. */
@@ -414,6 +625,7 @@ static void *poll_main(void *arg) {
   while (p->metadata_inflight > 0) pthread_cond_wait(&p->cv, &p->mu);
   pthread_mutex_unlock(&p->mu);
   for (int i = 0; i < p->n_topics; i++) rd_kafka_topic_destroy(p->topics[i]);
+  if (p->mainq) rd_kafka_queue_destroy(p->mainq);
   rd_kafka_destroy(p->rk);
   /* Destroying may log (served on no queue now): those lines are dropped, not an issue. */
   pthread_mutex_lock(&p->mu);
@@ -464,7 +676,6 @@ static void free_texts(text_event *head) {
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   (void)data;
   producer *p = context;
-  if (env == NULL) return;
   pthread_mutex_lock(&p->mu);
   int set = p->fill;
   outcome_set *s = &p->sets[set];
@@ -483,6 +694,23 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   p->signalled = 0;
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
+
+  /* The handed-over set is JavaScript's until the next swap: free its delivered records here,
+   * on the thread that allocated them, then give their room back (see serve_events). Also when
+   * the environment is going away (env NULL): the poll thread waits for them to be freed. */
+  if (s->n_events > 0) {
+    for (int k = 0; k < s->n_events; k++) rd_kafka_event_destroy(s->events[k]);
+    pthread_mutex_lock(&p->mu);
+    p->queued_msgs -= s->held_msgs;
+    p->queued_bytes -= s->held_bytes;
+    pthread_mutex_unlock(&p->mu);
+    s->n_events = 0;
+    s->held_msgs = s->held_bytes = 0;
+  }
+  if (env == NULL) {
+    free_texts(texts);
+    return;
+  }
 
   napi_value argv[7], undefined;
   napi_get_undefined(env, &undefined);
@@ -523,7 +751,10 @@ static void producer_free(producer *p) {
   free(p->topics);
   free(p->topic_names);
   free(p->permanent);
-  for (int i = 0; i < 2; i++) free_texts(p->sets[i].texts_head);
+  for (int i = 0; i < 2; i++) {
+    free_texts(p->sets[i].texts_head);
+    free(p->sets[i].events);
+  }
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->cv);
   free(p);
@@ -638,6 +869,9 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
   rd_kafka_conf_set_log_cb(conf, on_log);
   rd_kafka_conf_set_error_cb(conf, on_error);
   rd_kafka_conf_set_stats_cb(conf, on_stats);
+  /* Headers of batched records (see on_send). Should librdkafka not take it, on_send_ready
+   * stays 0 and records with headers go one by one through rd_kafka_producev. */
+  rd_kafka_conf_interceptor_add_on_new(conf, "logship-headers", on_new, p);
 
   /* outcome sets and the immediate-error array, owned by JavaScript objects we keep */
   napi_value sets_js, imm;
@@ -664,6 +898,12 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", v, &vn) == RD_KAFKA_CONF_OK) p->max_msgs = strtoull(v, NULL, 10);
     vn = sizeof v;
     if (rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_bytes = strtoull(v, NULL, 10) * 1024;
+    vn = sizeof v;
+    if (rd_kafka_conf_get(conf, "message.max.bytes", v, &vn) == RD_KAFKA_CONF_OK) p->max_msg_size = strtoull(v, NULL, 10);
+    /* Served as events, the main queue would hand us the token refreshes of SASL/OAUTHBEARER's
+     * unsecured JWT (rd_kafka_poll runs librdkafka's own builder for them): callbacks then. */
+    vn = sizeof v;
+    p->serve_events = !(rd_kafka_conf_get(conf, "enable.sasl.oauthbearer.unsecure.jwt", v, &vn) == RD_KAFKA_CONF_OK && strcmp(v, "true") == 0);
     /* The partitioner librdkafka would run for keyed records (a topic property; unset, or no
      * topic properties at all: its default, consistent_random). Only those hashing a non-empty
      * key (all but `random`): records with an empty or no key are left to librdkafka. */
@@ -689,7 +929,7 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
     return throw_msg(env, "ERR_LIBRDKAFKA_CONF", msg);
   }
   p->rk = rk;
-  rd_kafka_set_log_queue(rk, NULL); /* NULL: the main queue, served by rd_kafka_poll */
+  rd_kafka_set_log_queue(rk, NULL); /* NULL: the main queue, served by the poll thread */
 
   napi_value name;
   napi_create_string_utf8(env, "logship-producer", NAPI_AUTO_LENGTH, &name);
@@ -699,6 +939,7 @@ static napi_value producer_new(napi_env env, napi_callback_info info) {
   }
   /* Idle producers do not keep the process alive; close() references it until closed. */
   napi_unref_threadsafe_function(env, p->tsfn);
+  if (p->serve_events) p->mainq = rd_kafka_queue_get_main(rk);
 
   CHECK(env, napi_wrap(env, self, p, producer_finalize, NULL, &p->wrapper));
   napi_set_named_property(env, self, "outcomeBuffers", sets_js);
@@ -905,6 +1146,57 @@ static void learn_partitions(producer *p, int32_t topic_id) {
  * run by run. */
 #define MAX_GROUPS 64
 
+/* The records of one produce() call, as its arguments describe them (see producer_produce). */
+typedef struct {
+  const int32_t *record_topics; /* a topic id per record (by record index), or NULL: topic_id */
+  int32_t topic_id;
+  const uint8_t *data;
+  const uint32_t *bounds;       /* (start, length) of each record's value in data */
+  const uint8_t *key;           /* one key for every record (NULL: none), */
+  size_t key_len;
+  const uint8_t *key_data;      /* or one per record: key_bounds (start, length) into key_data, */
+  const uint32_t *key_bounds;   /* length UINT32_MAX for none */
+  int keyless;                  /* no keys at all, and keyless records stick to one partition per call */
+  int32_t partition;            /* one topic: the call's partition (sticky keyless, one key's own) or UA */
+  int32_t ticket;
+  int64_t ts_ms;                /* 0: librdkafka stamps the records */
+  const header_spec *headers;   /* NULL: none */
+} produce_call;
+
+static void *record_opaque(const produce_call *c, int32_t idx) {
+  return (void *)(uintptr_t)(((uint64_t)(uint32_t)c->ticket << 32) | (uint32_t)idx);
+}
+
+static void *record_key(const produce_call *c, int32_t idx) {
+  if (c->key_bounds == NULL) return (void *)c->key;
+  return c->key_bounds[2 * idx + 1] == UINT32_MAX ? NULL : (void *)(c->key_data + c->key_bounds[2 * idx]);
+}
+
+static size_t record_key_len(const produce_call *c, int32_t idx) {
+  if (c->key_bounds == NULL) return c->key_len;
+  return c->key_bounds[2 * idx + 1] == UINT32_MAX ? 0 : (size_t)c->key_bounds[2 * idx + 1];
+}
+
+/* librdkafka's bound of a v2 record's framing is RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD, 36 bytes
+ * (rdkafka_proto.h): taken larger here, so that the check below stays conservative. */
+#define RECORD_WIRE_OVERHEAD 64
+
+/*
+ * Whether record `idx` surely fits message.max.bytes with its headers. rd_kafka_produce_batch
+ * checks a record's size in rd_kafka_msg_new0 before on_send adds the headers (v2 framing + key
+ * + value + serialized headers against message.max.bytes): a record fitting only without its
+ * headers would pass that check instead of being refused at once as MSG_SIZE_TOO_LARGE (a
+ * permanent per-record error: skipped, logged with file and offset, counted) — and then abort
+ * the process in librdkafka's batch writer (rd_kafka_msgset_writer_finalize asserts the record
+ * fits: seen with test/native-headers-batch.test.ts and this check left out). Records that may not fit go through rd_kafka_producev (produce_each), which checks
+ * them with their headers; one near the limit that would fit after all goes that way too, with
+ * the same outcome.
+ */
+static int fits_with_headers(const producer *p, const produce_call *c, int32_t idx) {
+  uint64_t size = RECORD_WIRE_OVERHEAD + (uint64_t)c->bounds[2 * idx + 1] + record_key_len(c, idx) + record_headers_wire_bound(c->headers, idx);
+  return size <= p->max_msg_size;
+}
+
 /*
  * Records first .. first+count-1 whose topics interleave (routed by a field of each line: four
  * services alternate record by record), produced as one rd_kafka_produce_batch per topic and
@@ -924,9 +1216,9 @@ static void learn_partitions(producer *p, int32_t topic_id) {
  * never holds more records than `immediate` can list. Otherwise the caller goes on run by run.
  * Returns how many records were consumed (refusals are listed in `immediate`).
  */
-static int produce_grouped(producer *p, const int32_t *record_topics, int32_t topic_id, int32_t first, int32_t count, const uint8_t *data, const uint32_t *bounds, const uint8_t *key,
-                           size_t key_len, const uint8_t *key_data, const uint32_t *key_bounds, int keyless, int32_t ticket, rd_kafka_message_t *msgs) {
+static int produce_grouped(producer *p, const produce_call *c, int32_t first, int32_t count, rd_kafka_message_t *msgs) {
   int32_t *imm = p->immediate;
+  const uint32_t *bounds = c->bounds;
   int consumed = 0;
   uint8_t group_of[IMMEDIATE_CAP];
   int32_t order[IMMEDIATE_CAP];
@@ -945,12 +1237,9 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t to
     int groups = 0, last = 0;
     for (int j = 0; j < w; j++) {
       int32_t idx = from + j;
-      int32_t t = record_topics != NULL ? record_topics[idx] : topic_id;
+      int32_t t = c->record_topics != NULL ? c->record_topics[idx] : c->topic_id;
       int32_t part = RD_KAFKA_PARTITION_UA;
-      if (!keyless) {
-        if (key_bounds == NULL) part = own_partition(p, t, key, key_len);
-        else if (key_bounds[2 * idx + 1] != UINT32_MAX) part = own_partition(p, t, key_data + key_bounds[2 * idx], key_bounds[2 * idx + 1]);
-      }
+      if (!c->keyless) part = own_partition(p, t, record_key(c, idx), record_key_len(c, idx));
       int g = last;
       if (groups == 0 || group_topic[g] != t || group_part[g] != part) {
         for (g = 0; g < groups && (group_topic[g] != t || group_part[g] != part); g++) {}
@@ -979,23 +1268,18 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t to
     uint64_t queued_msgs = 0, queued_bytes = 0;
     for (int g = 0, at = 0; g < groups; g++) {
       rd_kafka_topic_t *rkt = p->topics[group_topic[g]];
-      int32_t partition = keyless ? sticky_partition(p, group_topic[g]) : group_part[g];
-      if (partition == RD_KAFKA_PARTITION_UA && !keyless) learn_partitions(p, group_topic[g]);
+      int32_t partition = c->keyless ? sticky_partition(p, group_topic[g]) : group_part[g];
+      if (partition == RD_KAFKA_PARTITION_UA && !c->keyless) learn_partitions(p, group_topic[g]);
       for (int done = 0; done < group_size[g];) {
         int n = group_size[g] - done < SUB_BATCH ? group_size[g] - done : SUB_BATCH;
         memset(msgs, 0, (size_t)n * sizeof msgs[0]);
         for (int j = 0; j < n; j++) {
           int32_t idx = order[at + done + j];
-          msgs[j].payload = (void *)(data + bounds[2 * idx]);
+          msgs[j].payload = (void *)(c->data + bounds[2 * idx]);
           msgs[j].len = bounds[2 * idx + 1];
-          if (key_bounds == NULL) {
-            msgs[j].key = (void *)key;
-            msgs[j].key_len = key_len;
-          } else if (key_bounds[2 * idx + 1] != UINT32_MAX) {
-            msgs[j].key = (void *)(key_data + key_bounds[2 * idx]);
-            msgs[j].key_len = key_bounds[2 * idx + 1];
-          }
-          msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
+          msgs[j].key = record_key(c, idx);
+          msgs[j].key_len = record_key_len(c, idx);
+          msgs[j]._private = record_opaque(c, idx);
         }
         int ok = rd_kafka_produce_batch(rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
         for (int j = 0; j < n; j++) {
@@ -1021,6 +1305,129 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t to
 }
 
 /*
+ * Records first .. first+count-1 through rd_kafka_produce_batch: one clock read per call, not
+ * four per record, and no partitioner, partition lookup and lock per record. Records with
+ * headers too: rd_kafka_produce_batch takes none, so on_send gives each message it makes its
+ * record's headers while send_headers names them (a record whose headers may take it past
+ * message.max.bytes must not come here: see fits_with_headers). Returns how many records were
+ * consumed: a prefix, ending at the first record the queue had no room for, or where
+ * `immediate` might not hold another sub-batch's refusals.
+ */
+static int produce_batched(producer *p, const produce_call *c, int32_t first, int32_t count, rd_kafka_message_t *msgs) {
+  int32_t *imm = p->immediate;
+  int consumed = 0;
+  int32_t partition = c->partition;
+  p->send_headers = c->headers;
+  /* Records routed by a field interleave their topics record by record: grouped per topic.
+   * Records keyed one by one, their partitions computable: grouped per partition. */
+  int keyed_own = c->key_bounds != NULL && p->keyed_partitioner != NULL && count > 0 &&
+                  (c->record_topics != NULL || __atomic_load_n(&p->n_parts[c->topic_id], __ATOMIC_RELAXED) > 0);
+  if (c->record_topics != NULL || keyed_own) consumed = produce_grouped(p, c, first, count, msgs);
+  while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
+    int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
+    rd_kafka_topic_t *run_rkt = p->topics[c->topic_id];
+    if (c->record_topics != NULL) {
+      /* The run of records of one topic; keyless, it sticks to one partition like a call's. */
+      int32_t run_topic = c->record_topics[first + consumed];
+      int same = 1;
+      while (same < n && c->record_topics[first + consumed + same] == run_topic) same++;
+      n = same;
+      run_rkt = p->topics[run_topic];
+      partition = c->keyless ? sticky_partition(p, run_topic) : RD_KAFKA_PARTITION_UA;
+    }
+    memset(msgs, 0, (size_t)n * sizeof msgs[0]);
+    uint64_t bytes = 0;
+    for (int j = 0; j < n; j++) {
+      int32_t idx = first + consumed + j;
+      msgs[j].payload = (void *)(c->data + c->bounds[2 * idx]);
+      msgs[j].len = c->bounds[2 * idx + 1];
+      msgs[j].key = record_key(c, idx);
+      msgs[j].key_len = record_key_len(c, idx);
+      msgs[j]._private = record_opaque(c, idx);
+      bytes += msgs[j].len;
+    }
+    int ok = rd_kafka_produce_batch(run_rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
+    if (ok == n) {
+      count_queued(p, (uint64_t)n, bytes);
+      consumed += n;
+      continue;
+    }
+    int stop = 0;
+    for (int j = 0; j < n; j++) {
+      if (msgs[j].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        stop = 1;
+        break;
+      }
+      if (msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        imm[1 + 2 * imm[0]] = first + consumed;
+        imm[2 + 2 * imm[0]] = msgs[j].err;
+        imm[0]++;
+      } else {
+        count_queued(p, 1, msgs[j].len); /* rare: a call with refusals */
+      }
+      consumed++;
+    }
+    if (stop) break;
+  }
+  p->send_headers = NULL;
+  return consumed;
+}
+
+/*
+ * Records first .. first+count-1 one by one through rd_kafka_producev, with their headers as
+ * an argument: records with a timestamp (rd_kafka_produce_batch stamps each message with its
+ * own clock, and no public call sets a message's timestamp afterwards), and records with
+ * headers that may not fit message.max.bytes with them (see fits_with_headers). Same contract
+ * as produce_batched.
+ */
+static int produce_each(producer *p, const produce_call *c, int32_t first, int32_t count) {
+  int32_t *imm = p->immediate;
+  int consumed = 0;
+  int32_t partition = c->partition;
+  uint64_t queued_msgs = 0, queued_bytes = 0;
+  /* Keyless records routed to several topics: each topic's records of the call in one sticky
+   * partition, as in produce_grouped (else librdkafka's partitioner runs per record). */
+  int32_t sticky_topic[MAX_GROUPS], sticky_part[MAX_GROUPS];
+  int n_sticky = 0, last_sticky = 0;
+  while (consumed < count && imm[0] < IMMEDIATE_CAP) {
+    int32_t idx = first + consumed;
+    if (c->record_topics != NULL && c->keyless) {
+      int32_t t = c->record_topics[idx];
+      int g = last_sticky;
+      if (n_sticky == 0 || sticky_topic[g] != t) {
+        for (g = 0; g < n_sticky && sticky_topic[g] != t; g++) {}
+        if (g == n_sticky && n_sticky < MAX_GROUPS) {
+          sticky_topic[g] = t;
+          sticky_part[g] = sticky_partition(p, t);
+          n_sticky++;
+        }
+        if (g < n_sticky) last_sticky = g;
+      }
+      partition = g < n_sticky ? sticky_part[g] : RD_KAFKA_PARTITION_UA;
+    }
+    rd_kafka_headers_t *hdrs = c->headers != NULL ? record_headers(c->headers, idx) : NULL;
+    rd_kafka_topic_t *rkt = p->topics[c->record_topics == NULL ? c->topic_id : c->record_topics[idx]];
+    rd_kafka_resp_err_t err = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                RD_KAFKA_V_VALUE((void *)(c->data + c->bounds[2 * idx]), c->bounds[2 * idx + 1]),
+                                                RD_KAFKA_V_KEY(record_key(c, idx), record_key_len(c, idx)), RD_KAFKA_V_HEADERS(hdrs),
+                                                RD_KAFKA_V_OPAQUE(record_opaque(c, idx)), RD_KAFKA_V_TIMESTAMP(c->ts_ms), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+      imm[1 + 2 * imm[0]] = idx;
+      imm[2 + 2 * imm[0]] = err;
+      imm[0]++;
+    } else {
+      queued_msgs++;
+      queued_bytes += c->bounds[2 * idx + 1];
+    }
+    consumed++;
+  }
+  count_queued(p, queued_msgs, queued_bytes);
+  return consumed;
+}
+
+/*
  * produce(topicId, ticket, first, count, data, bounds, key, headers, offsets, timestampMs)
  *   topicId: a topic id for every record, or an Int32Array of one per record (indexed by
  *            record index: records routed by their content; a run of one topic is still one
@@ -1035,6 +1442,7 @@ static int produce_grouped(producer *p, const int32_t *record_topics, int32_t to
  *            value per record, (start, length) pairs into valueData by record index (headers
  *            rendered from each line's fields)
  *   offsets: Float64Array of each record's file offset (for the offset header), or null
+ *   timestampMs: 0 (librdkafka stamps the records), or every record's timestamp
  * Produces records first .. first+count-1; returns how many were consumed: a prefix, ending
  * at the first record librdkafka's queue had no room for. Records refused for another reason
  * (too large, ...) are consumed and listed in `immediate` as (index, code).
@@ -1068,7 +1476,6 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
     napi_get_value_int32(env, argv[0], &topic_id);
     if (topic_id < 0 || topic_id >= p->n_topics) return throw_msg(env, "ERR_ARGS", "unknown topic id");
   }
-  rd_kafka_topic_t *rkt = p->n_topics > 0 ? p->topics[topic_id] : NULL;
   const uint8_t *data;
   size_t data_len;
   if (!get_bytes(env, argv[4], &data, &data_len)) return throw_msg(env, "ERR_ARGS", "data must be an ArrayBuffer or Uint8Array");
@@ -1102,20 +1509,15 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
   } else if (vt != napi_null && vt != napi_undefined && !get_bytes(env, argv[6], &key, &key_len)) {
     return throw_msg(env, "ERR_ARGS", "key must be a Uint8Array or null");
   }
-#define RECORD_KEY(idx) (key_bounds == NULL ? (void *)key : key_bounds[2 * (idx) + 1] == UINT32_MAX ? NULL : (void *)(key_data + key_bounds[2 * (idx)]))
-#define RECORD_KEY_LEN(idx) (key_bounds == NULL ? key_len : key_bounds[2 * (idx) + 1] == UINT32_MAX ? 0 : (size_t)key_bounds[2 * (idx) + 1])
 
   /* headers: static pairs plus an optional per-record offset header */
   napi_typeof(env, argv[7], &vt);
   int with_headers = vt != napi_null && vt != napi_undefined;
-  enum { MAX_HEADERS = 32 };
-  char *hnames[MAX_HEADERS];
-  const uint8_t *hvals[MAX_HEADERS];
-  size_t hlens[MAX_HEADERS];
-  const uint32_t *hbounds[MAX_HEADERS]; /* per-record values: (start, length) into hvals, or NULL */
-  int nh = 0;
-  char *offset_name = NULL;
-  double *offsets = NULL;
+  header_spec h;
+  h.n = 0;
+  h.offset_name = NULL;
+  h.offsets = NULL;
+  h.wire_fixed = 0;
   if (with_headers) {
     uint32_t hn = 0;
     napi_get_array_length(env, argv[7], &hn);
@@ -1124,181 +1526,106 @@ static napi_value producer_produce(napi_env env, napi_callback_info info) {
       napi_value k, v;
       napi_get_element(env, argv[7], i, &k);
       napi_get_element(env, argv[7], i + 1, &v);
-      hnames[nh] = get_string(env, k);
-      hbounds[nh] = NULL;
+      int j = h.n;
+      h.names[j] = get_string(env, k);
+      h.bounds[j] = NULL;
       bool per_record = false;
       napi_is_array(env, v, &per_record);
-      int ok = hnames[nh] != NULL;
+      int ok = h.names[j] != NULL;
       if (ok && per_record) {
         napi_value vd, vb;
         napi_typedarray_type bt2;
         size_t bn2;
         napi_get_element(env, v, 0, &vd);
         napi_get_element(env, v, 1, &vb);
-        ok = get_bytes(env, vd, &hvals[nh], &hlens[nh]) && napi_get_typedarray_info(env, vb, &bt2, &bn2, (void **)&hbounds[nh], NULL, NULL) == napi_ok && bt2 == napi_uint32_array &&
+        ok = get_bytes(env, vd, &h.vals[j], &h.lens[j]) && napi_get_typedarray_info(env, vb, &bt2, &bn2, (void **)&h.bounds[j], NULL, NULL) == napi_ok && bt2 == napi_uint32_array &&
              bn2 >= (size_t)(first + count) * 2;
         for (int32_t r = first; ok && r < first + count; r++)
-          if ((uint64_t)hbounds[nh][2 * r] + hbounds[nh][2 * r + 1] > hlens[nh]) ok = 0;
+          if ((uint64_t)h.bounds[j][2 * r] + h.bounds[j][2 * r + 1] > h.lens[j]) ok = 0;
       } else if (ok) {
-        ok = get_bytes(env, v, &hvals[nh], &hlens[nh]);
+        ok = get_bytes(env, v, &h.vals[j], &h.lens[j]);
       }
       if (!ok) {
-        free(hnames[nh]);
-        for (int j = 0; j < nh; j++) free(hnames[j]);
+        free(h.names[j]);
+        header_spec_free(&h);
         return throw_msg(env, "ERR_ARGS", "headers must be [name, Uint8Array or [Uint8Array, Uint32Array covering the records], ...]");
       }
-      nh++;
+      h.name_lens[j] = strlen(h.names[j]);
+      h.wire_fixed += h.name_lens[j] + HEADER_WIRE_EXTRA + (h.bounds[j] == NULL ? h.lens[j] : 0);
+      h.n++;
     }
     if (hn % 2 == 1) {
       napi_value last;
       napi_get_element(env, argv[7], hn - 1, &last);
       napi_typeof(env, last, &vt);
-      if (vt == napi_string) offset_name = get_string(env, last);
+      if (vt == napi_string) h.offset_name = get_string(env, last);
     }
-    if (offset_name) {
+    if (h.offset_name) {
       size_t on;
       napi_typedarray_type ot;
+      double *offsets = NULL;
       if (napi_get_typedarray_info(env, argv[8], &ot, &on, (void **)&offsets, NULL, NULL) != napi_ok || ot != napi_float64_array || on < (size_t)(first + count)) {
-        for (int j = 0; j < nh; j++) free(hnames[j]);
-        free(offset_name);
+        header_spec_free(&h);
         return throw_msg(env, "ERR_ARGS", "offsets must be a Float64Array covering the records");
       }
+      h.offsets = offsets;
+      h.offset_name_len = strlen(h.offset_name);
+      h.wire_fixed += h.offset_name_len + OFFSET_DIGITS_MAX + HEADER_WIRE_EXTRA;
     }
   }
   for (int32_t i = first; i < first + count; i++) {
     if ((uint64_t)bounds[2 * i] + bounds[2 * i + 1] > data_len) {
-      for (int j = 0; j < nh; j++) free(hnames[j]);
-      free(offset_name);
+      header_spec_free(&h);
       return throw_msg(env, "ERR_ARGS", "a record's bounds lie outside data");
     }
   }
 
-  int32_t *imm = p->immediate;
-  imm[0] = 0;
-  int consumed = 0;
-  /* Keyless records of one call go to one partition, rotating per call like librdkafka's sticky
-   * partitioner: the per-record partitioner is skipped (with or without headers). */
-  int keyless = key == NULL && key_bounds == NULL && p->sticky_keyless;
-  int32_t partition = RD_KAFKA_PARTITION_UA;
+  produce_call c = {
+      .record_topics = record_topics,
+      .topic_id = topic_id,
+      .data = data,
+      .bounds = bounds,
+      .key = key,
+      .key_len = key_len,
+      .key_data = key_data,
+      .key_bounds = key_bounds,
+      /* Keyless records of one call go to one partition, rotating per call like librdkafka's
+       * sticky partitioner: the per-record partitioner is skipped (with or without headers). */
+      .keyless = key == NULL && key_bounds == NULL && p->sticky_keyless,
+      .partition = RD_KAFKA_PARTITION_UA,
+      .ticket = ticket,
+      .ts_ms = (int64_t)ts_ms,
+      .headers = with_headers ? &h : NULL,
+  };
   if (record_topics == NULL) {
-    if (keyless) partition = sticky_partition(p, topic_id);
-    else if (key_bounds == NULL) partition = own_partition(p, topic_id, key, key_len); /* one key for all */
-    if (!keyless) learn_partitions(p, topic_id);
+    if (c.keyless) c.partition = sticky_partition(p, topic_id);
+    else if (key_bounds == NULL) c.partition = own_partition(p, topic_id, key, key_len); /* one key for all */
+    if (!c.keyless) learn_partitions(p, topic_id);
   }
-  if (!with_headers && ts_ms == 0) {
-    rd_kafka_message_t msgs[SUB_BATCH];
-    /* Records routed by a field interleave their topics record by record: grouped per topic.
-     * Records keyed one by one, their partitions computable: grouped per partition. */
-    int keyed_own = key_bounds != NULL && p->keyed_partitioner != NULL && count > 0 && (record_topics != NULL || __atomic_load_n(&p->n_parts[topic_id], __ATOMIC_RELAXED) > 0);
-    if (record_topics != NULL || keyed_own)
-      consumed = produce_grouped(p, record_topics, topic_id, first, count, data, bounds, key, key_len, key_data, key_bounds, keyless, ticket, msgs);
-    /* rd_kafka_produce_batch: one clock read per call, not four per record. */
-    while (consumed < count && imm[0] <= IMMEDIATE_CAP - SUB_BATCH) {
-      int n = count - consumed < SUB_BATCH ? count - consumed : SUB_BATCH;
-      rd_kafka_topic_t *run_rkt = rkt;
-      if (record_topics != NULL) {
-        /* The run of records of one topic; keyless, it sticks to one partition like a call's. */
-        int32_t run_topic = record_topics[first + consumed];
-        int same = 1;
-        while (same < n && record_topics[first + consumed + same] == run_topic) same++;
-        n = same;
-        run_rkt = p->topics[run_topic];
-        partition = keyless ? sticky_partition(p, run_topic) : RD_KAFKA_PARTITION_UA;
-      }
-      memset(msgs, 0, (size_t)n * sizeof msgs[0]);
-      uint64_t bytes = 0;
-      for (int j = 0; j < n; j++) {
-        int32_t idx = first + consumed + j;
-        msgs[j].payload = (void *)(data + bounds[2 * idx]);
-        msgs[j].len = bounds[2 * idx + 1];
-        msgs[j].key = RECORD_KEY(idx);
-        msgs[j].key_len = RECORD_KEY_LEN(idx);
-        msgs[j]._private = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
-        bytes += msgs[j].len;
-      }
-      int ok = rd_kafka_produce_batch(run_rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
-      int stop = 0;
-      if (ok == n) {
-        count_queued(p, (uint64_t)n, bytes);
-        consumed += n;
-        continue;
-      }
-      for (int j = 0; j < n; j++) {
-        if (msgs[j].err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          stop = 1;
-          break;
-        }
-        if (msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          imm[1 + 2 * imm[0]] = first + consumed;
-          imm[2 + 2 * imm[0]] = msgs[j].err;
-          imm[0]++;
-        } else {
-          count_queued(p, 1, msgs[j].len); /* rare: a call with refusals */
-        }
-        consumed++;
-      }
-      if (stop) break;
-    }
+  p->immediate[0] = 0;
+  int consumed = 0;
+  rd_kafka_message_t msgs[SUB_BATCH];
+  if (c.ts_ms != 0 || (with_headers && !p->on_send_ready)) {
+    consumed = produce_each(p, &c, first, count);
+  } else if (!with_headers) {
+    consumed = produce_batched(p, &c, first, count, msgs);
   } else {
-    char offbuf[32];
-    uint64_t queued_msgs = 0, queued_bytes = 0;
-    /* Keyless records routed to several topics: each topic's records of the call in one sticky
-     * partition, as in produce_grouped (else librdkafka's partitioner runs per record). */
-    int32_t sticky_topic[MAX_GROUPS], sticky_part[MAX_GROUPS];
-    int n_sticky = 0, last_sticky = 0;
-    while (consumed < count && imm[0] < IMMEDIATE_CAP) {
-      int32_t idx = first + consumed;
-      if (record_topics != NULL && keyless) {
-        int32_t t = record_topics[idx];
-        int g = last_sticky;
-        if (n_sticky == 0 || sticky_topic[g] != t) {
-          for (g = 0; g < n_sticky && sticky_topic[g] != t; g++) {}
-          if (g == n_sticky && n_sticky < MAX_GROUPS) {
-            sticky_topic[g] = t;
-            sticky_part[g] = sticky_partition(p, t);
-            n_sticky++;
-          }
-          if (g < n_sticky) last_sticky = g;
-        }
-        partition = g < n_sticky ? sticky_part[g] : RD_KAFKA_PARTITION_UA;
-      }
-      rd_kafka_headers_t *hdrs = NULL;
-      if (with_headers) {
-        hdrs = rd_kafka_headers_new((size_t)nh + 1);
-        for (int j = 0; j < nh; j++) {
-          if (hbounds[j] == NULL) rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j], (ssize_t)hlens[j]);
-          else rd_kafka_header_add(hdrs, hnames[j], -1, hvals[j] + hbounds[j][2 * idx], (ssize_t)hbounds[j][2 * idx + 1]);
-        }
-        if (offset_name) {
-          int len = format_offset(offbuf, offsets[idx]);
-          rd_kafka_header_add(hdrs, offset_name, -1, offbuf, len);
-        }
-      }
-      void *opaque = (void *)(uintptr_t)(((uint64_t)(uint32_t)ticket << 32) | (uint32_t)idx);
-      rd_kafka_resp_err_t err = rd_kafka_producev(
-          p->rk, RD_KAFKA_V_RKT(record_topics == NULL ? rkt : p->topics[record_topics[idx]]), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE((void *)(data + bounds[2 * idx]), bounds[2 * idx + 1]), RD_KAFKA_V_KEY(RECORD_KEY(idx), RECORD_KEY_LEN(idx)),
-          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_TIMESTAMP((int64_t)ts_ms), RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-        imm[1 + 2 * imm[0]] = idx;
-        imm[2 + 2 * imm[0]] = err;
-        imm[0]++;
-      } else {
-        queued_msgs++;
-        queued_bytes += bounds[2 * idx + 1];
-      }
-      consumed++;
+    /* Records with headers: batched, in runs of records that surely fit message.max.bytes
+     * with their headers; one that may not goes alone through rd_kafka_producev. Records keep
+     * their order, and a run stopped by a full queue stops the call (a prefix). */
+    while (consumed < count) {
+      int32_t from = first + consumed;
+      int run = 0;
+      while (run < count - consumed && fits_with_headers(p, &c, from + run)) run++;
+      int want = run > 0 ? run : 1;
+      int n = run > 0 ? produce_batched(p, &c, from, run, msgs) : produce_each(p, &c, from, 1);
+      consumed += n;
+      if (n < want) break;
     }
-    count_queued(p, queued_msgs, queued_bytes);
   }
-  for (int j = 0; j < nh; j++) free(hnames[j]);
-  free(offset_name);
+  header_spec_free(&h);
   napi_create_int32(env, consumed, &out);
   return out;
-#undef RECORD_KEY
-#undef RECORD_KEY_LEN
 }
 
 /* ---------------------------------------------------------------- metadata (readiness, connect) */

@@ -315,6 +315,15 @@ class NativeBatchProducer implements BatchProducer {
     return this.closing;
   }
 
+  /**
+   * Tests: produce() with every record stamped `timestampMs`. Such records go one by one
+   * through rd_kafka_producev (rd_kafka_produce_batch stamps records itself), librdkafka
+   * partitioning each: the reference the batched paths are checked against.
+   */
+  produceStamped(timestampMs: number, topic: RecordTopics, ticket: number, first: number, count: number, data: ArrayBufferLike | Uint8Array, bounds: Uint32Array, key: RecordKeys, headers: HeaderSpec | null, offsets: Float64Array | null): number {
+    return this.native.produce(topic, ticket, first, count, data, bounds, key, headers, offsets, timestampMs);
+  }
+
   /** Tests: librdkafka fabricates a fatal error (returns its error code, 0 on success). */
   testFatalError(code: number, reason: string): number {
     return this.native.testFatalError(code, reason);
