@@ -61,6 +61,8 @@ export async function resolveStart(handle: FileHandle, start: StartPoint, follow
       return { kind: 'skip', reason: `checkpoint does not match (${mismatch})`, size };
     } else if (!mismatchTold) {
       return { kind: 'mismatch', resume, reason: mismatch, size };
+    } else {
+      epoch = epochAfterMismatch(resume);
     }
   } else if (start.fallback === 'skip') {
     return { kind: 'skip', reason: 'nothing to resume', size };
@@ -71,4 +73,17 @@ export async function resolveStart(handle: FileHandle, start: StartPoint, follow
   const unreadSince = fromScratch ? unreadSinceAtStart(start.resume, followedAt, bornAtMs(stat)) : null;
   const marker = position === 0 ? null : position === start.resume?.offset ? start.resume.marker : await markerAt(handle, position);
   return { kind: 'start', position, epoch, size, head, marker, path, unreadSince };
+}
+
+/**
+ * The epoch a reader starts in when its resume point no longer matches the file (truncated or
+ * replaced since it was taken): the next one, as for a truncation found while reading. The bytes
+ * the resume point counted belong to its epoch — its copytruncate copy holds them, and the copy's
+ * registry entry follows acknowledgements of the original in that epoch (copiesHolding). Read
+ * from 0 in the same epoch, the file's new content was taken for the copy's: the copy's entry got
+ * the new first bytes, matched nothing at the next start, and the copy was read again from 0
+ * (soak --gap 1.5 seed 2907: 1,260 lines twice after a clean stop).
+ */
+export function epochAfterMismatch(resume: ResumePoint): number {
+  return (resume.epoch ?? 0) + 1;
 }
