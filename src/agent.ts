@@ -11,8 +11,8 @@ import { FileActivity } from './metrics/file-activity.js';
 import type { FileLag } from './metrics/metrics.js';
 import { OffsetRegistry } from './registry/offset-registry.js';
 import { startPipelineTrace, type PipelineTrace } from './daemon/pipeline-trace.js';
-import { checkpointAt, checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
-import { registrationEntry } from './core/registration.js';
+import { checkpointPosition, type FilePosition, type SourceFile } from './core/file.js';
+import { acknowledgementEntries, registrationEntry } from './core/registration.js';
 import { OffsetTracker } from './core/offset-tracker.js';
 import { startMockCluster, type MockCluster } from './shipper/mock-cluster.js';
 import { loadNativeProducer } from './shipper/native-producer.js';
@@ -142,16 +142,7 @@ export class Agent {
       log: this.log,
       stats: this.shipperStats,
       onCommit: (source, pos) => {
-        const verdict = tracker.acknowledged(source, pos);
-        if (verdict === 'stale') return;
-        const checkpoint = checkpointAt(source, pos, Date.now(), tracker.get(source.identity)?.seenAt);
-        registry.commit(verdict === 'deleted' ? { ...checkpoint, deleted: true } : checkpoint);
-        // A copytruncate copy holds the same bytes up to where its original stood: until its own
-        // lines are acknowledged, its entry follows the original's (a crash then re-reads the
-        // copy from there, and a clean stop re-reads nothing).
-        for (const copy of tracker.copiesHolding(source.identity, pos)) {
-          registry.commit({ identity: copy.identity, fingerprint: pos.fingerprint, input: copy.input, path: copy.path, offset: pos.offset, marker: pos.offset > 0 ? pos.marker : null, lastSeen: Date.now() });
-        }
+        for (const entry of acknowledgementEntries(tracker, source, pos, Date.now())) registry.commit(entry);
       },
     });
   }

@@ -146,7 +146,7 @@ describe('OffsetTracker: a copytruncate copy stays one across a reload until its
   const acknowledged = { offset: 20_457, fingerprint: print(1024), marker };
   const handedOver = { offset: 24_885, fingerprint: print(1024), marker: { len: 64, hash: 'm2' } };
   const originalAcked = (offset: number) => ({ offset, fingerprint: print(1024), marker, epoch: 0 });
-  const holding = (tracker: OffsetTracker, offset: number): number[] => tracker.copiesHolding(identity, originalAcked(offset)).map((c) => c.identity.ino);
+  const holding = (tracker: OffsetTracker, offset: number): number[] => tracker.copiesHolding(source(1), originalAcked(offset)).map((c) => c.identity.ino);
   test('announced, its reader not begun: the original\'s acknowledgements reach its entry', () => {
     const tracker = new OffsetTracker();
     tracker.announce(copySource(1), acknowledged, handedOver, 142_600, copyOf);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AckWindow, type CommittedPosition } from '../src/shipper/ack-window.js';
 import { OffsetTracker } from '../src/core/offset-tracker.js';
+import { acknowledgementEntries } from '../src/core/registration.js';
 import type { SourceFile } from '../src/core/file.js';
 import { batch, source } from './helpers/shipper-fixtures.js';
 
@@ -60,7 +61,7 @@ test('seed 2203: the copy announced behind a stall moves to the original\'s last
   // reader started over at 0 (epoch 1) and handed 170 bytes over; the copy was found and
   // announced at 135,279 (its reader never began: the gate stayed closed until a SIGTERM). After
   // the stall, the epoch-1 batch was acknowledged before the last epoch-0 one. The agent's
-  // commit path (Agent.createShipper: tracker.acknowledged, then copiesHolding) must see 135,423.
+  // commit path (Agent.createShipper: acknowledgementEntries) must see 135,423.
   const original: SourceFile = { key: '1:2:7', identity: source.identity, input: 'app', path: '/var/log/w3.log' };
   const copy: SourceFile = { key: '1:3:8', identity: { dev: 1, ino: 3 }, input: 'app', path: '/var/log/w3.log' };
   const tracker = new OffsetTracker();
@@ -78,8 +79,7 @@ test('seed 2203: the copy announced behind a stall moves to the original\'s last
   tracker.announce(copy, at, { ...at, offset: 135_423, marker: { len: 64, hash: 'm135423' } }, 400_475, { identity: original.identity, epoch: 0, upTo: 135_423 });
   const copyEntry: number[] = [];
   const onCommit = (s: SourceFile, pos: CommittedPosition): void => {
-    if (tracker.acknowledged(s, pos) === 'stale') return;
-    for (const c of tracker.copiesHolding(s.identity, pos)) if (c.identity.ino === copy.identity.ino) copyEntry.push(pos.offset);
+    for (const entry of acknowledgementEntries(tracker, s, pos, 0)) if (entry.identity.ino === copy.identity.ino) copyEntry.push(entry.offset);
   };
   const p1 = w.complete(refill, onCommit);
   if (p1) onCommit(original, p1);

@@ -142,6 +142,12 @@ export interface CopyOrigin {
   identity: FileIdentity;
   epoch: number;
   upTo: number;
+  /**
+   * The readers (SourceFile keys) of the original that read those bytes, as far as known when the
+   * copy was found: their acknowledgements are the copy's, also once a successor restarted the
+   * original from 0 and calls them stale (see copiesHolding).
+   */
+  readBy?: readonly string[];
 }
 
 /** A follow announced whose reader has not begun (OffsetTracker.announce). */
@@ -349,13 +355,26 @@ export class OffsetTracker {
   }
 
   /**
-   * Copies of `original` that none of their own lines were acknowledged of yet, and that hold
-   * `position` (an acknowledged position of the original): the registry may hold it for them.
-   * Also copies announced whose reader has not begun (its gate closed, or a reload came first).
+   * Copies of `source`'s file that none of their own lines were acknowledged of yet, and that
+   * hold `position` (an acknowledged position of it, from `source`'s batches): the registry may
+   * hold it for them. Also copies announced whose reader has not begun (its gate closed, or a
+   * reload came first). An acknowledgement the file's record calls stale counts for the copies
+   * its reader read the bytes of (`CopyOrigin.readBy`): a reload's successor restarted the file
+   * from 0 (it no longer held the hand-over) — its predecessor's batches, in flight behind a
+   * stalled Kafka, were acknowledged after that, and the copy's entry stayed where it was
+   * registered: a clean restart read the rest of the copy again (soak --gap 1.5 seed 2907).
    */
-  copiesHolding(original: FileIdentity, position: FilePosition): HoldingCopy[] {
+  copiesHolding(source: SourceFile, position: FilePosition): HoldingCopy[] {
+    const original = source.identity;
+    const record = this.files.get(identityKey(original));
+    const current = record === undefined || record.owns(source);
     const holds = (origin: CopyOrigin | null): boolean =>
-      origin !== null && origin.identity.dev === original.dev && origin.identity.ino === original.ino && origin.epoch === (position.epoch ?? 0) && position.offset <= origin.upTo;
+      origin !== null &&
+      origin.identity.dev === original.dev &&
+      origin.identity.ino === original.ino &&
+      origin.epoch === (position.epoch ?? 0) &&
+      position.offset <= origin.upTo &&
+      (current || origin.readBy?.includes(source.key) === true);
     const out: HoldingCopy[] = [];
     for (const record of this.files.values()) {
       if (record.acknowledgedPosition === null && holds(record.copyOf)) out.push(record);

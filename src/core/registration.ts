@@ -4,6 +4,7 @@
 // after a crash knows the file even if its reader never got to read it.
 
 import { checkpointAt, type Checkpoint, type FilePosition, type SourceFile } from './file.js';
+import type { OffsetTracker } from './offset-tracker.js';
 
 /**
  * The entry to commit for a file followed from `from` whose registry may hold `at`, given the
@@ -33,4 +34,27 @@ export function registrationEntry(
 ): Checkpoint | null {
   if (existing !== undefined && existing.deleted !== true && existing.offset > 0 && existing.offset === from.offset) return null;
   return checkpointAt(file, at, now, seenAt);
+}
+
+/**
+ * Kafka acknowledged everything before `position` of `source`'s file: recorded in the tracker,
+ * and the entries the registry persists for it — the file's own (marked deleted when it was
+ * deleted and closed since; none when the acknowledgement is stale: the file's identity is
+ * another reader's now, see OffsetTracker.acknowledged) and those of its copytruncate copies
+ * holding the position. A copy holds the same bytes up to where its original stood: until its
+ * own lines are acknowledged its entry follows the original's (a crash then re-reads the copy
+ * from there, and a clean stop re-reads nothing) — also on acknowledgements stale to the
+ * original, of bytes the copy holds (soak --gap 1.5 seed 2907, see copiesHolding).
+ */
+export function acknowledgementEntries(tracker: OffsetTracker, source: SourceFile, position: FilePosition, now: number): Checkpoint[] {
+  const verdict = tracker.acknowledged(source, position);
+  const entries: Checkpoint[] = [];
+  if (verdict !== 'stale') {
+    const own = checkpointAt(source, position, now, tracker.get(source.identity)?.seenAt);
+    entries.push(verdict === 'deleted' ? { ...own, deleted: true } : own);
+  }
+  for (const copy of tracker.copiesHolding(source, position)) {
+    entries.push({ identity: copy.identity, fingerprint: position.fingerprint, input: copy.input, path: copy.path, offset: position.offset, marker: position.offset > 0 ? position.marker : null, lastSeen: now });
+  }
+  return entries;
 }

@@ -38,6 +38,14 @@ export class KnownFiles {
     return checkpoint === undefined || checkpoint.deleted === true ? undefined : { ...checkpointPosition(checkpoint), path: checkpoint.path };
   }
 
+  /**
+   * The readers (SourceFile keys) of the file's positions the tracker knows — the last hand-over
+   * is theirs: a copy found continuing it holds what they read (CopyOrigin.readBy).
+   */
+  readersOf(identity: FileIdentity): readonly string[] {
+    return this.tracker.get(identity)?.keys ?? [];
+  }
+
   /** The registry's acknowledged position of a file (not of a deleted one). */
   checkpointOf(identity: FileIdentity): ResumePoint | undefined {
     const checkpoint = this.checkpoints.get(identity);

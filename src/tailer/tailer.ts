@@ -313,7 +313,7 @@ export class Tailer {
    * stood; `at.acknowledgedUpTo`: how far in the copy the original's lines are acknowledged.
    */
   private followCopy(copy: DirectoryFile, livePath: string, input: InputConfig, original: FileIdentity, at: { resume: ResumePoint; before: ResumePoint; acknowledgedUpTo: FilePosition }): void {
-    const copyOf = { identity: original, epoch: at.before.epoch ?? 0, upTo: at.before.offset };
+    const copyOf = { identity: original, epoch: at.before.epoch ?? 0, upTo: at.before.offset, readBy: this.known.readersOf(original) };
     const start = { resume: at.resume, fallback: 'skip' as const, acknowledgedUpTo: at.acknowledgedUpTo, copyOf };
     this.followed.follow({ identity: copy.identity, input, livePath, currentPath: copy.path, state: 'rotated', start }).reader.observed(copy.stat);
   }
