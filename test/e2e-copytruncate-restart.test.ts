@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
 import { committedOffset } from './helpers/committed.js';
-import { agentYaml, numberedLines, tally, tempDir } from './helpers/configs.js';
+import { agentYaml, freePort, numberedLines, tally, tempDir } from './helpers/configs.js';
 
 describe('a copytruncate copy read to its end is not read again after a clean restart', () => {
   let cluster: TestCluster;
@@ -80,6 +80,59 @@ describe('a copytruncate copy read to its end is not read again after a clean re
         [`${live}.1`, `${live}.2`].map((file) => ({ file, committed: statSync(file).size })),
       );
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the soak\'s scene: behind a stalled Kafka, copytruncated while its reader waits for the gate, a reload, a clean stop, copytruncated again: the copy is not read again', async () => {
+    const dir = tempDir('copy-reload');
+    const live = join(dir, 'app.log');
+    const topic = 'copy.reload';
+    const port = await freePort();
+    const yaml = agentYaml({
+      dir,
+      bootstrap: cluster.bootstrap,
+      metrics: `127.0.0.1:${port}`,
+      inputs: `  - id: app\n    paths: ["${live}"]\n    start_at: beginning\n    topic: "${topic}"`,
+      // A small in-flight budget: the stall closes the gate with the reader's lines in flight.
+      kafka: '  max_in_flight_bytes: 4KiB\n  flush: {max_bytes: 1KiB}',
+      registry: '  flush_interval: 100ms',
+    });
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    };
+    const persisted = (file: string): boolean => committedOffset(dir, file) === statSync(file).size;
+    try {
+      writeFileSync(live, numberedLines('r', 0, 100));
+      let agent = AgentProcess.start(dir, yaml);
+      try {
+        await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
+        await until(async () => (await cluster.count(topic)) >= 100 && persisted(live), 20_000, 'the first 100 lines shipped and persisted');
+        cluster.stall();
+        await cluster.stalled();
+        appendFileSync(live, numberedLines('r', 100, 300));
+        await until(async () => (await metric('logship_lines_read_total')) === 300 && (await metric('logship_in_flight_bytes')) >= 4096, 20_000, 'read, in flight, the gate closed');
+        // The reader waits for the gate: it does not see the truncation before the reload.
+        copyFileSync(live, `${live}.1`);
+        truncateSync(live, 0);
+        appendFileSync(live, numberedLines('r', 300, 320));
+        const before = new Set(agent.logs);
+        agent.child.kill('SIGHUP');
+        await agent.waitForLog((e) => !before.has(e) && e.msg === 'configuration reloaded', 20_000, 'the reload');
+        cluster.resume();
+        await until(async () => (await cluster.count(topic)) >= 320 && persisted(live), 20_000, '320 lines shipped, the refilled file persisted');
+        assert.equal((await agent.stop('SIGTERM')).code, 0);
+      } finally {
+        cluster.resume();
+        await agent.stop('SIGKILL');
+      }
+      copytruncate(live);
+      appendFileSync(live, numberedLines('r', 320, 340));
+      await run(dir, yaml, '340 lines shipped, the live file and the old copy persisted', async () => (await cluster.count(topic)) >= 340 && persisted(live) && persisted(`${live}.2`));
+      assertEachOnce(tally((await cluster.consume(topic)).map((r) => r.value), 'r'), 340);
+    } finally {
+      cluster.resume();
       rmSync(dir, { recursive: true, force: true });
     }
   });
