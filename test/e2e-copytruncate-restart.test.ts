@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
+import { scrapeMetric } from './helpers/metrics-scrape.js';
 import { committedOffset } from './helpers/committed.js';
 import { agentYaml, freePort, numberedLines, tally, tempDir } from './helpers/configs.js';
 
@@ -98,10 +99,7 @@ describe('a copytruncate copy read to its end is not read again after a clean re
       kafka: '  max_in_flight_bytes: 4KiB\n  flush: {max_bytes: 1KiB}',
       registry: '  flush_interval: 100ms',
     });
-    const metric = async (name: string): Promise<number> => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    };
+    const metric = (name: string): Promise<number> => scrapeMetric(port, name);
     const persisted = (file: string): boolean => committedOffset(dir, file) === statSync(file).size;
     try {
       writeFileSync(live, numberedLines('r', 0, 100));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AgentProcess, until } from './helpers/agent-process.js';
 import { TestCluster } from './helpers/cluster.js';
+import { scrapeMetric } from './helpers/metrics-scrape.js';
 import { agentYaml, numberedLines, tally, tempDir } from './helpers/configs.js';
 import type { TimedRecord } from './soak/kafka-readback.js';
 import { countByKind, FAULT_KINDS, planFaults } from './soak/plan.js';
@@ -317,10 +318,7 @@ describe('soak findings', () => {
         kafka: '  max_in_flight_bytes: 4KiB\n  flush: {max_bytes: 1KiB}',
         registry: '  flush_interval: 100ms',
       });
-      const metric = async (name: string): Promise<number> => {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-      };
+      const metric = (name: string): Promise<number> => scrapeMetric(port, name);
       const agent = AgentProcess.start(dir, yaml);
       try {
         await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
