@@ -176,6 +176,7 @@ test('logship status shows the lag accumulated behind a stalled broker, then non
     await until(async () => (await status()).lag === 0, 20_000, 'no lag before the stall');
     const before = statSync(file).size;
     cluster.stall();
+    await cluster.stalled(); // SIGSTOP is asynchronous: no broker may acknowledge what follows
     try {
       appendFileSync(file, numberedLines('s', 100, 600));
       const behind = statSync(file).size - before;

@@ -99,6 +99,7 @@ test('logship top under tmux: both files with rising counts, sorting by rate and
 
     // A stalled cluster and a burst into the slow file: l puts the slow file first, by lag.
     cluster.stall();
+    await cluster.stalled(); // SIGSTOP is asynchronous: no broker may acknowledge what follows
     try {
       appendFileSync(slow, numberedLines('burst', 0, 20_000));
       await tmux('send-keys', '-t', 'top', 'l');

@@ -324,6 +324,9 @@ describe('soak findings', () => {
         await agent.waitForLog((e) => e.msg === 'logship running', 20_000, 'agent start');
         await until(async () => (await cluster.count('finding.deleted')) >= 100, 20_000, 'the first lines');
         cluster.stall();
+        // SIGSTOP is asynchronous: a broker thread still running could acknowledge the next lines,
+        // and the gate would never close (seen once beside a soak, load 4).
+        await cluster.stalled();
         appendFileSync(log, numberedLines('x', 100, 300));
         await until(async () => (await metric('logship_lines_read_total')) === 300 && (await metric('logship_in_flight_bytes')) >= 4096, 20_000, 'the gate closed');
         // Read by nobody yet: the gate is closed. Then the file is deleted, and the agent reloaded.
