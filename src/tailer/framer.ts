@@ -121,6 +121,11 @@ export function framedData(out: FramedLines): Buffer {
   return data;
 }
 
+/** Is `chunk` already the bytes of `data` from `at` on (the same memory, not a copy)? */
+function inPlace(chunk: Buffer, data: Buffer, at: number): boolean {
+  return chunk.byteOffset === data.byteOffset + at && chunk.buffer === data.buffer;
+}
+
 /**
  * The lines of the push under way, shared by every framer (framing is synchronous, so pushes
  * never interleave): they reach the push's FramedLines in one copy at its end, instead of
@@ -182,7 +187,9 @@ export class LineFramer {
    * Frames `chunk` (the bytes at `position`). Emitted lines never alias `chunk`, so the caller
    * may reuse it as soon as this returns. They are bounds into `into` (pendingBytes +
    * chunk.length bytes: the carried bytes, then the chunk's, are copied there), a fresh buffer
-   * by default; the caller's pooled read chunk otherwise (chunk-pool.ts).
+   * by default; the caller's pooled read chunk otherwise (chunk-pool.ts). A chunk that already
+   * is where it goes in `into` (read there: LinePipeline.pushRead) is not copied; only the
+   * carried bytes are, in front of it.
    */
   push(chunk: Buffer, out: FramedLines, into?: Buffer): void {
     if (chunk.length === 0) return;
@@ -191,7 +198,7 @@ export class LineFramer {
     const data = into ?? Buffer.allocUnsafe(carried + chunk.length);
     if (data.length !== carried + chunk.length) throw new RangeError(`framing needs ${carried + chunk.length} bytes, given ${data.length}`);
     if (this.carry !== null) this.carry.copy(data, 0);
-    chunk.copy(data, carried);
+    if (!inPlace(chunk, data, carried)) chunk.copy(data, carried);
     const dataStart = this.carryStart;
     this.pos += chunk.length;
 
