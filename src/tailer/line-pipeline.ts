@@ -259,11 +259,13 @@ export class LinePipeline {
     const chunk = target.readBytes(bytesRead);
     const carried = target.carried;
     const taken = target.taken;
+    const capacity = taken.chunk?.bytes.length ?? taken.bytes.length;
     // Framed elsewhere since the target was made (nothing does that during a read; cheap to check).
-    if (carried !== this.framer.pendingBytes || taken.chunk === null || (carried + bytesRead) * POOLED_FRACTION < taken.chunk.bytes.length) return this.push(chunk);
+    if (carried !== this.framer.pendingBytes || (carried + bytesRead) * POOLED_FRACTION < capacity) return this.push(chunk);
     const framed = emptyLines();
     this.framer.push(chunk, framed, taken.bytes.subarray(target.lead, target.lead + carried + bytesRead));
-    return this.pooledOutput(framed, taken.chunk, taken.chunk.hold());
+    // Past the pool's bound the target is a plain buffer: V8 frees it, nothing to hold.
+    return taken.chunk === null ? this.finish(framed) : this.pooledOutput(framed, taken.chunk, taken.chunk.hold());
   }
 
   /** Framed lines of a pooled read through the stages; `hold`, this push's hold on `chunk`, is released or kept by a stage. */
