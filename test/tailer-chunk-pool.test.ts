@@ -111,7 +111,7 @@ interface Shipped {
  * flushed. With a poison pool any view left over reads marker bytes; with a reusing pool it
  * reads a later read's bytes. Either way the values differ from the pipeline's without a pool.
  */
-function ship(yaml: string, reads: readonly Buffer[], pool: ChunkPool | null, inPlace = false): Shipped {
+function ship(yaml: string, reads: readonly Buffer[], pool: ChunkPool | null): Shipped {
   const p = new LinePipeline(inputWith(yaml), new TailerCounters(), pool);
   p.reset(0);
   const shipped: Shipped = { values: [], ends: [], json: [] };
@@ -121,26 +121,11 @@ function ship(yaml: string, reads: readonly Buffer[], pool: ChunkPool | null, in
     shipped.json.push(...(out.details?.json ?? []));
     out.chunk?.release();
   };
-  let position = 0;
-  const file = Buffer.concat(reads);
   for (const read of reads) {
-    if (inPlace) {
-      // As the reader does: the read lands in the pipeline's target, after the (up to 5) bytes
-      // before the position it reads with it; the reader's hold ends after the push.
-      const before = file.subarray(Math.max(0, position - 5), position);
-      const target = p.readTarget(before.length, read.length + 3);
-      assert.ok(target !== null);
-      before.copy(target.bytes, target.readAt);
-      read.copy(target.bytes, target.readAt + before.length);
-      take(p.pushRead(target, read.length));
-      target.release();
-    } else {
-      // The reader's read buffer is reused for the next read: the pipeline must copy it.
-      const buffer = Buffer.from(read);
-      take(p.push(buffer));
-      buffer.fill(0x21);
-    }
-    position += read.length;
+    // The reader's read buffer is reused for the next read: the pipeline must copy it.
+    const buffer = Buffer.from(read);
+    take(p.push(buffer));
+    buffer.fill(0x21);
   }
   for (const out of p.flush(true)) take(out);
   return shipped;
@@ -207,13 +192,6 @@ describe('LinePipeline over pooled chunks: every value intact though each batch 
         assert.deepEqual(ship(c.yaml, reads(c.text, size), reusing), expected, 'reused chunks: no view of a released chunk');
         assert.equal(reusing.lentCount, 0);
         if (reads(c.text, size).length > 2 && size >= 16) assert.ok(reusing.reused > 0, 'chunks were reused');
-        // Reads landing in the chunk (LinePipeline.readTarget / pushRead), framed there without a copy.
-        const poisonInPlace = new ChunkPool({ capacity: 64 << 10, max: 8, poison: true });
-        assert.deepEqual(ship(c.yaml, reads(c.text, size), poisonInPlace, true), expected, 'read in place, poisoned chunks');
-        assert.equal(poisonInPlace.lentCount, 0, 'every chunk released, the reads\' own holds too');
-        const reusingInPlace = new ChunkPool({ capacity: 4 * size, max: 8 });
-        assert.deepEqual(ship(c.yaml, reads(c.text, size), reusingInPlace, true), expected, 'read in place, reused chunks');
-        assert.equal(reusingInPlace.lentCount, 0);
       });
     }
   }
@@ -232,32 +210,6 @@ describe('LinePipeline over pooled chunks: every value intact though each batch 
     next.chunk!.release();
     assert.equal(pool.lentCount, 0);
     assert.equal(pool.freeCount, 2);
-  });
-
-  test('a read in place is framed where it landed: its batch views the chunk it was read into, the carried bytes copied in front', () => {
-    const pool = new ChunkPool({ capacity: 64, max: 4 });
-    const p = new LinePipeline(inputWith('topic: t'), new TailerCounters(), pool);
-    p.reset(0);
-    const first = p.readTarget(0, 30)!;
-    const firstRead = Buffer.from('aaaaaaaaaa\nbbbbbbbbbb\ncccc');
-    firstRead.copy(first.bytes, first.readAt);
-    const out = p.pushRead(first, firstRead.length);
-    assert.equal(out.data.buffer, first.bytes.buffer, 'no copy: the lines are in the chunk read into');
-    assert.deepEqual(linesOf(out).map(String), ['aaaaaaaaaa', 'bbbbbbbbbb']);
-    // The next read re-reads 2 bytes before the position with its new bytes ("cc" of the carried "cccc").
-    const second = p.readTarget(2, 30)!;
-    const secondRead = Buffer.from('ccdd\neeeeeeeeeeeeeeee\n');
-    secondRead.copy(second.bytes, second.readAt);
-    first.release();
-    const next = p.pushRead(second, secondRead.length - 2);
-    second.release();
-    assert.equal(next.data.buffer, second.bytes.buffer);
-    assert.deepEqual(linesOf(next).map(String), ['ccccdd', 'eeeeeeeeeeeeeeee']);
-    assert.deepEqual(next.ends, [29, 46]);
-    assert.equal(pool.lentCount, 2, 'each batch still holds its chunk');
-    out.chunk!.release();
-    next.chunk!.release();
-    assert.equal(pool.lentCount, 0);
   });
 
   test('an open cri event keeps the chunk its pieces are in (held by the pipeline) until it is complete', () => {

@@ -121,11 +121,6 @@ export function framedData(out: FramedLines): Buffer {
   return data;
 }
 
-/** Is `chunk` already the bytes of `data` from `at` on (the same memory, not a copy)? */
-function inPlace(chunk: Buffer, data: Buffer, at: number): boolean {
-  return chunk.byteOffset === data.byteOffset + at && chunk.buffer === data.buffer;
-}
-
 /**
  * The lines of the push under way, shared by every framer (framing is synchronous, so pushes
  * never interleave): they reach the push's FramedLines in one copy at its end, instead of
@@ -148,8 +143,6 @@ export class LineFramer {
   /** Pieces cut by max_line_bytes so far (tells whether a push cut any). */
   private pieces = 0;
   private readonly newlineByte: number;
-  /** The carriage return's byte when newline and carriage return are one byte each (frameSingleByte), else -1. */
-  private readonly crByte: number;
   private readonly carryLimit: number;
   /** Lines in `out` before this push, and lines of this push so far (in lineBounds/lineEnds). */
   private outLines = 0;
@@ -162,7 +155,6 @@ export class LineFramer {
   ) {
     if (maxLineBytes < rules.unit) throw new RangeError(`max_line_bytes must be at least ${rules.unit}`);
     this.newlineByte = rules.newline[0]!;
-    this.crByte = rules.unit === 1 && rules.newline.length === 1 && rules.carriageReturn.length === 1 ? rules.carriageReturn[0]! : -1;
     // One extra CR is allowed so that a line of exactly max_line_bytes followed by "\r" and a
     // "\n" in the next read is not cut.
     this.carryLimit = maxLineBytes + rules.carriageReturn.length;
@@ -190,9 +182,7 @@ export class LineFramer {
    * Frames `chunk` (the bytes at `position`). Emitted lines never alias `chunk`, so the caller
    * may reuse it as soon as this returns. They are bounds into `into` (pendingBytes +
    * chunk.length bytes: the carried bytes, then the chunk's, are copied there), a fresh buffer
-   * by default; the caller's pooled read chunk otherwise (chunk-pool.ts). A chunk that already
-   * is where it goes in `into` (read there: LinePipeline.pushRead) is not copied; only the
-   * carried bytes are, in front of it.
+   * by default; the caller's pooled read chunk otherwise (chunk-pool.ts).
    */
   push(chunk: Buffer, out: FramedLines, into?: Buffer): void {
     if (chunk.length === 0) return;
@@ -201,7 +191,7 @@ export class LineFramer {
     const data = into ?? Buffer.allocUnsafe(carried + chunk.length);
     if (data.length !== carried + chunk.length) throw new RangeError(`framing needs ${carried + chunk.length} bytes, given ${data.length}`);
     if (this.carry !== null) this.carry.copy(data, 0);
-    if (!inPlace(chunk, data, carried)) chunk.copy(data, carried);
+    chunk.copy(data, carried);
     const dataStart = this.carryStart;
     this.pos += chunk.length;
 
@@ -212,12 +202,9 @@ export class LineFramer {
     const piecesBefore = this.pieces;
     this.begin(out);
     let lineStart = 0;
-    if (this.crByte !== -1) lineStart = this.frameSingleByte(data, base, dataStart, out);
-    else {
-      for (let nl = this.findNewline(data, dataStart, 0); nl !== -1; nl = this.findNewline(data, dataStart, lineStart)) {
-        this.emitLine(data, base, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
-        lineStart = nl + newlineLen;
-      }
+    for (let nl = this.findNewline(data, dataStart, 0); nl !== -1; nl = this.findNewline(data, dataStart, lineStart)) {
+      this.emitLine(data, base, dataStart, lineStart, this.contentEnd(data, lineStart, nl), dataStart + nl + newlineLen, LineFlag.None, out);
+      lineStart = nl + newlineLen;
     }
     const linesEnd = lineStart;
     while (data.length - lineStart > this.carryLimit) {
@@ -241,27 +228,6 @@ export class LineFramer {
     this.carry = null;
     this.carryStart = this.pos;
     return true;
-  }
-
-  /**
-   * The newline loop of push() for one-byte newlines and carriage returns (UTF-8, latin1): the
-   * same lines as the general loop, with the per-line work inline — one indexOf, one byte
-   * compared, three stores — because it runs for every line (measured: `contentEnd` and
-   * `emitLine` were not inlined, ~1 % of the JavaScript thread's samples besides indexOf).
-   * Returns where the unterminated rest starts.
-   */
-  private frameSingleByte(data: Buffer, base: number, dataStart: number, out: FramedLines): number {
-    const newline = this.newlineByte;
-    const cr = this.crByte;
-    const maxLineBytes = this.maxLineBytes;
-    let lineStart = 0;
-    for (let nl = data.indexOf(newline, 0); nl !== -1; nl = data.indexOf(newline, lineStart)) {
-      const contentEnd = nl > lineStart && data[nl - 1] === cr ? nl - 1 : nl;
-      if (contentEnd - lineStart > maxLineBytes || this.cutting) this.emitLine(data, base, dataStart, lineStart, contentEnd, dataStart + nl + 1, LineFlag.None, out);
-      else this.addLine(base + lineStart, contentEnd - lineStart, dataStart + nl + 1);
-      lineStart = nl + 1;
-    }
-    return lineStart;
   }
 
   private findNewline(data: Buffer, dataStart: number, from: number): number {

@@ -19,7 +19,7 @@ import { emptyEvents, type ContainerEvents, type LogStream } from '../lines/even
 import { LineFilter, LineFilterRules } from '../lines/filter.js';
 import { JsonFieldExtractor, jsonPathsOfInput, keyOnlyJsonPath } from '../lines/json-fields.js';
 import { lineCountersOf, type InputLineCounters } from '../lines/stats.js';
-import { type ChunkPool, POOLED_FRACTION, type ReadChunk, type TakenBytes } from './chunk-pool.js';
+import type { ChunkPool, ReadChunk } from './chunk-pool.js';
 import { createDecoder, type LineDecoder } from './decoder.js';
 import { emptyLines, framedData, type FramedLines, LineFramer } from './framer.js';
 import { MultilineJoiner } from './multiline.js';
@@ -44,37 +44,6 @@ export interface PipelineLines {
   through?: number;
   /** A hold on the pooled read chunk `data` views, for the batch made of these lines (see LineBatch.chunk). */
   chunk?: ChunkHold;
-}
-
-/**
- * A pooled chunk (or, past the pool's bound, a plain buffer) a read lands in: `readAt` is where
- * the read's `before` bytes go, its new bytes follow them, right behind where the carried bytes
- * will be copied (from `lead`). Its reader holds it until `release`.
- */
-export class ReadTarget {
-  constructor(
-    readonly taken: TakenBytes,
-    /** Where the framed bytes (carried, then read) start. */
-    readonly lead: number,
-    /** Bytes the framer carried when the target was made. */
-    readonly carried: number,
-    readonly readAt: number,
-  ) {}
-
-  get bytes(): Buffer {
-    return this.taken.bytes;
-  }
-
-  /** The new bytes of a read of `bytesRead` bytes after the `before` ones (in place, a view). */
-  readBytes(bytesRead: number): Buffer {
-    const from = this.lead + this.carried;
-    return this.taken.bytes.subarray(from, from + bytesRead);
-  }
-
-  /** The reader reads its bytes no more (the batch made of them holds the chunk on its own). */
-  release(): void {
-    this.taken.hold?.release();
-  }
 }
 
 /** A pooled chunk a stage still has views of after its push, and the pipeline's hold on it. */
@@ -229,51 +198,10 @@ export class LinePipeline {
     // made of them takes its own hold, a stage keeping views of it another.
     const taken = this.chunks.take(this.framer.pendingBytes + chunk.length);
     this.framer.push(chunk, framed, taken.bytes);
-    return this.pooledOutput(framed, taken.chunk, taken.hold);
-  }
-
-  /**
-   * Where the next read may land so that framing copies none of it (see pushRead): room for
-   * `before` bytes read with it (the reader's truncation check) and `wanted` bytes after the
-   * carried ones, in a pooled chunk. null without a pool: read elsewhere and push().
-   */
-  readTarget(before: number, wanted: number): ReadTarget | null {
-    if (this.chunks === null) return null;
-    const carried = this.framer.pendingBytes;
-    // The bytes before the position land over the carried ones' tail (the same bytes, when the
-    // file was not truncated), or before them in `lead` bytes of room.
-    const lead = Math.max(0, before - carried);
-    return new ReadTarget(this.chunks.take(lead + carried + wanted), lead, carried, lead + carried - before);
-  }
-
-  /**
-   * The lines completed by `bytesRead` bytes read into `target` at its `readAt` (after the
-   * `before` bytes it was made for): push() without the copy of the read into a chunk
-   * (measured ~4 % of the JavaScript thread's samples on the raw 1M-line shipment: a 256 KiB
-   * memmove per read into a chunk not in cache). A small read (the pool's rule: under a
-   * quarter of a chunk) is copied into a buffer of its size as push() does, so a few lines do
-   * not hold a whole chunk until they are acknowledged. The caller keeps its own hold on the
-   * target until it no longer reads the read's bytes (ReadTarget.release).
-   */
-  pushRead(target: ReadTarget, bytesRead: number): PipelineLines {
-    const chunk = target.readBytes(bytesRead);
-    const carried = target.carried;
-    const taken = target.taken;
-    const capacity = taken.chunk?.bytes.length ?? taken.bytes.length;
-    // Framed elsewhere since the target was made (nothing does that during a read; cheap to check).
-    if (carried !== this.framer.pendingBytes || (carried + bytesRead) * POOLED_FRACTION < capacity) return this.push(chunk);
-    const framed = emptyLines();
-    this.framer.push(chunk, framed, taken.bytes.subarray(target.lead, target.lead + carried + bytesRead));
-    // Past the pool's bound the target is a plain buffer: V8 frees it, nothing to hold.
-    return taken.chunk === null ? this.finish(framed) : this.pooledOutput(framed, taken.chunk, taken.chunk.hold());
-  }
-
-  /** Framed lines of a pooled read through the stages; `hold`, this push's hold on `chunk`, is released or kept by a stage. */
-  private pooledOutput(framed: FramedLines, chunk: ReadChunk | null, hold: ChunkHold | null): PipelineLines {
     const out = this.finish(framed);
-    this.holdData(out, chunk);
-    if (chunk !== null && this.parser?.viewsMemory(chunk.bytes.buffer) === true) this.kept.push({ chunk, hold: hold! });
-    else hold?.release();
+    this.holdData(out, taken.chunk);
+    if (taken.chunk !== null && this.parser?.viewsMemory(taken.chunk.bytes.buffer) === true) this.kept.push({ chunk: taken.chunk, hold: taken.hold! });
+    else taken.hold?.release();
     this.releaseKept(false);
     return out;
   }

@@ -19,7 +19,7 @@ import { BatchEmitter } from './batch-emitter.js';
 import type { ChunkPool } from './chunk-pool.js';
 import type { HandlePool } from './handle-pool.js';
 import { FINGERPRINT_MAX_BYTES, MARKER_MAX_BYTES, readAt, readHeadInto } from './identity.js';
-import { LinePipeline, type ReadTarget } from './line-pipeline.js';
+import { LinePipeline } from './line-pipeline.js';
 import type { ResumePoint, StartPoint } from './prospector.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { ReaderLifecycle } from './reader-life.js';
@@ -241,53 +241,34 @@ export class FileReader {
         const before = this.out.cursor.bytesBefore(chunkStart);
         const tailRead = chunks === 0 && fresh;
         const wanted = tailRead ? Math.min(chunkBytes, TAIL_READ_BYTES) : chunkBytes;
-        // A full read lands in a pooled chunk, where its lines stay (no copy); a tail read's few
-        // new lines in the read buffer (they are copied into a buffer of their size).
-        const target = tailRead ? null : this.lines.readTarget(before.length, wanted);
-        try {
-          const outcome = await this.readChunk(handle, target ?? { bytes: buffer, readAt: 0 }, target, before, wanted, chunkStart, tailRead);
-          if (outcome !== null) return outcome;
-        } finally {
-          target?.release();
+        const readTotal = tailRead
+          ? readSync(handle.fd, buffer, 0, before.length + wanted, chunkStart - before.length)
+          : (await handle.read(buffer, 0, before.length + wanted, chunkStart - before.length)).bytesRead;
+        // Stopped while reading: do not emit; these bytes are read again after a restart.
+        if (this.life.stopped) return STOPPED;
+        if (readTotal < before.length || buffer.compare(before, 0, before.length, 0, before.length) !== 0) return await this.truncated(handle);
+        const bytesRead = readTotal - before.length;
+        if (bytesRead === 0) {
+          this.sizeSeen = this.position;
+          return AT_EOF;
+        }
+        if (this.life.unreadSince !== null && chunkStart === 0) return { kind: 'unread-since', since: this.life.reportUnread() };
+        this.lastReadAt = this.ctx.now();
+        if (chunkStart + bytesRead > this.sizeSeen) this.sizeSeen = chunkStart + bytesRead;
+        this.ctx.counters.chunkRead(this.input.id, bytesRead);
+        const chunk = buffer.subarray(before.length, readTotal);
+        await this.out.emit(handle, this.currentSource, this.lines.push(chunk), chunk, chunkStart);
+        this.out.cursor.advance(chunk, chunkStart);
+        // Short of what was asked: the end of the file as of this read. What is written after it
+        // is reported by inotify (or found by a scan) and read by the next read.
+        if (bytesRead < wanted) {
+          this.sizeSeen = this.position;
+          return AT_EOF;
         }
       }
     } finally {
       this.ctx.buffers.give(buffer);
     }
-  }
-
-  /**
-   * One read of `wanted` bytes at `chunkStart`, the bytes `before` it with them (into `into` at
-   * its `readAt`), then its lines emitted: null to read on, else the read's outcome.
-   */
-  private async readChunk(handle: FileHandle, into: { bytes: Buffer; readAt: number }, target: ReadTarget | null, before: Buffer, wanted: number, chunkStart: number, tailRead: boolean): Promise<ReadOutcome | null> {
-    const { bytes, readAt: at } = into;
-    const readTotal = tailRead
-      ? readSync(handle.fd, bytes, at, before.length + wanted, chunkStart - before.length)
-      : (await handle.read(bytes, at, before.length + wanted, chunkStart - before.length)).bytesRead;
-    // Stopped while reading: do not emit; these bytes are read again after a restart.
-    if (this.life.stopped) return STOPPED;
-    if (readTotal < before.length || bytes.compare(before, 0, before.length, at, at + before.length) !== 0) return await this.truncated(handle);
-    const bytesRead = readTotal - before.length;
-    if (bytesRead === 0) {
-      this.sizeSeen = this.position;
-      return AT_EOF;
-    }
-    if (this.life.unreadSince !== null && chunkStart === 0) return { kind: 'unread-since', since: this.life.reportUnread() };
-    this.lastReadAt = this.ctx.now();
-    if (chunkStart + bytesRead > this.sizeSeen) this.sizeSeen = chunkStart + bytesRead;
-    this.ctx.counters.chunkRead(this.input.id, bytesRead);
-    const chunk = bytes.subarray(at + before.length, at + readTotal);
-    await this.out.emit(handle, this.currentSource, target === null ? this.lines.push(chunk) : this.lines.pushRead(target, bytesRead), chunk, chunkStart);
-    // Still the read's bytes: the target is held until the caller releases it.
-    this.out.cursor.advance(chunk, chunkStart);
-    // Short of what was asked: the end of the file as of this read. What is written after it
-    // is reported by inotify (or found by a scan) and read by the next read.
-    if (bytesRead < wanted) {
-      this.sizeSeen = this.position;
-      return AT_EOF;
-    }
-    return null;
   }
 
   /**
