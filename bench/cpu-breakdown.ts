@@ -97,7 +97,7 @@ async function main(): Promise<void> {
         inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}`,
         kafka: kafkaYaml(DEFAULT_PRODUCER),
       });
-      // With --perf, node writes /tmp/perf-<pid>.map so that perf names JIT-compiled JavaScript.
+      // With perf, node writes /tmp/perf-<pid>.map (kept after exit: delete it) so that perf names JIT-compiled JavaScript.
       const nodeArgs = [...(values.plain ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]), ...(values.perf || values['perf-shipment'] ? ['--perf-basic-prof'] : [])];
       const agent = AgentProcess.start(dir, yaml, {}, nodeArgs);
       const pid = agent.child.pid!;
