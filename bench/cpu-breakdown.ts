@@ -3,7 +3,7 @@
 // line, the main thread's V8 profile by code area, and — when `perf` is installed — samples of
 // every thread by shared object (librdkafka, lz4, libc, the kernel, node/V8 itself).
 //
-//   node dist/bench/cpu-breakdown.js [--runs N] [--lines N] [--perf] [--plain]
+//   node dist/bench/cpu-breakdown.js [--runs N] [--lines N] [--perf | --perf-shipment] [--plain]
 //
 // Each thread's CPU is also split at "logship running" (registry loaded, producer created, just
 // before the first read): the start-up, and the shipment after it — the per-line cost. --plain
@@ -11,9 +11,12 @@
 // before/after comparisons; medians over the runs close the output.
 //
 // perf attaches right after the spawn (`perf record -p`), so node's first milliseconds are
-// missed; start-up is measured on its own (bench/startup.ts).
+// missed; start-up is measured on its own (bench/startup.ts). --perf-shipment attaches at
+// "logship running" instead: samples of the shipment alone (the per-line cost). With perf the agent runs with
+// --perf-basic-prof, so perf names JIT-compiled JavaScript functions (`perf report --no-children
+// --sort sym --tid <pid>` for the JavaScript thread alone).
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -77,7 +80,7 @@ function printMedians(runs: Run[]): void {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, lines: { type: 'string', default: '1000000' }, perf: { type: 'boolean', default: false }, plain: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, lines: { type: 'string', default: '1000000' }, perf: { type: 'boolean', default: false }, 'perf-shipment': { type: 'boolean', default: false }, plain: { type: 'boolean', default: false } } });
   const work = mkdtempSync(join(os.tmpdir(), 'logship-breakdown-'));
   const cluster = await TestCluster.start(3);
   try {
@@ -94,13 +97,17 @@ async function main(): Promise<void> {
         inputs: `  - id: bench\n    paths: [${JSON.stringify(input.path)}]\n    start_at: beginning\n    topic: ${JSON.stringify(topic)}`,
         kafka: kafkaYaml(DEFAULT_PRODUCER),
       });
-      const agent = AgentProcess.start(dir, yaml, {}, values.plain ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]);
+      // With perf, node writes /tmp/perf-<pid>.map (kept after exit: delete it) so that perf names JIT-compiled JavaScript.
+      const nodeArgs = [...(values.plain ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]), ...(values.perf || values['perf-shipment'] ? ['--perf-basic-prof'] : [])];
+      const agent = AgentProcess.start(dir, yaml, {}, nodeArgs);
       const pid = agent.child.pid!;
       const perfData = join(dir, 'perf.data');
-      const perf = values.perf ? spawn('perf', ['record', '-q', '-F', '1999', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : null;
-      const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
+      const recordPerf = (): ChildProcess => spawn('perf', ['record', '-q', '-F', '1999', '-g', '-p', String(pid), '-o', perfData], { stdio: 'ignore' });
+      let perf = values.perf && !values['perf-shipment'] ? recordPerf() : null;
       const counter = new TopicCounter(cluster, topic);
       await agent.waitForLog((e) => e.msg === 'logship running', 60_000, '"logship running"');
+      if (values['perf-shipment']) perf = recordPerf();
+      const perfExited = perf === null ? Promise.resolve() : new Promise((resolve) => perf.once('exit', resolve));
       const atStart = threadCpu(pid);
       await waitForCount(counter, input.lines, 300_000);
       const threads = threadCpu(pid);
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
     printMedians(perRun);
   } finally {
     await cluster.stop();
-    if (!values.perf) rmSync(work, { recursive: true, force: true });
+    if (!values.perf && !values['perf-shipment']) rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -80,6 +80,22 @@ describe('LineFramer', () => {
     assert.equal(stats.splitLines, 1);
   });
 
+  test('a long line whose last piece ends in a later read is counted once, and so is the next long line', () => {
+    const { framer: f, stats } = framer(4);
+    const out = emptyLines();
+    f.push(Buffer.from('abcdefghij'), out); // cut twice, 'ij' carried
+    const next = emptyLines();
+    f.push(Buffer.from('k\nxy\n'), next); // the line ends here: 'ijk'
+    assert.deepEqual(texts(next), ['ijk', 'xy']);
+    assert.equal(next.whole, undefined, 'a read that starts with the rest of a cut line is not all whole lines');
+    f.push(Buffer.from('lmnopq\n'), next);
+    assert.deepEqual(texts(next), ['ijk', 'xy', 'lmno', 'pq']);
+    assert.equal(stats.splitLines, 2);
+    const after = emptyLines();
+    f.push(Buffer.from('r\ns\n'), after);
+    assert.ok(after.whole !== undefined, 'whole lines again once the cut line ended');
+  });
+
   test('a line of exactly max_line_bytes followed by CRLF across two reads is not cut', () => {
     const { framer: f, stats } = framer(4);
     const out = pushAll(f, [Buffer.from('abcd\r'), Buffer.from('\n')]);
