@@ -1177,6 +1177,25 @@ static size_t record_key_len(const produce_call *c, int32_t idx) {
   return c->key_bounds[2 * idx + 1] == UINT32_MAX ? 0 : (size_t)c->key_bounds[2 * idx + 1];
 }
 
+/* Record `idx` as rd_kafka_produce_batch's message `m` (zeroed by the caller): value, key, opaque. */
+static void set_message(rd_kafka_message_t *m, const produce_call *c, int32_t idx) {
+  m->payload = (void *)(c->data + c->bounds[2 * idx]);
+  m->len = c->bounds[2 * idx + 1];
+  m->key = record_key(c, idx);
+  m->key_len = record_key_len(c, idx);
+  m->_private = record_opaque(c, idx);
+}
+
+/* Record `idx` refused by librdkafka for another reason than a full queue: listed in `immediate`
+ * (index, code) for JavaScript, which skips, retries or dead-letters it. The callers keep
+ * imm[0] below IMMEDIATE_CAP. */
+static void refuse(producer *p, int32_t idx, int32_t err) {
+  int32_t *imm = p->immediate;
+  imm[1 + 2 * imm[0]] = idx;
+  imm[2 + 2 * imm[0]] = err;
+  imm[0]++;
+}
+
 /* librdkafka's bound of a v2 record's framing is RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD, 36 bytes
  * (rdkafka_proto.h): taken larger here, so that the check below stays conservative. */
 #define RECORD_WIRE_OVERHEAD 64
@@ -1273,22 +1292,13 @@ static int produce_grouped(producer *p, const produce_call *c, int32_t first, in
       for (int done = 0; done < group_size[g];) {
         int n = group_size[g] - done < SUB_BATCH ? group_size[g] - done : SUB_BATCH;
         memset(msgs, 0, (size_t)n * sizeof msgs[0]);
-        for (int j = 0; j < n; j++) {
-          int32_t idx = order[at + done + j];
-          msgs[j].payload = (void *)(c->data + bounds[2 * idx]);
-          msgs[j].len = bounds[2 * idx + 1];
-          msgs[j].key = record_key(c, idx);
-          msgs[j].key_len = record_key_len(c, idx);
-          msgs[j]._private = record_opaque(c, idx);
-        }
+        for (int j = 0; j < n; j++) set_message(&msgs[j], c, order[at + done + j]);
         int ok = rd_kafka_produce_batch(rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
         for (int j = 0; j < n; j++) {
           if (ok < n && msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             /* A full queue is not expected here (room was checked); if it happens anyway, the
              * record is refused retriably rather than left out of a prefix. */
-            imm[1 + 2 * imm[0]] = order[at + done + j];
-            imm[2 + 2 * imm[0]] = msgs[j].err;
-            imm[0]++;
+            refuse(p, order[at + done + j], msgs[j].err);
           } else {
             queued_msgs++;
             queued_bytes += msgs[j].len;
@@ -1338,12 +1348,7 @@ static int produce_batched(producer *p, const produce_call *c, int32_t first, in
     memset(msgs, 0, (size_t)n * sizeof msgs[0]);
     uint64_t bytes = 0;
     for (int j = 0; j < n; j++) {
-      int32_t idx = first + consumed + j;
-      msgs[j].payload = (void *)(c->data + c->bounds[2 * idx]);
-      msgs[j].len = c->bounds[2 * idx + 1];
-      msgs[j].key = record_key(c, idx);
-      msgs[j].key_len = record_key_len(c, idx);
-      msgs[j]._private = record_opaque(c, idx);
+      set_message(&msgs[j], c, first + consumed + j);
       bytes += msgs[j].len;
     }
     int ok = rd_kafka_produce_batch(run_rkt, partition, RD_KAFKA_MSG_F_COPY, msgs, n);
@@ -1359,9 +1364,7 @@ static int produce_batched(producer *p, const produce_call *c, int32_t first, in
         break;
       }
       if (msgs[j].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        imm[1 + 2 * imm[0]] = first + consumed;
-        imm[2 + 2 * imm[0]] = msgs[j].err;
-        imm[0]++;
+        refuse(p, first + consumed, msgs[j].err);
       } else {
         count_queued(p, 1, msgs[j].len); /* rare: a call with refusals */
       }
@@ -1414,9 +1417,7 @@ static int produce_each(producer *p, const produce_call *c, int32_t first, int32
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (hdrs) rd_kafka_headers_destroy(hdrs); /* not taken over on failure */
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-      imm[1 + 2 * imm[0]] = idx;
-      imm[2 + 2 * imm[0]] = err;
-      imm[0]++;
+      refuse(p, idx, err);
     } else {
       queued_msgs++;
       queued_bytes += c->bounds[2 * idx + 1];
