@@ -53,8 +53,6 @@ export function acknowledgementEntries(tracker: OffsetTracker, source: SourceFil
     const own = checkpointAt(source, position, now, tracker.get(source.identity)?.seenAt);
     entries.push(verdict === 'deleted' ? { ...own, deleted: true } : own);
   }
-  for (const copy of tracker.copiesHolding(source, position)) {
-    entries.push({ identity: copy.identity, fingerprint: position.fingerprint, input: copy.input, path: copy.path, offset: position.offset, marker: position.offset > 0 ? position.marker : null, lastSeen: now });
-  }
+  for (const copy of tracker.copiesHolding(source, position)) entries.push(checkpointAt(copy, position, now, undefined));
   return entries;
 }
